@@ -1,0 +1,101 @@
+//! What a format reader hands to the format-independent part of the inspector.
+
+use super::facts::{Format, Linkage, Relro};
+use super::memory::Memory;
+
+/// Format-specific facts of one (thin) object file, plus where its Go data lives.
+#[derive(Debug)]
+pub struct Layout<'a> {
+    /// Container format.
+    pub format: Format,
+    /// GOOS as the format tells it (ELF OS ABI and notes, Mach-O, PE).
+    pub goos: &'static str,
+    /// Needs a loader or shared libraries.
+    pub linkage: Linkage,
+    /// ELF PT_INTERP.
+    pub interpreter: Option<String>,
+    /// Shared libraries needed.
+    pub needed: Vec<String>,
+    /// Position-independent.
+    pub pie: Option<bool>,
+    /// ELF RELRO level.
+    pub relro: Option<Relro>,
+    /// Non-executable stack/data.
+    pub nx: Option<bool>,
+    /// The loaded address space.
+    pub memory: Memory<'a>,
+    /// Where Go's linker puts the build info blob: (address, size).
+    pub buildinfo_range: Option<(u64, u64)>,
+    /// Bytes of the section that holds the pclntab, where the format names one.
+    pub pclntab_section: Option<&'a [u8]>,
+}
+
+/// The C library implied by a list of needed libraries (and an ELF interpreter).
+pub fn libc_of(interpreter: Option<&str>, needed: &[String]) -> Option<&'static str> {
+    let interp = interpreter.unwrap_or("");
+    if interp.contains("ld-musl") || needed.iter().any(|n| n.contains("musl")) {
+        return Some("musl");
+    }
+    if interp.starts_with("/system/bin/linker") {
+        return Some("bionic");
+    }
+    for lib in needed {
+        let lower = lib.to_ascii_lowercase();
+        if lower.starts_with("libc.so.6") || lower.starts_with("libc.so.7") {
+            return Some(if lower == "libc.so.7" {
+                "freebsd-libc"
+            } else {
+                "glibc"
+            });
+        }
+        if lower.contains("libsystem") {
+            return Some("libSystem");
+        }
+        if lower == "msvcrt.dll" {
+            return Some("msvcrt");
+        }
+        if lower == "ucrtbase.dll" || lower.starts_with("api-ms-win-crt-") {
+            return Some("ucrt");
+        }
+    }
+    if interp.contains("ld-linux") {
+        return Some("glibc");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libc_is_named_from_loader_and_libraries() {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            libc_of(Some("/lib64/ld-linux-x86-64.so.2"), &s(&["libc.so.6"])),
+            Some("glibc")
+        );
+        assert_eq!(
+            libc_of(Some("/lib/ld-musl-x86_64.so.1"), &s(&["libc.so"])),
+            Some("musl")
+        );
+        assert_eq!(
+            libc_of(None, &s(&["/usr/lib/libSystem.B.dylib"])),
+            Some("libSystem")
+        );
+        assert_eq!(libc_of(None, &s(&["KERNEL32.dll"])), None);
+        assert_eq!(
+            libc_of(None, &s(&["kernel32.dll", "msvcrt.dll"])),
+            Some("msvcrt")
+        );
+        assert_eq!(
+            libc_of(None, &s(&["api-ms-win-crt-runtime-l1-1-0.dll"])),
+            Some("ucrt")
+        );
+        // A Go PIE without cgo has an interpreter but no libc.so.6: the loader is still glibc's.
+        assert_eq!(
+            libc_of(Some("/lib64/ld-linux-x86-64.so.2"), &[]),
+            Some("glibc")
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! Go's runtime function table (`runtime.pclntab`). It stays in every Go binary, stripped or
+//! not, because the runtime needs it for stack traces and the GC; so function names remain
+//! recoverable after `-s -w`. Layouts follow Go's `debug/gosym/pclntab.go`.
+
+use memchr::memmem;
+
+use super::memory::read_uint;
+
+/// The table layouts, named after the Go release that introduced each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Go 1.2 – 1.15 (magic 0xfffffffb).
+    V1_2,
+    /// Go 1.16 – 1.17 (magic 0xfffffffa).
+    V1_16,
+    /// Go 1.18 – 1.19 (magic 0xfffffff0).
+    V1_18,
+    /// Go 1.20 and later (magic 0xfffffff1).
+    V1_20,
+}
+
+impl Version {
+    /// "1.2", "1.16", "1.18" or "1.20".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V1_2 => "1.2",
+            Version::V1_16 => "1.16",
+            Version::V1_18 => "1.18",
+            Version::V1_20 => "1.20",
+        }
+    }
+
+    fn from_magic(magic: u32) -> Option<Version> {
+        match magic {
+            0xffff_fffb => Some(Version::V1_2),
+            0xffff_fffa => Some(Version::V1_16),
+            0xffff_fff0 => Some(Version::V1_18),
+            0xffff_fff1 => Some(Version::V1_20),
+            _ => None,
+        }
+    }
+}
+
+/// A validated function table over the bytes that start at its magic.
+#[derive(Debug, Clone)]
+pub struct Pclntab<'a> {
+    /// Layout version.
+    pub version: Version,
+    /// Byte order of the table.
+    pub big_endian: bool,
+    /// Pointer size of the target (4 or 8).
+    pub ptr_size: u8,
+    nfunc: usize,
+    funcnametab: &'a [u8],
+    functab: &'a [u8],
+    funcdata: &'a [u8],
+}
+
+impl<'a> Pclntab<'a> {
+    /// Parses and validates a table starting at `data[0]`. `None` unless the header, the
+    /// table bounds and the first function's name all check out.
+    pub fn parse(data: &'a [u8]) -> Option<Pclntab<'a>> {
+        if data.len() < 16 || data[4] != 0 || data[5] != 0 {
+            return None;
+        }
+        if !matches!(data[6], 1 | 2 | 4) || !matches!(data[7], 4 | 8) {
+            return None;
+        }
+        let magic4: [u8; 4] = data[..4].try_into().ok()?;
+        let (version, big_endian) = match Version::from_magic(u32::from_le_bytes(magic4)) {
+            Some(v) => (v, false),
+            None => (Version::from_magic(u32::from_be_bytes(magic4))?, true),
+        };
+        let ptr_size = data[7];
+        let ps = usize::from(ptr_size);
+        let word = |n: usize| -> Option<usize> {
+            let at = 8 + n * ps;
+            usize::try_from(read_uint(data.get(at..at + ps)?, big_endian)?).ok()
+        };
+        let tail = |off: usize| data.get(off..);
+        let (nfunc, funcnametab, funcdata, field) = match version {
+            Version::V1_18 | Version::V1_20 => (word(0)?, tail(word(3)?)?, tail(word(7)?)?, 4),
+            Version::V1_16 => (word(0)?, tail(word(2)?)?, tail(word(6)?)?, ps),
+            Version::V1_2 => (word(0)?, data, data, ps),
+        };
+        let functab_start = match version {
+            Version::V1_2 => 8 + ps,
+            _ => data.len() - funcdata.len(),
+        };
+        // A real table never has more functions than it has bytes to describe them.
+        if nfunc == 0 || nfunc > data.len() / 8 {
+            return None;
+        }
+        let functab_len = (nfunc.checked_mul(2)? + 1).checked_mul(field)?;
+        let functab = data.get(functab_start..functab_start.checked_add(functab_len)?)?;
+        let table = Pclntab {
+            version,
+            big_endian,
+            ptr_size,
+            nfunc,
+            funcnametab,
+            functab,
+            funcdata,
+        };
+        // The first function must have a readable, non-empty name.
+        table.name(0).filter(|n| !n.is_empty())?;
+        Some(table)
+    }
+
+    /// Finds a table anywhere in `data` by its magic, validated by [`Pclntab::parse`].
+    /// Returns the table and its offset in `data`.
+    pub fn scan(data: &'a [u8]) -> Option<(usize, Pclntab<'a>)> {
+        let mut best: Option<(usize, Pclntab<'a>)> = None;
+        for magic in [0xffff_fff1u32, 0xffff_fff0, 0xffff_fffa, 0xffff_fffb] {
+            for needle in [magic.to_le_bytes(), magic.to_be_bytes()] {
+                let pattern = [needle[0], needle[1], needle[2], needle[3], 0, 0];
+                for at in memmem::find_iter(data, &pattern) {
+                    if let Some(t) = Pclntab::parse(&data[at..]) {
+                        if best.as_ref().is_none_or(|(_, b)| t.nfunc > b.nfunc) {
+                            best = Some((at, t));
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    /// Number of functions in the table.
+    pub fn len(&self) -> usize {
+        self.nfunc
+    }
+
+    /// Whether the table lists no functions (never true for a validated table).
+    pub fn is_empty(&self) -> bool {
+        self.nfunc == 0
+    }
+
+    fn uint(&self, b: &[u8]) -> Option<u64> {
+        read_uint(b, self.big_endian)
+    }
+
+    /// The name of function `i`, or `None` where the table points outside itself.
+    pub fn name(&self, i: usize) -> Option<&'a [u8]> {
+        let field = match self.version {
+            Version::V1_18 | Version::V1_20 => 4,
+            _ => usize::from(self.ptr_size),
+        };
+        let at = (2 * i + 1) * field;
+        let funcoff = usize::try_from(self.uint(self.functab.get(at..at + field)?)?).ok()?;
+        // _func starts with the entry (u32 offset since 1.18, a pointer before); nameOff follows.
+        let name_at = funcoff.checked_add(field)?;
+        let name_off = self.uint(self.funcdata.get(name_at..name_at + 4)?)?;
+        let name = self.funcnametab.get(usize::try_from(name_off).ok()?..)?;
+        let end = memchr::memchr(0, name)?;
+        Some(&name[..end])
+    }
+
+    /// Every function name the table resolves, in table order.
+    pub fn names(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.nfunc).filter_map(|i| self.name(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal Go 1.20 table, little endian, 8-byte pointers, with the given names.
+    pub(crate) fn synthetic_v120(names: &[&str]) -> Vec<u8> {
+        let n = names.len();
+        let header_len = 8 + 8 * 8;
+        let mut nametab = Vec::new();
+        let mut name_offs = Vec::new();
+        for name in names {
+            name_offs.push(nametab.len() as u32);
+            nametab.extend_from_slice(name.as_bytes());
+            nametab.push(0);
+        }
+        let nametab_off = header_len;
+        let pcln_off = nametab_off + nametab.len();
+        let functab_len = (2 * n + 1) * 4;
+        // _func records follow the functab: {entryOff u32, nameOff u32}.
+        let mut pcln = Vec::new();
+        for i in 0..n {
+            pcln.extend_from_slice(&(i as u32 * 16).to_le_bytes());
+            pcln.extend_from_slice(&((functab_len + 8 * i) as u32).to_le_bytes());
+        }
+        pcln.extend_from_slice(&(n as u32 * 16).to_le_bytes());
+        for off in &name_offs {
+            pcln.extend_from_slice(&0u32.to_le_bytes());
+            pcln.extend_from_slice(&off.to_le_bytes());
+        }
+        let mut data = Vec::new();
+        data.extend_from_slice(&0xffff_fff1u32.to_le_bytes());
+        data.extend_from_slice(&[0, 0, 1, 8]);
+        let words = [n, 0, 0, nametab_off, pcln_off, pcln_off, pcln_off, pcln_off];
+        for w in words {
+            data.extend_from_slice(&(w as u64).to_le_bytes());
+        }
+        data.extend_from_slice(&nametab);
+        data.extend_from_slice(&pcln);
+        data
+    }
+
+    #[test]
+    fn reads_names_from_a_synthetic_table() {
+        let data = synthetic_v120(&["runtime.main", "net/http/pprof.Index", "main.main"]);
+        let t = Pclntab::parse(&data).unwrap();
+        assert_eq!(t.version, Version::V1_20);
+        assert_eq!(t.len(), 3);
+        let names: Vec<_> = t
+            .names()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .collect();
+        assert_eq!(names, ["runtime.main", "net/http/pprof.Index", "main.main"]);
+    }
+
+    #[test]
+    fn scan_finds_the_table_behind_junk() {
+        let mut file = vec![0xffu8; 100];
+        file.extend_from_slice(&[0xf1, 0xff, 0xff, 0xff, 0, 0, 9, 9]); // bad header, skipped
+        let at = file.len();
+        file.extend(synthetic_v120(&["a.b"]));
+        let (found, t) = Pclntab::scan(&file).unwrap();
+        assert_eq!(found, at);
+        assert_eq!(t.name(0), Some(&b"a.b"[..]));
+    }
+
+    #[test]
+    fn every_truncation_and_corruption_is_handled() {
+        let data = synthetic_v120(&["runtime.main", "main.main"]);
+        for cut in 0..data.len() {
+            let _ = Pclntab::parse(&data[..cut]).map(|t| t.names().count());
+        }
+        for i in 0..data.len() {
+            for v in [0x00, 0x7f, 0xff] {
+                let mut bad = data.clone();
+                bad[i] = v;
+                if let Some(t) = Pclntab::parse(&bad) {
+                    let _ = t.names().count();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn absurd_function_counts_are_rejected() {
+        let mut data = synthetic_v120(&["x"]);
+        data[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(Pclntab::parse(&data).is_none());
+    }
+}

@@ -1,0 +1,104 @@
+//! The registry of rule ids: the one place a rule's id, suite, default severity and title
+//! live. Every id here has an entry (an anchor) in docs/checks.md; a test keeps them in step.
+
+use crate::model::Severity;
+
+/// A rule users can configure: its id is the stable contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable id, e.g. `binary.static`.
+    pub id: &'static str,
+    /// The suite its checks belong to.
+    pub suite: &'static str,
+    /// What a failure means unless configured otherwise.
+    pub severity: Severity,
+    /// One-line title for tables and annotations.
+    pub title: &'static str,
+}
+
+impl Rule {
+    /// The docs/checks.md anchor of this rule (`binary.static` → `binary-static`).
+    pub fn anchor(&self) -> String {
+        self.id.replace(['.', '_'], "-")
+    }
+}
+
+macro_rules! rules {
+    ($($name:ident = $id:literal, $suite:literal, $sev:ident, $title:literal;)*) => {
+        $(
+            #[doc = concat!("`", $id, "`: ", $title)]
+            pub const $name: Rule = Rule {
+                id: $id,
+                suite: $suite,
+                severity: Severity::$sev,
+                title: $title,
+            };
+        )*
+        /// Every rule goready knows, in documentation order.
+        pub const ALL: &[Rule] = &[$($name),*];
+    };
+}
+
+rules! {
+    BINARY_READABLE = "binary.readable", "binary", Error, "binary parses as ELF, Mach-O or PE";
+    BINARY_GO = "binary.go", "binary", Notice, "binary is a Go program";
+    BINARY_STATIC = "binary.static", "binary", Warning, "statically linked";
+    BINARY_STRIPPED = "binary.stripped", "binary", Notice, "symbol table stripped";
+    BINARY_DWARF = "binary.dwarf", "binary", Notice, "no DWARF debug info shipped";
+    BINARY_BUILDINFO = "binary.buildinfo", "binary", Warning, "Go build info present and versioned";
+    BINARY_VCS = "binary.vcs", "binary", Warning, "built from a clean VCS checkout";
+    BINARY_TRIMPATH = "binary.trimpath", "binary", Notice, "built with -trimpath";
+    BINARY_VERSION = "binary.version", "binary", Error, "expected version embedded";
+    BINARY_PPROF_LINKED = "binary.pprof_linked", "binary", Warning, "net/http/pprof not linked in";
+    BINARY_PIE = "binary.pie", "binary", Notice, "position-independent executable";
+}
+
+/// Looks a rule up by id.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    ALL.iter().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for rule in ALL {
+            assert!(seen.insert(rule.id), "duplicate rule id {}", rule.id);
+            let (suite, name) = rule.id.split_once('.').expect("suite.name");
+            assert_eq!(
+                suite, rule.suite,
+                "{} is filed under the wrong suite",
+                rule.id
+            );
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{}",
+                rule.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_rule_is_documented_in_checks_md() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md"))
+            .expect("docs/checks.md exists");
+        for rule in ALL {
+            let heading = format!("## `{}`", rule.id);
+            assert!(docs.contains(&heading), "docs/checks.md lacks {heading:?}");
+            let section = docs.split(&heading).nth(1).unwrap();
+            let section = section.split("\n## ").next().unwrap();
+            for part in ["**What**", "**Why**", "**Fix**"] {
+                assert!(section.contains(part), "{}: missing {part}", rule.id);
+            }
+        }
+    }
+
+    #[test]
+    fn find_knows_every_rule() {
+        assert_eq!(find("binary.static"), Some(&BINARY_STATIC));
+        assert_eq!(find("binary.nope"), None);
+    }
+}
