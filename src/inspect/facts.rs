@@ -125,8 +125,8 @@ pub struct BinaryFacts {
     pub size: u64,
     /// Dynamic when the file needs a loader or shared libraries.
     pub linkage: Linkage,
-    /// ELF PT_INTERP.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// ELF PT_INTERP (null when there is none).
+    #[serde(default)]
     pub interpreter: Option<String>,
     /// Shared libraries needed: ELF DT_NEEDED, Mach-O LC_LOAD_DYLIB (weak, reexport,
     /// upward), PE imported DLLs.

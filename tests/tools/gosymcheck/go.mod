@@ -1,0 +1,3 @@
+module example.com/gosymcheck
+
+go 1.24
