@@ -147,11 +147,18 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
         }
     }
     let report = Report::new(checks);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {
-            let doc = serde_json::json!({"binaries": binaries, "checks": report.checks});
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                binaries: &'a [inspect::BinaryFacts],
+                checks: &'a [crate::model::Check],
+            }
+            let doc = Output {
+                binaries: &binaries,
+                checks: &report.checks,
+            };
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }

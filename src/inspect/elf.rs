@@ -1,11 +1,12 @@
 //! ELF specifics: loader, libraries, PIE/RELRO/NX, and where Go keeps its tables.
 
-use object::Object;
-use object::ObjectSection;
-use object::read::elf::{Dyn, ElfFile, FileHeader, ProgramHeader};
+use std::collections::BTreeSet;
+
+use object::read::elf::{Dyn, ElfFile, FileHeader, ProgramHeader, SectionHeader, Sym};
+use object::{Object, ObjectSection};
 
 use super::facts::{Format, Linkage, Relro};
-use super::layout::Layout;
+use super::layout::{Layout, Symbols};
 use super::memory::{Memory, Range};
 
 const ET_DYN: u16 = 3;
@@ -144,6 +145,64 @@ fn goos_of<'a, Elf: FileHeader<Endian = object::Endianness>>(
         return "android";
     }
     "linux"
+}
+
+const SHN_LORESERVE: u16 = 0xff00;
+const SHN_XINDEX: u16 = 0xffff;
+const STT_NOTYPE: u8 = 0;
+const STT_OBJECT: u8 = 1;
+const STT_FUNC: u8 = 2;
+const STT_TLS: u8 = 6;
+
+/// Counts defined symbols and finds the wanted variables. Names are compared in place in
+/// the string table, and only for data symbols: a Go binary has tens of thousands of
+/// symbols, and decoding every name would cost more than the rest of the inspection.
+pub fn symbols<'a, Elf: FileHeader<Endian = object::Endianness>>(
+    file: &ElfFile<'a, Elf>,
+    data: &'a [u8],
+    wanted: &BTreeSet<&str>,
+) -> Symbols {
+    let endian = file.endian();
+    let table = file.elf_symbol_table();
+    let strtab = file
+        .elf_section_table()
+        .section(table.string_section())
+        .ok()
+        .and_then(|s| s.data(endian, data).ok())
+        .unwrap_or_default();
+    let mut result = Symbols::default();
+    for sym in table.symbols() {
+        let shndx = sym.st_shndx(endian).0;
+        if shndx == 0 || (shndx >= SHN_LORESERVE && shndx != SHN_XINDEX) {
+            continue;
+        }
+        let kind = sym.st_type().0;
+        if !matches!(kind, STT_NOTYPE | STT_OBJECT | STT_FUNC | STT_TLS) {
+            continue;
+        }
+        result.defined += 1;
+        if kind == STT_FUNC {
+            continue;
+        }
+        let name_at = sym.st_name(endian) as usize;
+        let Some(name) = strtab.get(name_at..) else {
+            continue;
+        };
+        // Most data symbols (type:*, go:*, runtime.*) differ at the first byte: test that
+        // before comparing whole names.
+        let hit = wanted.iter().find(|w| {
+            let w = w.as_bytes();
+            name.first() == w.first()
+                && name.get(..w.len()) == Some(w)
+                && name.get(w.len()) == Some(&0)
+        });
+        if let Some(w) = hit {
+            result
+                .vars
+                .insert((*w).to_string(), sym.st_value(endian).into());
+        }
+    }
+    result
 }
 
 fn trim_nul(b: &[u8]) -> &[u8] {

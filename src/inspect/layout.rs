@@ -30,6 +30,16 @@ pub struct Layout<'a> {
     pub pclntab_section: Option<&'a [u8]>,
 }
 
+/// What the symbol table says: how many symbols are defined and where the wanted string
+/// variables live.
+#[derive(Debug, Default)]
+pub struct Symbols {
+    /// Defined symbols; zero means stripped.
+    pub defined: usize,
+    /// Addresses of the wanted variables (Go names, without Mach-O's leading underscore).
+    pub vars: std::collections::BTreeMap<String, u64>,
+}
+
 /// The C library implied by a list of needed libraries (and an ELF interpreter).
 pub fn libc_of(interpreter: Option<&str>, needed: &[String]) -> Option<&'static str> {
     let interp = interpreter.unwrap_or("");

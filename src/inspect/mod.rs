@@ -27,7 +27,7 @@ use object::{FileKind, Object, ObjectSection, ObjectSymbol};
 
 pub use facts::{BinaryFacts, Format, Linkage, Relro};
 use facts::{PclntabFacts, VersionEvidence};
-use layout::Layout;
+use layout::{Layout, Symbols};
 use memory::Memory;
 use pclntab::Pclntab;
 
@@ -225,7 +225,7 @@ fn thin(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFacts, InspectE
     };
     let pprof_linked = pclntab
         .as_ref()
-        .is_some_and(|t| t.names().any(|n| n.starts_with(b"net/http/pprof.")));
+        .is_some_and(|t| t.has_function_with_prefix(b"net/http/pprof."));
 
     let (buildinfo, buildinfo_error, buildinfo_span) = match layout.buildinfo_range {
         Some((addr, size)) => match buildinfo::read(&layout.memory, addr, size) {
@@ -241,7 +241,11 @@ fn thin(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFacts, InspectE
         .copied()
         .chain(opts.vars.iter().map(String::as_str))
         .collect();
-    let symbols = read_symbols(&file, layout.format, &wanted);
+    let symbols = match &file {
+        object::File::Elf32(f) => elf::symbols(f, data, &wanted),
+        object::File::Elf64(f) => elf::symbols(f, data, &wanted),
+        _ => read_symbols(&file, layout.format, &wanted),
+    };
     let version_vars: BTreeMap<String, String> = symbols
         .vars
         .iter()
@@ -347,13 +351,7 @@ fn go_arch(arch: object::Architecture, big_endian: bool) -> Option<&'static str>
     })
 }
 
-struct Symbols {
-    /// Defined symbols; zero means stripped.
-    defined: usize,
-    /// Addresses of the wanted variables (Go names, without Mach-O's leading underscore).
-    vars: BTreeMap<String, u64>,
-}
-
+/// The generic symbol walk, for Mach-O and PE (ELF has a faster one in `elf.rs`).
 fn read_symbols(file: &object::File<'_>, format: Format, wanted: &BTreeSet<&str>) -> Symbols {
     let mut defined = 0;
     let mut vars = BTreeMap::new();

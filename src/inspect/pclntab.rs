@@ -52,6 +52,9 @@ pub struct Pclntab<'a> {
     pub ptr_size: u8,
     nfunc: usize,
     funcnametab: &'a [u8],
+    /// Exactly the function-name table (1.16+: it ends where the compilation-unit table
+    /// starts), when the header delimits it.
+    funcnames: Option<&'a [u8]>,
     functab: &'a [u8],
     funcdata: &'a [u8],
 }
@@ -83,6 +86,11 @@ impl<'a> Pclntab<'a> {
             Version::V1_16 => (word(0)?, tail(word(2)?)?, tail(word(6)?)?, ps),
             Version::V1_2 => (word(0)?, data, data, ps),
         };
+        let funcnames = match version {
+            Version::V1_18 | Version::V1_20 => data.get(word(3)?..word(4)?),
+            Version::V1_16 => data.get(word(2)?..word(3)?),
+            Version::V1_2 => None,
+        };
         let functab_start = match version {
             Version::V1_2 => 8 + ps,
             _ => data.len() - funcdata.len(),
@@ -99,6 +107,7 @@ impl<'a> Pclntab<'a> {
             ptr_size,
             nfunc,
             funcnametab,
+            funcnames,
             functab,
             funcdata,
         };
@@ -155,6 +164,18 @@ impl<'a> Pclntab<'a> {
         let name = self.funcnametab.get(usize::try_from(name_off).ok()?..)?;
         let end = memchr::memchr(0, name)?;
         Some(&name[..end])
+    }
+
+    /// Whether some function's name starts with `prefix`. Searches the name table in one
+    /// pass where the header delimits it, instead of touching every function record.
+    pub fn has_function_with_prefix(&self, prefix: &[u8]) -> bool {
+        match self.funcnames {
+            Some(names) => {
+                names.starts_with(prefix)
+                    || memmem::find_iter(names, prefix).any(|at| at > 0 && names[at - 1] == 0)
+            }
+            None => self.names().any(|n| n.starts_with(prefix)),
+        }
     }
 
     /// Every function name the table resolves, in table order.
