@@ -27,6 +27,7 @@ pub enum Command {
     /// Inspect ELF, Mach-O (thin or universal) and PE files: linkage, symbols, DWARF, Go
     /// build info, pclntab, PIE/RELRO, net/http/pprof, embedded version.
     Inspect(InspectArgs),
+    // env, build, probe, pprof, test, report, check: one variant per step, in DESIGN.md order.
 }
 
 /// Flags every step shares.

@@ -23,8 +23,9 @@ impl Rule {
     }
 }
 
+/// Declares one suite's rules: a `pub const` per rule and a slice of them all.
 macro_rules! rules {
-    ($($name:ident = $id:literal, $suite:literal, $sev:ident, $title:literal;)*) => {
+    ($suite_list:ident; $($name:ident = $id:literal, $suite:literal, $sev:ident, $title:literal;)*) => {
         $(
             #[doc = concat!("`", $id, "`: ", $title)]
             pub const $name: Rule = Rule {
@@ -34,12 +35,13 @@ macro_rules! rules {
                 title: $title,
             };
         )*
-        /// Every rule goready knows, in documentation order.
-        pub const ALL: &[Rule] = &[$($name),*];
+        /// Every rule of this suite, in documentation order.
+        pub const $suite_list: &[Rule] = &[$($name),*];
     };
 }
 
-rules! {
+// Suite "binary": goready inspect / build (src/inspect/rules.rs).
+rules! { BINARY;
     BINARY_READABLE = "binary.readable", "binary", Error, "binary parses as ELF, Mach-O or PE";
     BINARY_GO = "binary.go", "binary", Notice, "binary is a Go program";
     BINARY_STATIC = "binary.static", "binary", Warning, "statically linked";
@@ -53,9 +55,25 @@ rules! {
     BINARY_PIE = "binary.pie", "binary", Notice, "position-independent executable";
 }
 
+// Suite "env": goready env. (rules go here)
+
+// Suite "build": goready build. (rules go here)
+
+// Suite "runtime": goready probe. (rules go here)
+
+// Suite "test": goready test. (rules go here)
+
+/// Every suite's rule list; a new suite adds its slice here.
+const SUITES: &[&[Rule]] = &[BINARY];
+
+/// Every rule goready knows, suite by suite, in documentation order.
+pub fn all() -> impl Iterator<Item = &'static Rule> {
+    SUITES.iter().flat_map(|suite| suite.iter())
+}
+
 /// Looks a rule up by id.
 pub fn find(id: &str) -> Option<&'static Rule> {
-    ALL.iter().find(|r| r.id == id)
+    all().find(|r| r.id == id)
 }
 
 #[cfg(test)]
@@ -65,7 +83,7 @@ mod tests {
     #[test]
     fn ids_are_unique_and_well_formed() {
         let mut seen = std::collections::HashSet::new();
-        for rule in ALL {
+        for rule in all() {
             assert!(seen.insert(rule.id), "duplicate rule id {}", rule.id);
             let (suite, name) = rule.id.split_once('.').expect("suite.name");
             assert_eq!(
@@ -85,7 +103,7 @@ mod tests {
     fn every_rule_is_documented_in_checks_md() {
         let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md"))
             .expect("docs/checks.md exists");
-        for rule in ALL {
+        for rule in all() {
             let heading = format!("## `{}`", rule.id);
             assert!(docs.contains(&heading), "docs/checks.md lacks {heading:?}");
             let section = docs.split(&heading).nth(1).unwrap();

@@ -1,0 +1,78 @@
+//! The Go toolchain, run from the outside: one place that knows how to find `go`, run it in
+//! a module directory, and read `go env -json`. Every step that runs `go` goes through here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// A `go` command to run.
+#[derive(Debug, Clone)]
+pub struct Go {
+    /// The program: `$GOREADY_GO` when set, else `go` from PATH.
+    pub program: PathBuf,
+}
+
+impl Default for Go {
+    fn default() -> Self {
+        Go {
+            program: std::env::var_os("GOREADY_GO")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("go")),
+        }
+    }
+}
+
+impl Go {
+    /// A `go` command that runs in `dir`.
+    pub fn command(&self, dir: &Path) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.current_dir(dir);
+        cmd
+    }
+
+    /// `go env -json` in `dir`: every variable as Go resolves it (environment, go env file,
+    /// defaults). One call answers everything a step needs to know about the toolchain.
+    pub fn env_json(&self, dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+        let out = self
+            .command(dir)
+            .args(["env", "-json"])
+            .output()
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
+        if !out.status.success() {
+            bail!(
+                "`go env -json` failed in {}: {}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        serde_json::from_slice(&out.stdout)
+            .context("`go env -json` printed something that is not JSON")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_json_reads_the_local_toolchain() {
+        let env = Go::default().env_json(Path::new(".")).unwrap();
+        assert!(
+            env["GOVERSION"].starts_with("go1."),
+            "{:?}",
+            env.get("GOVERSION")
+        );
+        assert!(Path::new(&env["GOROOT"]).join("bin").is_dir());
+    }
+
+    #[test]
+    fn a_missing_go_is_a_clear_error() {
+        let go = Go {
+            program: PathBuf::from("/nonexistent/go"),
+        };
+        let err = go.env_json(Path::new(".")).unwrap_err().to_string();
+        assert!(err.contains("is Go installed"), "{err}");
+    }
+}
