@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::inspect::{self, rules::RuleOptions};
 use crate::model::{Report, Severity};
+use crate::report::publish::Outputs;
 
 /// Exit code for usage, configuration and internal errors (DESIGN.md).
 pub const EXIT_USAGE: u8 = 2;
@@ -27,7 +28,11 @@ pub enum Command {
     /// Inspect ELF, Mach-O (thin or universal) and PE files: linkage, symbols, DWARF, Go
     /// build info, pclntab, PIE/RELRO, net/http/pprof, embedded version.
     Inspect(InspectArgs),
-    // env, build, probe, pprof, test, report, check: one variant per step, in DESIGN.md order.
+    /// Merge result files (shards of a CI matrix, several steps) and publish them: JUnit,
+    /// GitHub annotations + job summary + sticky PR comment, GitLab Code Quality + MR note,
+    /// SARIF. The exit code is the merged verdict.
+    Report(ReportArgs),
+    // env, build, probe, pprof, test, check: one variant per step, in DESIGN.md order.
 }
 
 /// Flags every step shares.
@@ -79,6 +84,85 @@ pub struct InspectArgs {
     pub common: CommonArgs,
 }
 
+/// `goready report RESULT.json…`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Result files written by the steps' `--json` (a directory is searched for *.json, as
+    /// downloaded CI artifacts are laid out).
+    #[arg(required = true, value_name = "RESULT.json")]
+    pub inputs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Where a merged report goes: shared by `report` and `check`.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Write JUnit XML (one testsuite per suite and target, one testcase per check).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// GitHub Actions: annotations, the job summary and step outputs (passed, failed, junit,
+    /// report). On by itself when GITHUB_ACTIONS=true.
+    #[arg(long)]
+    pub github: bool,
+
+    /// Create or update one sticky PR comment (GITHUB_API_URL, GITHUB_REPOSITORY, the PR from
+    /// GITHUB_EVENT_PATH or --pr; token from $GITHUB_TOKEN or --token-env). Failures warn.
+    #[arg(long)]
+    pub pr_comment: bool,
+
+    /// The pull request to comment on, when the event does not say (e.g. workflow_run).
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+
+    /// The environment variable that holds the API token (default GITHUB_TOKEN for
+    /// --pr-comment, GITLAB_TOKEN for --gitlab-note). Tokens are never read from flags.
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Option<String>,
+
+    /// Write a GitLab Code Quality report (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub gitlab_codequality: Option<PathBuf>,
+
+    /// Create or update one sticky merge request note (CI_API_V4_URL, CI_PROJECT_ID,
+    /// CI_MERGE_REQUEST_IID; a token with api scope in $GITLAB_TOKEN). Failures warn.
+    #[arg(long)]
+    pub gitlab_note: bool,
+
+    /// Write SARIF 2.1.0 for code scanning.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+
+    /// Repo-relative file that findings without a source location point at (line 1) in
+    /// SARIF and Code Quality.
+    #[arg(long, value_name = "PATH", default_value = crate::report::DEFAULT_FALLBACK_FILE)]
+    pub fallback_file: String,
+}
+
+impl OutputArgs {
+    /// The outputs to publish, with `--github` switched on inside GitHub Actions.
+    pub fn outputs(&self, common: &CommonArgs, env: crate::report::Env) -> Outputs {
+        Outputs {
+            junit: self.junit.clone(),
+            github: self.github || env("GITHUB_ACTIONS").as_deref() == Some("true"),
+            pr_comment: self.pr_comment,
+            pr: self.pr,
+            token_env: self.token_env.clone(),
+            gitlab_codequality: self.gitlab_codequality.clone(),
+            gitlab_note: self.gitlab_note,
+            sarif: self.sarif.clone(),
+            result_json: common.json.clone(),
+            fallback_file: self.fallback_file.clone(),
+            fail_on: common.fail_on,
+        }
+    }
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> u8 {
     let cli = match Cli::try_parse() {
@@ -91,6 +175,7 @@ pub fn main() -> u8 {
     };
     let result = match cli.command {
         Command::Inspect(args) => run_inspect(&args),
+        Command::Report(args) => run_report(&args),
     };
     match result {
         Ok(code) => code,
@@ -172,4 +257,34 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     finish(&report, &args.common, unreadable)
+}
+
+fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
+    let env = &crate::report::process_env;
+    let outputs = args.outputs.outputs(&args.common, env);
+    let files = crate::report::expand_inputs(&args.inputs)?;
+    let (report, unreadable) = crate::report::read_and_merge(&files);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (path, e) in &unreadable {
+        let message = format!("cannot read result file {}: {e:#}", path.display());
+        eprintln!("goready: {message}");
+        if outputs.github {
+            writeln!(
+                out,
+                "::error title=goready::{}",
+                crate::report::github::escape_data(&message)
+            )?;
+        }
+    }
+    if report.checks.is_empty() && unreadable.is_empty() {
+        eprintln!("goready: warning: the result files hold no checks");
+    }
+    write!(
+        out,
+        "{}",
+        crate::report::text::checks_table_styled(&report, crate::report::text::color_for_stdout())
+    )?;
+    crate::report::publish::publish(&report, &outputs, env, &mut out)?;
+    out.flush()?;
+    finish(&report, &args.common, !unreadable.is_empty())
 }

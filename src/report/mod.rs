@@ -1,3 +1,295 @@
-//! Renderers that consume [`crate::model::Report`]s. Steps never format their own checks.
+//! Renderers that consume [`crate::model::Report`]s. Steps never format their own checks:
+//! `goready report` merges result files and hands the merged report to one module per output
+//! (JUnit, GitHub, GitLab, SARIF, Markdown, the terminal).
 
+pub mod api;
+pub mod github;
+pub mod gitlab;
+pub mod junit;
+pub mod markdown;
+pub mod publish;
+pub mod sarif;
 pub mod text;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::model::{Check, Report, Severity, Status};
+
+/// Reads an environment variable; empty counts as unset. Outputs take the environment as a
+/// function so that tests and `goready check` can hand them one.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment as an [`Env`].
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Where docs/checks.md is published; every rule's help link points into it.
+pub const DOCS_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/checks.md");
+
+/// The docs/checks.md anchor of a rule id, also for ids this goready does not know (a result
+/// file written by a newer version): `binary.pprof_linked` → `binary-pprof-linked`.
+pub fn anchor(id: &str) -> String {
+    id.replace(['.', '_'], "-")
+}
+
+/// The documentation link of a rule id.
+pub fn docs_url(id: &str) -> String {
+    format!("{DOCS_URL}#{}", anchor(id))
+}
+
+/// The repo-relative file that findings without a source location are attached to (line 1)
+/// where a format needs a file: SARIF and GitLab Code Quality. It is where a rule is
+/// configured or turned off.
+pub const DEFAULT_FALLBACK_FILE: &str = "goready.toml";
+
+/// Merges reports (shards of a CI matrix, several steps) into one, in input order.
+///
+/// A check that appears twice with the same fingerprint, status, severity and message — the
+/// same result file passed twice, or a step every shard repeats — is kept once, so counts and
+/// the verdict are not inflated. Checks that share a fingerprint but differ in outcome are all
+/// kept: they are different results and each must be seen.
+pub fn merge(reports: impl IntoIterator<Item = Report>) -> Report {
+    let mut seen = HashSet::new();
+    let mut checks = Vec::new();
+    for report in reports {
+        for check in report.checks {
+            let key = (
+                check.fingerprint.clone(),
+                check.status.to_string(),
+                check.severity.to_string(),
+                check.message.clone(),
+            );
+            if seen.insert(key) {
+                checks.push(check);
+            }
+        }
+    }
+    Report::new(checks)
+}
+
+/// Expands the command line's inputs: files as given, directories walked (sorted, recursively)
+/// for `*.json` files — what `actions/download-artifact` leaves behind.
+pub fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let before = files.len();
+            walk_json(input, &mut files)?;
+            if files.len() == before {
+                anyhow::bail!(
+                    "{} holds no *.json result files; pass the files written by --json",
+                    input.display()
+                );
+            }
+        } else {
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn walk_json(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk_json(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads and merges result files. A file that cannot be read does not stop the others: it is
+/// returned with the reason, and the caller exits 2 after writing every output it can.
+pub fn read_and_merge(files: &[PathBuf]) -> (Report, Vec<(PathBuf, anyhow::Error)>) {
+    let mut reports = Vec::new();
+    let mut unreadable = Vec::new();
+    for file in files {
+        match Report::read_json(file) {
+            Ok(r) => reports.push(r),
+            Err(e) => unreadable.push((file.clone(), e)),
+        }
+    }
+    (merge(reports), unreadable)
+}
+
+/// The verdict of a merged report at a fail level: what every output agrees on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// The level that fails the job.
+    pub fail_on: Severity,
+    /// Checks that failed (or errored) at or above `fail_on`.
+    pub failing: usize,
+}
+
+impl Verdict {
+    /// Judges `report` at `fail_on`.
+    pub fn of(report: &Report, fail_on: Severity) -> Verdict {
+        Verdict {
+            fail_on,
+            failing: report.checks.iter().filter(|c| c.fails_at(fail_on)).count(),
+        }
+    }
+
+    /// Nothing failed at or above the fail level.
+    pub fn passed(&self) -> bool {
+        self.failing == 0
+    }
+}
+
+/// Suites in pipeline order; unknown suites (a newer goready) sort after them by name.
+pub fn suite_rank(suite: &str) -> (usize, String) {
+    const ORDER: [&str; 5] = ["env", "build", "binary", "runtime", "test"];
+    let rank = ORDER
+        .iter()
+        .position(|s| *s == suite)
+        .unwrap_or(ORDER.len());
+    (rank, suite.to_string())
+}
+
+/// How bad a check is, for "most severe first": errors and fails by severity, then skips,
+/// then passes.
+pub fn badness(c: &Check) -> (u8, Severity) {
+    let status = match c.status {
+        Status::Error => 3,
+        Status::Fail => 2,
+        Status::Skip => 1,
+        Status::Pass => 0,
+    };
+    if c.status.is_problem() {
+        (status, c.severity)
+    } else {
+        (status, Severity::Notice)
+    }
+}
+
+/// Orders problems most severe first (severity, then error before fail), keeping the input
+/// order otherwise; stable, so outputs do not reshuffle between runs.
+pub fn most_severe_first<'a>(checks: impl IntoIterator<Item = &'a Check>) -> Vec<&'a Check> {
+    let mut v: Vec<&Check> = checks.into_iter().collect();
+    v.sort_by_key(|c| {
+        let (status, sev) = badness(c);
+        (
+            std::cmp::Reverse(c.status.is_problem()),
+            std::cmp::Reverse(sev),
+            std::cmp::Reverse(status),
+        )
+    });
+    v
+}
+
+/// Removes `secret` from `text` wherever it appears: a last line of defence so that no error
+/// message from an HTTP stack or server echo can put a token in a log.
+pub fn redact(text: &str, secret: &str) -> String {
+    if secret.len() < 4 {
+        return text.to_string();
+    }
+    text.replace(secret, "***")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules;
+
+    #[test]
+    fn anchor_matches_the_registry_for_every_rule() {
+        for rule in rules::all() {
+            assert_eq!(anchor(rule.id), rule.anchor());
+        }
+        assert_eq!(anchor("runtime.heap_growth"), "runtime-heap-growth");
+    }
+
+    #[test]
+    fn docs_url_points_into_checks_md() {
+        assert!(docs_url("binary.static").ends_with("/docs/checks.md#binary-static"));
+        assert!(docs_url("binary.static").starts_with("https://"));
+    }
+
+    #[test]
+    fn merge_drops_exact_repeats_but_keeps_differing_outcomes() {
+        let a = Check::of(&rules::BINARY_STATIC)
+            .target("dist/a")
+            .fail("dynamic");
+        let b = Check::of(&rules::BINARY_STRIPPED)
+            .target("dist/a")
+            .pass("stripped");
+        let a_again = a.clone();
+        let a_other = Check::of(&rules::BINARY_STATIC)
+            .target("dist/a")
+            .pass("static now");
+        let merged = merge([
+            Report::new(vec![a.clone(), b.clone()]),
+            Report::new(vec![a_again, a_other.clone()]),
+        ]);
+        assert_eq!(merged.checks, vec![a, b, a_other]);
+    }
+
+    #[test]
+    fn verdict_counts_only_problems_at_or_above_the_fail_level() {
+        let report = Report::new(vec![
+            Check::of(&rules::BINARY_STATIC).fail("dynamic"), // warning
+            Check::of(&rules::BINARY_VERSION).fail("missing"), // error
+            Check::of(&rules::BINARY_DWARF).fail("dwarf"),    // notice
+            Check::of(&rules::BINARY_PIE).skip("n/a"),
+        ]);
+        assert_eq!(Verdict::of(&report, Severity::Error).failing, 1);
+        assert_eq!(Verdict::of(&report, Severity::Warning).failing, 2);
+        assert_eq!(Verdict::of(&report, Severity::Notice).failing, 3);
+        assert!(!Verdict::of(&report, Severity::Error).passed());
+    }
+
+    #[test]
+    fn most_severe_first_is_stable_within_a_level() {
+        let w1 = Check::of(&rules::BINARY_STATIC).target("1").fail("w");
+        let e = Check::of(&rules::BINARY_VERSION).target("2").fail("e");
+        let p = Check::of(&rules::BINARY_PIE).target("3").pass("p");
+        let w2 = Check::of(&rules::BINARY_VCS).target("4").fail("w");
+        let err = Check::of(&rules::BINARY_READABLE).target("5").error("x");
+        let all = [w1.clone(), e.clone(), p.clone(), w2.clone(), err.clone()];
+        let ids: Vec<&str> = most_severe_first(&all)
+            .iter()
+            .map(|c| c.target.as_deref().unwrap())
+            .collect();
+        assert_eq!(ids, ["5", "2", "1", "4", "3"]);
+    }
+
+    #[test]
+    fn expand_inputs_walks_directories_in_sorted_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("shard-2")).unwrap();
+        std::fs::create_dir_all(dir.path().join("shard-1")).unwrap();
+        std::fs::write(dir.path().join("shard-2/r.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("shard-1/r.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("shard-1/notes.txt"), "").unwrap();
+        let files = expand_inputs(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(
+            files,
+            vec![
+                dir.path().join("shard-1/r.json"),
+                dir.path().join("shard-2/r.json")
+            ]
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let err = expand_inputs(&[empty.path().to_path_buf()]).unwrap_err();
+        assert!(err.to_string().contains("no *.json"), "{err}");
+    }
+
+    #[test]
+    fn redact_removes_every_occurrence() {
+        assert_eq!(
+            redact("a ghp_secret b ghp_secret", "ghp_secret"),
+            "a *** b ***"
+        );
+        assert_eq!(redact("abc", ""), "abc");
+    }
+}

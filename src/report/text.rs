@@ -1,12 +1,62 @@
 //! The terminal rendering of a report: one line per check, problems first, then a tally.
+//! Colours only when stdout is a terminal and `NO_COLOR` is unset (<https://no-color.org>).
 
 use std::fmt::Write;
 
-use crate::model::{Check, Report, Status};
+use anstyle::{AnsiColor, Style};
 
-/// A compact table of checks: failures and errors first (most severe first), then skips and
-/// passes, each in the order the step produced them.
+use crate::model::{Check, Report, Severity, Status};
+
+/// A compact table of checks without colour: failures and errors first (most severe first),
+/// then skips and passes, each in the order the step produced them.
 pub fn checks_table(report: &Report) -> String {
+    checks_table_styled(report, false)
+}
+
+/// Whether to colour the terminal output: only on a terminal, and never when `NO_COLOR` is
+/// set to a non-empty value.
+pub fn use_color(stdout_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stdout_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// [`use_color`] for this process's stdout and environment.
+pub fn color_for_stdout() -> bool {
+    use std::io::IsTerminal;
+    use_color(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+fn style_of(c: &Check) -> Style {
+    match c.status {
+        Status::Fail | Status::Error => match c.severity {
+            Severity::Error => AnsiColor::Red.on_default().bold(),
+            Severity::Warning => AnsiColor::Yellow.on_default(),
+            Severity::Notice => AnsiColor::Cyan.on_default(),
+        },
+        Status::Skip => Style::new().dimmed(),
+        Status::Pass => AnsiColor::Green.on_default(),
+    }
+}
+
+/// One line of untrusted text: control characters (ANSI escapes from captured output, a
+/// carriage return that would hide the line) become spaces, and newlines collapse to ` ⏎ `,
+/// so a message can never start a line of its own (nor a CI workflow command).
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.trim_end().chars() {
+        match ch {
+            '\n' => out.push_str(" ⏎ "),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// [`checks_table`], with colours when `color` is true.
+pub fn checks_table_styled(report: &Report, color: bool) -> String {
     let mut rows: Vec<&Check> = report.checks.iter().collect();
     rows.sort_by_key(|c| {
         let rank = match c.status {
@@ -24,16 +74,28 @@ pub fn checks_table(report: &Report) -> String {
             Status::Fail | Status::Error => format!("{} {}", c.status, c.severity),
             other => other.to_string(),
         };
+        let status = format!("{status:<13}");
+        let status = if color {
+            let style = style_of(c);
+            format!("{style}{status}{style:#}")
+        } else {
+            status
+        };
         let target = c
             .target
             .as_deref()
-            .map(|t| format!("[{t}] "))
+            .map(|t| format!("[{}] ", one_line(t)))
             .unwrap_or_default();
+        let location = match (&c.file, c.line) {
+            (Some(f), Some(l)) => format!(" ({}:{l})", one_line(f)),
+            (Some(f), None) => format!(" ({})", one_line(f)),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "{status:<13} {id:<id_width$}  {target}{message}",
+            "{status} {id:<id_width$}  {target}{message}{location}",
             id = c.id,
-            message = c.message
+            message = one_line(&c.message)
         );
     }
     let (pass, fail, skip, error) = report.counts();
@@ -42,4 +104,60 @@ pub fn checks_table(report: &Report) -> String {
         "{pass} passed, {fail} failed, {skip} skipped, {error} errors"
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules;
+    use std::ffi::OsStr;
+
+    fn sample() -> Report {
+        Report::new(vec![
+            Check::of(&rules::BINARY_PIE)
+                .target("dist/svc")
+                .pass("position-independent"),
+            Check::of(&rules::BINARY_VERSION)
+                .target("dist/svc")
+                .fail("1.2.3 is not embedded\n\u{1b}[31mred\u{1b}[0m"),
+        ])
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        assert!(use_color(true, None));
+        assert!(!use_color(false, None));
+        assert!(!use_color(true, Some(OsStr::new("1"))));
+        // An empty NO_COLOR does not count (no-color.org).
+        assert!(use_color(true, Some(OsStr::new(""))));
+    }
+
+    #[test]
+    fn plain_table_has_no_escape_codes_and_one_line_per_check() {
+        let table = checks_table(&sample());
+        assert!(!table.contains('\u{1b}'), "{table:?}");
+        assert_eq!(table.lines().count(), 3, "{table}");
+        assert!(table.lines().next().unwrap().starts_with("fail error"));
+        assert!(table.contains("not embedded ⏎  [31mred [0m"), "{table}");
+    }
+
+    #[test]
+    fn coloured_table_is_the_plain_table_plus_styles() {
+        let report = sample();
+        let table = checks_table_styled(&report, true);
+        let first = table.lines().next().unwrap();
+        assert!(first.starts_with("\u{1b}["), "{first:?}");
+        // Removing the SGR sequences we added gives back the plain table exactly.
+        let mut stripped = String::new();
+        let mut rest = table.as_str();
+        while let Some(start) = rest.find("\u{1b}[") {
+            stripped.push_str(&rest[..start]);
+            let after = &rest[start..];
+            let end = after.find('m').unwrap();
+            rest = &after[end + 1..];
+        }
+        stripped.push_str(rest);
+        // The message's own escape was neutralised, so only our styles were stripped.
+        assert_eq!(stripped, checks_table(&report));
+    }
 }

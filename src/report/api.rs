@@ -1,0 +1,525 @@
+//! The REST client behind the sticky PR comment (GitHub) and MR note (GitLab).
+//!
+//! It is octocrab (DESIGN.md) on a current-thread tokio runtime owned by this module: the rest
+//! of goready is synchronous, and one small runtime per publish keeps async out of the CLI.
+//! Octocrab supplies the HTTP stack (hyper + rustls with the system's roots, so GitHub
+//! Enterprise and self-managed GitLab with an internal CA work), base-URL joining that keeps a
+//! path prefix (`…/api/v3`, `…/api/v4`), JSON bodies and `Link`-header pagination, which GitHub
+//! and GitLab share. The GitLab client is the same stack with `PRIVATE-TOKEN` instead of a
+//! bearer token.
+//!
+//! Retries are ours, not octocrab's, because the policy is the product's: 5xx and transport
+//! errors back off (1 s, 2 s, 4 s); a rate limit (429, or 403 with `retry-after`,
+//! `x-ratelimit-remaining: 0` or GitHub's "secondary rate limit" message) waits as the headers
+//! say — 60 s when they say nothing, as GitHub advises — but never past the time budget. Any
+//! other 4xx is final: a 403 "Resource not accessible by integration" on a fork PR must not
+//! be retried. Callers warn and go on; nothing here can change a verdict.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use http::header::HeaderName;
+use octocrab::Octocrab;
+use octocrab::service::middleware::retry::RetryConfig;
+use serde::de::DeserializeOwned;
+
+use crate::report::redact;
+
+/// How long one publish (list, create or update, delete duplicates) may take in all.
+pub const TIME_BUDGET: Duration = Duration::from_secs(120);
+/// Retries after the first attempt.
+const MAX_RETRIES: u32 = 3;
+
+/// How the token is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer …` (GitHub).
+    Bearer,
+    /// `PRIVATE-TOKEN: …` (GitLab).
+    PrivateToken,
+}
+
+/// A failed API call, with the token already scrubbed from the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// What the server (or the transport) said.
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            Some(s) => write!(f, "HTTP {s}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// One comment or note of a thread.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Note {
+    /// Its id in the API.
+    pub id: u64,
+    /// Markdown body; absent on some system notes.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// RFC 3339 creation time (sorts as text).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// GitLab's system notes ("added 1 commit") are never ours.
+    #[serde(default)]
+    pub system: bool,
+}
+
+/// A REST client with a deadline.
+pub struct Api {
+    rt: tokio::runtime::Runtime,
+    crab: Octocrab,
+    token: String,
+    deadline: Instant,
+}
+
+impl Api {
+    /// A client for `base_url` (e.g. `https://api.github.com`, `https://gitlab.com/api/v4`).
+    pub fn new(base_url: &str, auth: Auth, token: String) -> anyhow::Result<Api> {
+        use anyhow::Context;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the HTTP runtime")?;
+        let base = base_url.trim_end_matches('/');
+        // Building the client needs the runtime (hyper's connector registers with it).
+        let crab = rt.block_on(async {
+            let builder = Octocrab::builder()
+                .base_uri(base)
+                .with_context(|| format!("{base_url:?} is not a valid API URL"))?
+                .add_retry_config(RetryConfig::None)
+                .set_connect_timeout(Some(Duration::from_secs(10)))
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .set_write_timeout(Some(Duration::from_secs(30)));
+            let builder = match auth {
+                Auth::Bearer => builder.personal_token(token.clone()),
+                Auth::PrivateToken => {
+                    builder.add_header(HeaderName::from_static("private-token"), token.clone())
+                }
+            };
+            builder
+                .build()
+                .map_err(|e| anyhow::anyhow!("{}", redact(&e.to_string(), &token)))
+        })?;
+        Ok(Api {
+            rt,
+            crab,
+            token,
+            deadline: Instant::now() + TIME_BUDGET,
+        })
+    }
+
+    /// Removes the token from any text before it is shown.
+    pub fn scrub(&self, text: &str) -> String {
+        redact(text, &self.token)
+    }
+
+    fn error(&self, e: octocrab::Error) -> (ApiError, Option<Duration>) {
+        match e {
+            octocrab::Error::GitHub { source, .. } => {
+                let status = source.status_code.as_u16();
+                let wait = retry_wait(status, &source.message, source.headers.as_ref());
+                (
+                    ApiError {
+                        status: Some(status),
+                        message: self.scrub(source.message.trim()),
+                    },
+                    wait,
+                )
+            }
+            other => {
+                // Transport failures (refused, reset, timed out) are worth another try.
+                let message = self.scrub(&error_chain(&other));
+                let transient = matches!(
+                    other,
+                    octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. }
+                );
+                (
+                    ApiError {
+                        status: None,
+                        message,
+                    },
+                    transient.then_some(Duration::ZERO),
+                )
+            }
+        }
+    }
+
+    /// Runs `call` with the retry policy, within the time budget.
+    fn call<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = octocrab::Result<T>>,
+    {
+        self.rt.block_on(async {
+            let mut attempt = 0;
+            loop {
+                let left = self.deadline.saturating_duration_since(Instant::now());
+                let outcome = match tokio::time::timeout(left, call()).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        return Err(ApiError {
+                            status: None,
+                            message: format!(
+                                "{what}: no answer within the {}s budget",
+                                TIME_BUDGET.as_secs()
+                            ),
+                        });
+                    }
+                };
+                let (err, wait) = match outcome {
+                    Ok(v) => return Ok(v),
+                    Err(e) => self.error(e),
+                };
+                let Some(wait) = wait else {
+                    return Err(err);
+                };
+                // Transport errors and 5xx back off; rate limits wait as told.
+                let wait = if wait.is_zero() {
+                    Duration::from_secs(1 << attempt)
+                } else {
+                    wait
+                };
+                let left = self.deadline.saturating_duration_since(Instant::now());
+                if attempt >= MAX_RETRIES || wait >= left {
+                    return Err(ApiError {
+                        message: format!(
+                            "{} (gave up after {} attempt{})",
+                            err.message,
+                            attempt + 1,
+                            if attempt == 0 { "" } else { "s" }
+                        ),
+                        ..err
+                    });
+                }
+                eprintln!(
+                    "goready: {what}: {err}; retrying in {}s",
+                    wait.as_secs_f32().ceil()
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        })
+    }
+
+    /// GETs every page of a list (`Link: rel="next"`).
+    pub fn list<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        route: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, ApiError> {
+        let first: octocrab::Page<T> = self.call(what, || self.crab.get(route, Some(query)))?;
+        let mut items = Vec::new();
+        let mut page = first;
+        // A server that links pages in a cycle must not keep us here: 100 pages of 100 is
+        // far more comments than a merge request ever has.
+        for _ in 0..100 {
+            items.append(&mut page.items);
+            let Some(next) = page.next.clone() else {
+                return Ok(items);
+            };
+            let next_route = next.to_string();
+            page = self.call(what, || self.crab.get(&next_route, None::<&()>))?;
+        }
+        Ok(items)
+    }
+
+    /// POSTs (or PATCHes, PUTs) a JSON body and reads the answer.
+    pub fn send<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        method: Method,
+        route: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ApiError> {
+        self.call(what, || async {
+            match method {
+                Method::Post => self.crab.post(route, Some(body)).await,
+                Method::Patch => self.crab.patch(route, Some(body)).await,
+                Method::Put => self.crab.put(route, Some(body)).await,
+            }
+        })
+    }
+
+    /// DELETEs a resource.
+    pub fn delete(&self, what: &str, route: &str) -> Result<(), ApiError> {
+        self.call(what, || async {
+            let response = self.crab._delete(route, None::<&()>).await?;
+            octocrab::map_github_error(response).await.map(drop)
+        })
+    }
+}
+
+/// A write verb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Create.
+    Post,
+    /// Update (GitHub).
+    Patch,
+    /// Update (GitLab).
+    Put,
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// How long to wait before retrying a status, or `None` when retrying cannot help.
+/// `Some(ZERO)` means "back off as usual".
+pub fn retry_wait(
+    status: u16,
+    message: &str,
+    headers: Option<&http::HeaderMap>,
+) -> Option<Duration> {
+    let header = |name: &str| -> Option<u64> {
+        headers?
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+    };
+    if status >= 500 {
+        return Some(Duration::ZERO);
+    }
+    let secondary = message.to_ascii_lowercase().contains("rate limit");
+    let limited = status == 429
+        || (status == 403
+            && (secondary
+                || header("retry-after").is_some()
+                || header("x-ratelimit-remaining") == Some(0)));
+    if !limited {
+        return None;
+    }
+    if let Some(secs) = header("retry-after") {
+        return Some(Duration::from_secs(secs.max(1)));
+    }
+    if header("x-ratelimit-remaining") == Some(0) {
+        if let Some(reset) = header("x-ratelimit-reset") {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            return Some(Duration::from_secs(reset.saturating_sub(now).max(1)));
+        }
+    }
+    Some(Duration::from_secs(60))
+}
+
+/// What happened to the sticky comment or note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sticky {
+    /// No marked comment existed: one was created.
+    Created {
+        /// The new comment's id.
+        id: u64,
+    },
+    /// The oldest marked comment was updated (or already said the same).
+    Updated {
+        /// The kept comment's id.
+        id: u64,
+        /// False when the body was already identical and no write was needed.
+        changed: bool,
+        /// Duplicates (newer marked comments) removed.
+        deleted: Vec<u64>,
+        /// Duplicates that could not be removed, with the reason.
+        not_deleted: Vec<(u64, ApiError)>,
+    },
+}
+
+/// The operations a thread of comments (a PR, an MR) offers.
+pub trait Thread {
+    /// Every comment, oldest first or in any order.
+    fn list(&self) -> Result<Vec<Note>, ApiError>;
+    /// Adds a comment; returns its id.
+    fn create(&self, body: &str) -> Result<u64, ApiError>;
+    /// Replaces a comment's body.
+    fn update(&self, id: u64, body: &str) -> Result<(), ApiError>;
+    /// Removes a comment.
+    fn delete(&self, id: u64) -> Result<(), ApiError>;
+}
+
+/// Whether a comment is goready's: its body starts with the marker. A comment that merely
+/// quotes or mentions the marker further down is someone else's and is never touched.
+pub fn is_ours(note: &Note, marker: &str) -> bool {
+    !note.system
+        && note
+            .body
+            .as_deref()
+            .is_some_and(|b| b.trim_start().starts_with(marker))
+}
+
+/// Creates the sticky comment, or updates the oldest marked one and deletes newer duplicates
+/// (left by concurrent runs). Only comments that start with `marker` are touched.
+pub fn upsert_sticky(thread: &dyn Thread, marker: &str, body: &str) -> Result<Sticky, ApiError> {
+    let mut ours: Vec<Note> = thread
+        .list()?
+        .into_iter()
+        .filter(|n| is_ours(n, marker))
+        .collect();
+    ours.sort_by(|a, b| (&a.created_at, a.id).cmp(&(&b.created_at, b.id)));
+    let Some(keep) = ours.first() else {
+        return thread.create(body).map(|id| Sticky::Created { id });
+    };
+    let changed = keep.body.as_deref() != Some(body);
+    if changed {
+        thread.update(keep.id, body)?;
+    }
+    let mut deleted = Vec::new();
+    let mut not_deleted = Vec::new();
+    for dup in &ours[1..] {
+        match thread.delete(dup.id) {
+            Ok(()) => deleted.push(dup.id),
+            Err(e) => not_deleted.push((dup.id, e)),
+        }
+    }
+    Ok(Sticky::Updated {
+        id: keep.id,
+        changed,
+        deleted,
+        not_deleted,
+    })
+}
+
+/// Percent-encodes a path segment (a GitLab project path such as `group/project`).
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    #[test]
+    fn only_server_errors_and_rate_limits_are_retried() {
+        assert_eq!(retry_wait(500, "boom", None), Some(Duration::ZERO));
+        assert_eq!(retry_wait(502, "", None), Some(Duration::ZERO));
+        assert_eq!(
+            retry_wait(403, "Resource not accessible by integration", None),
+            None,
+            "a fork PR's read-only token is final"
+        );
+        assert_eq!(retry_wait(404, "Not Found", None), None);
+        assert_eq!(retry_wait(422, "Validation Failed", None), None);
+        let mut h = http::HeaderMap::new();
+        h.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(
+            retry_wait(403, "You have exceeded a secondary rate limit", Some(&h)),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            retry_wait(403, "You have exceeded a secondary rate limit", None),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(retry_wait(429, "", Some(&h)), Some(Duration::from_secs(3)));
+    }
+
+    #[derive(Default)]
+    struct Fake {
+        notes: RefCell<Vec<Note>>,
+        log: RefCell<Vec<String>>,
+    }
+
+    impl Thread for Fake {
+        fn list(&self) -> Result<Vec<Note>, ApiError> {
+            Ok(self.notes.borrow().clone())
+        }
+        fn create(&self, body: &str) -> Result<u64, ApiError> {
+            let id = 100 + self.notes.borrow().len() as u64;
+            self.notes.borrow_mut().push(Note {
+                id,
+                body: Some(body.into()),
+                created_at: Some("2030-01-01T00:00:00Z".into()),
+                system: false,
+            });
+            self.log.borrow_mut().push(format!("create {id}"));
+            Ok(id)
+        }
+        fn update(&self, id: u64, _body: &str) -> Result<(), ApiError> {
+            self.log.borrow_mut().push(format!("update {id}"));
+            Ok(())
+        }
+        fn delete(&self, id: u64) -> Result<(), ApiError> {
+            self.log.borrow_mut().push(format!("delete {id}"));
+            Ok(())
+        }
+    }
+
+    fn note(id: u64, body: &str, at: &str) -> Note {
+        Note {
+            id,
+            body: Some(body.into()),
+            created_at: Some(at.into()),
+            system: false,
+        }
+    }
+
+    #[test]
+    fn sticky_keeps_the_oldest_marked_comment_and_never_touches_others() {
+        let fake = Fake::default();
+        fake.notes.replace(vec![
+            note(5, "<!-- m -->\nnewer", "2024-01-02T00:00:00Z"),
+            note(
+                3,
+                "a human quoting <!-- m --> later",
+                "2023-12-01T00:00:00Z",
+            ),
+            note(9, "<!-- m -->\noldest", "2024-01-01T00:00:00Z"),
+            note(7, "<!-- m -->\nnewest", "2024-01-03T00:00:00Z"),
+        ]);
+        let out = upsert_sticky(&fake, "<!-- m -->", "<!-- m -->\nnew").unwrap();
+        assert_eq!(
+            out,
+            Sticky::Updated {
+                id: 9,
+                changed: true,
+                deleted: vec![5, 7],
+                not_deleted: vec![]
+            }
+        );
+        assert_eq!(*fake.log.borrow(), ["update 9", "delete 5", "delete 7"]);
+    }
+
+    #[test]
+    fn identical_body_needs_no_write() {
+        let fake = Fake::default();
+        fake.notes
+            .replace(vec![note(1, "<!-- m -->\nsame", "2024-01-01T00:00:00Z")]);
+        let out = upsert_sticky(&fake, "<!-- m -->", "<!-- m -->\nsame").unwrap();
+        assert!(matches!(out, Sticky::Updated { changed: false, .. }));
+        assert!(fake.log.borrow().is_empty());
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(encode_segment("42"), "42");
+        assert_eq!(encode_segment("group/sub project"), "group%2Fsub%20project");
+    }
+}

@@ -1,0 +1,480 @@
+//! GitHub Actions: workflow-command annotations, the job summary, step outputs and the sticky
+//! PR comment.
+//!
+//! Limits this module lives within (FACTS.md): GitHub shows at most 10 error and 10 warning
+//! annotations per step and silently drops the rest, so goready picks the most severe and
+//! ends with one notice that says how many were left out; the step summary holds 1 MiB; a
+//! comment body 65,536 characters.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use crate::model::{Check, Report, Severity};
+use crate::report::api::{self, Api, ApiError, Auth, Method, Note, Sticky, Thread};
+use crate::report::{Env, docs_url, markdown, most_severe_first};
+
+/// The hidden first line of goready's PR comment: how later runs find it again.
+pub const COMMENT_MARKER: &str = "<!-- goready:report -->";
+/// GitHub's limit on a comment body is 65,536 characters; bytes bound characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+/// The job summary's limit per step.
+pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+/// Annotations GitHub shows per step and level.
+pub const ANNOTATIONS_PER_LEVEL: usize = 10;
+
+/// Escapes a workflow command's message (`%`, `\r`, `\n`).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value (also `:` and `,`).
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Notice => "notice",
+    }
+}
+
+/// One `::level file=…,line=…,title=…::message` line.
+fn annotation(c: &Check) -> String {
+    let mut props = Vec::new();
+    if let Some(file) = &c.file {
+        props.push(format!("file={}", escape_property(file)));
+        if let Some(line) = c.line {
+            props.push(format!("line={line}"));
+        }
+    }
+    let title = match &c.target {
+        Some(t) => format!("{} ({t})", c.id),
+        None => c.id.clone(),
+    };
+    props.push(format!("title={}", escape_property(&title)));
+    let message = format!("{}\n{}: {}", c.message, c.title, docs_url(&c.id));
+    format!(
+        "::{} {}::{}",
+        level(c.severity),
+        props.join(","),
+        escape_data(&message)
+    )
+}
+
+/// Workflow-command annotations for every problem, within GitHub's per-step budget: at most
+/// 10 errors, 10 warnings and 10 notices, the most severe first; when anything is left out,
+/// the last notice says how many and where to find them.
+pub fn annotations(report: &Report) -> Vec<String> {
+    let problems = most_severe_first(report.checks.iter().filter(|c| c.status.is_problem()));
+    let count = |s: Severity| problems.iter().filter(|c| c.severity == s).count();
+    let (errors, warnings, notices) = (
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Notice),
+    );
+    let shown_errors = errors.min(ANNOTATIONS_PER_LEVEL);
+    let shown_warnings = warnings.min(ANNOTATIONS_PER_LEVEL);
+    let overflow = errors > shown_errors || warnings > shown_warnings;
+    // The closing notice takes one of the ten notice slots when anything is left out.
+    let notice_room = if overflow || notices > ANNOTATIONS_PER_LEVEL {
+        ANNOTATIONS_PER_LEVEL - 1
+    } else {
+        ANNOTATIONS_PER_LEVEL
+    };
+    let shown_notices = notices.min(notice_room);
+    let mut out = Vec::new();
+    let mut taken = [0usize; 3];
+    for c in &problems {
+        let (slot, cap) = match c.severity {
+            Severity::Error => (0, shown_errors),
+            Severity::Warning => (1, shown_warnings),
+            Severity::Notice => (2, shown_notices),
+        };
+        if taken[slot] < cap {
+            taken[slot] += 1;
+            out.push(annotation(c));
+        }
+    }
+    let left = [
+        (errors - shown_errors, "error"),
+        (warnings - shown_warnings, "warning"),
+        (notices - shown_notices, "notice"),
+    ];
+    let total: usize = left.iter().map(|(n, _)| n).sum();
+    if total > 0 {
+        let parts: Vec<String> = left
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+            .collect();
+        let message = format!(
+            "{total} more finding{} not annotated ({}): GitHub shows at most {ANNOTATIONS_PER_LEVEL} errors and {ANNOTATIONS_PER_LEVEL} warnings per step. All of them are in the job summary and the JUnit report.",
+            if total == 1 { " is" } else { "s are" },
+            parts.join(", ")
+        );
+        out.push(format!(
+            "::notice title={}::{}",
+            escape_property("goready: annotations left out"),
+            escape_data(&message)
+        ));
+    }
+    out
+}
+
+/// A warning as a workflow command, so it shows on the run page too.
+pub fn warning_command(message: &str) -> String {
+    format!("::warning title=goready::{}", escape_data(message))
+}
+
+/// The workflow run's page, where the job summary is shown.
+pub fn run_url(env: Env) -> Option<String> {
+    let server = env("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+    let repo = env("GITHUB_REPOSITORY")?;
+    let run = env("GITHUB_RUN_ID")?;
+    let mut url = format!("{}/{repo}/actions/runs/{run}", server.trim_end_matches('/'));
+    if let Some(attempt) = env("GITHUB_RUN_ATTEMPT").filter(|a| a != "1") {
+        url.push_str(&format!("/attempts/{attempt}"));
+    }
+    Some(url)
+}
+
+/// Appends the Markdown report to `$GITHUB_STEP_SUMMARY`, within what is left of the step's
+/// 1 MiB. Returns the file written, or `None` when the variable is not set.
+pub fn write_step_summary(
+    report: &Report,
+    fail_on: Severity,
+    env: Env,
+) -> anyhow::Result<Option<PathBuf>> {
+    let Some(path) = env("GITHUB_STEP_SUMMARY").map(PathBuf::from) else {
+        return Ok(None);
+    };
+    let used = std::fs::metadata(&path)
+        .map(|m| m.len() as usize)
+        .unwrap_or(0);
+    // The limit is per step and counts what earlier commands of this step wrote.
+    let room = SUMMARY_LIMIT.saturating_sub(used + 2);
+    if room < 1024 {
+        anyhow::bail!(
+            "the job summary {} already holds {used} bytes of GitHub's 1 MiB per step: no room for goready's",
+            path.display()
+        );
+    }
+    let url = run_url(env);
+    let text = markdown::render(
+        report,
+        &markdown::Options {
+            fail_on,
+            max_bytes: room,
+            full_report_url: url.as_deref(),
+            marker: None,
+        },
+    );
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening the job summary {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.write_all(b"\n"))
+        .with_context(|| format!("writing the job summary {}", path.display()))?;
+    Ok(Some(path))
+}
+
+/// Appends `name=value` step outputs to the `$GITHUB_OUTPUT` file; multi-line values use the
+/// heredoc form with a delimiter that does not occur in the value.
+pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for (name, value) in outputs {
+        if value.contains('\n') || value.contains('\r') {
+            let mut delimiter = format!("goready_{:x}", std::process::id());
+            while value.contains(&delimiter) {
+                delimiter.push('_');
+            }
+            text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+        } else {
+            text.push_str(&format!("{name}={value}\n"));
+        }
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening the step outputs {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing the step outputs {}", path.display()))
+}
+
+/// The pull request number: `--pr`, else the event payload at `$GITHUB_EVENT_PATH`
+/// (`pull_request`, `pull_request_target`, `issue_comment` on a PR, `workflow_run`).
+pub fn pr_number(explicit: Option<u64>, env: Env) -> Result<u64, String> {
+    if let Some(n) = explicit {
+        return Ok(n);
+    }
+    let Some(path) = env("GITHUB_EVENT_PATH") else {
+        return Err("no pull request: pass --pr N or run in a pull_request workflow (GITHUB_EVENT_PATH is not set)".into());
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read the event payload {path}: {e}"))?;
+    let event: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("the event payload {path} is not JSON: {e}"))?;
+    let candidates = [
+        event.pointer("/pull_request/number"),
+        event
+            .pointer("/issue/pull_request")
+            .and(event.pointer("/issue/number")),
+        event.pointer("/workflow_run/pull_requests/0/number"),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find_map(Value::as_u64)
+        .ok_or_else(|| {
+            format!(
+                "the {} event is not about a pull request: pass --pr N (a workflow_run for a fork PR carries no PR number; see docs/ci.md)",
+                env("GITHUB_EVENT_NAME").unwrap_or_else(|| "current".into())
+            )
+        })
+}
+
+/// Where and how to post the PR comment.
+#[derive(Debug, Clone)]
+pub struct CommentTarget {
+    /// `owner/name`.
+    pub repo: String,
+    /// The pull request.
+    pub pr: u64,
+    /// The API root (`$GITHUB_API_URL`).
+    pub api_url: String,
+    /// The variable the token was read from (for messages; never the token).
+    pub token_env: String,
+}
+
+struct PrThread<'a> {
+    api: &'a Api,
+    repo: String,
+    pr: u64,
+}
+
+impl Thread for PrThread<'_> {
+    fn list(&self) -> Result<Vec<Note>, ApiError> {
+        self.api.list(
+            "listing PR comments",
+            &format!("/repos/{}/issues/{}/comments", self.repo, self.pr),
+            &[("per_page", "100")],
+        )
+    }
+    fn create(&self, body: &str) -> Result<u64, ApiError> {
+        let note: Note = self.api.send(
+            "creating the PR comment",
+            Method::Post,
+            &format!("/repos/{}/issues/{}/comments", self.repo, self.pr),
+            &json!({ "body": body }),
+        )?;
+        Ok(note.id)
+    }
+    fn update(&self, id: u64, body: &str) -> Result<(), ApiError> {
+        let _: Note = self.api.send(
+            "updating the PR comment",
+            Method::Patch,
+            &format!("/repos/{}/issues/comments/{id}", self.repo),
+            &json!({ "body": body }),
+        )?;
+        Ok(())
+    }
+    fn delete(&self, id: u64) -> Result<(), ApiError> {
+        self.api.delete(
+            "deleting a duplicate PR comment",
+            &format!("/repos/{}/issues/comments/{id}", self.repo),
+        )
+    }
+}
+
+fn valid_repo(repo: &str) -> bool {
+    let mut parts = repo.split('/');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            !p.is_empty()
+                && p != "."
+                && p != ".."
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+/// Works out where the comment goes from the environment, as a workflow step would.
+pub fn comment_target(pr: Option<u64>, token_env: &str, env: Env) -> Result<CommentTarget, String> {
+    let repo = env("GITHUB_REPOSITORY")
+        .ok_or("GITHUB_REPOSITORY is not set: the PR comment needs owner/name")?;
+    if !valid_repo(&repo) {
+        return Err(format!("GITHUB_REPOSITORY={repo:?} is not owner/name"));
+    }
+    let pr = pr_number(pr, env)?;
+    Ok(CommentTarget {
+        repo,
+        pr,
+        api_url: env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
+        token_env: token_env.to_string(),
+    })
+}
+
+/// Creates or updates the sticky PR comment. `Err` is a warning to print: the verdict never
+/// depends on the comment.
+pub fn publish_pr_comment(
+    report: &Report,
+    fail_on: Severity,
+    target: &CommentTarget,
+    token: String,
+    env: Env,
+) -> Result<Sticky, String> {
+    let url = run_url(env);
+    let body = markdown::render(
+        report,
+        &markdown::Options {
+            fail_on,
+            max_bytes: COMMENT_LIMIT,
+            full_report_url: url.as_deref(),
+            marker: Some(COMMENT_MARKER),
+        },
+    );
+    let api = Api::new(&target.api_url, Auth::Bearer, token).map_err(|e| e.to_string())?;
+    let thread = PrThread {
+        api: &api,
+        repo: target.repo.clone(),
+        pr: target.pr,
+    };
+    api::upsert_sticky(&thread, COMMENT_MARKER, &body).map_err(|e| {
+        let hint = match e.status {
+            Some(403) => format!(
+                " — the token cannot write to {}#{}. On pull requests from forks GITHUB_TOKEN is read-only: post the comment from a workflow_run workflow (docs/ci.md), or grant `permissions: pull-requests: write`",
+                target.repo, target.pr
+            ),
+            Some(401) => format!(" — the token in ${} was refused", target.token_env),
+            Some(404) => format!(
+                " — {}#{} was not found, or the token cannot see it",
+                target.repo, target.pr
+            ),
+            _ => String::new(),
+        };
+        api.scrub(&format!("PR comment not posted: {e}{hint}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules;
+
+    #[test]
+    fn data_and_properties_are_escaped_as_the_runner_expects() {
+        assert_eq!(escape_data("50% a:b, c\r\nd"), "50%25 a:b, c%0D%0Ad");
+        assert_eq!(escape_property("50% a:b, c\nd"), "50%25 a%3Ab%2C c%0Ad");
+    }
+
+    #[test]
+    fn an_annotation_carries_file_line_and_title() {
+        let c = Check::of(&rules::BINARY_VERSION)
+            .target("dist/a,b")
+            .location("cmd/main.go", Some(7))
+            .fail("100% missing: v1");
+        let line = annotation(&c);
+        assert!(
+            line.starts_with("::error file=cmd/main.go,line=7,title=binary.version (dist/a%2Cb)::100%25 missing: v1%0Aexpected version embedded: https"),
+            "{line}"
+        );
+    }
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn run_url_names_the_attempt_only_when_it_is_a_rerun() {
+        let first = env_of(&[
+            ("GITHUB_REPOSITORY", "o/r"),
+            ("GITHUB_RUN_ID", "42"),
+            ("GITHUB_RUN_ATTEMPT", "1"),
+        ]);
+        assert_eq!(
+            run_url(&first).as_deref(),
+            Some("https://github.com/o/r/actions/runs/42")
+        );
+        let rerun = env_of(&[
+            ("GITHUB_SERVER_URL", "https://ghe.example/"),
+            ("GITHUB_REPOSITORY", "o/r"),
+            ("GITHUB_RUN_ID", "42"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+        ]);
+        assert_eq!(
+            run_url(&rerun).as_deref(),
+            Some("https://ghe.example/o/r/actions/runs/42/attempts/2")
+        );
+    }
+
+    #[test]
+    fn pr_number_comes_from_the_flag_or_the_event_payload() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (r#"{"number": 7, "pull_request": {"number": 7}}"#, Some(7)),
+            (
+                r#"{"issue": {"number": 8, "pull_request": {"url": "x"}}}"#,
+                Some(8),
+            ),
+            (r#"{"issue": {"number": 9}}"#, None),
+            (
+                r#"{"workflow_run": {"pull_requests": [{"number": 10}]}}"#,
+                Some(10),
+            ),
+            (r#"{"workflow_run": {"pull_requests": []}}"#, None),
+            ("not json", None),
+        ];
+        for (i, (payload, want)) in cases.iter().enumerate() {
+            let path = dir.path().join(format!("event-{i}.json"));
+            std::fs::write(&path, payload).unwrap();
+            let path = path.to_str().unwrap().to_string();
+            let env = move |k: &str| (k == "GITHUB_EVENT_PATH").then(|| path.clone());
+            assert_eq!(pr_number(None, &env).ok(), *want, "{payload}");
+            assert_eq!(pr_number(Some(3), &env), Ok(3));
+        }
+    }
+
+    #[test]
+    fn repository_names_are_validated_before_they_reach_a_url() {
+        assert!(valid_repo("octo-org/hello.svc_2"));
+        for bad in ["octo", "o/r/x", "../r", "o/..", "o/r?x=1", "o/"] {
+            assert!(!valid_repo(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn outputs_use_heredocs_for_multiline_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        write_outputs(
+            &path,
+            &[("passed", "true".into()), ("junit", "a\nb".into())],
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("passed=true"));
+        let head = lines.next().unwrap();
+        let delim = head.strip_prefix("junit<<").unwrap();
+        assert_eq!(lines.next(), Some("a"));
+        assert_eq!(lines.next(), Some("b"));
+        assert_eq!(lines.next(), Some(delim));
+    }
+}

@@ -1,0 +1,647 @@
+//! The Markdown report shared by the GitHub job summary, the sticky PR comment and the GitLab
+//! MR note: the verdict, a table per suite (problems first, passes folded away), the top
+//! allocation sites and the binary matrix when the reports carry them — clipped to the
+//! destination's size limit with a pointer to the full report.
+//!
+//! Everything from a check is untrusted text: table cells are escaped so a message cannot
+//! break the table, inject HTML, or @-mention anyone.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::inspect::rules::human_bytes;
+use crate::model::{Check, Report, Severity, Status};
+use crate::report::{Verdict, docs_url, most_severe_first, suite_rank};
+
+/// How to render.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    /// The level that fails the job (the verdict line).
+    pub fail_on: Severity,
+    /// The destination's limit in bytes (also bounds characters: a character is ≥ 1 byte).
+    pub max_bytes: usize,
+    /// Where the full report lives (the workflow run's summary, the CI job), for the note a
+    /// clipped report ends with.
+    pub full_report_url: Option<&'a str>,
+    /// A hidden marker placed first (`<!-- goready … -->`), for sticky comments.
+    pub marker: Option<&'a str>,
+}
+
+/// Allocation rows shown per profile.
+const ALLOC_ROWS: usize = 10;
+/// Binary matrix rows shown at most.
+const MATRIX_ROWS: usize = 60;
+/// A table cell is clipped to this many characters.
+const CELL_CHARS: usize = 600;
+
+/// How much detail a rendering keeps; [`render`] walks down until the text fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Every check.
+    Full,
+    /// Problems only; passes and skips are counted, not listed.
+    Problems,
+    /// At most this many problems per suite.
+    Capped(usize),
+}
+
+/// Renders `report` within `opts.max_bytes`.
+pub fn render(report: &Report, opts: &Options) -> String {
+    let full = build(report, opts, Detail::Full);
+    if full.len() <= opts.max_bytes {
+        return full;
+    }
+    let problems = build(report, opts, Detail::Problems);
+    if problems.len() <= opts.max_bytes {
+        return problems;
+    }
+    // The largest per-suite cap that fits (rendering grows with the cap).
+    let most = report
+        .checks
+        .iter()
+        .filter(|c| c.status.is_problem())
+        .count();
+    let (mut lo, mut hi) = (0usize, most);
+    let mut best = None;
+    while lo <= hi {
+        let mid = (lo + hi) / 2;
+        let text = build(report, opts, Detail::Capped(mid));
+        if text.len() <= opts.max_bytes {
+            best = Some(text);
+            lo = mid + 1;
+        } else if mid == 0 {
+            break;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    best.unwrap_or_else(|| hard_clip(build(report, opts, Detail::Capped(0)), opts))
+}
+
+/// Last resort for a limit smaller than the headings: cut at a character boundary and say so.
+fn hard_clip(text: String, opts: &Options) -> String {
+    let note = clipped_note(opts);
+    let budget = opts.max_bytes.saturating_sub(note.len() + 16);
+    let mut cut = budget.min(text.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out = text[..cut].to_string();
+    if out.matches("<details>").count() > out.matches("</details>").count() {
+        out.push_str("\n</details>\n");
+    }
+    out.push_str(&note);
+    if out.len() > opts.max_bytes {
+        // Even the note does not fit: the limit is absurdly small; keep what fits.
+        let mut cut = opts.max_bytes;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
+}
+
+fn clipped_note(opts: &Options) -> String {
+    match opts.full_report_url {
+        Some(url) => format!(
+            "\n> ✂️ Clipped to fit this page's size limit. The full report: [{}]({}).\n",
+            cell(url),
+            url
+        ),
+        None => "\n> ✂️ Clipped to fit this page's size limit. The full report is in the job's goready artifacts (JUnit, JSON).\n"
+            .to_string(),
+    }
+}
+
+/// Escapes untrusted text for a Markdown table cell, on one line.
+pub fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = 0;
+    for ch in text.trim_end().chars() {
+        if chars == CELL_CHARS {
+            out.push('…');
+            break;
+        }
+        chars += 1;
+        match ch {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            // An entity is not a mention: no one gets pinged by a test's output.
+            '@' => out.push_str("&#64;"),
+            '`' => out.push_str("&#96;"),
+            '\n' => out.push_str("<br>"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn icon(c: &Check) -> &'static str {
+    match c.status {
+        Status::Pass => "✅ pass",
+        Status::Skip => "⏭️ skip",
+        Status::Error => "❗ error",
+        Status::Fail => match c.severity {
+            Severity::Error => "❌ fail",
+            Severity::Warning => "⚠️ warning",
+            Severity::Notice => "ℹ️ notice",
+        },
+    }
+}
+
+fn row(out: &mut String, c: &Check) {
+    let mut details = cell(&c.message);
+    match (&c.file, c.line) {
+        (Some(f), Some(l)) => {
+            let _ = write!(details, " — {}:{l}", cell(f));
+        }
+        (Some(f), None) => {
+            let _ = write!(details, " — {}", cell(f));
+        }
+        _ => {}
+    }
+    let _ = writeln!(
+        out,
+        "| {} | [{}]({}) | {} | {} |",
+        icon(c),
+        cell(&c.id),
+        docs_url(&c.id),
+        c.target.as_deref().map(cell).unwrap_or_default(),
+        details
+    );
+}
+
+const TABLE_HEAD: &str = "| result | check | target | details |\n|---|---|---|---|\n";
+
+fn build(report: &Report, opts: &Options, detail: Detail) -> String {
+    let verdict = Verdict::of(report, opts.fail_on);
+    let (pass, fail, skip, error) = report.counts();
+    let mut out = String::new();
+    if let Some(marker) = opts.marker {
+        out.push_str(marker);
+        out.push('\n');
+    }
+    if verdict.passed() {
+        let _ = writeln!(
+            out,
+            "## ✅ goready: nothing failed at `--fail-on {}`\n",
+            opts.fail_on
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "## ❌ goready: {} check{} failed at `--fail-on {}`\n",
+            verdict.failing,
+            if verdict.failing == 1 { "" } else { "s" },
+            opts.fail_on
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} checks: {pass} passed · {fail} failed · {error} errors · {skip} skipped\n",
+        report.checks.len()
+    );
+    if report.checks.is_empty() {
+        out.push_str("_No checks in the result files._\n");
+        return out;
+    }
+
+    // Suites in pipeline order, checks in their own order.
+    let mut suites: Vec<(&str, Vec<&Check>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for c in &report.checks {
+        let at = *index.entry(c.suite.as_str()).or_insert_with(|| {
+            suites.push((c.suite.as_str(), Vec::new()));
+            suites.len() - 1
+        });
+        suites[at].1.push(c);
+    }
+    suites.sort_by_key(|(s, _)| suite_rank(s));
+
+    out.push_str(
+        "| suite | ✅ passed | ❌ failed | ❗ errors | ⏭️ skipped |\n|---|---:|---:|---:|---:|\n",
+    );
+    for (suite, checks) in &suites {
+        let n = |s: Status| checks.iter().filter(|c| c.status == s).count();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            cell(suite),
+            n(Status::Pass),
+            n(Status::Fail),
+            n(Status::Error),
+            n(Status::Skip)
+        );
+    }
+    out.push('\n');
+
+    let mut clipped = false;
+    for (suite, checks) in &suites {
+        let problems: Vec<&Check> = most_severe_first(checks.iter().copied())
+            .into_iter()
+            .filter(|c| c.status.is_problem())
+            .collect();
+        let others: Vec<&Check> = checks
+            .iter()
+            .copied()
+            .filter(|c| !c.status.is_problem())
+            .collect();
+        let _ = writeln!(
+            out,
+            "### `{}` — {}\n",
+            cell(suite),
+            if problems.is_empty() {
+                "all good".to_string()
+            } else {
+                format!("{} problem{}", problems.len(), plural(problems.len()))
+            }
+        );
+        if !problems.is_empty() {
+            let shown = match detail {
+                Detail::Capped(k) => k.min(problems.len()),
+                _ => problems.len(),
+            };
+            if shown > 0 {
+                out.push_str(TABLE_HEAD);
+                for c in &problems[..shown] {
+                    row(&mut out, c);
+                }
+                out.push('\n');
+            }
+            if shown < problems.len() {
+                clipped = true;
+                let _ = writeln!(
+                    out,
+                    "_…and {} more problem{} in this suite._\n",
+                    problems.len() - shown,
+                    plural(problems.len() - shown)
+                );
+            }
+        }
+        if !others.is_empty() {
+            let passed = others.iter().filter(|c| c.status == Status::Pass).count();
+            let skipped = others.len() - passed;
+            let what = format!("{passed} passed, {skipped} skipped");
+            if detail == Detail::Full {
+                let _ = writeln!(out, "<details><summary>{what}</summary>\n");
+                out.push_str(TABLE_HEAD);
+                // Skips first: they say why something was not checked.
+                for c in others.iter().filter(|c| c.status == Status::Skip) {
+                    row(&mut out, c);
+                }
+                for c in others.iter().filter(|c| c.status == Status::Pass) {
+                    row(&mut out, c);
+                }
+                out.push_str("\n</details>\n\n");
+            } else {
+                clipped = true;
+                let _ = writeln!(out, "_{what} (not listed here)._\n");
+            }
+        }
+    }
+
+    alloc_sites(&mut out, report);
+    binary_matrix(&mut out, report);
+
+    if clipped {
+        out.push_str(&clipped_note(opts));
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// An array of objects with a `function` key anywhere at the top of `data` (or `data` itself):
+/// the rows of a `go tool pprof -top`-like table. Read defensively: the runtime step owns the
+/// shape.
+fn alloc_rows(data: &Value) -> Option<&Vec<Value>> {
+    fn is_rows(v: &Value) -> Option<&Vec<Value>> {
+        v.as_array().filter(|a| {
+            a.first()
+                .and_then(|r| r.get("function"))
+                .is_some_and(|f| f.is_string())
+        })
+    }
+    if let Some(rows) = is_rows(data) {
+        return Some(rows);
+    }
+    let obj = data.as_object()?;
+    for key in ["rows", "top", "sites", "functions"] {
+        if let Some(rows) = obj.get(key).and_then(is_rows) {
+            return Some(rows);
+        }
+    }
+    obj.values().find_map(is_rows)
+}
+
+fn quantity(v: Option<&Value>, bytes: bool) -> String {
+    match v {
+        Some(Value::String(s)) => cell(s),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(u) if bytes => human_bytes(u),
+            Some(u) => u.to_string(),
+            None => n
+                .as_f64()
+                .map(|f| {
+                    if bytes && f >= 0.0 {
+                        human_bytes(f as u64)
+                    } else {
+                        format!("{f:.0}")
+                    }
+                })
+                .unwrap_or_default(),
+        },
+        _ => String::new(),
+    }
+}
+
+fn percent(row: &Value, key: &str, total: Option<f64>) -> String {
+    for k in [format!("{key}_pct"), format!("{key}_percent")] {
+        match row.get(&k) {
+            Some(Value::Number(n)) => return format!("{:.1}%", n.as_f64().unwrap_or(0.0)),
+            Some(Value::String(s)) => return cell(s),
+            _ => {}
+        }
+    }
+    match (row.get(key).and_then(Value::as_f64), total) {
+        (Some(v), Some(t)) if t > 0.0 => format!("{:.1}%", 100.0 * v / t),
+        _ => String::new(),
+    }
+}
+
+fn alloc_sites(out: &mut String, report: &Report) {
+    let profiles: Vec<(&Check, &Vec<Value>)> = report
+        .checks
+        .iter()
+        .filter(|c| c.id == "runtime.allocs")
+        .filter_map(|c| alloc_rows(&c.data).map(|rows| (c, rows)))
+        .filter(|(_, rows)| !rows.is_empty())
+        .collect();
+    if profiles.is_empty() {
+        return;
+    }
+    out.push_str("### Top allocation sites\n\n");
+    for (c, rows) in profiles.iter().take(4) {
+        let unit = ["sample_type", "unit", "type"]
+            .iter()
+            .find_map(|k| c.data.get(*k).and_then(Value::as_str))
+            .unwrap_or("");
+        let bytes = unit.contains("space") || unit.contains("byte");
+        let total = c.data.get("total").and_then(Value::as_f64);
+        let _ = writeln!(
+            out,
+            "{}{}{}\n",
+            c.target
+                .as_deref()
+                .map(|t| format!("`{}` ", cell(t)))
+                .unwrap_or_default(),
+            if unit.is_empty() {
+                String::new()
+            } else {
+                format!("({}) ", cell(unit))
+            },
+            "— reproduce with `go tool pprof -top`"
+        );
+        out.push_str(
+            "| # | function | flat | flat% | cum | cum% |\n|---:|---|---:|---:|---:|---:|\n",
+        );
+        for (i, r) in rows.iter().take(ALLOC_ROWS).enumerate() {
+            let function = r.get("function").and_then(Value::as_str).unwrap_or("?");
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                i + 1,
+                cell(function),
+                quantity(r.get("flat"), bytes),
+                percent(r, "flat", total),
+                quantity(r.get("cum"), bytes),
+                percent(r, "cum", total)
+            );
+        }
+        out.push('\n');
+    }
+}
+
+/// Size from `data.size` of `binary.readable`, else from its message ("… 7.6 MiB").
+fn binary_size(c: &Check) -> String {
+    if let Some(n) = c.data.get("size").and_then(Value::as_u64) {
+        return human_bytes(n);
+    }
+    let words: Vec<&str> = c.message.split([' ', ',', '(', ')']).collect();
+    for w in words.windows(2) {
+        if ["B", "KiB", "MiB", "GiB"].contains(&w[1]) && w[0].parse::<f64>().is_ok() {
+            return format!("{} {}", w[0], w[1]);
+        }
+    }
+    String::new()
+}
+
+fn binary_matrix(out: &mut String, report: &Report) {
+    let mut targets: Vec<&str> = Vec::new();
+    let mut by: HashMap<(&str, &str), &Check> = HashMap::new();
+    for c in report.checks.iter().filter(|c| c.suite == "binary") {
+        let Some(t) = c.target.as_deref() else {
+            continue;
+        };
+        if !targets.contains(&t) {
+            targets.push(t);
+        }
+        by.entry((t, c.id.as_str())).or_insert(c);
+    }
+    let rows: Vec<&str> = targets
+        .into_iter()
+        .filter(|t| {
+            by.contains_key(&(*t, "binary.static")) || by.contains_key(&(*t, "binary.stripped"))
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("### Binary matrix\n\n| target | size | static | stripped | version | Go |\n|---|---:|---|---|---|---|\n");
+    for t in rows.iter().take(MATRIX_ROWS) {
+        let get = |id: &str| by.get(&(*t, id)).copied();
+        let size = get("binary.readable").map(binary_size).unwrap_or_default();
+        let static_ = match get("binary.static").map(|c| c.status) {
+            Some(Status::Pass) => "✅ static".to_string(),
+            Some(Status::Fail) => {
+                let libc = get("binary.static")
+                    .and_then(|c| c.data.get("libc"))
+                    .and_then(Value::as_str)
+                    .map(|l| format!(" ({})", cell(l)))
+                    .unwrap_or_default();
+                format!("❌ dynamic{libc}")
+            }
+            Some(Status::Skip) => "n/a".to_string(),
+            Some(Status::Error) => "❗".to_string(),
+            None => String::new(),
+        };
+        let stripped = match get("binary.stripped").map(|c| c.status) {
+            Some(Status::Pass) => "✅ yes",
+            Some(Status::Fail) => "❌ no",
+            Some(_) => "n/a",
+            None => "",
+        };
+        let main_version = get("binary.buildinfo")
+            .and_then(|c| c.data.get("main"))
+            .and_then(|m| m.get("version"))
+            .and_then(Value::as_str);
+        let version = match get("binary.version") {
+            Some(c) if c.status == Status::Pass => {
+                let v = c.data.get("expected").and_then(Value::as_str).unwrap_or("");
+                format!("✅ {}", cell(v))
+            }
+            Some(c) if c.status == Status::Fail => {
+                let v = c.data.get("expected").and_then(Value::as_str).unwrap_or("");
+                format!("❌ {} missing", cell(v))
+            }
+            _ => main_version.map(cell).unwrap_or_default(),
+        };
+        let go = get("binary.buildinfo")
+            .and_then(|c| c.data.get("go_version"))
+            .and_then(Value::as_str)
+            .map(cell)
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {} | {size} | {static_} | {stripped} | {version} | {go} |",
+            cell(t)
+        );
+    }
+    if rows.len() > MATRIX_ROWS {
+        let _ = writeln!(out, "\n_…and {} more binaries._", rows.len() - MATRIX_ROWS);
+    }
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules;
+    use serde_json::json;
+
+    fn opts(max: usize) -> Options<'static> {
+        Options {
+            fail_on: Severity::Error,
+            max_bytes: max,
+            full_report_url: Some("https://ci.example/run/1"),
+            marker: Some("<!-- goready -->"),
+        }
+    }
+
+    #[test]
+    fn cells_cannot_break_the_table_inject_html_or_mention() {
+        let c = cell("a | b <script>x</script> @octocat\nnext `code`");
+        assert_eq!(
+            c,
+            "a \\| b &lt;script&gt;x&lt;/script&gt; &#64;octocat<br>next &#96;code&#96;"
+        );
+        let long = "x".repeat(CELL_CHARS + 10);
+        assert_eq!(cell(&long).chars().count(), CELL_CHARS + 1);
+    }
+
+    fn many(n: usize) -> Report {
+        let mut checks = Vec::new();
+        for i in 0..n {
+            checks.push(
+                Check::of(&rules::BINARY_VERSION)
+                    .target(format!("dist/svc-{i}"))
+                    .fail(format!("{i}.0.0 is not embedded: {}", "y".repeat(200))),
+            );
+            checks.push(
+                Check::of(&rules::BINARY_PIE)
+                    .target(format!("dist/svc-{i}"))
+                    .pass("position-independent"),
+            );
+        }
+        Report::new(checks)
+    }
+
+    #[test]
+    fn small_reports_are_rendered_whole() {
+        let text = render(&many(3), &opts(65_536));
+        assert!(text.starts_with("<!-- goready -->\n## ❌ goready: 3 checks failed"));
+        assert!(text.contains("<details><summary>3 passed, 0 skipped</summary>"));
+        assert!(!text.contains("Clipped"));
+    }
+
+    #[test]
+    fn clipping_drops_passes_first_then_caps_problems_and_links_the_full_report() {
+        let report = many(400);
+        let full = render(&report, &opts(usize::MAX));
+        assert!(full.len() > 65_536);
+        let clipped = render(&report, &opts(65_536));
+        assert!(clipped.len() <= 65_536, "{}", clipped.len());
+        assert!(!clipped.contains("<details>"));
+        assert!(clipped.contains("more problems in this suite"));
+        assert!(clipped.contains("(https://ci.example/run/1)"));
+        // It used the room it had: more than half the budget.
+        assert!(clipped.len() > 40_000, "{}", clipped.len());
+        let tiny = render(&report, &opts(300));
+        assert!(tiny.len() <= 300, "{}", tiny.len());
+    }
+
+    #[test]
+    fn allocation_rows_and_the_binary_matrix_are_read_defensively() {
+        let report = Report::new(vec![
+            Check::of(&rules::BINARY_READABLE)
+                .target("dist/a")
+                .pass("ELF linux/amd64 binary, 7.6 MiB"),
+            Check::of(&rules::BINARY_STATIC)
+                .target("dist/a")
+                .data(json!({"linkage": "dynamic", "libc": "glibc"}))
+                .fail("dynamic"),
+            Check::of(&rules::BINARY_STRIPPED)
+                .target("dist/a")
+                .pass("stripped"),
+            Check::of(&rules::BINARY_BUILDINFO)
+                .target("dist/a")
+                .data(json!({"go_version": "go1.26.8", "main": {"path": "x", "version": "v1.2.3"}}))
+                .pass("ok"),
+            // Unknown shapes are ignored, not fatal.
+            Check::of(&rules::BINARY_VERSION)
+                .target("dist/a")
+                .data(json!(["odd"]))
+                .skip("no --expect-version given"),
+        ]);
+        let text = render(&report, &opts(65_536));
+        assert!(
+            text.contains("| dist/a | 7.6 MiB | ❌ dynamic (glibc) | ✅ yes | v1.2.3 | go1.26.8 |"),
+            "{text}"
+        );
+
+        let rows = json!({"sample_type": "alloc_space", "total": 4096, "rows": [
+            {"function": "compress/flate.NewWriter", "flat": 2048, "cum": 3072},
+            {"function": "main.handler", "flat": "1.00KiB", "cum": "1.00KiB", "flat_pct": 25.0},
+            {"nofunction": 1}
+        ]});
+        let data_has_rows = alloc_rows(&rows).map(|r| r.len());
+        assert_eq!(data_has_rows, Some(3));
+        let mut out = String::new();
+        let c = Check {
+            id: "runtime.allocs".into(),
+            suite: "runtime".into(),
+            ..Check::of(&rules::BINARY_GO)
+                .target("svc")
+                .data(rows)
+                .pass("top sites")
+        };
+        alloc_sites(&mut out, &Report::new(vec![c]));
+        assert!(
+            out.contains("| 1 | compress/flate.NewWriter | 2.0 KiB | 50.0% | 3.0 KiB | 75.0% |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| 2 | main.handler | 1.00KiB | 25.0% | 1.00KiB |  |"),
+            "{out}"
+        );
+        assert!(out.contains("| 3 | ? |"), "{out}");
+    }
+}
