@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::model::{Check, Report, Severity};
 use crate::report::api::{self, Api, ApiError, Auth, Method, Note, Sticky, Thread};
-use crate::report::{Env, docs_url, markdown, most_severe_first};
+use crate::report::{Env, docs_url, markdown, most_severe_first, subject};
 
 /// The hidden first line of goready's PR comment: how later runs find it again.
 pub const COMMENT_MARKER: &str = "<!-- goready:report -->";
@@ -54,9 +54,11 @@ fn annotation(c: &Check) -> String {
             props.push(format!("line={line}"));
         }
     }
-    let title = match &c.target {
-        Some(t) => format!("{} ({t})", c.id),
-        None => c.id.clone(),
+    let title = match (&c.target, subject(c)) {
+        (Some(t), Some(s)) => format!("{} ({t} {s})", c.id),
+        (Some(t), None) => format!("{} ({t})", c.id),
+        (None, Some(s)) => format!("{} ({s})", c.id),
+        (None, None) => c.id.clone(),
     };
     props.push(format!("title={}", escape_property(&title)));
     let message = format!("{}\n{}: {}", c.message, c.title, docs_url(&c.id));

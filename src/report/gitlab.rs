@@ -12,15 +12,14 @@
 //! variables a job has (`CI_API_V4_URL`, `CI_PROJECT_ID`, `CI_MERGE_REQUEST_IID`), with a token
 //! of `api` scope sent as `PRIVATE-TOKEN` (`CI_JOB_TOKEN` cannot post notes).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::model::{Report, Severity, fingerprint};
+use crate::model::{Report, Severity};
 use crate::report::api::{self, Api, ApiError, Auth, Method, Note, Sticky, Thread};
-use crate::report::{Env, markdown, most_severe_first};
+use crate::report::{Env, markdown, most_severe_first, subject, unique_fingerprints};
 
 /// The hidden first line of goready's MR note.
 pub const NOTE_MARKER: &str = "<!-- goready:report -->";
@@ -38,20 +37,18 @@ pub fn severity(s: Severity) -> &'static str {
 
 /// The Code Quality issues of a report: one per failed or errored check, most severe first.
 pub fn code_quality(report: &Report, fallback_file: &str) -> Vec<Value> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    most_severe_first(report.checks.iter().filter(|c| c.status.is_problem()))
+    let problems = most_severe_first(report.checks.iter().filter(|c| c.status.is_problem()));
+    let fingerprints = unique_fingerprints(&problems);
+    problems
         .into_iter()
-        .map(|c| {
-            let n = seen.entry(c.fingerprint.clone()).or_insert(0);
-            *n += 1;
-            let fp = if *n == 1 {
-                c.fingerprint.clone()
-            } else {
-                fingerprint(&[&c.fingerprint, &n.to_string()])
-            };
+        .zip(fingerprints)
+        .map(|(c, fp)| {
             let mut description = format!("{}: {}", c.title, c.message.trim_end());
-            if let Some(t) = &c.target {
-                description.push_str(&format!(" [{t}]"));
+            match (&c.target, subject(c)) {
+                (Some(t), Some(s)) => description.push_str(&format!(" [{t} {s}]")),
+                (Some(t), None) => description.push_str(&format!(" [{t}]")),
+                (None, Some(s)) => description.push_str(&format!(" [{s}]")),
+                (None, None) => {}
             }
             if c.status == crate::model::Status::Error {
                 description.insert_str(0, "not evaluated — ");

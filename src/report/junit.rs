@@ -21,7 +21,7 @@ use anyhow::Context;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use crate::model::{Check, Report, Status};
-use crate::report::{docs_url, suite_rank};
+use crate::report::{docs_url, subject, suite_rank};
 
 /// The name of the root `<testsuites>` element.
 const ROOT: &str = "goready";
@@ -45,14 +45,7 @@ pub fn classname(c: &Check) -> String {
 /// The stable testcase name before de-duplication: a Go test's own name for the `test` suite
 /// (from `data.test`), else the rule id.
 fn base_name(c: &Check) -> String {
-    if c.suite == "test" {
-        if let Some(test) = c.data.get("test").and_then(|t| t.as_str()) {
-            if !test.is_empty() {
-                return test.to_string();
-            }
-        }
-    }
-    c.id.clone()
+    subject(c).unwrap_or(&c.id).to_string()
 }
 
 /// The full reason shown for a problem or a skip: the message, then where and which rule.

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::inspect::rules::human_bytes;
 use crate::model::{Check, Report, Severity, Status};
-use crate::report::{Verdict, docs_url, most_severe_first, suite_rank};
+use crate::report::{Verdict, docs_url, most_severe_first, subject, suite_rank};
 
 /// How to render.
 #[derive(Debug, Clone)]
@@ -166,14 +166,18 @@ fn row(out: &mut String, c: &Check) {
         }
         _ => {}
     }
+    let target = match (c.target.as_deref(), subject(c)) {
+        (Some(t), Some(s)) => format!("{}<br>{}", cell(t), cell(s)),
+        (Some(t), None) => cell(t),
+        (None, Some(s)) => cell(s),
+        (None, None) => String::new(),
+    };
     let _ = writeln!(
         out,
-        "| {} | [{}]({}) | {} | {} |",
+        "| {} | [{}]({}) | {target} | {details} |",
         icon(c),
         cell(&c.id),
         docs_url(&c.id),
-        c.target.as_deref().map(cell).unwrap_or_default(),
-        details
     );
 }
 

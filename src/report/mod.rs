@@ -46,29 +46,63 @@ pub fn docs_url(id: &str) -> String {
 /// configured or turned off.
 pub const DEFAULT_FALLBACK_FILE: &str = "goready.toml";
 
+/// What a check is about below its target, when the step says: a Go test's name
+/// (`data.test` on checks of the `test` suite). Read defensively: the test step owns `data`.
+pub fn subject(c: &Check) -> Option<&str> {
+    if c.suite != "test" {
+        return None;
+    }
+    c.data
+        .get("test")
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.is_empty())
+}
+
 /// Merges reports (shards of a CI matrix, several steps) into one, in input order.
 ///
-/// A check that appears twice with the same fingerprint, status, severity and message — the
-/// same result file passed twice, or a step every shard repeats — is kept once, so counts and
-/// the verdict are not inflated. Checks that share a fingerprint but differ in outcome are all
-/// kept: they are different results and each must be seen.
+/// A check that appears twice with everything but its duration equal — the same result file
+/// passed twice, or a step every shard repeats — is kept once, so counts and the verdict are
+/// not inflated. Checks that share a fingerprint but differ in anything else (outcome,
+/// message, data such as the Go test they are about) are all kept.
 pub fn merge(reports: impl IntoIterator<Item = Report>) -> Report {
     let mut seen = HashSet::new();
     let mut checks = Vec::new();
     for report in reports {
         for check in report.checks {
-            let key = (
-                check.fingerprint.clone(),
-                check.status.to_string(),
-                check.severity.to_string(),
-                check.message.clone(),
-            );
+            let key = serde_json::to_string(&Check {
+                duration_ms: 0,
+                ..check.clone()
+            })
+            .unwrap_or_default();
             if seen.insert(key) {
                 checks.push(check);
             }
         }
     }
     Report::new(checks)
+}
+
+/// Fingerprints for a list of checks that are unique within it and stable across runs: the
+/// check's own, refined by its [`subject`] (checks of different Go tests in one package share
+/// id, target and location), then by occurrence for what is still equal.
+pub fn unique_fingerprints(checks: &[&Check]) -> Vec<String> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    checks
+        .iter()
+        .map(|c| {
+            let base = match subject(c) {
+                Some(s) => crate::model::fingerprint(&[&c.fingerprint, s]),
+                None => c.fingerprint.clone(),
+            };
+            let n = seen.entry(base.clone()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                base
+            } else {
+                crate::model::fingerprint(&[&base, &n.to_string()])
+            }
+        })
+        .collect()
 }
 
 /// Expands the command line's inputs: files as given, directories walked (sorted, recursively)
@@ -227,11 +261,24 @@ mod tests {
         let a_other = Check::of(&rules::BINARY_STATIC)
             .target("dist/a")
             .pass("static now");
+        let a_slower = Check {
+            duration_ms: 900,
+            ..a.clone()
+        };
+        let a_other_test = Check {
+            data: serde_json::json!({"test": "TestOther"}),
+            ..a.clone()
+        };
         let merged = merge([
             Report::new(vec![a.clone(), b.clone()]),
-            Report::new(vec![a_again, a_other.clone()]),
+            Report::new(vec![
+                a_again,
+                a_other.clone(),
+                a_slower,
+                a_other_test.clone(),
+            ]),
         ]);
-        assert_eq!(merged.checks, vec![a, b, a_other]);
+        assert_eq!(merged.checks, vec![a, b, a_other, a_other_test]);
     }
 
     #[test]
@@ -282,6 +329,27 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let err = expand_inputs(&[empty.path().to_path_buf()]).unwrap_err();
         assert!(err.to_string().contains("no *.json"), "{err}");
+    }
+
+    #[test]
+    fn fingerprints_are_unique_per_go_test_and_stable_across_runs() {
+        let go_test = |name: &str| {
+            Check::of(&rules::BINARY_STATIC)
+                .target("example.com/svc")
+                .data(serde_json::json!({"test": name}))
+                .fail("failed")
+        };
+        let mut a = go_test("TestA");
+        a.suite = "test".into();
+        let mut b = go_test("TestB");
+        b.suite = "test".into();
+        let twice = Check::of(&rules::BINARY_VERSION).target("x").fail("1");
+        let first = unique_fingerprints(&[&a, &b, &twice, &twice]);
+        let unique: HashSet<&String> = first.iter().collect();
+        assert_eq!(unique.len(), 4);
+        // TestB keeps its fingerprint when TestA disappears (not an ordinal).
+        assert_eq!(unique_fingerprints(&[&b])[0], first[1]);
+        assert_eq!(first[2], twice.fingerprint);
     }
 
     #[test]

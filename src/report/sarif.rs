@@ -13,8 +13,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::model::{Report, Severity, Status, fingerprint};
-use crate::report::{docs_url, most_severe_first};
+use crate::model::{Report, Severity, Status};
+use crate::report::{docs_url, most_severe_first, subject, unique_fingerprints};
 use crate::rules;
 
 /// docs/checks.md as built into this goready.
@@ -108,55 +108,50 @@ pub fn to_sarif(report: &Report, fallback_file: &str) -> Value {
         .collect();
     let rules: Vec<Value> = ids.iter().map(|id| rule_descriptor(id)).collect();
 
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    let results: Vec<Value> =
-        most_severe_first(report.checks.iter().filter(|c| c.status.is_problem()))
-            .into_iter()
-            .map(|c| {
-                let n = seen.entry(c.fingerprint.as_str()).or_insert(0);
-                *n += 1;
-                let fp = if *n == 1 {
-                    c.fingerprint.clone()
-                } else {
-                    fingerprint(&[&c.fingerprint, &n.to_string()])
-                };
-                let text = match &c.target {
-                    Some(t) => format!("{}: {} [{t}]", c.title, c.message.trim_end()),
-                    None => format!("{}: {}", c.title, c.message.trim_end()),
-                };
-                let text = if c.status == Status::Error {
-                    format!("not evaluated — {text}")
-                } else {
-                    text
-                };
-                let mut location = json!({
-                    "physicalLocation": {
-                        "artifactLocation": {
-                            "uri": path_uri(c.file.as_deref().unwrap_or(fallback_file)),
-                            "uriBaseId": "%SRCROOT%"
-                        },
-                        "region": {"startLine": c.line.unwrap_or(1).max(1)}
-                    }
-                });
-                if let Some(t) = &c.target {
-                    location["logicalLocations"] =
-                        json!([{"fullyQualifiedName": t, "kind": "module"}]);
+    let problems = most_severe_first(report.checks.iter().filter(|c| c.status.is_problem()));
+    let fingerprints = unique_fingerprints(&problems);
+    let results: Vec<Value> = problems
+        .into_iter()
+        .zip(fingerprints)
+        .map(|(c, fp)| {
+            let text = match (&c.target, subject(c)) {
+                (Some(t), Some(s)) => format!("{}: {} [{t} {s}]", c.title, c.message.trim_end()),
+                (Some(t), None) => format!("{}: {} [{t}]", c.title, c.message.trim_end()),
+                (None, Some(s)) => format!("{}: {} [{s}]", c.title, c.message.trim_end()),
+                (None, None) => format!("{}: {}", c.title, c.message.trim_end()),
+            };
+            let text = if c.status == Status::Error {
+                format!("not evaluated — {text}")
+            } else {
+                text
+            };
+            let mut location = json!({
+                "physicalLocation": {
+                    "artifactLocation": {
+                        "uri": path_uri(c.file.as_deref().unwrap_or(fallback_file)),
+                        "uriBaseId": "%SRCROOT%"
+                    },
+                    "region": {"startLine": c.line.unwrap_or(1).max(1)}
                 }
-                let mut properties = json!({"suite": c.suite, "status": c.status.to_string()});
-                if let Some(t) = &c.target {
-                    properties["target"] = json!(t);
-                }
-                json!({
-                    "ruleId": c.id,
-                    "ruleIndex": index[c.id.as_str()],
-                    "level": level(c.severity),
-                    "message": {"text": text},
-                    "locations": [location],
-                    "partialFingerprints": {"goready/v1": fp},
-                    "properties": properties
-                })
+            });
+            if let Some(t) = &c.target {
+                location["logicalLocations"] = json!([{"fullyQualifiedName": t, "kind": "module"}]);
+            }
+            let mut properties = json!({"suite": c.suite, "status": c.status.to_string()});
+            if let Some(t) = &c.target {
+                properties["target"] = json!(t);
+            }
+            json!({
+                "ruleId": c.id,
+                "ruleIndex": index[c.id.as_str()],
+                "level": level(c.severity),
+                "message": {"text": text},
+                "locations": [location],
+                "partialFingerprints": {"goready/v1": fp},
+                "properties": properties
             })
-            .collect();
+        })
+        .collect();
 
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -81,11 +81,12 @@ pub fn checks_table_styled(report: &Report, color: bool) -> String {
         } else {
             status
         };
-        let target = c
-            .target
-            .as_deref()
-            .map(|t| format!("[{}] ", one_line(t)))
-            .unwrap_or_default();
+        let target = match (c.target.as_deref(), crate::report::subject(c)) {
+            (Some(t), Some(s)) => format!("[{} {}] ", one_line(t), one_line(s)),
+            (Some(t), None) => format!("[{}] ", one_line(t)),
+            (None, Some(s)) => format!("[{}] ", one_line(s)),
+            (None, None) => String::new(),
+        };
         let location = match (&c.file, c.line) {
             (Some(f), Some(l)) => format!(" ({}:{l})", one_line(f)),
             (Some(f), None) => format!(" ({})", one_line(f)),

@@ -1,0 +1,440 @@
+//! `goready report` end to end on realistic result files: shards merged, JUnit read back by
+//! junitparser, SARIF validated against the official 2.1.0 schema, Code Quality against
+//! GitLab's rules, the verdict by --fail-on, and the terminal table's colours.
+
+mod common;
+mod reportkit;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::Command;
+
+use goready::model::{Check, Report, Status};
+use goready::rules;
+use reportkit::*;
+use serde_json::Value;
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Four shards: a real inspect of two builds, and env/runtime/test results.
+fn shards(dir: &Path) -> Vec<std::path::PathBuf> {
+    vec![
+        binary_report(dir),
+        write(dir, "env.json", &env_report()),
+        write(dir, "runtime.json", &runtime_report()),
+        write(dir, "test.json", &test_report()),
+    ]
+}
+
+#[test]
+fn shards_merge_into_junit_that_junitparser_reads_with_every_count_matching() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = shards(dir.path());
+    // One rule failing twice on one target must still give distinct testcases.
+    let twice = Report::new(vec![
+        Check::of(&rules::BINARY_VERSION)
+            .target("dist/hello")
+            .fail("9.9.9 is not embedded: not in the symbol table"),
+        Check::of(&rules::BINARY_VERSION)
+            .target("dist/hello")
+            .fail("9.9.9 is not embedded: not in the data either"),
+    ]);
+    inputs.push(write(dir.path(), "twice.json", &twice));
+    // The same shard passed twice (a re-run artifact) must not double-count.
+    inputs.push(inputs[1].clone());
+    let junit = dir.path().join("out/junit.xml");
+    let merged = dir.path().join("out/merged.json");
+    let mut args = vec!["report"];
+    args.extend(inputs.iter().map(|i| p(i)));
+    args.extend(["--junit", p(&junit), "--json", p(&merged)]);
+    let (code, stdout, stderr) = run_with(&args, &[]);
+    // env.mod_tidy is a warning, TEST_GO and binary.version fail as errors → exit 1.
+    assert_eq!(code, 1, "{stdout}{stderr}");
+
+    let report = Report::read_json(&merged).unwrap();
+    let original: usize = inputs[..5]
+        .iter()
+        .map(|i| Report::read_json(i).unwrap().checks.len())
+        .sum();
+    assert_eq!(
+        report.checks.len(),
+        original,
+        "the repeated shard was merged away"
+    );
+
+    let out = tool_ok(
+        python_with("junitparser")
+            .arg(common::repo().join("tests/tools/junit_readback.py"))
+            .arg(&junit),
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    // Expected per (suite, target) from the merged result file.
+    let mut expect: HashMap<String, [usize; 4]> = HashMap::new();
+    for c in &report.checks {
+        let key = match &c.target {
+            Some(t) => format!("{}: {t}", c.suite),
+            None => c.suite.clone(),
+        };
+        let e = expect.entry(key).or_default();
+        e[0] += 1;
+        match c.status {
+            Status::Fail => e[1] += 1,
+            Status::Error => e[2] += 1,
+            Status::Skip => e[3] += 1,
+            Status::Pass => {}
+        }
+    }
+    let suites = seen["suites"].as_array().unwrap();
+    assert_eq!(
+        suites.len(),
+        expect.len(),
+        "one testsuite per suite and target"
+    );
+    let mut pairs = HashSet::new();
+    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+    for s in suites {
+        let name = s["name"].as_str().unwrap();
+        let e = expect
+            .get(name)
+            .unwrap_or_else(|| panic!("unexpected suite {name}"));
+        let declared = [&s["tests"], &s["failures"], &s["errors"], &s["skipped"]]
+            .map(|v| v.as_u64().unwrap() as usize);
+        assert_eq!(&declared, e, "{name}: declared counts");
+        let cases = s["cases"].as_array().unwrap();
+        let counted = [
+            cases.len(),
+            cases.iter().filter(|c| c["kind"][0] == "failure").count(),
+            cases.iter().filter(|c| c["kind"][0] == "error").count(),
+            cases.iter().filter(|c| c["kind"][0] == "skipped").count(),
+        ];
+        assert_eq!(&counted, e, "{name}: counted cases");
+        tests += e[0];
+        failures += e[1];
+        errors += e[2];
+        skipped += e[3];
+        for c in cases {
+            let pair = (
+                c["classname"].as_str().unwrap().to_string(),
+                c["name"].as_str().unwrap().to_string(),
+            );
+            assert!(
+                pairs.insert(pair.clone()),
+                "duplicate (classname, name) {pair:?}"
+            );
+            // The reason is the element text (GitLab shows that, not the attribute).
+            if !c["kind"].as_array().unwrap().is_empty() {
+                let text = c["text"][0].as_str().unwrap_or("");
+                let message = c["message"][0].as_str().unwrap_or("");
+                assert!(
+                    !text.is_empty() && text.starts_with(message.trim_end_matches('…')),
+                    "{c}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        [
+            &seen["tests"],
+            &seen["failures"],
+            &seen["errors"],
+            &seen["skipped"]
+        ]
+        .map(|v| v.as_u64().unwrap() as usize),
+        [tests, failures, errors, skipped],
+        "root counts"
+    );
+    let (pass, fail, skip, error) = report.counts();
+    assert_eq!(
+        (tests, failures, errors, skipped),
+        (pass + fail + skip + error, fail, error, skip)
+    );
+
+    // Go tests keep their own names under their package; time is in seconds; file/line are
+    // attributes; the failure text is the test's output.
+    let test_suite = suites
+        .iter()
+        .find(|s| s["name"] == "test: example.com/hello-svc")
+        .unwrap();
+    let hello = test_suite["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "TestHello")
+        .unwrap();
+    assert_eq!(hello["classname"], "goready.test example.com/hello-svc");
+    assert_eq!(hello["time"].as_f64().unwrap(), 1.5);
+    assert_eq!(hello["file"], "examples/hello-svc/main_test.go");
+    assert_eq!(hello["line"], "41");
+    assert_eq!(hello["type"][0], "error");
+    assert!(
+        hello["text"][0]
+            .as_str()
+            .unwrap()
+            .contains("body: \"internal error\"")
+    );
+    let twice: Vec<&str> = suites
+        .iter()
+        .find(|s| s["name"] == "binary: dist/hello")
+        .unwrap()["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(twice, ["binary.version", "binary.version #2"]);
+    // A passing check's message is in system-out.
+    let real = suites
+        .iter()
+        .find(|s| s["name"].as_str().unwrap().ends_with("hello-linux-amd64"))
+        .expect("the real inspect shard");
+    let static_case = real["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "binary.static")
+        .unwrap();
+    assert_eq!(static_case["kind"].as_array().unwrap().len(), 0);
+    assert!(
+        static_case["system_out"]
+            .as_str()
+            .unwrap()
+            .contains("statically linked")
+    );
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema_and_every_result_has_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = shards(dir.path());
+    let sarif = dir.path().join("goready.sarif");
+    let mut args = vec!["report"];
+    args.extend(inputs.iter().map(|i| p(i)));
+    args.extend([
+        "--sarif",
+        p(&sarif),
+        "--fallback-file",
+        "examples/hello-svc/goready.toml",
+    ]);
+    let (code, _, stderr) = run_with(&args, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    tool_ok(
+        tool("check-jsonschema")
+            .arg("--schemafile")
+            .arg(sarif_schema())
+            .arg(&sarif),
+    );
+    let log: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let run = &log["runs"][0];
+    let rules_list = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    let merged = goready::report::merge(inputs.iter().map(|i| Report::read_json(i).unwrap()));
+    let problems = merged
+        .checks
+        .iter()
+        .filter(|c| c.status.is_problem())
+        .count();
+    assert_eq!(results.len(), problems);
+    for r in results {
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1, "{r}");
+        let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules_list[idx]["id"], r["ruleId"]);
+        let help = rules_list[idx]["helpUri"].as_str().unwrap();
+        let anchor = goready::report::anchor(r["ruleId"].as_str().unwrap());
+        assert!(
+            help.ends_with(&format!("docs/checks.md#{anchor}")),
+            "{help}"
+        );
+        if r["ruleId"] == "env.mod_tidy" {
+            assert_eq!(loc["artifactLocation"]["uri"], "examples/hello-svc/go.mod");
+            assert_eq!(loc["region"]["startLine"], 3);
+        }
+        if r["ruleId"] == "runtime.allocs" {
+            assert_eq!(
+                loc["artifactLocation"]["uri"],
+                "examples/hello-svc/goready.toml"
+            );
+            assert_eq!(loc["region"]["startLine"], 1);
+        }
+    }
+    // Every anchor a helpUri names exists in docs/checks.md for the rules goready knows.
+    let docs = std::fs::read_to_string(common::repo().join("docs/checks.md")).unwrap();
+    for rule in rules::all() {
+        assert!(
+            docs.contains(&format!("<a id=\"{}\"></a>", rule.anchor())),
+            "{}",
+            rule.id
+        );
+    }
+}
+
+#[test]
+fn code_quality_follows_gitlabs_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = shards(dir.path());
+    let dup = Report::new(vec![
+        Check::of(&rules::BINARY_VERSION)
+            .target("dist/x")
+            .fail("one"),
+        Check::of(&rules::BINARY_VERSION)
+            .target("dist/x")
+            .fail("two"),
+    ]);
+    inputs.push(write(dir.path(), "dup.json", &dup));
+    let cq = dir.path().join("gl-code-quality-report.json");
+    let mut args = vec!["report"];
+    args.extend(inputs.iter().map(|i| p(i)));
+    args.extend(["--gitlab-codequality", p(&cq)]);
+    let (code, _, stderr) = run_with(&args, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    tool_ok(
+        tool("check-jsonschema")
+            .arg("--schemafile")
+            .arg(common::repo().join("tests/schemas/gitlab-codequality.json"))
+            .arg(&cq),
+    );
+    let bytes = std::fs::read(&cq).unwrap();
+    assert!(!bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "no BOM");
+    let issues: Vec<Value> = serde_json::from_slice(&bytes).unwrap();
+    let fps: HashSet<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(fps.len(), issues.len(), "fingerprints are unique");
+    let merged = goready::report::merge(inputs.iter().map(|i| Report::read_json(i).unwrap()));
+    assert_eq!(
+        issues.len(),
+        merged
+            .checks
+            .iter()
+            .filter(|c| c.status.is_problem())
+            .count()
+    );
+    // Stable across runs: the same inputs give the same fingerprints.
+    let again = dir.path().join("again.json");
+    let mut args2 = vec!["report"];
+    args2.extend(inputs.iter().map(|i| p(i)));
+    args2.extend(["--gitlab-codequality", p(&again)]);
+    run_with(&args2, &[]);
+    assert_eq!(std::fs::read(&again).unwrap(), bytes);
+}
+
+#[test]
+fn fail_on_decides_the_exit_code_of_the_merged_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let warn_only = write(
+        dir.path(),
+        "w.json",
+        &Report::new(vec![Check::of(&ENV_MOD_TIDY).fail("not tidy")]),
+    );
+    let notice_only = write(
+        dir.path(),
+        "n.json",
+        &Report::new(vec![
+            Check::of(&rules::BINARY_DWARF).target("d").fail("dwarf"),
+        ]),
+    );
+    let both = [p(&warn_only), p(&notice_only)];
+    for (level, want) in [("error", 0), ("warning", 1), ("notice", 1)] {
+        let mut args = vec!["report"];
+        args.extend(both);
+        args.extend(["--fail-on", level]);
+        assert_eq!(run_with(&args, &[]).0, want, "--fail-on {level}");
+    }
+    let (code, _, _) = run_with(&["report", p(&notice_only), "--fail-on", "warning"], &[]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn an_unreadable_shard_exits_2_but_the_others_are_still_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.json", &test_report());
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"schema\": \"goready/v1\", \"checks\": [tru").unwrap();
+    let missing = dir.path().join("missing.json");
+    let junit = dir.path().join("j.xml");
+    let (code, stdout, stderr) = run_with(
+        &[
+            "report",
+            p(&good),
+            p(&bad),
+            p(&missing),
+            "--junit",
+            p(&junit),
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("bad.json") && stderr.contains("missing.json"),
+        "{stderr}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("TestHello"), "{xml}");
+    assert!(
+        stdout.contains("1 passed, 1 failed, 1 skipped, 0 errors"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_directory_of_downloaded_artifacts_is_read_like_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("shard-linux")).unwrap();
+    std::fs::create_dir_all(dir.path().join("shard-test")).unwrap();
+    write(
+        &dir.path().join("shard-linux"),
+        "result.json",
+        &env_report(),
+    );
+    write(
+        &dir.path().join("shard-test"),
+        "result.json",
+        &test_report(),
+    );
+    let merged = dir.path().join("merged.json");
+    let (code, _, stderr) = run_with(&["report", p(dir.path()), "--json", p(&merged)], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(Report::read_json(&merged).unwrap().checks.len(), 5);
+}
+
+/// Runs goready under a pseudo-terminal (util-linux `script`), as a person at a terminal would.
+fn on_a_terminal(args: &str, no_color: Option<&str>) -> String {
+    let bin = env!("CARGO_BIN_EXE_goready");
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &format!("{bin} {args}"), "/dev/null"]);
+    cmd.env_remove("NO_COLOR").env_remove("GITHUB_ACTIONS");
+    if let Some(v) = no_color {
+        cmd.env("NO_COLOR", v);
+    }
+    let out = cmd
+        .output()
+        .expect("util-linux `script` runs a pseudo-terminal (apt-get install bsdutils)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn colours_appear_only_on_a_terminal_and_no_color_turns_them_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write(dir.path(), "t.json", &test_report());
+    let args = format!("report {}", p(&r));
+    let tty = on_a_terminal(&args, None);
+    assert!(
+        tty.contains("TestHello") || tty.contains("test.go_test"),
+        "{tty}"
+    );
+    assert!(tty.contains("\u{1b}["), "a terminal gets colours: {tty:?}");
+    let no_color = on_a_terminal(&args, Some("1"));
+    assert!(no_color.contains("test.go_test"), "{no_color}");
+    assert!(
+        !no_color.contains("\u{1b}["),
+        "NO_COLOR is honoured: {no_color:?}"
+    );
+    let (_, piped, _) = run_with(&["report", p(&r)], &[]);
+    assert!(!piped.contains('\u{1b}'), "a pipe gets no colours");
+    // The table is compact: one line per check plus the tally.
+    assert_eq!(piped.lines().count(), 4, "{piped}");
+}

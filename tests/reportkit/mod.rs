@@ -1,0 +1,260 @@
+//! Shared by the report tests: realistic result files (the binary suite from a real
+//! `goready inspect` of real Go builds; the other suites built with `Check::of` the way their
+//! steps do), a clean environment to run goready in, and the Python tools CI installs from
+//! ci/requirements.txt.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use goready::model::{Check, Report, Severity};
+use goready::rules::Rule;
+use serde_json::json;
+
+use crate::common;
+
+// Rules of the suites other engineers are adding, as their steps would declare them.
+pub const ENV_GO_SUPPORTED: Rule = Rule {
+    id: "env.go_supported",
+    suite: "env",
+    severity: Severity::Error,
+    title: "Go toolchain is a supported release",
+};
+pub const ENV_MOD_TIDY: Rule = Rule {
+    id: "env.mod_tidy",
+    suite: "env",
+    severity: Severity::Warning,
+    title: "go.mod and go.sum are tidy",
+};
+pub const RUNTIME_ALLOCS: Rule = Rule {
+    id: "runtime.allocs",
+    suite: "runtime",
+    severity: Severity::Notice,
+    title: "allocation hot spots within budget",
+};
+pub const RUNTIME_PPROF_PUBLIC: Rule = Rule {
+    id: "runtime.pprof_public",
+    suite: "runtime",
+    severity: Severity::Error,
+    title: "pprof not served on the public listener",
+};
+pub const TEST_GO: Rule = Rule {
+    id: "test.go_test",
+    suite: "test",
+    severity: Severity::Error,
+    title: "go test passes",
+};
+
+/// The binary suite for two real builds of examples/hello-svc (static, and cgo/dynamic),
+/// as `goready inspect --json` writes it; inspected once per test process.
+pub fn binary_report(dir: &Path) -> PathBuf {
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let json = JSON.get_or_init(|| {
+        let spec = |name: &str| {
+            common::SPECS
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("no fixture spec {name}"))
+        };
+        let a = common::build(spec("hello-linux-amd64"));
+        let b = common::build(spec("hello-linux-amd64-cgo"));
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("binary.json");
+        let run = common::goready()
+            .args(["inspect", "--expect-version", "1.2.3", "--json"])
+            .arg(&out)
+            .arg(&a)
+            .arg(&b)
+            .output()
+            .expect("run goready inspect");
+        // 0 or 1 are verdicts; 2 would be a broken fixture.
+        assert!(
+            matches!(run.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        std::fs::read_to_string(&out).unwrap()
+    });
+    let path = dir.join("binary.json");
+    std::fs::write(&path, json).unwrap();
+    path
+}
+
+/// The env suite as `goready env` would report it.
+pub fn env_report() -> Report {
+    Report::new(vec![
+        Check::of(&ENV_GO_SUPPORTED)
+            .target("go1.26.8")
+            .data(json!({"version": "go1.26.8", "supported": ["go1.26", "go1.25"]}))
+            .duration_ms(12)
+            .pass("go1.26.8 is in the supported window (go1.26, go1.25)"),
+        Check::of(&ENV_MOD_TIDY)
+            .location("examples/hello-svc/go.mod", Some(3))
+            .duration_ms(840)
+            .fail("go mod tidy would change go.mod: 1 requirement to drop (golang.org/x/text v0.14.0, unused)"),
+    ])
+}
+
+/// The runtime suite with an allocation profile, as `goready probe` would report it.
+pub fn runtime_report() -> Report {
+    Report::new(vec![
+        Check::of(&RUNTIME_ALLOCS)
+            .target("hello-svc")
+            .data(json!({
+                "sample_type": "alloc_space",
+                "total": 9_437_184,
+                "rows": [
+                    {"function": "compress/flate.NewWriter", "flat": 4_194_304, "cum": 4_194_304},
+                    {"function": "runtime/pprof.(*profileBuilder).build", "flat": 2_097_152, "cum": 6_291_456},
+                    {"function": "main.handleHello", "flat": 1_048_576, "cum": 1_572_864},
+                    {"function": "bufio.NewWriterSize", "flat": 524_288, "cum": 524_288}
+                ]
+            }))
+            .duration_ms(2_310)
+            .fail("main.handleHello allocates 1.0 MiB per 1000 requests (budget 512.0 KiB)"),
+        Check::of(&RUNTIME_PPROF_PUBLIC)
+            .target("127.0.0.1:8080")
+            .duration_ms(4)
+            .pass("GET /debug/pprof/ on the public listener answers 404 without X-Go-Pprof"),
+    ])
+}
+
+/// The test suite as `goready test` would report it: one check per Go test.
+pub fn test_report() -> Report {
+    let pkg = "example.com/hello-svc";
+    let t = |name: &str| {
+        Check::of(&TEST_GO)
+            .target(pkg)
+            .data(json!({"test": name, "package": pkg}))
+    };
+    Report::new(vec![
+        t("TestHealthz").duration_ms(3).pass("ok"),
+        t("TestHello")
+            .location("examples/hello-svc/main_test.go", Some(41))
+            .duration_ms(1_500)
+            .fail("main_test.go:41: got status 500, want 200\nbody: \"internal error\""),
+        t("TestShutdownDrains")
+            .duration_ms(0)
+            .skip("main_test.go:77: needs -race"),
+    ])
+}
+
+/// Writes `report` to `dir/name`.
+pub fn write(dir: &Path, name: &str, report: &Report) -> PathBuf {
+    let path = dir.join(name);
+    report.write_json(&path).unwrap();
+    path
+}
+
+/// Every variable that would steer goready's CI integrations, removed so that a test run
+/// inside GitHub Actions or GitLab CI does not post to the real job.
+const CI_VARS: &[&str] = &[
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_OUTPUT",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_REPOSITORY",
+    "GITHUB_API_URL",
+    "GITHUB_SERVER_URL",
+    "GITHUB_RUN_ID",
+    "GITHUB_RUN_ATTEMPT",
+    "GITHUB_TOKEN",
+    "GITLAB_CI",
+    "GITLAB_TOKEN",
+    "CI_API_V4_URL",
+    "CI_PROJECT_ID",
+    "CI_MERGE_REQUEST_IID",
+    "CI_JOB_URL",
+    "CI_PIPELINE_URL",
+    "NO_COLOR",
+];
+
+/// goready with the CI variables removed and `vars` set.
+pub fn goready_with(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = common::goready();
+    cmd.args(args);
+    for v in CI_VARS {
+        cmd.env_remove(v);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run goready")
+}
+
+/// (exit code, stdout, stderr) of [`goready_with`].
+pub fn run_with(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
+    let out = goready_with(args, vars);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const INSTALL: &str =
+    "install the test tools with `pip install -r ci/requirements.txt` (.ci/run does)";
+
+/// A command-line tool from ci/requirements.txt; fails the test (never skips it) when missing.
+pub fn tool(name: &str) -> Command {
+    let found = Command::new(name).arg("--version").output();
+    match found {
+        Ok(o) if o.status.success() => Command::new(name),
+        _ => panic!("{name} is not installed: {INSTALL}"),
+    }
+}
+
+/// Python with a module from ci/requirements.txt importable; fails the test when it is not.
+pub fn python_with(module: &str) -> Command {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(ok, "python3 cannot import {module}: {INSTALL}");
+    Command::new("python3")
+}
+
+/// Runs a tool and returns its output, asserting success with the tool's words on failure.
+pub fn tool_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The official SARIF 2.1.0 schema kept beside the project (`../shared/schemas`): looked up
+/// from the repository upwards, since worktrees and CI clones sit at different depths.
+pub fn sarif_schema() -> PathBuf {
+    let rel = "shared/schemas/sarif-schema-2.1.0.json";
+    if let Some(dir) = std::env::var_os("GOREADY_SHARED") {
+        let p = PathBuf::from(dir).join("schemas/sarif-schema-2.1.0.json");
+        if p.is_file() {
+            return p;
+        }
+    }
+    let repo = common::repo();
+    for dir in repo.ancestors() {
+        let p = dir.join(rel);
+        if p.is_file() {
+            return p;
+        }
+        let p = dir.join("..").join(rel);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!(
+        "the SARIF 2.1.0 schema ({rel}) was not found above {}; set GOREADY_SHARED to the shared/ folder",
+        repo.display()
+    );
+}
