@@ -119,13 +119,11 @@ fn clipped_note(opts: &Options) -> String {
 /// Escapes untrusted text for a Markdown table cell, on one line.
 pub fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    let mut chars = 0;
-    for ch in text.trim_end().chars() {
+    for (chars, ch) in text.trim_end().chars().enumerate() {
         if chars == CELL_CHARS {
             out.push('…');
             break;
         }
-        chars += 1;
         match ch {
             '|' => out.push_str("\\|"),
             '<' => out.push_str("&lt;"),
@@ -402,17 +400,16 @@ fn alloc_sites(out: &mut String, report: &Report) {
         let total = c.data.get("total").and_then(Value::as_f64);
         let _ = writeln!(
             out,
-            "{}{}{}\n",
+            "{}{}— reproduce with `go tool pprof -top`\n",
             c.target
                 .as_deref()
-                .map(|t| format!("`{}` ", cell(t)))
+                .map(|t| format!("**{}** ", cell(t)))
                 .unwrap_or_default(),
             if unit.is_empty() {
                 String::new()
             } else {
                 format!("({}) ", cell(unit))
             },
-            "— reproduce with `go tool pprof -top`"
         );
         out.push_str(
             "| # | function | flat | flat% | cum | cum% |\n|---:|---|---:|---:|---:|---:|\n",

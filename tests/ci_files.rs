@@ -1,0 +1,505 @@
+//! action.yml, the workflows and the GitLab template: validated with check-jsonschema's
+//! vendored GitHub/GitLab schemas, audited by zizmor (offline) with no findings, and their
+//! scripts run for real — the action's steps are taken out of action.yml and run with bash and
+//! the goready binary under test, against local servers for the release download and the
+//! GitHub API.
+
+mod common;
+mod forge;
+mod reportkit;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use reportkit::*;
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    common::repo()
+}
+
+fn workflows() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join(".github/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn workflows_action_and_gitlab_template_match_their_schemas() {
+    let files = workflows();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for want in [
+        "ci.yml",
+        "example.yml",
+        "example-comment.yml",
+        "release.yml",
+    ] {
+        assert!(names.iter().any(|n| n == want), "missing workflow {want}");
+    }
+    tool_ok(
+        tool("check-jsonschema")
+            .args(["--builtin-schema", "vendor.github-workflows"])
+            .args(&files),
+    );
+    tool_ok(
+        tool("check-jsonschema")
+            .args(["--builtin-schema", "vendor.github-actions"])
+            .arg(repo().join("action.yml")),
+    );
+    tool_ok(
+        tool("check-jsonschema")
+            .args(["--builtin-schema", "vendor.gitlab-ci"])
+            .arg(repo().join("examples/gitlab-ci.yml")),
+    );
+}
+
+#[test]
+fn zizmor_reports_no_findings() {
+    let out = tool("zizmor")
+        .args(["--offline", "--format", "json", "--persona", "auditor"])
+        .arg(repo())
+        .env_remove("GH_TOKEN")
+        .env_remove("GITHUB_TOKEN")
+        .output()
+        .unwrap();
+    let findings: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "zizmor printed no JSON ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(
+        findings.as_array().map(Vec::len),
+        Some(0),
+        "zizmor findings:\n{}",
+        serde_json::to_string_pretty(&findings).unwrap()
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The YAML file as JSON, read by ruamel.yaml (installed with check-jsonschema).
+fn yaml(path: &Path) -> Value {
+    let out = tool_ok(
+        python_with("ruamel.yaml")
+            .arg(repo().join("tests/tools/yaml2json.py"))
+            .arg(path),
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn action() -> Value {
+    yaml(&repo().join("action.yml"))
+}
+
+/// Every `run:` script, with where it is.
+fn scripts(doc: &Value, origin: &str, out: &mut Vec<(String, String)>) {
+    match doc {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == "run" {
+                    if let Some(s) = v.as_str() {
+                        out.push((origin.to_string(), s.to_string()));
+                    }
+                }
+                scripts(v, &format!("{origin}.{k}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                scripts(v, &format!("{origin}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn no_expression_is_expanded_inside_a_script() {
+    let mut all = Vec::new();
+    scripts(&action(), "action.yml", &mut all);
+    for wf in workflows() {
+        scripts(&yaml(&wf), &wf.display().to_string(), &mut all);
+    }
+    assert!(all.len() > 8, "{all:?}");
+    for (origin, script) in &all {
+        assert!(
+            !script.contains("${{"),
+            "{origin}: an expression inside run: is expanded before the shell sees it; pass it through env:\n{script}"
+        );
+    }
+    // The action's outputs are goready's own step outputs.
+    let outputs = &action()["outputs"];
+    for name in ["passed", "failed", "junit", "report"] {
+        assert_eq!(
+            outputs[name]["value"],
+            format!("${{{{ steps.run.outputs.{name} }}}}"),
+            "{name}"
+        );
+    }
+}
+
+fn step<'a>(action: &'a Value, id: &str) -> &'a Value {
+    action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id}"))
+}
+
+/// Runs one step's script with bash as the runner would (`bash -e {0}` with the step's env,
+/// resolved by the test), in `dir`.
+fn run_step(script: &str, dir: &Path, env: &[(&str, String)]) -> Output {
+    let file = dir.join("step.sh");
+    std::fs::write(&file, script).unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg("--noprofile")
+        .arg("--norc")
+        .arg("-eo")
+        .arg("pipefail")
+        .arg(&file)
+        .current_dir(dir);
+    for v in [
+        "GITHUB_ACTIONS",
+        "GITHUB_TOKEN",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_STEP_SUMMARY",
+    ] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn outputs(path: &Path) -> HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_action_downloads_release_tags_and_builds_anything_else() {
+    let action = action();
+    let script = step(&action, "how")["run"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = |out: &Path| {
+        vec![
+            ("ACTION_PATH", repo().display().to_string()),
+            ("RUNNER_OS", "Linux".to_string()),
+            ("RUNNER_ARCH", "X64".to_string()),
+            ("RUNNER_TEMP", dir.path().display().to_string()),
+            ("GITHUB_OUTPUT", out.display().to_string()),
+            ("ACTION_REPO", "goready/goready".to_string()),
+            ("WANTED", String::new()),
+        ]
+    };
+    let case = |name: &str, extra: &[(&str, &str)]| {
+        let out = dir.path().join(format!("{name}.out"));
+        let mut env = base(&out);
+        for (k, v) in extra {
+            env.retain(|(n, _)| n != k);
+            env.push((k, v.to_string()));
+        }
+        let run = run_step(script, dir.path(), &env);
+        (run, outputs(&out))
+    };
+    let (run, out) = case("tag", &[("ACTION_REF", "v1.4.2")]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    assert_eq!(out["mode"], "download");
+    assert_eq!(out["tag"], "v1.4.2");
+
+    let (_, sha) = case(
+        "sha",
+        &[("ACTION_REF", "3d3c42e5aac5ba805825da76410c181273ba90b1")],
+    );
+    assert_eq!(sha["mode"], "build");
+    let (_, local) = case("local", &[("ACTION_REF", ""), ("ACTION_REPO", "")]);
+    assert_eq!(local["mode"], "build");
+    assert!(local["key"].starts_with("goready-Linux-X64-"), "{local:?}");
+    assert_eq!(
+        sha["key"], local["key"],
+        "the cache key is the source, not the ref"
+    );
+
+    let (_, wanted) = case("wanted", &[("ACTION_REF", "main"), ("WANTED", "v0.9.0")]);
+    assert_eq!(wanted["tag"], "v0.9.0");
+    let (run, out) = case(
+        "hostile",
+        &[("ACTION_REF", "main"), ("WANTED", "v1.0.0; touch pwned")],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(out.is_empty());
+    assert!(!dir.path().join("pwned").exists());
+    assert!(
+        String::from_utf8_lossy(&run.stdout)
+            .contains("::error title=goready::goready-version must look like v1.2.3")
+    );
+}
+
+/// Serves files from a directory over HTTP on 127.0.0.1, as a release download host.
+struct Files {
+    url: String,
+    server: Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Files {
+    fn serve(root: PathBuf) -> Files {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let url = format!(
+            "http://127.0.0.1:{}",
+            server.server_addr().to_ip().unwrap().port()
+        );
+        let s = server.clone();
+        let thread = std::thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let path = root.join(req.url().trim_start_matches('/'));
+                let _ = match std::fs::read(&path) {
+                    Ok(bytes) => req.respond(tiny_http::Response::from_data(bytes)),
+                    Err(_) => req.respond(tiny_http::Response::empty(404)),
+                };
+            }
+        });
+        Files {
+            url,
+            server,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A release laid out as release.yml publishes it: `goready-<tag>-<os>-<arch>.tar.gz` holding
+/// the goready binary under test, and SHA256SUMS made with `sha256sum`.
+fn release(root: &Path, repo_path: &str, tag: &str, asset_os_arch: &str) -> PathBuf {
+    let dir = root.join(repo_path).join("releases/download").join(tag);
+    std::fs::create_dir_all(&dir).unwrap();
+    let stage = root.join("stage");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_goready"), stage.join("goready")).unwrap();
+    let asset = format!("goready-{tag}-{asset_os_arch}.tar.gz");
+    common::run_ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&stage)
+            .arg("-czf")
+            .arg(dir.join(&asset))
+            .arg("goready"),
+    );
+    let sums = common::run_ok(
+        Command::new("sh")
+            .arg("-c")
+            .arg("sha256sum goready-*")
+            .current_dir(&dir),
+    );
+    std::fs::write(dir.join("SHA256SUMS"), sums.stdout).unwrap();
+    dir
+}
+
+#[test]
+fn the_action_installs_a_release_only_when_its_checksum_matches() {
+    // release.yml and the action must agree on the asset name.
+    let release_yml =
+        std::fs::read_to_string(repo().join(".github/workflows/release.yml")).unwrap();
+    assert!(release_yml.contains("goready-${TAG}-${OS}-${ARCH}.tar.gz"));
+    assert!(release_yml.contains("sha256sum goready-* > SHA256SUMS"));
+
+    let action = action();
+    let script = step(&action, "download")["run"].as_str().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = release(root.path(), "goready/goready", "v0.1.0", "linux-x64");
+    let files = Files::serve(root.path().to_path_buf());
+    let work = tempfile::tempdir().unwrap();
+    let bin = work.path().join("bin");
+    let env = vec![
+        ("RUNNER_OS", "Linux".to_string()),
+        ("RUNNER_ARCH", "X64".to_string()),
+        ("RUNNER_TEMP", work.path().display().to_string()),
+        ("GITHUB_SERVER_URL", files.url.clone()),
+        ("ACTION_REPO", "goready/goready".to_string()),
+        ("TAG", "v0.1.0".to_string()),
+        ("BIN", bin.display().to_string()),
+    ];
+    let run = run_step(script, work.path(), &env);
+    assert!(
+        run.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let installed = bin.join("goready");
+    let version = common::run_ok(Command::new(&installed).arg("--version"));
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("goready "));
+
+    // A tampered asset is refused.
+    std::fs::remove_dir_all(&bin).unwrap();
+    let asset = dir.join("goready-v0.1.0-linux-x64.tar.gz");
+    let mut bytes = std::fs::read(&asset).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0xff;
+    std::fs::write(&asset, bytes).unwrap();
+    let run = run_step(script, work.path(), &env);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("checksum mismatch"));
+    assert!(!bin.join("goready").exists());
+
+    // An OS/arch without a release says so.
+    let mut arm = env.clone();
+    arm.retain(|(k, _)| *k != "RUNNER_ARCH");
+    arm.push(("RUNNER_ARCH", "ARM64".to_string()));
+    let run = run_step(script, work.path(), &arm);
+    assert!(!run.status.success());
+}
+
+#[test]
+fn the_gitlab_template_installs_a_checked_release() {
+    let doc = yaml(&repo().join("examples/gitlab-ci.yml"));
+    let job = &doc[".goready"];
+    assert_eq!(job["artifacts"]["reports"]["junit"], "goready-junit.xml");
+    assert_eq!(
+        job["artifacts"]["reports"]["codequality"],
+        "gl-code-quality-report.json"
+    );
+    let script: String = job["before_script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string() + "\n")
+        .collect();
+    let main: String = job["script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string() + "\n")
+        .collect();
+    assert!(main.contains("--gitlab-codequality \"$CI_PROJECT_DIR/gl-code-quality-report.json\""));
+    assert!(main.contains("--junit \"$CI_PROJECT_DIR/goready-junit.xml\""));
+    assert!(main.contains("--gitlab-note"));
+    if std::env::consts::ARCH != "x86_64" {
+        return; // the fixture release below is for linux-x64
+    }
+    let root = tempfile::tempdir().unwrap();
+    release(root.path(), "dl", "v0.1.0", "linux-x64");
+    let files = Files::serve(root.path().to_path_buf());
+    let work = tempfile::tempdir().unwrap();
+    let bin = work.path().join("bin");
+    let vars = &job["variables"];
+    let run = run_step(
+        &script,
+        work.path(),
+        &[
+            (
+                "GOREADY_RELEASE",
+                vars["GOREADY_RELEASE"].as_str().unwrap().to_string(),
+            ),
+            (
+                "GOREADY_DOWNLOAD_URL",
+                format!("{}/dl/releases/download", files.url),
+            ),
+            ("GOREADY_BIN_DIR", bin.display().to_string()),
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    common::run_ok(Command::new(bin.join("goready")).arg("--version"));
+}
+
+#[test]
+fn the_action_reports_result_files_and_posts_the_comment_for_a_fork_pr() {
+    // The last step of example-comment.yml: `results:` + `pr-number:` → goready report.
+    let action = action();
+    let script = step(&action, "run")["run"].as_str().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_goready"), bin.join("goready")).unwrap();
+    let result = write(work.path(), "goready.json", &test_report());
+    let gh_out = work.path().join("gh-output");
+    let forge = forge::Forge::start();
+    let token = "ghs_actionStepToken0123456789abcdef";
+    forge.token(token, forge::Perm::Write);
+    let env = |pr: &str| {
+        vec![
+            ("BIN", bin.display().to_string()),
+            ("RUNNER_OS", "Linux".to_string()),
+            ("RUNNER_TEMP", work.path().display().to_string()),
+            ("CONFIG", String::new()),
+            ("FAIL_ON", "error".to_string()),
+            ("PR_COMMENT", "true".to_string()),
+            ("PR_NUMBER", pr.to_string()),
+            ("RESULTS", result.display().to_string()),
+            ("JUNIT", "goready-junit.xml".to_string()),
+            ("SARIF", String::new()),
+            ("EVENT_NAME", "workflow_run".to_string()),
+            ("GITHUB_TOKEN", token.to_string()),
+            ("GOREADY_TARGETS", String::new()),
+            ("GOREADY_CGO", String::new()),
+            ("GOREADY_VERSION", String::new()),
+            ("GITHUB_OUTPUT", gh_out.display().to_string()),
+            ("GITHUB_API_URL", forge.url.clone()),
+            ("GITHUB_REPOSITORY", "octo-org/hello-svc".to_string()),
+        ]
+    };
+    let run = run_step(script, work.path(), &env("31"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "the report's verdict\n{stdout}{stderr}"
+    );
+    assert!(!stdout.contains(token) && !stderr.contains(token));
+    assert!(
+        stdout.contains("::error file=examples/hello-svc/main_test.go,line=41"),
+        "{stdout}"
+    );
+    let comments = forge.comments(31);
+    assert_eq!(comments.len(), 1, "{stderr}");
+    assert!(comments[0].body.contains("TestHello"));
+    let out = outputs(&gh_out);
+    assert_eq!(out["passed"], "false");
+    assert_eq!(out["failed"], "1");
+    assert!(out["junit"].ends_with("goready-junit.xml"));
+    assert!(Path::new(&out["report"]).is_file());
+
+    // A PR number that is not a number never reaches goready.
+    forge.clear_seen();
+    let run = run_step(script, work.path(), &env("31 --token-env HOME"));
+    assert_eq!(run.status.code(), Some(2));
+    assert!(forge.seen().is_empty());
+}
