@@ -12,7 +12,7 @@ use std::process::Command;
 use goready::model::{Check, Report, Status};
 use goready::rules;
 use reportkit::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -437,4 +437,84 @@ fn colours_appear_only_on_a_terminal_and_no_color_turns_them_off() {
     assert!(!piped.contains('\u{1b}'), "a pipe gets no colours");
     // The table is compact: one line per check plus the tally.
     assert_eq!(piped.lines().count(), 4, "{piped}");
+}
+
+#[test]
+fn hostile_strings_in_result_files_stay_data_in_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let nasty = "nul\u{0} esc\u{1b}[31m bell\u{7} </failure>]]><script>alert(1)</script> \
+                 ::error::x @octocat | a | `b` \u{202e}evil\r\nnext";
+    let report = Report::new(vec![
+        Check::of(&TEST_GO)
+            .target(format!("example.com/{nasty}"))
+            .location(format!("dir/{nasty}.go"), Some(0))
+            .data(json!({"test": nasty, "rows": [{"function": nasty, "flat": -1, "cum": 1e300}]}))
+            .fail(nasty),
+        Check {
+            id: "runtime.allocs".into(),
+            suite: "runtime".into(),
+            ..Check::of(&RUNTIME_ALLOCS)
+                .target(nasty)
+                .data(json!({"rows": [{"function": nasty, "flat": -5, "cum": "x"}], "total": 0}))
+                .fail(nasty)
+        },
+        Check::of(&rules::BINARY_STATIC).target(nasty).skip(nasty),
+    ]);
+    let input = write(dir.path(), "nasty.json", &report);
+    let junit = dir.path().join("j.xml");
+    let sarif = dir.path().join("s.sarif");
+    let cq = dir.path().join("cq.json");
+    let summary = dir.path().join("summary.md");
+    let (code, stdout, stderr) = run_with(
+        &[
+            "report",
+            p(&input),
+            "--github",
+            "--junit",
+            p(&junit),
+            "--sarif",
+            p(&sarif),
+            "--gitlab-codequality",
+            p(&cq),
+        ],
+        &[("GITHUB_STEP_SUMMARY", p(&summary))],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    // Only goready's own commands start a line; the table never carries raw control bytes.
+    for line in stdout.lines() {
+        assert!(!line.starts_with("::error::x"), "{line:?}");
+        assert!(
+            !line.contains('\u{1b}') && !line.contains('\u{0}'),
+            "{line:?}"
+        );
+    }
+    tool_ok(
+        python_with("junitparser")
+            .arg(common::repo().join("tests/tools/junit_readback.py"))
+            .arg(&junit),
+    );
+    tool_ok(
+        tool("check-jsonschema")
+            .arg("--schemafile")
+            .arg(sarif_schema())
+            .arg(&sarif),
+    );
+    tool_ok(
+        tool("check-jsonschema")
+            .arg("--schemafile")
+            .arg(common::repo().join("tests/schemas/gitlab-codequality.json"))
+            .arg(&cq),
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(!md.contains("<script>"), "{md}");
+    assert!(!md.contains("@octocat"), "no mention: {md}");
+    assert!(md.contains("&lt;script&gt;"));
+    // Every table row still has its four cells: no `|` from the data split a row.
+    for row in md
+        .lines()
+        .filter(|l| l.starts_with("| ❌") || l.starts_with("| ⏭️"))
+    {
+        let cells = row.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 5, "{row}");
+    }
 }

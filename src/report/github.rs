@@ -25,9 +25,25 @@ pub const SUMMARY_LIMIT: usize = 1024 * 1024;
 /// Annotations GitHub shows per step and level.
 pub const ANNOTATIONS_PER_LEVEL: usize = 10;
 
-/// Escapes a workflow command's message (`%`, `\r`, `\n`).
+/// Replaces control characters other than newlines and tabs (terminal escapes captured from a
+/// test, a NUL) with spaces: the runner would pass them to the log and the UI as they are.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Escapes a workflow command's message (`%`, `\r`, `\n`); other control characters become
+/// spaces.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    clean(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -50,7 +66,7 @@ fn annotation(c: &Check) -> String {
     let mut props = Vec::new();
     if let Some(file) = &c.file {
         props.push(format!("file={}", escape_property(file)));
-        if let Some(line) = c.line {
+        if let Some(line) = c.line.filter(|l| *l > 0) {
             props.push(format!("line={line}"));
         }
     }
