@@ -230,3 +230,28 @@ fn outside_a_merge_request_pipeline_the_note_is_skipped_with_the_reason() {
     );
     assert!(s.forge.seen().is_empty());
 }
+
+#[test]
+fn a_next_page_link_to_another_host_is_not_followed_with_the_token() {
+    let s = setup(Perm::Write);
+    let elsewhere = Forge::start();
+    s.forge.inject(Inject {
+        method: "GET",
+        path_contains: "/notes",
+        status: 200,
+        body: json!([]),
+        headers: vec![(
+            "Link",
+            format!(
+                "<{}/api/v4/projects/42/merge_requests/7/notes?page=2>; rel=\"next\"",
+                elsewhere.url
+            ),
+        )],
+        times: 1,
+    });
+    let (code, _, stderr) = s.note(&passing(), &s.vars("42"));
+    assert_eq!(code, 0);
+    assert!(stderr.contains("leaves the API host"), "{stderr}");
+    assert!(elsewhere.seen().is_empty(), "the token went elsewhere");
+    assert!(s.forge.comments(MR).is_empty());
+}

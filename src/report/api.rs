@@ -79,6 +79,9 @@ pub struct Api {
     crab: Octocrab,
     token: String,
     deadline: Instant,
+    /// Scheme and authority of the API: pagination links elsewhere are not followed, since the
+    /// token header goes with every request.
+    origin: (Option<String>, Option<String>),
 }
 
 impl Api {
@@ -109,11 +112,13 @@ impl Api {
                 .build()
                 .map_err(|e| anyhow::anyhow!("{}", redact(&e.to_string(), &token)))
         })?;
+        let origin = origin_of(&base.parse::<http::Uri>()?);
         Ok(Api {
             rt,
             crab,
             token,
             deadline: Instant::now() + TIME_BUDGET,
+            origin,
         })
     }
 
@@ -227,6 +232,15 @@ impl Api {
             let Some(next) = page.next.clone() else {
                 return Ok(items);
             };
+            if origin_of(&next) != self.origin {
+                return Err(ApiError {
+                    status: None,
+                    message: format!(
+                        "{what}: the server's next-page link leaves the API host ({}); not following it with the token",
+                        self.scrub(&next.to_string())
+                    ),
+                });
+            }
             let next_route = next.to_string();
             page = self.call(what, || self.crab.get(&next_route, None::<&()>))?;
         }
@@ -257,6 +271,13 @@ impl Api {
             octocrab::map_github_error(response).await.map(drop)
         })
     }
+}
+
+fn origin_of(uri: &http::Uri) -> (Option<String>, Option<String>) {
+    (
+        uri.scheme_str().map(str::to_ascii_lowercase),
+        uri.authority().map(|a| a.as_str().to_ascii_lowercase()),
+    )
 }
 
 /// A write verb.
