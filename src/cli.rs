@@ -27,7 +27,10 @@ pub enum Command {
     /// Inspect ELF, Mach-O (thin or universal) and PE files: linkage, symbols, DWARF, Go
     /// build info, pclntab, PIE/RELRO, net/http/pprof, embedded version.
     Inspect(InspectArgs),
-    // env, build, probe, pprof, test, report, check: one variant per step, in DESIGN.md order.
+    // env, build, probe, pprof, report, check: one variant per step, in DESIGN.md order.
+    /// Run `go test -json` and report one check per test (subtests included), per failed
+    /// build, and per package without tests or failing outside any test.
+    Test(TestArgs),
 }
 
 /// Flags every step shares.
@@ -79,6 +82,28 @@ pub struct InspectArgs {
     pub common: CommonArgs,
 }
 
+/// `goready test [PKG...] [-- GO_TEST_ARGS...]`
+#[derive(Debug, Args)]
+#[command(after_help = "Example: goready test --dir services/api ./... -- -race -timeout 5m")]
+pub struct TestArgs {
+    /// Package patterns as `go test` takes them, relative to --dir. Default: ./...
+    #[arg(value_name = "PKG")]
+    pub packages: Vec<String>,
+
+    /// Run `go test` in this directory (the module root or a directory inside it). File
+    /// locations are reported relative to the enclosing git checkout (else to this directory).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Arguments for `go test`, after `--`: build, test and test-binary flags (`-race`,
+    /// `-run X`, `-timeout 5m`, `-count 1`, `-tags t`); they follow the packages.
+    #[arg(last = true, value_name = "GO_TEST_ARGS")]
+    pub go_args: Vec<String>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> u8 {
     let cli = match Cli::try_parse() {
@@ -91,6 +116,7 @@ pub fn main() -> u8 {
     };
     let result = match cli.command {
         Command::Inspect(args) => run_inspect(&args),
+        Command::Test(args) => run_test(&args),
     };
     match result {
         Ok(code) => code,
@@ -172,4 +198,18 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     finish(&report, &args.common, unreadable)
+}
+
+fn run_test(args: &TestArgs) -> anyhow::Result<u8> {
+    let opts = crate::gotest::Options {
+        dir: args.dir.clone(),
+        packages: args.packages.clone(),
+        go_args: args.go_args.clone(),
+    };
+    let checks = crate::gotest::run(&opts, &mut std::io::stderr())?;
+    let report = Report::new(checks);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write!(out, "{}", crate::report::text::checks_table(&report))?;
+    out.flush()?;
+    finish(&report, &args.common, false)
 }

@@ -61,10 +61,15 @@ rules! { BINARY;
 
 // Suite "runtime": goready probe. (rules go here)
 
-// Suite "test": goready test. (rules go here)
+// Suite "test": goready test (src/gotest/rules.rs).
+rules! { TEST;
+    TEST_GO_TEST = "test.go_test", "test", Error, "go test passes";
+    TEST_BUILD = "test.build", "test", Error, "test binary builds";
+    TEST_PACKAGE = "test.package", "test", Error, "package test binary runs to completion";
+}
 
 /// Every suite's rule list; a new suite adds its slice here.
-const SUITES: &[&[Rule]] = &[BINARY];
+const SUITES: &[&[Rule]] = &[BINARY, TEST];
 
 /// Every rule goready knows, suite by suite, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {

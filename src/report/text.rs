@@ -29,11 +29,19 @@ pub fn checks_table(report: &Report) -> String {
             .as_deref()
             .map(|t| format!("[{t}] "))
             .unwrap_or_default();
+        // A check with a title of its own (a test's name) shows it; continuation lines of
+        // multi-line messages (test output) are indented under the first.
+        let own_title = crate::rules::find(&c.id).is_some_and(|r| r.title != c.title);
+        let title = if own_title {
+            format!("{}: ", c.title)
+        } else {
+            String::new()
+        };
+        let message = c.message.replace('\n', "\n    ");
         let _ = writeln!(
             out,
-            "{status:<13} {id:<id_width$}  {target}{message}",
+            "{status:<13} {id:<id_width$}  {target}{title}{message}",
             id = c.id,
-            message = c.message
         );
     }
     let (pass, fail, skip, error) = report.counts();
@@ -42,4 +50,32 @@ pub fn checks_table(report: &Report) -> String {
         "{pass} passed, {fail} failed, {skip} skipped, {error} errors"
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules;
+
+    #[test]
+    fn own_titles_are_shown_and_multi_line_messages_indented() {
+        let report = Report::new(vec![
+            Check::of(&rules::TEST_GO_TEST)
+                .target("example.com/m/p")
+                .title("TestA/sub")
+                .fail("p_test.go:7: got 2\nwant 3"),
+            Check::of(&rules::BINARY_STATIC)
+                .target("svc")
+                .pass("static"),
+        ]);
+        let table = checks_table(&report);
+        assert!(
+            table.contains("[example.com/m/p] TestA/sub: p_test.go:7: got 2\n    want 3\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("[svc] static\n"),
+            "rule titles stay out: {table}"
+        );
+    }
 }
