@@ -88,21 +88,27 @@ pub fn package_checks(pkg: &PackageRun, loc: &Locator) -> Vec<Check> {
             adopted.insert(sub, (t, p));
         }
     }
+    // Failed (or, on a timeout, unfinished) subtests by parent, in one pass: a package can
+    // have tens of thousands of subtests.
+    let mut failed_children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for s in &pkg.tests {
+        let failed = match s.outcome {
+            Some(o) => o == Outcome::Fail,
+            None => timeout.is_some(),
+        };
+        if failed && let Some((parent, _)) = s.name.rsplit_once('/') {
+            failed_children.entry(parent).or_default().push(&s.name);
+        }
+    }
     for t in &pkg.tests {
         let check = Check::of(&TEST_GO_TEST)
             .target(target)
             .title(&t.name)
             .duration_ms(seconds_to_ms(t.elapsed));
-        let subtests_failed: Vec<&str> = pkg
-            .tests
-            .iter()
-            .filter(|s| is_child(&t.name, &s.name))
-            .filter(|s| match s.outcome {
-                Some(o) => o == Outcome::Fail,
-                None => timeout.is_some(),
-            })
-            .map(|s| s.name.as_str())
-            .collect();
+        let subtests_failed = failed_children
+            .get(t.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let base = json!({"test": t.name, "package": target});
         if let Some((parent, p)) = adopted.get(t.name.as_str()) {
             checks.push(panicked(check, p, target, loc, base, Some(&parent.name)));
@@ -368,12 +374,6 @@ fn panicking_subtest<'a>(t: &'a TestRun, p: &Panic, target: &str) -> Option<&'a 
     let local = &body.function[body.package().len()..];
     (output::in_package(body.package(), target) && local.starts_with(&format!(".{top}.func")))
         .then_some(first.as_str())
-}
-
-fn is_child(parent: &str, name: &str) -> bool {
-    name.strip_prefix(parent)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .is_some_and(|rest| !rest.contains('/'))
 }
 
 /// The last `file.go:NN:` line of the test's own output: t.Fatal ends a test, and setup
