@@ -2,8 +2,10 @@
 //! why not. The binary (`src/main.rs`) is a thin CLI over these modules; see DESIGN.md.
 
 pub mod cli;
+pub mod duration;
 pub mod gotool;
 pub mod inspect;
 pub mod model;
+pub mod probe;
 pub mod report;
 pub mod rules;
