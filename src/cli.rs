@@ -333,7 +333,15 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
         expect_version: args.expect_version.clone(),
     };
     probe::service::install_signal_handlers(args.grace)?;
-    let facts = probe::run::run(&opts)?;
+    let facts = probe::run::run(&opts);
+    if probe::service::interrupted() {
+        // The signal thread stops the service and exits with 128 + the signal; a report of
+        // a half-finished probe would only mislead.
+        loop {
+            std::thread::park();
+        }
+    }
+    let facts = facts?;
     let rule_opts = probe::rules::RuleOptions {
         max_heap_mb: args.max_heap,
         expect_version: args.expect_version.clone(),

@@ -68,12 +68,12 @@ impl Class {
     pub fn describe(self) -> &'static str {
         match self {
             Class::Ok => "ok",
-            Class::PprofNotFound => "404 from pprof itself (unknown profile)",
-            Class::NotRouted => "404, not routed",
+            Class::PprofNotFound => "from pprof itself: unknown profile",
+            Class::NotRouted => "not routed",
             Class::Unauthorized => "authentication required",
-            Class::MethodNotAllowed => "405, method not allowed",
-            Class::CatchAll => "200 with HTML from a catch-all route, not pprof",
-            Class::WrongContent => "200 with content that is not what pprof serves",
+            Class::MethodNotAllowed => "method not allowed",
+            Class::CatchAll => "HTML from a catch-all route, not pprof",
+            Class::WrongContent => "content that is not what pprof serves",
             Class::PprofError => "error from pprof",
             Class::OtherStatus => "unexpected status",
             Class::Unreachable => "no HTTP answer",

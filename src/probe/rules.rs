@@ -295,7 +295,7 @@ fn pprof_registered(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuild
         let profiles: Vec<&str> = p
             .endpoints
             .iter()
-            .filter(|e| e.decoded_bytes.is_some())
+            .filter(|e| e.decoded_bytes.is_some() && !e.name.contains('?'))
             .map(|e| e.name.as_str())
             .collect();
         c.pass(format!(
@@ -395,20 +395,20 @@ fn heap_budget(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -
             f.memstats_error.as_deref().unwrap_or("unknown error")
         ));
     };
-    let numbers = format!(
-        "HeapInuse {} after a forced GC (HeapAlloc {}, {} objects, Sys {}; runtime.MemStats from heap?gc=1&debug=1){gc}",
-        mib(m.heap_inuse),
+    let inuse = format!("HeapInuse {} after a forced GC", mib(m.heap_inuse));
+    let more = format!(
+        "(HeapAlloc {}, {} objects, Sys {}; runtime.MemStats from heap?gc=1&debug=1){gc}",
         mib(m.heap_alloc),
         m.heap_objects,
         mib(m.sys)
     );
     match o.max_heap_mb {
-        None => c.skip(format!("no --max-heap budget given; {numbers}")),
+        None => c.skip(format!("no --max-heap budget given; {inuse} {more}")),
         Some(max) if (m.heap_inuse as f64) <= max * MIB => {
-            c.pass(format!("{numbers} ≤ budget {max} MiB"))
+            c.pass(format!("{inuse} ≤ budget {max} MiB {more}"))
         }
         Some(max) => c.fail(format!(
-            "{numbers} exceeds the budget of {max} MiB: see the heap profile (inuse_space) for what holds it"
+            "{inuse} exceeds the budget of {max} MiB {more}: the heap profile (inuse_space) shows what holds it"
         )),
     }
 }

@@ -316,6 +316,14 @@ fn stop_all(grace: Duration) {
     }
 }
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once goready got SIGINT/SIGTERM/SIGHUP: the signal thread is stopping the service
+/// and will exit the process; the main thread must not report or exit on its own.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Makes Ctrl-C (SIGINT), SIGTERM and SIGHUP to goready stop the service before goready
 /// exits (with 128 + the signal's number): SIGTERM to the service, SIGKILL after `grace`.
 /// A second signal kills at once. Call once, from the CLI.
@@ -328,6 +336,7 @@ pub fn install_signal_handlers(grace: Duration) -> anyhow::Result<()> {
         .spawn(move || {
             let mut first = true;
             for sig in signals.forever() {
+                INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
                 if first {
                     first = false;
                     eprintln!(
@@ -449,7 +458,8 @@ pub struct StopReport {
     pub exit: Option<ExitFacts>,
     /// Every process was gone within the grace period after SIGTERM.
     pub graceful: bool,
-    /// Time from SIGTERM until the main process was gone, ms.
+    /// Time from SIGTERM until the main process was gone, ms, when that happened within the
+    /// grace period.
     pub main_exit_ms: Option<u64>,
     /// Processes still running after the grace period, which got SIGKILL.
     pub killed: Vec<String>,
@@ -666,9 +676,6 @@ impl Service {
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-        }
-        if main_exit_ms.is_none() && !exited_before_stop && self.exit.is_some() {
-            main_exit_ms = Some(began.elapsed().as_millis() as u64);
         }
         self.reap_orphans();
         self.finish();

@@ -13,7 +13,10 @@ pub fn facts_table(f: &ProbeFacts) -> String {
     if !f.command.is_empty() {
         let _ = writeln!(out, "command   {}", f.command.join(" "));
     }
-    let _ = writeln!(out, "addr      {} (public)  admin {}", f.addr, f.admin);
+    let _ = writeln!(out, "addr      {{addr}} {}  {{admin}} {}", f.addr, f.admin);
+    if let Some(port) = f.public_port {
+        let _ = writeln!(out, "public    port {port}");
+    }
     if let Some(pid) = f.pid {
         let _ = writeln!(out, "pid       {pid}");
     }
