@@ -143,11 +143,11 @@ pub struct ProbeArgs {
     pub load: Option<String>,
 
     /// Number of --load requests.
-    #[arg(long, value_name = "N", default_value_t = 200)]
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
     pub requests: u64,
 
     /// Parallel --load connections.
-    #[arg(long, value_name = "C", default_value_t = 4)]
+    #[arg(long, value_name = "C", default_value_t = 4, value_parser = parse_concurrency)]
     pub concurrency: usize,
 
     /// Stop sending --load after this long.
@@ -183,6 +183,13 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
         return Err("a header value cannot contain a line break".into());
     }
     Ok((name.to_string(), value.trim().to_string()))
+}
+
+fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?}: give 1 to 1024 connections")),
+    }
 }
 
 fn parse_mb(text: &str) -> Result<f64, String> {

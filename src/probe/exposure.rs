@@ -91,6 +91,9 @@ pub fn parse_tcp_table(text: &str) -> Vec<(SocketAddr, u64)> {
 }
 
 fn parse_hex_addr(text: &str) -> Option<SocketAddr> {
+    if !text.is_ascii() {
+        return None;
+    }
     let (ip_hex, port_hex) = text.split_once(':')?;
     let port = u16::from_str_radix(port_hex, 16).ok()?;
     let ip = match ip_hex.len() {

@@ -61,7 +61,7 @@ pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
     checks.push(heap_budget(f, o, at(&ids::RUNTIME_HEAP_BUDGET)));
     if let Some(load) = &f.load {
         let c = at(&ids::RUNTIME_LOAD).data(json!(load));
-        let failed = load.requested - load.ok;
+        let failed = load.requested.saturating_sub(load.ok);
         checks.push(if failed == 0 && !load.cut_short {
             c.pass(format!(
                 "{} × {}: all 2xx, {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms",
@@ -85,7 +85,7 @@ pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
             if load.cut_short {
                 parts.push(format!(
                     "{} never sent: the time limit ran out",
-                    load.requested - load.answered - load.errors
+                    load.requested.saturating_sub(load.answered + load.errors)
                 ));
             }
             c.fail(format!(
@@ -497,4 +497,150 @@ fn shutdown(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Option<Check> {
             "exited with {exit} {ms} ms after SIGTERM: a clean shutdown exits 0"
         )),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Status;
+    use crate::probe::memlimit::CgroupLimit;
+    use crate::probe::run::MemLimitFacts;
+    use crate::probe::service::{ExitFacts, StopReport};
+
+    fn ready_facts() -> ProbeFacts {
+        ProbeFacts {
+            target: "svc".into(),
+            readiness: Some(Readiness::Ready {
+                after_ms: 5,
+                url: "http://127.0.0.1:1/debug/pprof/".into(),
+            }),
+            ..ProbeFacts::default()
+        }
+    }
+
+    fn find<'a>(checks: &'a [Check], id: &str) -> &'a Check {
+        checks.iter().find(|c| c.id == id).unwrap()
+    }
+
+    fn memlimit_check(bytes: Option<u64>, gomemlimit: Option<&str>) -> Check {
+        let mut f = ready_facts();
+        f.memlimit = Some(MemLimitFacts {
+            cgroup: Some(CgroupLimit {
+                version: 2,
+                file: "/sys/fs/cgroup/memory.max".into(),
+                bytes,
+            }),
+            gomemlimit: gomemlimit.map(str::to_string),
+        });
+        let checks = evaluate(&f, &RuleOptions::default());
+        find(&checks, "runtime.memlimit").clone()
+    }
+
+    #[test]
+    fn gomemlimit_must_be_set_below_the_cgroup_limit() {
+        let limit = Some(512 << 20);
+        let unset = memlimit_check(limit, None);
+        assert_eq!(unset.status, Status::Fail);
+        assert!(unset.message.contains("GOMEMLIMIT is unset") && unset.message.contains("460MiB"));
+        assert_eq!(memlimit_check(limit, Some("off")).status, Status::Fail);
+        assert_eq!(memlimit_check(limit, Some("600MiB")).status, Status::Fail);
+        assert_eq!(memlimit_check(limit, Some("lots")).status, Status::Fail);
+        let ok = memlimit_check(limit, Some("460MiB"));
+        assert_eq!(ok.status, Status::Pass, "{}", ok.message);
+        assert_eq!(memlimit_check(None, None).status, Status::Skip);
+    }
+
+    fn shutdown_check(stop: StopReport) -> Check {
+        let mut f = ready_facts();
+        f.stop = Some(stop);
+        let checks = evaluate(&f, &RuleOptions::default());
+        find(&checks, "runtime.shutdown").clone()
+    }
+
+    fn stop(exit: ExitFacts, graceful: bool) -> StopReport {
+        StopReport {
+            exited_before_stop: false,
+            exit: Some(exit),
+            graceful,
+            main_exit_ms: graceful.then_some(12),
+            killed: if graceful {
+                vec![]
+            } else {
+                vec!["svc (pid 9)".into()]
+            },
+            leftover: vec![],
+            grace_ms: 5000,
+        }
+    }
+
+    fn code(c: i32) -> ExitFacts {
+        ExitFacts {
+            code: Some(c),
+            signal: None,
+            description: format!("exit code {c}"),
+        }
+    }
+
+    #[test]
+    fn shutdown_outcomes_have_their_own_severity() {
+        let clean = shutdown_check(stop(code(0), true));
+        assert_eq!(clean.status, Status::Pass);
+        let nonzero = shutdown_check(stop(code(1), true));
+        assert_eq!(
+            (nonzero.status, nonzero.severity),
+            (Status::Fail, Severity::Warning)
+        );
+        let term = ExitFacts {
+            code: None,
+            signal: Some(libc::SIGTERM),
+            description: "killed by SIGTERM".into(),
+        };
+        let unhandled = shutdown_check(stop(term, true));
+        assert_eq!(
+            (unhandled.status, unhandled.severity),
+            (Status::Fail, Severity::Notice)
+        );
+        let kill = ExitFacts {
+            code: None,
+            signal: Some(libc::SIGKILL),
+            description: "killed by SIGKILL".into(),
+        };
+        let killed = shutdown_check(stop(kill.clone(), false));
+        assert_eq!(
+            (killed.status, killed.severity),
+            (Status::Fail, Severity::Warning)
+        );
+        assert!(killed.message.contains("ignored SIGTERM") && killed.message.contains("pid 9"));
+        let mut survived = stop(kill, false);
+        survived.leftover = vec!["svc (pid 9)".into()];
+        let survived = shutdown_check(survived);
+        assert_eq!(
+            (survived.status, survived.severity),
+            (Status::Fail, Severity::Error)
+        );
+    }
+
+    #[test]
+    fn a_service_that_did_not_start_skips_the_pprof_rules() {
+        let f = ProbeFacts {
+            target: "svc".into(),
+            launch_error: Some("cannot start \"svc\": No such file or directory".into()),
+            ..ProbeFacts::default()
+        };
+        let opts = RuleOptions {
+            max_heap_mb: Some(10.0),
+            ..RuleOptions::default()
+        };
+        let checks = evaluate(&f, &opts);
+        assert_eq!(find(&checks, "runtime.start").status, Status::Error);
+        for id in [
+            "runtime.pprof_registered",
+            "runtime.pprof_exposed",
+            "runtime.heap_budget",
+        ] {
+            let c = find(&checks, id);
+            assert_eq!(c.status, Status::Skip, "{id}");
+            assert!(c.message.contains("could not be started"));
+        }
+    }
 }
