@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::inspect::{self, rules::RuleOptions};
 use crate::model::{Report, Severity};
+#[cfg(unix)]
 use crate::probe;
 
 /// Exit code for usage, configuration and internal errors (DESIGN.md).
@@ -30,6 +31,7 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Start the service, prove its net/http/pprof wiring works and is not exposed, read its
     /// heap and memory limit, stop it (no process is left behind).
+    #[cfg(unix)]
     Probe(Box<ProbeArgs>),
     // env, build, probe, pprof, test, report, check: one variant per step, in DESIGN.md order.
 }
@@ -85,6 +87,7 @@ pub struct InspectArgs {
 }
 
 /// `goready probe (--exec CMD | --go-test PKG) ...`
+#[cfg(unix)]
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("launch").required(true).args(["exec", "go_test"])))]
 pub struct ProbeArgs {
@@ -171,6 +174,7 @@ pub struct ProbeArgs {
     pub common: CommonArgs,
 }
 
+#[cfg(unix)]
 fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
         .split_once(':')
@@ -185,6 +189,7 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), value.trim().to_string()))
 }
 
+#[cfg(unix)]
 fn parse_concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=1024).contains(&n) => Ok(n),
@@ -192,6 +197,7 @@ fn parse_concurrency(text: &str) -> Result<usize, String> {
     }
 }
 
+#[cfg(unix)]
 fn parse_mb(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
@@ -211,6 +217,7 @@ pub fn main() -> u8 {
     };
     let result = match cli.command {
         Command::Inspect(args) => run_inspect(&args),
+        #[cfg(unix)]
         Command::Probe(args) => run_probe(&args),
     };
     match result {
@@ -295,6 +302,7 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
     finish(&report, &args.common, unreadable)
 }
 
+#[cfg(unix)]
 fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
     let launch = match (&args.exec, &args.go_test) {
         (Some(line), _) => probe::service::Launch::Exec(line.clone()),

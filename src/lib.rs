@@ -6,6 +6,7 @@ pub mod duration;
 pub mod gotool;
 pub mod inspect;
 pub mod model;
+#[cfg(unix)]
 pub mod probe;
 pub mod report;
 pub mod rules;

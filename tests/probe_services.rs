@@ -5,6 +5,8 @@
 //! and forks. After every run, no process of the run may be left: each run tags its
 //! processes with a unique environment variable and /proc is searched for it.
 
+#![cfg(unix)]
+
 mod common;
 
 use std::io::BufRead;
@@ -596,6 +598,31 @@ fn a_service_that_ignores_sigterm_and_forks_is_killed_with_its_child() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[test]
+fn a_grandchild_that_escaped_into_its_own_session_is_found_and_stopped() {
+    // The shell starts a daemon (new session, new process group) from a subshell that exits
+    // at once: the daemon's parent is gone before goready ever looks, and it is in none of the
+    // service's process groups. goready is a child subreaper, so it is re-parented there.
+    let exec = format!(
+        "sh -c '(setsid sleep 300 &); exec \"$0\" --addr {{addr}} --admin {{admin}}' '{}'",
+        service("svc-hello").display()
+    );
+    let run = probe(&["--exec", &exec]);
+    assert_eq!(
+        run.status("runtime.start"),
+        "pass",
+        "{}",
+        run.message("runtime.start")
+    );
+    let procs = run.service()["processes"].as_array().unwrap();
+    let comms: Vec<&str> = procs.iter().map(|p| p["comm"].as_str().unwrap()).collect();
+    assert!(
+        comms.contains(&"sleep") && comms.contains(&"svc-hello"),
+        "{comms:?}"
+    );
+    // probe() has already asserted that no process of the run is left.
 }
 
 #[test]

@@ -249,12 +249,19 @@ impl Known {
     fn alive(&mut self) -> Vec<ProcStat> {
         let all = procs::snapshot(Path::new("/proc"));
         let mut live: Vec<ProcStat> = procs::tree(&all, self.leader, self.pgid);
+        let subreaper = SUBREAPER.load(std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: getpid has no preconditions.
+        let me = unsafe { libc::getpid() };
         for p in &all {
             let remembered = self
                 .seen
                 .get(&p.pid)
                 .is_some_and(|(start, _)| *start == p.start_time);
-            if remembered && !live.iter().any(|l| l.pid == p.pid) {
+            // An orphan re-parented to goready: goready's own children are the services
+            // (each a leader of its own tree) and finished `go` runs, so this one escaped a
+            // service's tree before goready saw it.
+            let orphan = subreaper && p.ppid == me && p.pid != self.leader && !is_leader(p.pid);
+            if (remembered || orphan) && !live.iter().any(|l| l.pid == p.pid) {
                 // Still ours, wherever it moved; its own children too.
                 live.extend(procs::tree(&all, p.pid, 0));
             }
@@ -288,6 +295,15 @@ impl Known {
     }
 }
 
+/// True when `pid` is the main process of a running service.
+fn is_leader(pid: i32) -> bool {
+    lock(registry()).iter().any(|k| match k.try_lock() {
+        Ok(k) => k.leader == pid,
+        // Locked: the caller holds it, and the caller knows its own leader.
+        Err(_) => false,
+    })
+}
+
 /// Services that are running, for the signal handler to stop.
 fn registry() -> &'static Mutex<Vec<Arc<Mutex<Known>>>> {
     static R: OnceLock<Mutex<Vec<Arc<Mutex<Known>>>>> = OnceLock::new();
@@ -317,6 +333,10 @@ fn stop_all(grace: Duration) {
 }
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// goready is a child subreaper: every child of goready's other than the ones it started
+/// itself is an orphan of a service's tree.
+static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// True once goready got SIGINT/SIGTERM/SIGHUP: the signal thread is stopping the service
 /// and will exit the process; the main thread must not report or exit on its own.
@@ -357,9 +377,10 @@ pub fn install_signal_handlers(grace: Duration) -> anyhow::Result<()> {
         .context("starting the signal thread")?;
     // Orphaned grandchildren are re-parented to goready rather than to init, so they stay
     // visible (and reapable) until the service is stopped.
+    #[cfg(target_os = "linux")]
     // SAFETY: prctl with integer arguments only.
-    unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0 {
+        SUBREAPER.store(true, std::sync::atomic::Ordering::SeqCst);
     }
     Ok(())
 }
@@ -368,20 +389,23 @@ pub fn install_signal_handlers(grace: Duration) -> anyhow::Result<()> {
 fn supervised(argv: &[String]) -> Command {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]).process_group(0).stdin(Stdio::null());
-    // SAFETY: getpid has no preconditions.
-    let parent = unsafe { libc::getpid() };
-    // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid, _exit).
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // goready died between fork and prctl: do not start an orphan.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getpid has no preconditions.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid, _exit).
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // goready died between fork and prctl: do not start an orphan.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
     }
     cmd
 }
