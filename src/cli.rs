@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::Config;
 use crate::inspect::{self, rules::RuleOptions};
 use crate::model::{Report, Severity};
 #[cfg(unix)]
@@ -43,9 +44,28 @@ pub struct CommonArgs {
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
 
-    /// Exit 1 when a check fails at or above this severity.
-    #[arg(long, value_enum, default_value_t = Severity::Error, value_name = "LEVEL")]
-    pub fail_on: Severity,
+    /// Exit 1 when a check fails at or above this severity [default: goready.toml's
+    /// fail_on, else error].
+    #[arg(long, value_enum, value_name = "LEVEL", env = "GOREADY_FAIL_ON")]
+    pub fail_on: Option<Severity>,
+
+    /// Rule settings ([rules] severities, `off`) and step defaults [default: ./goready.toml
+    /// when it exists].
+    #[arg(long, value_name = "PATH", env = "GOREADY_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    /// The configuration these flags point at.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        Config::load(self.config.as_deref())
+    }
+
+    /// `report` with goready.toml's `[rules]` applied: what every output shows.
+    pub fn configured(&self, mut report: Report) -> anyhow::Result<Report> {
+        self.load_config()?.apply(&mut report);
+        Ok(report)
+    }
 }
 
 /// How `inspect` and `probe` print to stdout.
@@ -229,15 +249,20 @@ pub fn main() -> u8 {
     }
 }
 
-/// Writes the result file if asked and computes the exit code.
+/// Applies goready.toml's `[rules]`, writes the result file if asked, and computes the exit
+/// code (`--fail-on`, else the config's `fail_on`, else error).
 fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
+    let config = common.load_config()?;
+    let mut report = report.clone();
+    config.apply(&mut report);
     if let Some(path) = &common.json {
         report.write_json(path)?;
     }
     if unreadable {
         return Ok(EXIT_USAGE);
     }
-    Ok(report.exit_code(common.fail_on))
+    let fail_on = common.fail_on.or(config.fail_on).unwrap_or(Severity::Error);
+    Ok(report.exit_code(fail_on))
 }
 
 fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
@@ -275,7 +300,7 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let report = Report::new(checks);
+    let report = args.common.configured(Report::new(checks))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {
@@ -304,6 +329,8 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
 
 #[cfg(unix)]
 fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
+    // A broken goready.toml is a usage error before any service is started.
+    args.common.load_config()?;
     let launch = match (&args.exec, &args.go_test) {
         (Some(line), _) => probe::service::Launch::Exec(line.clone()),
         (None, Some(pkg)) => probe::service::Launch::GoTest {
@@ -367,7 +394,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
     let checks = probe::rules::evaluate(&facts, &rule_opts);
     // runtime.allocs and runtime.alloc_regression (src/probe/profile.rs) judge
     // `facts.profiles["allocs"]`, the allocs profile exactly as served, here.
-    let report = Report::new(checks);
+    let report = args.common.configured(Report::new(checks))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {

@@ -411,8 +411,20 @@ fn a_mux_that_never_mounts_pprof_fails_registration_as_not_routed() {
     assert_eq!(run.status("runtime.heap_budget"), "skip");
     assert_eq!(endpoint(&run, "allocs")["class"], "not_routed");
     assert_eq!(endpoint(&run, "(unknown profile)")["class"], "not_routed");
-    // pprof_registered is a warning: the default --fail-on error passes.
+    // pprof_registered is a warning: the default --fail-on error passes...
     assert_eq!(run.code, 0);
+    // ...unless goready.toml makes it an error.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("goready.toml");
+    std::fs::write(
+        &config,
+        "[rules]\n\"runtime.pprof_registered\" = \"error\"\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let run = probe(&["--exec", &exec, "--ready", "/healthz", "--config", &config]);
+    assert_eq!(run.check("runtime.pprof_registered")["severity"], "error");
+    assert_eq!(run.code, 1);
 
     // Waiting for the default ready path (pprof) says what to do instead.
     let run = probe(&["--exec", &exec, "--ready-timeout", "1s"]);
