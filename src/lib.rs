@@ -2,9 +2,13 @@
 //! why not. The binary (`src/main.rs`) is a thin CLI over these modules; see DESIGN.md.
 
 pub mod cli;
+pub mod config;
+pub mod duration;
 pub mod gotest;
 pub mod gotool;
 pub mod inspect;
 pub mod model;
+#[cfg(unix)]
+pub mod probe;
 pub mod report;
 pub mod rules;
