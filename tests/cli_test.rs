@@ -694,6 +694,22 @@ fn build_output_on_stderr_of_older_go_still_gives_build_checks() {
         );
         assert_eq!(run.test("pass", "TestAdd")["status"], "pass");
     }
+    // goready.toml's [rules] apply to this step like to every other: build failures as
+    // warnings no longer fail the job, and the tests' checks can be turned off.
+    std::fs::write(
+        checkout.module().join("goready.toml"),
+        "[rules]\n\"test.build\" = \"warning\"\n\"test.go_test\" = \"off\"\n",
+    )
+    .unwrap();
+    let run = goready_test(&checkout.module(), &[], &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let ids: Vec<&str> = run
+        .checks()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["test.build", "test.build"], "{:#}", run.report);
+    assert!(run.checks().iter().all(|c| c["severity"] == "warning"));
 }
 
 #[test]

@@ -597,6 +597,111 @@ mod tests {
         );
     }
 
+    /// A stream with a build failure, a panic in a subtest, a failure and a timeout, in the
+    /// shapes Go 1.26 prints them.
+    const STREAM: &[&str] = &[
+        r##"{"ImportPath":"m/b [m/b.test]","Action":"build-output","Output":"# m/b [m/b.test]\n"}"##,
+        r##"{"ImportPath":"m/b [m/b.test]","Action":"build-output","Output":"b/b_test.go:6:6: undefined: x\n"}"##,
+        r##"{"ImportPath":"m/b [m/b.test]","Action":"build-fail"}"##,
+        r##"{"Action":"start","Package":"m/b"}"##,
+        r##"{"Action":"output","Package":"m/b","Output":"FAIL\tm/b [build failed]\n"}"##,
+        r##"{"Action":"fail","Package":"m/b","Elapsed":0,"FailedBuild":"m/b [m/b.test]"}"##,
+        r##"{"Action":"run","Package":"m/e","Test":"TestE"}"##,
+        r##"{"Action":"run","Package":"m/e","Test":"TestE/sub"}"##,
+        r##"{"Action":"output","Package":"m/e","Test":"TestE/sub","Output":"--- FAIL: TestE/sub (0.00s)\n"}"##,
+        r##"{"Action":"fail","Package":"m/e","Test":"TestE/sub","Elapsed":0}"##,
+        r##"{"Action":"output","Package":"m/e","Test":"TestE","Output":"--- FAIL: TestE (0.00s)\n"}"##,
+        r##"{"Action":"output","Package":"m/e","Test":"TestE","Output":"panic: boom [recovered]\n"}"##,
+        r##"{"Action":"output","Package":"m/e","Test":"TestE","Output":"\n"}"##,
+        r##"{"Action":"output","Package":"m/e","Test":"TestE","Output":"goroutine 7 [running]:\n"}"##,
+        r##"{"Action":"output","Package":"m/e","Test":"TestE","Output":"m/e_test.TestE.func1(0x1)\n"}"##,
+        r##"{"Action":"output","Package":"m/e","Test":"TestE","Output":"\t/r/e/e_test.go:6 +0x3\n"}"##,
+        r##"{"Action":"output","Package":"m/e","Test":"TestE","Output":"testing.tRunner(0x1, 0x2)\n"}"##,
+        r##"{"Action":"output","Package":"m/e","Test":"TestE","Output":"\t/go/src/testing/testing.go:2036 +0xea\n"}"##,
+        r##"{"Action":"fail","Package":"m/e","Test":"TestE","Elapsed":0}"##,
+        r##"{"Action":"fail","Package":"m/e","Elapsed":0.01}"##,
+        r##"{"Action":"run","Package":"m/s","Test":"TestSleep"}"##,
+        r##"{"Action":"output","Package":"m/s","Test":"TestSleep","Output":"    s_test.go:9: waiting\n"}"##,
+        r##"{"Action":"output","Package":"m/s","Test":"TestSleep","Output":"panic: test timed out after 2s\n"}"##,
+        r##"{"Action":"output","Package":"m/s","Test":"TestSleep","Output":"\trunning tests:\n"}"##,
+        r##"{"Action":"output","Package":"m/s","Test":"TestSleep","Output":"\t\tTestSleep (2s)\n"}"##,
+        r##"{"Action":"output","Package":"m/s","Test":"TestSleep","Output":"\n"}"##,
+        r##"{"Action":"output","Package":"m/s","Test":"TestSleep","Output":"goroutine 4 [sleep]:\n"}"##,
+        r##"{"Action":"output","Package":"m/s","Test":"TestSleep","Output":"m/s.TestSleep(0x1)\n"}"##,
+        r##"{"Action":"output","Package":"m/s","Test":"TestSleep","Output":"\t/r/s/s_test.go:11 +0x1d\n"}"##,
+        r##"{"Action":"output","Package":"m/s","Output":"FAIL\tm/s\t2.008s\n"}"##,
+        r##"{"Action":"fail","Package":"m/s","Elapsed":2.011}"##,
+    ];
+
+    #[test]
+    fn the_sample_stream_gives_the_expected_checks() {
+        let checks = run(STREAM);
+        let summary: Vec<(&str, &str, Status)> = checks
+            .iter()
+            .map(|c| (c.id.as_str(), c.title.as_str(), c.status))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("test.go_test", "TestE", Status::Fail),
+                ("test.go_test", "TestE/sub", Status::Fail),
+                ("test.go_test", "TestSleep", Status::Fail),
+            ]
+        );
+        assert_eq!(checks[1].data["panic"], "boom");
+        assert_eq!(checks[2].data["timeout"], "2s");
+        assert!(
+            checks[2]
+                .message
+                .starts_with("s_test.go:9: waiting\ntimed out")
+        );
+    }
+
+    #[test]
+    fn truncated_dropped_and_reordered_events_never_panic() {
+        // A small deterministic generator (xorshift) instead of a dependency.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let mut lines: Vec<String> = STREAM.iter().map(|l| l.to_string()).collect();
+            for _ in 0..1 + next(4) {
+                let i = next(lines.len());
+                match next(4) {
+                    0 => {
+                        let cut = next(lines[i].len() + 1);
+                        let cut = (0..=cut).rev().find(|&c| lines[i].is_char_boundary(c));
+                        lines[i].truncate(cut.unwrap_or(0));
+                    }
+                    1 => {
+                        lines.remove(i);
+                    }
+                    2 => {
+                        let j = next(lines.len());
+                        lines.swap(i, j);
+                    }
+                    _ => {
+                        let j = next(lines.len());
+                        let dup = lines[j].clone();
+                        lines.insert(i, dup);
+                    }
+                }
+                if lines.is_empty() {
+                    break;
+                }
+            }
+            let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+            for c in run(&refs) {
+                assert!(!c.title.is_empty());
+                assert!(c.message.len() <= MESSAGE_BYTES + 200);
+            }
+        }
+    }
+
     #[test]
     fn durations_survive_odd_elapsed_values() {
         assert_eq!(seconds_to_ms(Some(f64::NAN)), 0);
