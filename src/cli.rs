@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::Config;
 use crate::inspect::{self, rules::RuleOptions};
 use crate::model::{Report, Severity};
 
@@ -40,9 +41,28 @@ pub struct CommonArgs {
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
 
-    /// Exit 1 when a check fails at or above this severity.
-    #[arg(long, value_enum, default_value_t = Severity::Error, value_name = "LEVEL")]
-    pub fail_on: Severity,
+    /// Exit 1 when a check fails at or above this severity [default: goready.toml's
+    /// fail_on, else error].
+    #[arg(long, value_enum, value_name = "LEVEL", env = "GOREADY_FAIL_ON")]
+    pub fail_on: Option<Severity>,
+
+    /// Rule settings ([rules] severities, `off`) and step defaults [default: ./goready.toml
+    /// when it exists].
+    #[arg(long, value_name = "PATH", env = "GOREADY_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    /// The configuration these flags point at.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        Config::load(self.config.as_deref())
+    }
+
+    /// `report` with goready.toml's `[rules]` applied: what every output shows.
+    pub fn configured(&self, mut report: Report) -> anyhow::Result<Report> {
+        self.load_config()?.apply(&mut report);
+        Ok(report)
+    }
 }
 
 /// How `inspect` prints to stdout.
@@ -131,15 +151,20 @@ pub fn main() -> u8 {
     }
 }
 
-/// Writes the result file if asked and computes the exit code.
+/// Applies goready.toml's `[rules]`, writes the result file if asked, and computes the exit
+/// code (`--fail-on`, else the config's `fail_on`, else error).
 fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
+    let config = common.load_config()?;
+    let mut report = report.clone();
+    config.apply(&mut report);
     if let Some(path) = &common.json {
         report.write_json(path)?;
     }
     if unreadable {
         return Ok(EXIT_USAGE);
     }
-    Ok(report.exit_code(common.fail_on))
+    let fail_on = common.fail_on.or(config.fail_on).unwrap_or(Severity::Error);
+    Ok(report.exit_code(fail_on))
 }
 
 fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
@@ -157,7 +182,7 @@ fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
         private: args.private.clone(),
     };
     let outcome = crate::env::run(&crate::gotool::Go::default(), &opts);
-    let report = Report::new(outcome.checks);
+    let report = args.common.configured(Report::new(outcome.checks))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     write!(out, "{}", crate::report::text::checks_table(&report))?;
     out.flush()?;
@@ -202,7 +227,7 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let report = Report::new(checks);
+    let report = args.common.configured(Report::new(checks))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {

@@ -985,7 +985,11 @@ fn every_env_rule_reports_once_in_suite_env_and_the_table_matches_the_result_fil
     assert_eq!(code, 2);
     assert!(err.contains("not a directory"), "{err}");
     // No Go at all: exit 2, a clear reason, and still a result file with every rule.
-    let r = env_run(dir.path(), &["--offline"], &[("GOREADY_GO", "/nonexistent/go")]);
+    let r = env_run(
+        dir.path(),
+        &["--offline"],
+        &[("GOREADY_GO", "/nonexistent/go")],
+    );
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("is Go installed"), "{}", r.stderr);
     assert_eq!(r.status("env.go_supported").0, "error");
