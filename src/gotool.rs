@@ -157,17 +157,7 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> std::io::Result<
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break Some(status);
-        }
-        if started.elapsed() >= timeout {
-            kill_tree(&mut child);
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait_or_kill(child, timeout)?;
     Ok(Outcome {
         status,
         stdout: out.join().unwrap_or_default(),
@@ -176,10 +166,52 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> std::io::Result<
     })
 }
 
-fn kill_tree(child: &mut std::process::Child) {
-    #[cfg(unix)]
-    kill_group(child.id());
-    let _ = child.kill();
+/// Waits for `child`; at `timeout` kills its process group (unix) and returns `None`. A
+/// thread blocks in `wait` so that a quick command is seen the moment it exits, not at the
+/// next poll.
+#[cfg(unix)]
+fn wait_or_kill(
+    mut child: std::process::Child,
+    timeout: Duration,
+) -> std::io::Result<Option<ExitStatus>> {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = tx.send(());
+        status
+    });
+    let timed_out = rx.recv_timeout(timeout).is_err();
+    if timed_out {
+        // The waiter has not reaped the child, so its pid is still the id of the process
+        // group we gave it (a child exiting in the microseconds between the timeout and this
+        // line makes the signal go nowhere: ESRCH).
+        kill_group(pid);
+    }
+    let status = waiter
+        .join()
+        .map_err(|_| std::io::Error::other("waiting for the child panicked"))??;
+    Ok(if timed_out { None } else { Some(status) })
+}
+
+/// Waits for `child`, polling; at `timeout` kills it and returns `None`.
+#[cfg(not(unix))]
+fn wait_or_kill(
+    mut child: std::process::Child,
+    timeout: Duration,
+) -> std::io::Result<Option<ExitStatus>> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if started.elapsed() >= timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 #[cfg(unix)]

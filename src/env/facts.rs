@@ -323,16 +323,32 @@ fn module_facts(go: &Go, dir: &Path, root: &Path, facts: &EnvFacts) -> ModuleFac
     }
     let pin = running.to_string();
     let env = [("GOTOOLCHAIN", pin.as_str())];
-    m.verify = Some(CommandResult::from(
-        "go mod verify",
-        go.run(root, &["mod", "verify"], &env, MOD_TIMEOUT),
-    ));
-    if running >= GoVersion::parse_gover("1.23").unwrap_or(running) {
-        m.tidy = Some(CommandResult::from(
-            "go mod tidy -diff",
-            go.run(root, &["mod", "tidy", "-diff"], &env, MOD_TIMEOUT),
-        ));
-    } else {
+    let has_tidy_diff = GoVersion::parse_gover("1.23").is_some_and(|v| running >= v);
+    // Both only read the module (the module cache locks itself), so they run side by side.
+    let (verify, tidy) = std::thread::scope(|s| {
+        let tidy = s.spawn(|| {
+            has_tidy_diff.then(|| {
+                CommandResult::from(
+                    "go mod tidy -diff",
+                    go.run(root, &["mod", "tidy", "-diff"], &env, MOD_TIMEOUT),
+                )
+            })
+        });
+        let verify = CommandResult::from(
+            "go mod verify",
+            go.run(root, &["mod", "verify"], &env, MOD_TIMEOUT),
+        );
+        let tidy = tidy.join().unwrap_or_else(|_| {
+            Some(CommandResult::from(
+                "go mod tidy -diff",
+                Err(anyhow::anyhow!("goready's thread running it panicked")),
+            ))
+        });
+        (verify, tidy)
+    });
+    m.verify = Some(verify);
+    m.tidy = tidy;
+    if !has_tidy_diff {
         m.tidy_skipped = Some(format!(
             "{running} has no `go mod tidy -diff` (Go 1.23+); tidiness not checked"
         ));
