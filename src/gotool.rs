@@ -53,6 +53,61 @@ impl Go {
             .context("`go env -json` printed something that is not JSON")
     }
 
+    /// `go test -c -o OUT PKG` in `dir`: the package's test binary, so that a service run
+    /// under a test is one process goready can watch and stop (killing `go test` would
+    /// leave the test binary running).
+    pub fn test_binary(&self, dir: &Path, pkg: &str, out: &Path) -> anyhow::Result<()> {
+        let result = self
+            .command(dir)
+            .args(["test", "-c", "-o"])
+            .arg(out)
+            .arg(pkg)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
+        if !result.status.success() {
+            bail!(
+                "`go test -c {pkg}` failed in {}:\n{}",
+                dir.display(),
+                String::from_utf8_lossy(&result.stderr).trim()
+            );
+        }
+        if !out.is_file() {
+            bail!(
+                "`go test -c {pkg}` wrote no test binary: the package has no test files. Add a \
+                 TestServe that starts the service (see examples/hello-svc/main_test.go)"
+            );
+        }
+        Ok(())
+    }
+
+    /// The directory of package `pkg` (`go list -f {{.Dir}}`), where `go test` would run
+    /// its test binary.
+    pub fn package_dir(&self, dir: &Path, pkg: &str) -> anyhow::Result<PathBuf> {
+        let out = self
+            .command(dir)
+            .args(["list", "-f", "{{.Dir}}", pkg])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
+        if !out.status.success() {
+            bail!(
+                "`go list {pkg}` failed in {}: {}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let first = text.lines().next().unwrap_or("").trim();
+        if first.is_empty() || text.lines().count() > 1 {
+            bail!(
+                "`go list {pkg}` names {} packages; give exactly one",
+                text.lines().count()
+            );
+        }
+        Ok(PathBuf::from(first))
+    }
+
     /// `go env -json` outside any module: in a fresh empty directory. Run inside a module
     /// whose go.mod asks for a newer Go, `go` would first switch to (and download) that
     /// toolchain when GOTOOLCHAIN allows it; goready reports that instead of doing it, so it
@@ -297,11 +352,16 @@ mod tests {
         assert!(out.status.is_none(), "killed, not exited");
         assert!(out.elapsed < Duration::from_secs(20));
         let pid = std::fs::read_to_string(&marker).unwrap();
-        // The grandchild (`sleep`) went with its group: /proc no longer lists it as alive.
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
-        assert!(
-            stat.map_or(true, |s| s.split_whitespace().nth(2) == Some("Z")),
-            "sleep {pid} survived"
-        );
+        // The grandchild (`sleep`) went with its group: /proc soon no longer lists it as
+        // alive (SIGKILL is delivered asynchronously, so allow it a moment).
+        let gone = || {
+            std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !gone() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(), "sleep {pid} survived");
     }
 }

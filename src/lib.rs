@@ -3,9 +3,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod duration;
 pub mod env;
 pub mod gotool;
 pub mod inspect;
 pub mod model;
+#[cfg(unix)]
+pub mod probe;
 pub mod report;
 pub mod rules;

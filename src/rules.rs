@@ -71,12 +71,22 @@ rules! { ENV;
 
 // Suite "build": goready build. (rules go here)
 
-// Suite "runtime": goready probe. (rules go here)
+// Suite "runtime": goready probe (src/probe/rules.rs).
+rules! { RUNTIME;
+    RUNTIME_START = "runtime.start", "runtime", Error, "service starts and gets ready";
+    RUNTIME_PPROF_REGISTERED = "runtime.pprof_registered", "runtime", Warning, "net/http/pprof endpoints answer";
+    RUNTIME_PPROF_EXPOSED = "runtime.pprof_exposed", "runtime", Error, "pprof not reachable from outside";
+    RUNTIME_HEAP_BUDGET = "runtime.heap_budget", "runtime", Error, "in-use heap within budget";
+    RUNTIME_LOAD = "runtime.load", "runtime", Warning, "load requests succeed";
+    RUNTIME_VERSION = "runtime.version", "runtime", Error, "service reports the expected version";
+    RUNTIME_MEMLIMIT = "runtime.memlimit", "runtime", Warning, "GOMEMLIMIT set below the cgroup memory limit";
+    RUNTIME_SHUTDOWN = "runtime.shutdown", "runtime", Warning, "stops cleanly on SIGTERM";
+}
 
 // Suite "test": goready test. (rules go here)
 
 /// Every suite's rule list; a new suite adds its slice here.
-const SUITES: &[&[Rule]] = &[BINARY, ENV];
+const SUITES: &[&[Rule]] = &[BINARY, ENV, RUNTIME];
 
 /// Every rule goready knows, suite by suite, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
