@@ -30,6 +30,9 @@ pub enum Command {
     /// Inspect ELF, Mach-O (thin or universal) and PE files: linkage, symbols, DWARF, Go
     /// build info, pclntab, PIE/RELRO, net/http/pprof, embedded version.
     Inspect(InspectArgs),
+    /// Toolchain and module hygiene: supported Go release, go.mod's go/toolchain lines,
+    /// GOROOT/PATH consistency, GOPROXY/GOSUMDB/GOPRIVATE/GOFLAGS, go.sum verified and tidy.
+    Env(EnvArgs),
     /// Start the service, prove its net/http/pprof wiring works and is not exposed, read its
     /// heap and memory limit, stop it (no process is left behind).
     #[cfg(unix)]
@@ -37,7 +40,7 @@ pub enum Command {
     /// Run `go test -json` and report one check per test (subtests included), per failed
     /// build, and per package without tests or failing outside any test.
     Test(TestArgs),
-    // env, build, pprof, report, check: one variant per step, in DESIGN.md order.
+    // build, pprof, report, check: one variant per step, in DESIGN.md order.
 }
 
 /// Flags every step shares.
@@ -104,6 +107,32 @@ pub struct InspectArgs {
     /// A dynamically linked Linux binary fails binary.static as an error (default: warning).
     #[arg(long)]
     pub require_static: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `goready env [DIR]`
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The module directory (go.mod is looked up from here, as go does).
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Go release data: a file or http(s) URL in the format of
+    /// https://go.dev/dl/?mode=json&include=all. Default: that feed, or goready's built-in
+    /// snapshot when it cannot be reached within a few seconds.
+    #[arg(long, value_name = "FILE|URL", conflicts_with = "offline")]
+    pub releases: Option<String>,
+
+    /// Do not fetch the release feed; judge by goready's built-in snapshot.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// A private module path pattern (GOPRIVATE syntax, repeatable): env.goprivate fails when
+    /// it would reach a public proxy or checksum database.
+    #[arg(long = "private", value_name = "PATTERN")]
+    pub private: Vec<String>,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -262,6 +291,7 @@ pub fn main() -> u8 {
     };
     let result = match cli.command {
         Command::Inspect(args) => run_inspect(&args),
+        Command::Env(args) => run_env(&args),
         #[cfg(unix)]
         Command::Probe(args) => run_probe(&args),
         Command::Test(args) => run_test(&args),
@@ -289,6 +319,31 @@ fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Res
     }
     let fail_on = common.fail_on.or(config.fail_on).unwrap_or(Severity::Error);
     Ok(report.exit_code(fail_on))
+}
+
+fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
+    let releases = match (&args.releases, args.offline) {
+        (Some(src), _) => crate::env::Choice::Explicit(src.clone()),
+        (None, true) => crate::env::Choice::Offline,
+        (None, false) => crate::env::Choice::Default,
+    };
+    if !args.dir.is_dir() {
+        anyhow::bail!("{} is not a directory", args.dir.display());
+    }
+    let opts = crate::env::Options {
+        dir: args.dir.clone(),
+        releases,
+        private: args.private.clone(),
+    };
+    let outcome = crate::env::run(&crate::gotool::Go::default(), &opts);
+    let report = args.common.configured(Report::new(outcome.checks))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write!(out, "{}", crate::report::text::checks_table(&report))?;
+    out.flush()?;
+    if let Some(e) = &outcome.config_error {
+        eprintln!("goready: {e}");
+    }
+    finish(&report, &args.common, outcome.config_error.is_some())
 }
 
 fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {

@@ -7,9 +7,10 @@
 //! (an error or a panic unwinding), and when goready receives SIGINT, SIGTERM or SIGHUP.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
@@ -110,6 +111,57 @@ impl Go {
             );
         }
         Ok(PathBuf::from(first))
+    }
+
+    /// `go env -json` outside any module: in a fresh empty directory. Run inside a module
+    /// whose go.mod asks for a newer Go, `go` would first switch to (and download) that
+    /// toolchain when GOTOOLCHAIN allows it; goready reports that instead of doing it, so it
+    /// asks the Go that is installed. Everything but GOMOD and GOWORK is the same as inside
+    /// the module.
+    pub fn toolchain_env(&self) -> anyhow::Result<BTreeMap<String, String>> {
+        let empty = tempfile::Builder::new()
+            .prefix("goready-env-")
+            .tempdir()
+            .context("cannot create a temporary directory")?;
+        self.env_json(empty.path())
+    }
+
+    /// The file `go` resolves to: `$GOREADY_GO` as given, else the first `go` on PATH
+    /// (what `which go` prints). `None` when there is none.
+    pub fn resolve(&self) -> Option<PathBuf> {
+        if self.program.components().count() > 1 {
+            return Some(self.program.clone());
+        }
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(|d| d.join(&self.program))
+            .find(|p| is_executable(p))
+    }
+
+    /// Runs `go ARGS` in `dir` with extra environment, killing it (and anything it started)
+    /// after `timeout`. A `go` that cannot be started is an error; a `go` that fails is an
+    /// [`Outcome`] with its exit status and output.
+    pub fn run(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> anyhow::Result<Outcome> {
+        let mut cmd = self.command(dir);
+        cmd.args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        run_with_timeout(cmd, timeout).with_context(|| {
+            format!(
+                "cannot run `{} {}` (is Go installed?)",
+                self.program.display(),
+                args.join(" ")
+            )
+        })
     }
 
     /// Starts `go test -json PACKAGES ARGS` in `dir` in its own process group, with stdout
@@ -315,6 +367,138 @@ mod group {
     }
 }
 
+/// What a `go` command did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Its exit status; `None` when goready killed it at the timeout.
+    pub status: Option<ExitStatus>,
+    /// Everything it printed on stdout.
+    pub stdout: String,
+    /// Everything it printed on stderr.
+    pub stderr: String,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// Exited with status 0.
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+}
+
+/// Runs `cmd` (stdout and stderr piped) in its own process group and kills the whole group
+/// when `timeout` passes, so that a hung `go` and the `git` it may have started never
+/// outlive goready.
+pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> std::io::Result<Outcome> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn()?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let status = wait_or_kill(child, timeout)?;
+    Ok(Outcome {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Waits for `child`; at `timeout` kills its process group (unix) and returns `None`. A
+/// thread blocks in `wait` so that a quick command is seen the moment it exits, not at the
+/// next poll.
+#[cfg(unix)]
+fn wait_or_kill(
+    mut child: std::process::Child,
+    timeout: Duration,
+) -> std::io::Result<Option<ExitStatus>> {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = tx.send(());
+        status
+    });
+    let timed_out = rx.recv_timeout(timeout).is_err();
+    if timed_out {
+        // The waiter has not reaped the child, so its pid is still the id of the process
+        // group we gave it (a child exiting in the microseconds between the timeout and this
+        // line makes the signal go nowhere: ESRCH).
+        kill_group(pid);
+    }
+    let status = waiter
+        .join()
+        .map_err(|_| std::io::Error::other("waiting for the child panicked"))??;
+    Ok(if timed_out { None } else { Some(status) })
+}
+
+/// Waits for `child`, polling; at `timeout` kills it and returns `None`.
+#[cfg(not(unix))]
+fn wait_or_kill(
+    mut child: std::process::Child,
+    timeout: Duration,
+) -> std::io::Result<Option<ExitStatus>> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if started.elapsed() >= timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(unix)]
+fn kill_group(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) with a negative pid signals the process group we created for this
+        // child (process_group(0) made its id the group id); it touches no memory.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+fn is_executable(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        p.is_file() || p.with_extension("exe").is_file()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +521,54 @@ mod tests {
         };
         let err = go.env_json(Path::new(".")).unwrap_err().to_string();
         assert!(err.contains("is Go installed"), "{err}");
+    }
+
+    #[test]
+    fn toolchain_env_agrees_with_env_json_outside_modules() {
+        let go = Go::default();
+        let outside = go.toolchain_env().unwrap();
+        let here = go.env_json(Path::new(".")).unwrap();
+        for key in ["GOVERSION", "GOROOT", "GOPATH", "GOPROXY", "GOFLAGS"] {
+            assert_eq!(outside.get(key), here.get(key), "{key}");
+        }
+        // The repository has no go.mod at its root, the temporary directory none at all.
+        assert!(
+            ["", "/dev/null", "NUL"].contains(&outside["GOMOD"].as_str()),
+            "{:?}",
+            outside["GOMOD"]
+        );
+    }
+
+    #[test]
+    fn resolve_finds_go_on_path() {
+        let found = Go::default().resolve().expect("go on PATH");
+        assert!(found.ends_with("go"), "{}", found.display());
+        assert!(is_executable(&found));
+    }
+
+    #[test]
+    fn a_hung_child_is_killed_at_the_timeout_with_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("grandchild.pid");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("sleep 30 & echo $! > {}; wait", marker.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = run_with_timeout(cmd, Duration::from_millis(300)).unwrap();
+        assert!(out.status.is_none(), "killed, not exited");
+        assert!(out.elapsed < Duration::from_secs(20));
+        let pid = std::fs::read_to_string(&marker).unwrap();
+        // The grandchild (`sleep`) went with its group: /proc soon no longer lists it as
+        // alive (SIGKILL is delivered asynchronously, so allow it a moment).
+        let gone = || {
+            std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !gone() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(), "sleep {pid} survived");
     }
 }

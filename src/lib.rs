@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod duration;
+pub mod env;
 pub mod gotest;
 pub mod gotool;
 pub mod inspect;

@@ -55,7 +55,19 @@ rules! { BINARY;
     BINARY_PIE = "binary.pie", "binary", Notice, "position-independent executable";
 }
 
-// Suite "env": goready env. (rules go here)
+// Suite "env": goready env (src/env/rules.rs).
+rules! { ENV;
+    ENV_GO_SUPPORTED = "env.go_supported", "env", Error, "Go release inside the support window";
+    ENV_GO_MOD_DIRECTIVE = "env.go_mod_directive", "env", Error, "go.mod go/toolchain lines satisfied by the Go in use";
+    ENV_TOOLCHAIN_CONSISTENT = "env.toolchain_consistent", "env", Error, "which go, GOROOT and GOVERSION agree";
+    ENV_GOROOT_PROVENANCE = "env.goroot_provenance", "env", Notice, "GOROOT is an official Go release";
+    ENV_GOPATH_OVERLAP = "env.gopath_overlap", "env", Error, "GOPATH, GOMODCACHE and GOROOT apart";
+    ENV_GOPROXY = "env.goproxy", "env", Warning, "modules come through an HTTPS proxy";
+    ENV_GOSUMDB = "env.gosumdb", "env", Error, "module checksums verified by a checksum database";
+    ENV_GOPRIVATE = "env.goprivate", "env", Error, "private modules stay off public proxies";
+    ENV_GOFLAGS = "env.goflags", "env", Warning, "GOFLAGS does not weaken CI";
+    ENV_GO_SUM = "env.go_sum", "env", Error, "go.sum present, verified and tidy";
+}
 
 // Suite "build": goready build. (rules go here)
 
@@ -79,7 +91,7 @@ rules! { TEST;
 }
 
 /// Every suite's rule list; a new suite adds its slice here.
-const SUITES: &[&[Rule]] = &[BINARY, RUNTIME, TEST];
+const SUITES: &[&[Rule]] = &[BINARY, ENV, RUNTIME, TEST];
 
 /// Every rule goready knows, suite by suite, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
