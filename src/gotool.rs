@@ -260,6 +260,46 @@ impl GroupChild {
         Ok(status)
     }
 
+    /// Like [`GroupChild::wait`], but at `timeout` kills the whole group and returns `None`.
+    /// A thread blocks in `waitid` so that a quick command is seen the moment it exits.
+    pub fn wait_timeout(mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        #[cfg(unix)]
+        let timed_out = {
+            let pid = self.child.id();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let waiter = std::thread::spawn(move || {
+                let exited = group::wait_exited_unreaped(pid);
+                let _ = tx.send(());
+                exited
+            });
+            let timed_out = rx.recv_timeout(timeout).is_err();
+            // The leader is not reaped yet, so its pid is still the group's id: this kills a
+            // hung command at the timeout, and what a finished one left behind otherwise.
+            self.kill_group();
+            waiter
+                .join()
+                .map_err(|_| io::Error::other("waiting for the child panicked"))??;
+            timed_out
+        };
+        #[cfg(not(unix))]
+        let timed_out = {
+            let started = Instant::now();
+            loop {
+                if self.child.try_wait()?.is_some() {
+                    break false;
+                }
+                if started.elapsed() >= timeout {
+                    self.kill_group();
+                    break true;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        let status = self.child.wait()?;
+        self.reaped = true;
+        Ok((!timed_out).then_some(status))
+    }
+
     fn kill_group(&mut self) {
         #[cfg(unix)]
         group::kill(self.child.id());
@@ -387,17 +427,13 @@ impl Outcome {
     }
 }
 
-/// Runs `cmd` (stdout and stderr piped) in its own process group and kills the whole group
+/// Runs `cmd` (stdout and stderr piped) as a [`GroupChild`] and kills its whole process group
 /// when `timeout` passes, so that a hung `go` and the `git` it may have started never
-/// outlive goready.
+/// outlive goready (nor survive Ctrl-C).
 pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> std::io::Result<Outcome> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = cmd.spawn()?;
+    let mut child = GroupChild::spawn(cmd)?;
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
@@ -409,82 +445,21 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> std::io::Result<
     };
     let out = drain(
         child
-            .stdout
-            .take()
+            .take_stdout()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
     let err = drain(
         child
-            .stderr
-            .take()
+            .take_stderr()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let status = wait_or_kill(child, timeout)?;
+    let status = child.wait_timeout(timeout)?;
     Ok(Outcome {
         status,
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
         elapsed: started.elapsed(),
     })
-}
-
-/// Waits for `child`; at `timeout` kills its process group (unix) and returns `None`. A
-/// thread blocks in `wait` so that a quick command is seen the moment it exits, not at the
-/// next poll.
-#[cfg(unix)]
-fn wait_or_kill(
-    mut child: std::process::Child,
-    timeout: Duration,
-) -> std::io::Result<Option<ExitStatus>> {
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let status = child.wait();
-        let _ = tx.send(());
-        status
-    });
-    let timed_out = rx.recv_timeout(timeout).is_err();
-    if timed_out {
-        // The waiter has not reaped the child, so its pid is still the id of the process
-        // group we gave it (a child exiting in the microseconds between the timeout and this
-        // line makes the signal go nowhere: ESRCH).
-        kill_group(pid);
-    }
-    let status = waiter
-        .join()
-        .map_err(|_| std::io::Error::other("waiting for the child panicked"))??;
-    Ok(if timed_out { None } else { Some(status) })
-}
-
-/// Waits for `child`, polling; at `timeout` kills it and returns `None`.
-#[cfg(not(unix))]
-fn wait_or_kill(
-    mut child: std::process::Child,
-    timeout: Duration,
-) -> std::io::Result<Option<ExitStatus>> {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if started.elapsed() >= timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-#[cfg(unix)]
-fn kill_group(pid: u32) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: kill(2) with a negative pid signals the process group we created for this
-        // child (process_group(0) made its id the group id); it touches no memory.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
 }
 
 fn is_executable(p: &Path) -> bool {
