@@ -2,8 +2,14 @@
 //! why not. The binary (`src/main.rs`) is a thin CLI over these modules; see DESIGN.md.
 
 pub mod cli;
+pub mod config;
+pub mod duration;
+pub mod env;
+pub mod gotest;
 pub mod gotool;
 pub mod inspect;
 pub mod model;
+#[cfg(unix)]
+pub mod probe;
 pub mod report;
 pub mod rules;

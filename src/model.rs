@@ -124,6 +124,7 @@ impl Check {
     pub fn of(rule: &Rule) -> CheckBuilder {
         CheckBuilder {
             rule: rule.clone(),
+            title: None,
             target: None,
             file: None,
             line: None,
@@ -143,6 +144,7 @@ impl Check {
 #[derive(Debug, Clone)]
 pub struct CheckBuilder {
     rule: Rule,
+    title: Option<String>,
     target: Option<String>,
     file: Option<String>,
     line: Option<u32>,
@@ -155,6 +157,13 @@ impl CheckBuilder {
     /// The matrix target, binary or package this check is about.
     pub fn target(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
+        self
+    }
+
+    /// A title of this check's own instead of the rule's (a test's name). It is part of the
+    /// fingerprint, so checks of one rule and target stay apart.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
         self
     }
 
@@ -204,19 +213,25 @@ impl CheckBuilder {
     }
 
     fn build(self, status: Status, message: String) -> Check {
-        let fingerprint = fingerprint(&[
+        let line = self.line.map(|l| l.to_string()).unwrap_or_default();
+        let mut parts = vec![
             self.rule.id,
             self.target.as_deref().unwrap_or(""),
             self.file.as_deref().unwrap_or(""),
-            &self.line.map(|l| l.to_string()).unwrap_or_default(),
-        ]);
+            &line,
+        ];
+        // Only a check's own title counts, so rule-titled fingerprints stay as they were.
+        if let Some(title) = &self.title {
+            parts.push(title);
+        }
+        let fingerprint = fingerprint(&parts);
         Check {
             id: self.rule.id.to_string(),
             suite: self.rule.suite.to_string(),
             target: self.target,
             status,
             severity: self.severity,
-            title: self.rule.title.to_string(),
+            title: self.title.unwrap_or_else(|| self.rule.title.to_string()),
             message,
             file: self.file,
             line: self.line,
@@ -338,6 +353,28 @@ mod tests {
         assert_ne!(a.fingerprint, c.fingerprint);
         assert_ne!(a.fingerprint, d.fingerprint);
         assert_eq!(a.fingerprint.len(), 16);
+    }
+
+    #[test]
+    fn an_own_title_replaces_the_rules_and_keeps_checks_apart() {
+        let plain = Check::of(&rules::BINARY_STATIC).target("a").pass("ok");
+        let a = Check::of(&rules::BINARY_STATIC)
+            .target("a")
+            .title("TestA")
+            .pass("ok");
+        let b = Check::of(&rules::BINARY_STATIC)
+            .target("a")
+            .title("TestB")
+            .pass("ok");
+        assert_eq!(plain.title, rules::BINARY_STATIC.title);
+        assert_eq!(a.title, "TestA");
+        assert_ne!(a.fingerprint, b.fingerprint);
+        assert_ne!(a.fingerprint, plain.fingerprint);
+        // Fingerprints of checks without an own title do not change.
+        assert_eq!(
+            plain.fingerprint,
+            fingerprint(&["binary.static", "a", "", ""])
+        );
     }
 
     #[test]

@@ -55,16 +55,43 @@ rules! { BINARY;
     BINARY_PIE = "binary.pie", "binary", Notice, "position-independent executable";
 }
 
-// Suite "env": goready env. (rules go here)
+// Suite "env": goready env (src/env/rules.rs).
+rules! { ENV;
+    ENV_GO_SUPPORTED = "env.go_supported", "env", Error, "Go release inside the support window";
+    ENV_GO_MOD_DIRECTIVE = "env.go_mod_directive", "env", Error, "go.mod go/toolchain lines satisfied by the Go in use";
+    ENV_TOOLCHAIN_CONSISTENT = "env.toolchain_consistent", "env", Error, "which go, GOROOT and GOVERSION agree";
+    ENV_GOROOT_PROVENANCE = "env.goroot_provenance", "env", Notice, "GOROOT is an official Go release";
+    ENV_GOPATH_OVERLAP = "env.gopath_overlap", "env", Error, "GOPATH, GOMODCACHE and GOROOT apart";
+    ENV_GOPROXY = "env.goproxy", "env", Warning, "modules come through an HTTPS proxy";
+    ENV_GOSUMDB = "env.gosumdb", "env", Error, "module checksums verified by a checksum database";
+    ENV_GOPRIVATE = "env.goprivate", "env", Error, "private modules stay off public proxies";
+    ENV_GOFLAGS = "env.goflags", "env", Warning, "GOFLAGS does not weaken CI";
+    ENV_GO_SUM = "env.go_sum", "env", Error, "go.sum present, verified and tidy";
+}
 
 // Suite "build": goready build. (rules go here)
 
-// Suite "runtime": goready probe. (rules go here)
+// Suite "runtime": goready probe (src/probe/rules.rs).
+rules! { RUNTIME;
+    RUNTIME_START = "runtime.start", "runtime", Error, "service starts and gets ready";
+    RUNTIME_PPROF_REGISTERED = "runtime.pprof_registered", "runtime", Warning, "net/http/pprof endpoints answer";
+    RUNTIME_PPROF_EXPOSED = "runtime.pprof_exposed", "runtime", Error, "pprof not reachable from outside";
+    RUNTIME_HEAP_BUDGET = "runtime.heap_budget", "runtime", Error, "in-use heap within budget";
+    RUNTIME_LOAD = "runtime.load", "runtime", Warning, "load requests succeed";
+    RUNTIME_VERSION = "runtime.version", "runtime", Error, "service reports the expected version";
+    RUNTIME_MEMLIMIT = "runtime.memlimit", "runtime", Warning, "GOMEMLIMIT set below the cgroup memory limit";
+    RUNTIME_SHUTDOWN = "runtime.shutdown", "runtime", Warning, "stops cleanly on SIGTERM";
+}
 
-// Suite "test": goready test. (rules go here)
+// Suite "test": goready test (src/gotest/rules.rs).
+rules! { TEST;
+    TEST_GO_TEST = "test.go_test", "test", Error, "go test passes";
+    TEST_BUILD = "test.build", "test", Error, "test binary builds";
+    TEST_PACKAGE = "test.package", "test", Error, "package test binary runs to completion";
+}
 
 /// Every suite's rule list; a new suite adds its slice here.
-const SUITES: &[&[Rule]] = &[BINARY];
+const SUITES: &[&[Rule]] = &[BINARY, ENV, RUNTIME, TEST];
 
 /// Every rule goready knows, suite by suite, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {

@@ -435,8 +435,10 @@ fn colours_appear_only_on_a_terminal_and_no_color_turns_them_off() {
     );
     let (_, piped, _) = run_with(&["report", p(&r)], &[]);
     assert!(!piped.contains('\u{1b}'), "a pipe gets no colours");
-    // The table is compact: one line per check plus the tally.
-    assert_eq!(piped.lines().count(), 4, "{piped}");
+    // The table is compact: one row per check (a multi-line message indented under it) and
+    // the tally.
+    assert_eq!(piped.lines().count(), 5, "{piped}");
+    assert!(piped.contains("TestHello: main_test.go:41: got status 500, want 200 (examples/hello-svc/main_test.go:41)\n    body: \"internal error\"\n"), "{piped}");
 }
 
 #[test]

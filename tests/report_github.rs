@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use forge::{Forge, Inject, Perm};
-use goready::model::{Check, Report, Severity};
-use goready::rules::{self, Rule};
+use goready::model::{Check, Report};
+use goready::rules;
 use reportkit::*;
 use serde_json::json;
 
@@ -221,6 +221,7 @@ fn the_job_summary_stays_under_one_mebibyte_and_links_the_full_report() {
         .map(|i| {
             let c = Check::of(&TEST_GO)
                 .target(format!("example.com/svc/pkg{}", i / 50))
+                .title(format!("TestCase{i}"))
                 .data(json!({"test": format!("TestCase{i}")}));
             if i % 3 == 0 {
                 c.fail(format!(
@@ -619,17 +620,11 @@ fn without_a_token_or_a_pull_request_the_comment_is_skipped_with_the_reason() {
 #[test]
 fn a_huge_report_is_clipped_to_githubs_comment_limit_with_a_link() {
     let s = setup(Perm::Write);
-    const RULE: Rule = Rule {
-        id: "test.go_test",
-        suite: "test",
-        severity: Severity::Error,
-        title: "go test passes",
-    };
     let checks: Vec<Check> = (0..3000)
         .map(|i| {
-            Check::of(&RULE)
+            Check::of(&TEST_GO)
                 .target("example.com/svc")
-                .data(json!({"test": format!("TestCase{i}")}))
+                .title(format!("TestCase{i}"))
                 .fail(format!("failed: {}", "é".repeat(40)))
         })
         .collect();

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::model::{Check, Report, Severity};
 use crate::report::api::{self, Api, ApiError, Auth, Method, Note, Sticky, Thread};
-use crate::report::{Env, docs_url, markdown, most_severe_first, subject};
+use crate::report::{Env, docs_url, markdown, most_severe_first, rule_title, subject};
 
 /// The hidden first line of goready's PR comment: how later runs find it again.
 pub const COMMENT_MARKER: &str = "<!-- goready:report -->";
@@ -77,7 +77,7 @@ fn annotation(c: &Check) -> String {
         (None, None) => c.id.clone(),
     };
     props.push(format!("title={}", escape_property(&title)));
-    let message = format!("{}\n{}: {}", c.message, c.title, docs_url(&c.id));
+    let message = format!("{}\n{}: {}", c.message, rule_title(c), docs_url(&c.id));
     format!(
         "::{} {}::{}",
         level(c.severity),

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::model::{Report, Severity};
 use crate::report::api::{self, Api, ApiError, Auth, Method, Note, Sticky, Thread};
-use crate::report::{Env, markdown, most_severe_first, subject, unique_fingerprints};
+use crate::report::{Env, markdown, most_severe_first, rule_title, subject, unique_fingerprints};
 
 /// The hidden first line of goready's MR note.
 pub const NOTE_MARKER: &str = "<!-- goready:report -->";
@@ -43,7 +43,7 @@ pub fn code_quality(report: &Report, fallback_file: &str) -> Vec<Value> {
         .into_iter()
         .zip(fingerprints)
         .map(|(c, fp)| {
-            let mut description = format!("{}: {}", c.title, c.message.trim_end());
+            let mut description = format!("{}: {}", rule_title(c), c.message.trim_end());
             match (&c.target, subject(c)) {
                 (Some(t), Some(s)) => description.push_str(&format!(" [{t} {s}]")),
                 (Some(t), None) => description.push_str(&format!(" [{t}]")),

@@ -21,7 +21,7 @@ use anyhow::Context;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use crate::model::{Check, Report, Status};
-use crate::report::{docs_url, subject, suite_rank};
+use crate::report::{docs_url, rule_title, subject, suite_rank};
 
 /// The name of the root `<testsuites>` element.
 const ROOT: &str = "goready";
@@ -63,7 +63,7 @@ fn reason(c: &Check) -> String {
     text.push_str(&format!(
         "rule: {} ({}, {}) {}",
         c.id,
-        c.title,
+        rule_title(c),
         c.severity,
         docs_url(&c.id)
     ));

@@ -383,7 +383,15 @@ fn alloc_sites(out: &mut String, report: &Report) {
     let profiles: Vec<(&Check, &Vec<Value>)> = report
         .checks
         .iter()
-        .filter(|c| c.id == "runtime.allocs")
+        // runtime.allocs (goready probe / pprof), or any check whose profile is an
+        // allocation profile: the steps that rank profiles own the exact id.
+        .filter(|c| {
+            c.id.contains("alloc")
+                || c.data
+                    .get("sample_type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.starts_with("alloc"))
+        })
         .filter_map(|c| alloc_rows(&c.data).map(|rows| (c, rows)))
         .filter(|(_, rows)| !rows.is_empty())
         .collect();

@@ -46,9 +46,27 @@ pub fn docs_url(id: &str) -> String {
 /// configured or turned off.
 pub const DEFAULT_FALLBACK_FILE: &str = "goready.toml";
 
-/// What a check is about below its target, when the step says: a Go test's name
-/// (`data.test` on checks of the `test` suite). Read defensively: the test step owns `data`.
+/// A check's title when it is its own (a Go test's name, set with `CheckBuilder::title`)
+/// rather than its rule's.
+pub fn own_title(c: &Check) -> Option<&str> {
+    match crate::rules::find(&c.id) {
+        Some(rule) if rule.title != c.title => Some(c.title.as_str()),
+        _ => None,
+    }
+}
+
+/// The title of the rule a check belongs to (the registry's; the check's own for ids this
+/// goready does not know).
+pub fn rule_title(c: &Check) -> &str {
+    crate::rules::find(&c.id).map_or(c.title.as_str(), |r| r.title)
+}
+
+/// What a check is about below its target, when the step says: its own title (a Go test's
+/// name), else `data.test` on checks of the `test` suite. Read defensively: steps own `data`.
 pub fn subject(c: &Check) -> Option<&str> {
+    if let Some(title) = own_title(c) {
+        return Some(title);
+    }
     if c.suite != "test" {
         return None;
     }

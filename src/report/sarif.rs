@@ -14,7 +14,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::model::{Report, Severity, Status};
-use crate::report::{docs_url, most_severe_first, subject, unique_fingerprints};
+use crate::report::{docs_url, most_severe_first, rule_title, subject, unique_fingerprints};
 use crate::rules;
 
 /// docs/checks.md as built into this goready.
@@ -115,10 +115,12 @@ pub fn to_sarif(report: &Report, fallback_file: &str) -> Value {
         .zip(fingerprints)
         .map(|(c, fp)| {
             let text = match (&c.target, subject(c)) {
-                (Some(t), Some(s)) => format!("{}: {} [{t} {s}]", c.title, c.message.trim_end()),
-                (Some(t), None) => format!("{}: {} [{t}]", c.title, c.message.trim_end()),
-                (None, Some(s)) => format!("{}: {} [{s}]", c.title, c.message.trim_end()),
-                (None, None) => format!("{}: {}", c.title, c.message.trim_end()),
+                (Some(t), Some(s)) => {
+                    format!("{}: {} [{t} {s}]", rule_title(c), c.message.trim_end())
+                }
+                (Some(t), None) => format!("{}: {} [{t}]", rule_title(c), c.message.trim_end()),
+                (None, Some(s)) => format!("{}: {} [{s}]", rule_title(c), c.message.trim_end()),
+                (None, None) => format!("{}: {}", rule_title(c), c.message.trim_end()),
             };
             let text = if c.status == Status::Error {
                 format!("not evaluated — {text}")

@@ -1,5 +1,10 @@
-//! The terminal rendering of a report: one line per check, problems first, then a tally.
+//! The terminal rendering of a report: one row per check, problems first, then a tally.
 //! Colours only when stdout is a terminal and `NO_COLOR` is unset (<https://no-color.org>).
+//!
+//! Messages are untrusted text (test output, server answers): control characters become
+//! spaces, and a continuation line that would read as a CI workflow command (`::error::…`,
+//! `::add-mask::…` — the runner trims leading spaces before it looks) is marked so that it
+//! cannot be one.
 
 use std::fmt::Write;
 
@@ -41,16 +46,27 @@ fn style_of(c: &Check) -> Style {
 }
 
 /// One line of untrusted text: control characters (ANSI escapes from captured output, a
-/// carriage return that would hide the line) become spaces, and newlines collapse to ` ⏎ `,
-/// so a message can never start a line of its own (nor a CI workflow command).
+/// carriage return that would hide the line, a newline) become spaces.
 pub fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.trim_end().chars() {
-        match ch {
-            '\n' => out.push_str(" ⏎ "),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
+    text.trim_end()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// A multi-line message: the first line as is, continuation lines indented under it; each
+/// line cleaned by [`one_line`], and a line that would start a workflow command marked.
+fn message_lines(text: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in text.trim_end().lines().enumerate() {
+        let line = one_line(line);
+        if i > 0 {
+            out.push_str("\n    ");
         }
+        if line.trim_start().starts_with("::") {
+            out.push_str("› ");
+        }
+        out.push_str(&line);
     }
     out
 }
@@ -81,22 +97,32 @@ pub fn checks_table_styled(report: &Report, color: bool) -> String {
         } else {
             status
         };
-        let target = match (c.target.as_deref(), crate::report::subject(c)) {
-            (Some(t), Some(s)) => format!("[{} {}] ", one_line(t), one_line(s)),
-            (Some(t), None) => format!("[{}] ", one_line(t)),
-            (None, Some(s)) => format!("[{}] ", one_line(s)),
-            (None, None) => String::new(),
+        let target = c
+            .target
+            .as_deref()
+            .map(|t| format!("[{}] ", one_line(t)))
+            .unwrap_or_default();
+        // A check with a title of its own (a test's name) shows it; continuation lines of
+        // multi-line messages (test output) are indented under the first.
+        let title = match crate::report::own_title(c) {
+            Some(t) => format!("{}: ", one_line(t)),
+            None => String::new(),
         };
         let location = match (&c.file, c.line) {
             (Some(f), Some(l)) => format!(" ({}:{l})", one_line(f)),
             (Some(f), None) => format!(" ({})", one_line(f)),
             _ => String::new(),
         };
+        let mut message = message_lines(&c.message);
+        // The location ends the first line, where the eye is.
+        match message.find('\n') {
+            Some(i) => message.insert_str(i, &location),
+            None => message.push_str(&location),
+        }
         let _ = writeln!(
             out,
-            "{status} {id:<id_width$}  {target}{message}{location}",
+            "{status} {id:<id_width$}  {target}{title}{message}",
             id = c.id,
-            message = one_line(&c.message)
         );
     }
     let (pass, fail, skip, error) = report.counts();
@@ -120,7 +146,7 @@ mod tests {
                 .pass("position-independent"),
             Check::of(&rules::BINARY_VERSION)
                 .target("dist/svc")
-                .fail("1.2.3 is not embedded\n\u{1b}[31mred\u{1b}[0m"),
+                .fail("1.2.3 is not embedded\n\u{1b}[31mred\u{1b}[0m\n  ::error::injected"),
         ])
     }
 
@@ -134,12 +160,19 @@ mod tests {
     }
 
     #[test]
-    fn plain_table_has_no_escape_codes_and_one_line_per_check() {
+    fn plain_table_has_no_escape_codes_and_no_line_reads_as_a_command() {
         let table = checks_table(&sample());
         assert!(!table.contains('\u{1b}'), "{table:?}");
-        assert_eq!(table.lines().count(), 3, "{table}");
         assert!(table.lines().next().unwrap().starts_with("fail error"));
-        assert!(table.contains("not embedded ⏎  [31mred [0m"), "{table}");
+        assert!(
+            table.contains("not embedded\n     [31mred [0m\n"),
+            "{table}"
+        );
+        assert!(table.contains("\n    ›   ::error::injected\n"), "{table}");
+        assert!(
+            !table.lines().any(|l| l.trim_start().starts_with("::")),
+            "{table}"
+        );
     }
 
     #[test]
@@ -160,5 +193,27 @@ mod tests {
         stripped.push_str(rest);
         // The message's own escape was neutralised, so only our styles were stripped.
         assert_eq!(stripped, checks_table(&report));
+    }
+
+    #[test]
+    fn own_titles_are_shown_and_multi_line_messages_indented() {
+        let report = Report::new(vec![
+            Check::of(&rules::TEST_GO_TEST)
+                .target("example.com/m/p")
+                .title("TestA/sub")
+                .fail("p_test.go:7: got 2\nwant 3"),
+            Check::of(&rules::BINARY_STATIC)
+                .target("svc")
+                .pass("static"),
+        ]);
+        let table = checks_table(&report);
+        assert!(
+            table.contains("[example.com/m/p] TestA/sub: p_test.go:7: got 2\n    want 3\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("[svc] static\n"),
+            "rule titles stay out: {table}"
+        );
     }
 }

@@ -14,13 +14,11 @@ use serde_json::json;
 
 use crate::common;
 
-// Rules of the suites other engineers are adding, as their steps would declare them.
-pub const ENV_GO_SUPPORTED: Rule = Rule {
-    id: "env.go_supported",
-    suite: "env",
-    severity: Severity::Error,
-    title: "Go toolchain is a supported release",
-};
+// Rules from the registry, as the steps use them.
+pub use goready::rules::{ENV_GO_SUPPORTED, RUNTIME_PPROF_EXPOSED, TEST_GO_TEST as TEST_GO};
+
+// Rules this goready does not know (yet): result files from a newer goready carry such ids,
+// and every output must handle them.
 pub const ENV_MOD_TIDY: Rule = Rule {
     id: "env.mod_tidy",
     suite: "env",
@@ -32,18 +30,6 @@ pub const RUNTIME_ALLOCS: Rule = Rule {
     suite: "runtime",
     severity: Severity::Notice,
     title: "allocation hot spots within budget",
-};
-pub const RUNTIME_PPROF_PUBLIC: Rule = Rule {
-    id: "runtime.pprof_public",
-    suite: "runtime",
-    severity: Severity::Error,
-    title: "pprof not served on the public listener",
-};
-pub const TEST_GO: Rule = Rule {
-    id: "test.go_test",
-    suite: "test",
-    severity: Severity::Error,
-    title: "go test passes",
 };
 
 /// The binary suite for two real builds of examples/hello-svc (static, and cgo/dynamic),
@@ -113,7 +99,7 @@ pub fn runtime_report() -> Report {
             }))
             .duration_ms(2_310)
             .fail("main.handleHello allocates 1.0 MiB per 1000 requests (budget 512.0 KiB)"),
-        Check::of(&RUNTIME_PPROF_PUBLIC)
+        Check::of(&RUNTIME_PPROF_EXPOSED)
             .target("127.0.0.1:8080")
             .duration_ms(4)
             .pass("GET /debug/pprof/ on the public listener answers 404 without X-Go-Pprof"),
@@ -126,6 +112,7 @@ pub fn test_report() -> Report {
     let t = |name: &str| {
         Check::of(&TEST_GO)
             .target(pkg)
+            .title(name)
             .data(json!({"test": name, "package": pkg}))
     };
     Report::new(vec![

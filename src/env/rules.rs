@@ -1,0 +1,1293 @@
+//! The `env` suite: rules that judge [`EnvFacts`] and the release data. Each rule is
+//! documented in docs/checks.md under its id.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::facts::{EnvFacts, ExeKind, ModuleFacts, switch_target};
+use super::releases::{ReleaseData, Source, plural};
+use super::version::GoVersion;
+use crate::model::{Check, Severity};
+use crate::rules as ids;
+
+/// How old the snapshot may get before its answers carry a warning: Go ships a new minor
+/// line every six months, and each one ends the support of the oldest.
+pub const SNAPSHOT_STALE_DAYS: i64 = 183;
+
+/// Settings of the env rules.
+#[derive(Debug, Clone, Default)]
+pub struct RuleOptions {
+    /// Module path patterns that are private (`--private`): they must never reach a public
+    /// proxy or checksum database.
+    pub private: Vec<String>,
+}
+
+/// Every env rule, in documentation order.
+pub fn evaluate(
+    facts: &EnvFacts,
+    releases: &Result<ReleaseData, String>,
+    opts: &RuleOptions,
+) -> Vec<Check> {
+    let mut checks = vec![go_supported(facts, releases)];
+    checks.push(go_mod_directive(facts));
+    if let Err(e) = &facts.go_env {
+        // Without go env there is nothing to judge; say so once per rule.
+        for rule in [
+            &ids::ENV_TOOLCHAIN_CONSISTENT,
+            &ids::ENV_GOROOT_PROVENANCE,
+            &ids::ENV_GOPATH_OVERLAP,
+            &ids::ENV_GOPROXY,
+            &ids::ENV_GOSUMDB,
+            &ids::ENV_GOPRIVATE,
+            &ids::ENV_GOFLAGS,
+        ] {
+            checks.push(Check::of(rule).error(format!("go env failed: {e}")));
+        }
+    } else {
+        checks.push(toolchain_consistent(facts));
+        checks.push(goroot_provenance(facts));
+        checks.push(gopath_overlap(facts));
+        checks.push(goproxy(facts));
+        checks.push(gosumdb(facts));
+        checks.push(goprivate(facts, &opts.private));
+        checks.push(goflags(facts));
+    }
+    checks.push(go_sum(facts));
+    checks
+}
+
+fn list(lines: &[(u32, u32)]) -> String {
+    lines
+        .iter()
+        .map(|(a, b)| format!("go{a}.{b}"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// `env.go_supported`: a stable release inside Go's support window, on its newest patch.
+pub fn go_supported(facts: &EnvFacts, releases: &Result<ReleaseData, String>) -> Check {
+    let rule = Check::of(&ids::ENV_GO_SUPPORTED);
+    if let Err(e) = &facts.go_env {
+        return rule.error(format!("cannot tell which Go is in use: {e}"));
+    }
+    let data = match releases {
+        Ok(d) => d,
+        Err(e) => return rule.error(format!("no release data: {e}")),
+    };
+    let Some(window) = data.window() else {
+        return rule.error(format!(
+            "{} lists no stable release",
+            data.source.describe()
+        ));
+    };
+    let raw = facts.var("GOVERSION");
+    let per = data.source.describe();
+    let stale_note = match data.age_days() {
+        Some(age) if age > SNAPSHOT_STALE_DAYS => format!(
+            " The snapshot is {} old: a newer Go line may have ended a line's support since; \
+             let goready reach go.dev or pass --releases FILE|URL.",
+            plural(age, "day")
+        ),
+        _ => String::new(),
+    };
+    let mut info = json!({
+        "go_version": raw,
+        "source": source_json(&data.source),
+        "supported_lines": window.supported.iter().map(|(a, b)| format!("go{a}.{b}")).collect::<Vec<_>>(),
+        "newest_release": window.newest.to_string(),
+    });
+    let Some(v) = facts.go_version else {
+        return rule.data(info).fail(format!(
+            "GOVERSION {raw:?} is not a Go release (a development build?): production builds \
+             need a stable release; the newest is {} (per {per}).{stale_note}",
+            window.newest
+        ));
+    };
+    let newest_of_line = window.newest_of_line.get(&v.line()).copied();
+    if let Some(n) = newest_of_line {
+        info["newest_patch"] = json!(n.to_string());
+    }
+    let rule = rule.data(info);
+    let supported = list(&window.supported);
+    if v.is_prerelease() {
+        let same_line = match newest_of_line {
+            Some(n) => format!("the newest {} patch is {n}", v.line_name()),
+            None => format!("{} has no stable release yet", v.line_name()),
+        };
+        return rule.fail(format!(
+            "{v} is a pre-release, not for production: {same_line}; the newest release is {} \
+             (per {per}).{stale_note}",
+            window.newest
+        ));
+    }
+    if v > window.newest || newest_of_line.is_some_and(|n| v > n) {
+        let known = match newest_of_line {
+            Some(n) if v <= window.newest => {
+                format!("the newest {} patch it knows is {n}", v.line_name())
+            }
+            _ => format!("the newest release it knows is {}", window.newest),
+        };
+        return rule.pass(format!(
+            "{v} is newer than anything in {per} ({known}): counted as supported, but the \
+             release data is stale — update goready or pass --releases FILE|URL."
+        ));
+    }
+    if !window.supported.contains(&v.line()) {
+        let same_line = match newest_of_line {
+            Some(n) => format!("the newest {} patch is {n}", v.line_name()),
+            None => format!("{} is not in the release data", v.line_name()),
+        };
+        return rule.fail(format!(
+            "{v} is end-of-life: Go fixes security issues only in {supported}; {same_line}; \
+             upgrade to {} (per {per}).{stale_note}",
+            window.newest
+        ));
+    }
+    match newest_of_line {
+        Some(n) if n > v => {
+            let behind = n.patch.unwrap_or(0).saturating_sub(v.patch.unwrap_or(0));
+            rule.severity(Severity::Warning).fail(format!(
+                "{v} is {} behind {n}, missing their security fixes; upgrade to {n} \
+                 ({} is supported; newest release {}; per {per}).{stale_note}",
+                plural(i64::from(behind), "patch release"),
+                v.line_name(),
+                window.newest
+            ))
+        }
+        _ => rule.pass(format!(
+            "{v} is the newest patch of {}, a supported line ({supported} are; per {per}).\
+             {stale_note}",
+            v.line_name()
+        )),
+    }
+}
+
+fn source_json(s: &Source) -> serde_json::Value {
+    match s {
+        Source::Url(u) => json!({"kind": "url", "url": u}),
+        Source::File(p) => json!({"kind": "file", "path": p}),
+        Source::Snapshot {
+            date,
+            age_days,
+            fallback_reason,
+        } => {
+            json!({"kind": "snapshot", "date": date, "age_days": age_days, "reason": fallback_reason})
+        }
+    }
+}
+
+/// How GOTOOLCHAIN lets `go` switch toolchains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// Never: `local`, or a fixed `goX`.
+    Never,
+    /// Download newer toolchains go.mod asks for (`auto`, `…+auto`).
+    Auto,
+    /// Look for `goX` binaries on PATH (`path`, `…+path`).
+    Path,
+}
+
+/// Reads GOTOOLCHAIN as `toolchain.Select` does (the minimum part is already applied: go env
+/// ran under it).
+pub fn switch_mode(gotoolchain: &str) -> Switch {
+    match gotoolchain
+        .rsplit_once('+')
+        .map(|(_, m)| m)
+        .unwrap_or(gotoolchain)
+    {
+        "auto" => Switch::Auto,
+        "path" => Switch::Path,
+        _ => Switch::Never,
+    }
+}
+
+/// `env.go_mod_directive`: go.mod's `go` and `toolchain` lines against the Go in use and
+/// GOTOOLCHAIN.
+pub fn go_mod_directive(facts: &EnvFacts) -> Check {
+    let rule = Check::of(&ids::ENV_GO_MOD_DIRECTIVE);
+    let Some(m) = &facts.module else {
+        return rule.skip(format!(
+            "no go.mod in {} or above: not a Go module",
+            facts.dir.display()
+        ));
+    };
+    let at = |line: Option<u32>| {
+        Check::of(&ids::ENV_GO_MOD_DIRECTIVE).location(m.gomod_display.clone(), line)
+    };
+    let gomod = match &m.gomod {
+        Ok(g) => g,
+        Err(e) => return at(None).error(e.clone()),
+    };
+    if let Err(e) = &facts.go_env {
+        return at(None).error(format!("cannot tell which Go is in use: {e}"));
+    }
+    let Some(running) = facts.go_version else {
+        return at(None).skip(format!(
+            "GOVERSION {:?} is not a release; go.mod's requirements cannot be compared",
+            facts.var("GOVERSION")
+        ));
+    };
+    let gotoolchain = facts.var("GOTOOLCHAIN");
+    let mode = switch_mode(gotoolchain);
+    let Some(go_line) = &gomod.go else {
+        return at(None).severity(Severity::Warning).fail(
+            "go.mod has no `go` line: Go then treats the module as go 1.16 (old language \
+             semantics, no toolchain checks); add one with `go mod edit -go=<version>`",
+        );
+    };
+    let Some(need_go) = GoVersion::parse_gover(&go_line.value) else {
+        return at(Some(go_line.line)).fail(format!(
+            "`go {}` is not a Go version: every go command rejects this go.mod",
+            go_line.value
+        ));
+    };
+    let toolchain = match &gomod.toolchain {
+        Some(t) if t.value == "default" => None,
+        Some(t) => match GoVersion::parse_release(&t.value) {
+            Some(v) => Some((v, t)),
+            None => {
+                return at(Some(t.line)).fail(format!(
+                    "`toolchain {}` is not a toolchain name (go1.N.P): every go command rejects \
+                     this go.mod",
+                    t.value
+                ));
+            }
+        },
+        None => None,
+    };
+    let info = json!({
+        "go": go_line.value,
+        "toolchain": gomod.toolchain.as_ref().map(|t| t.value.clone()),
+        "running": running.to_string(),
+        "GOTOOLCHAIN": gotoolchain,
+    });
+    let go_short = need_go > running;
+    let tool_short = toolchain.filter(|(t, _)| *t > running);
+    if !go_short && tool_short.is_none() {
+        let what = match toolchain {
+            Some((t, _)) => format!("go {} and toolchain {t} are", go_line.value),
+            None => format!("go {} is", go_line.value),
+        };
+        return at(Some(go_line.line)).data(info).pass(format!(
+            "{what} satisfied by {running} (GOTOOLCHAIN={gotoolchain})"
+        ));
+    }
+    // What `go` would switch to: the newer of the two lines (toolchain.Select).
+    let mut target = switch_target(need_go);
+    let mut line = go_line.line;
+    let mut why = format!("go {}", go_line.value);
+    if let Some((t, at_t)) = toolchain
+        && t > target
+    {
+        target = t;
+        line = at_t.line;
+        why = format!("toolchain {}", at_t.value);
+    }
+    if !go_short && let Some((t, at_t)) = tool_short {
+        (target, line, why) = (t, at_t.line, format!("toolchain {}", at_t.value));
+    }
+    let check = at(Some(line)).data(info);
+    match mode {
+        Switch::Never if go_short => check.fail(format!(
+            "go.mod requires go >= {} but the Go here is {running} and \
+             GOTOOLCHAIN={gotoolchain}: every go command in this module fails (\"go: go.mod \
+             requires go >= {} (running go {}; GOTOOLCHAIN={gotoolchain})\"); install {target} \
+             or lower the go line",
+            go_line.value,
+            go_line.value,
+            running.to_string().trim_start_matches("go"),
+        )),
+        Switch::Never => check.severity(Severity::Warning).fail(format!(
+            "`{why}` asks for {target}, but GOTOOLCHAIN={gotoolchain} ignores it: builds use \
+             {running}, not the toolchain the module asks for; install {target} or drop the \
+             toolchain line"
+        )),
+        Switch::Auto => {
+            let proxy = facts.var("GOPROXY");
+            if proxy.split([',', '|']).all(|p| p == "off") {
+                check.fail(format!(
+                    "`{why}` makes go switch to {target} (GOTOOLCHAIN={gotoolchain}), but \
+                     GOPROXY=off cannot download it: every go command in this module fails"
+                ))
+            } else if facts.toolchain_cached(&target.to_string()) {
+                check.severity(Severity::Warning).fail(format!(
+                    "`{why}` makes go switch from {running} to {target} (GOTOOLCHAIN={gotoolchain}); \
+                     it is already in the module cache, so builds use a toolchain the image \
+                     does not install"
+                ))
+            } else {
+                check.severity(Severity::Warning).fail(format!(
+                    "`{why}` makes go download {target} at build time (GOTOOLCHAIN={gotoolchain}; \
+                     {running} is installed): every fresh CI job fetches a toolchain through \
+                     GOPROXY={proxy}; install {target} in the CI image, or lower the line"
+                ))
+            }
+        }
+        Switch::Path => {
+            let name = target.to_string();
+            match which(&name) {
+                Some(found) => check.severity(Severity::Notice).fail(format!(
+                    "`{why}` makes go run {} (GOTOOLCHAIN={gotoolchain}), not {running}",
+                    found.display()
+                )),
+                None => check.fail(format!(
+                    "`{why}` makes go look for {name} on PATH (GOTOOLCHAIN={gotoolchain}), and \
+                     there is none: every go command in this module fails"
+                )),
+            }
+        }
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    crate::gotool::Go {
+        program: PathBuf::from(name),
+    }
+    .resolve()
+}
+
+fn exe_version(kind: &ExeKind) -> Option<&str> {
+    match kind {
+        ExeKind::Go { version } => Some(version.as_str()),
+        _ => None,
+    }
+}
+
+/// The release part of a version string: `go1.26.8 X:foo` → `go1.26.8`.
+fn head(v: &str) -> &str {
+    v.split_whitespace().next().unwrap_or("")
+}
+
+/// `env.toolchain_consistent`: `which go`, GOROOT, GOVERSION and the go binary in GOROOT
+/// agree.
+pub fn toolchain_consistent(facts: &EnvFacts) -> Check {
+    let rule = Check::of(&ids::ENV_TOOLCHAIN_CONSISTENT);
+    let goversion = head(facts.var("GOVERSION"));
+    let goroot = facts.var("GOROOT");
+    let info = json!({
+        "which_go": facts.go_on_path,
+        "GOROOT": goroot,
+        "GOVERSION": facts.var("GOVERSION"),
+        "goroot_go": facts.goroot_go,
+        "goroot_version_file": facts.goroot_version_file,
+    });
+    let rule = rule.data(info);
+    let Some(goroot_go) = &facts.goroot_go else {
+        return rule.fail(format!(
+            "GOROOT={goroot} has no bin/go: GOROOT points somewhere that is not a Go \
+             installation (set by hand?); unset GOROOT and let go find its own"
+        ));
+    };
+    let mut problems = Vec::new();
+    match exe_version(&goroot_go.kind) {
+        Some(v) if head(v) != goversion => problems.push(format!(
+            "{} is {v} but go env GOVERSION is {goversion}: GOROOT points at another \
+             installation than the go that runs",
+            goroot_go.path.display()
+        )),
+        Some(_) => {}
+        None => problems.push(format!(
+            "{} is not a Go program it can read",
+            goroot_go.path.display()
+        )),
+    }
+    if let Some(file) = &facts.goroot_version_file
+        && head(file) != goversion
+    {
+        problems.push(format!(
+            "{goroot}/VERSION says {file} but GOVERSION is {goversion}: the standard library \
+             is from another release than the compiler"
+        ));
+    }
+    let mut notes = Vec::new();
+    if let Some(on_path) = &facts.go_on_path
+        && on_path.canonical != goroot_go.canonical
+    {
+        let switched = is_switched_toolchain(facts);
+        match &on_path.kind {
+            ExeKind::Go { version } if head(version) == goversion => notes.push(format!(
+                "{} is a second copy of {goversion}",
+                on_path.path.display()
+            )),
+            ExeKind::Go { version } if switched => notes.push(format!(
+                "{} ({version}) switches to {goversion} from the module cache \
+                 (GOTOOLCHAIN={})",
+                on_path.path.display(),
+                facts.var("GOTOOLCHAIN")
+            )),
+            ExeKind::Go { version } => problems.push(format!(
+                "`which go` is {} ({version}) but go env reports {goversion} with \
+                 GOROOT={goroot}: PATH and GOROOT name different Go installations",
+                on_path.path.display()
+            )),
+            ExeKind::Script { shebang } => notes.push(format!(
+                "`which go` is a script ({} starts {shebang}), as version managers install; \
+                 it ran {goversion} from {goroot}",
+                on_path.path.display()
+            )),
+            ExeKind::Other { reason } => problems.push(format!(
+                "`which go` is {}: {reason}",
+                on_path.path.display()
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return rule.fail(problems.join("; "));
+    }
+    let which = facts
+        .go_on_path
+        .as_ref()
+        .map(|p| p.path.display().to_string())
+        .unwrap_or_else(|| "go".into());
+    let mut msg =
+        format!("{which}, GOROOT={goroot}, GOVERSION and {goroot}/bin/go agree on {goversion}");
+    if !notes.is_empty() {
+        msg.push_str(" (");
+        msg.push_str(&notes.join("; "));
+        msg.push(')');
+    }
+    rule.pass(msg)
+}
+
+fn is_switched_toolchain(facts: &EnvFacts) -> bool {
+    let cache = facts.var("GOMODCACHE");
+    !cache.is_empty()
+        && Path::new(facts.var("GOROOT")).starts_with(Path::new(cache).join("golang.org"))
+}
+
+/// Where distributions and package managers put GOROOT, and who they are.
+const PACKAGED: &[(&str, &str)] = &[
+    ("/usr/lib/go-", "Debian/Ubuntu's golang package"),
+    ("/usr/lib/golang", "Fedora/RHEL's golang package"),
+    ("/usr/lib64/go", "openSUSE's go package"),
+    (
+        "/usr/lib/go",
+        "a distribution package (Alpine, Arch, Debian)",
+    ),
+    ("/usr/share/go", "a distribution package"),
+    ("/usr/local/Cellar/go", "Homebrew"),
+    ("/opt/homebrew/Cellar/go", "Homebrew"),
+    ("/home/linuxbrew/.linuxbrew/Cellar/go", "Homebrew"),
+    ("/usr/local/opt/go", "Homebrew"),
+    ("/opt/homebrew/opt/go", "Homebrew"),
+    ("/nix/store/", "Nix"),
+    ("/snap/go/", "the go snap"),
+    ("/usr/local/lib/go", "a ports/packages tree (FreeBSD)"),
+];
+
+/// Go's own go.env defaults (`$GOROOT/go.env` of a release tree).
+const OFFICIAL_DEFAULTS: &[(&str, &str)] = &[
+    ("GOPROXY", "https://proxy.golang.org,direct"),
+    ("GOSUMDB", "sum.golang.org"),
+    ("GOTOOLCHAIN", "auto"),
+];
+
+/// Which packager a GOROOT path belongs to, if any.
+pub fn packager(goroot: &str) -> Option<&'static str> {
+    PACKAGED
+        .iter()
+        .find(|(prefix, _)| {
+            goroot.starts_with(prefix)
+                && (prefix.ends_with(['/', '-'])
+                    || goroot.len() == prefix.len()
+                    || goroot[prefix.len()..].starts_with(['/', '-']))
+        })
+        .map(|(_, who)| *who)
+}
+
+/// `env.goroot_provenance`: an official release tree, not a distribution's package.
+pub fn goroot_provenance(facts: &EnvFacts) -> Check {
+    let goroot = facts.var("GOROOT");
+    let mut changed = Vec::new();
+    if let Some(defaults) = &facts.goroot_go_env {
+        for (key, official) in OFFICIAL_DEFAULTS {
+            match defaults.get(*key) {
+                Some(v) if v != official => {
+                    changed.push(format!("{key}={v} (Go ships {official})"))
+                }
+                None => changed.push(format!("no {key} (Go ships {key}={official})")),
+                _ => {}
+            }
+        }
+    }
+    let rule = Check::of(&ids::ENV_GOROOT_PROVENANCE).data(json!({
+        "GOROOT": goroot,
+        "packager": packager(goroot),
+        "go_env_changes": changed,
+    }));
+    let env_note = if changed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; its {goroot}/go.env changes Go's defaults: {}",
+            changed.join(", ")
+        )
+    };
+    if let Some(who) = packager(goroot) {
+        return rule.fail(format!(
+            "GOROOT={goroot} is {who}: a rebuilt, possibly patched Go that follows the \
+             distribution's release schedule, not Go's{env_note}; use an official release \
+             (go.dev/dl tarball, golang.org/toolchain or actions/setup-go) for production builds"
+        ));
+    }
+    if !changed.is_empty() {
+        return rule.fail(format!(
+            "GOROOT={goroot} is not a distribution path, but its go.env was edited to change \
+             Go's defaults: {}",
+            changed.join(", ")
+        ));
+    }
+    let kind = if is_switched_toolchain(facts) {
+        "a toolchain downloaded from golang.org/toolchain"
+    } else if facts.goroot_version_file.is_some() {
+        "an official release layout (VERSION and go.env as Go ships them)"
+    } else {
+        "not a known distribution path"
+    };
+    rule.pass(format!("GOROOT={goroot}: {kind}"))
+}
+
+fn norm(p: &str) -> PathBuf {
+    let path = PathBuf::from(p);
+    std::fs::canonicalize(&path).unwrap_or_else(|_| {
+        path.components().fold(PathBuf::new(), |mut acc, c| {
+            match c {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    acc.pop();
+                }
+                other => acc.push(other),
+            }
+            acc
+        })
+    })
+}
+
+/// `env.gopath_overlap`: GOPATH, GOMODCACHE and GOROOT are apart.
+pub fn gopath_overlap(facts: &EnvFacts) -> Check {
+    let goroot = facts.var("GOROOT");
+    let modcache = facts.var("GOMODCACHE");
+    let gopath = facts.var("GOPATH");
+    let rule = Check::of(&ids::ENV_GOPATH_OVERLAP).data(json!({
+        "GOPATH": gopath, "GOMODCACHE": modcache, "GOROOT": goroot,
+    }));
+    let mut problems = Vec::new();
+    let (root, cache) = (norm(goroot), norm(modcache));
+    let relate = |a: &Path, b: &Path| -> Option<&'static str> {
+        if a == b {
+            Some("is")
+        } else if a.starts_with(b) {
+            Some("is inside")
+        } else if b.starts_with(a) {
+            Some("contains")
+        } else {
+            None
+        }
+    };
+    if !goroot.is_empty()
+        && !modcache.is_empty()
+        && let Some(rel) = relate(&cache, &root)
+    {
+        problems.push(format!(
+            "GOMODCACHE={modcache} {rel} GOROOT={goroot}: downloaded modules mix with the \
+             toolchain (a Go upgrade wipes the cache, or the cache shadows the standard library)"
+        ));
+    }
+    for entry in std::env::split_paths(gopath).filter(|p| !p.as_os_str().is_empty()) {
+        let shown = entry.display().to_string();
+        let p = norm(&shown);
+        if !goroot.is_empty()
+            && let Some(rel) = relate(&p, &root)
+        {
+            problems.push(format!(
+                "GOPATH entry {shown} {rel} GOROOT={goroot}: go install writes into the Go \
+                 installation and packages there shadow the standard library (go itself \
+                 warns about this)"
+            ));
+        }
+        if !modcache.is_empty() && (p == cache || p.starts_with(&cache)) {
+            problems.push(format!(
+                "GOPATH entry {shown} {} GOMODCACHE={modcache}: go clean -modcache would delete \
+                 it",
+                if p == cache { "is" } else { "is inside" }
+            ));
+        }
+    }
+    if problems.is_empty() {
+        rule.pass(format!(
+            "GOPATH={gopath}, GOMODCACHE={modcache} and GOROOT={goroot} are apart"
+        ))
+    } else {
+        rule.fail(problems.join("; "))
+    }
+}
+
+/// The entries of GOPROXY (`,` falls through on 404/410, `|` on any error).
+fn proxy_entries(v: &str) -> Vec<&str> {
+    v.split([',', '|'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Public module proxies anyone can read the request log of (well, their operators).
+const PUBLIC_PROXIES: &[&str] = &[
+    "proxy.golang.org",
+    "goproxy.io",
+    "goproxy.cn",
+    "mirrors.aliyun.com",
+    "mirrors.cloud.tencent.com",
+    "repo.huaweicloud.com",
+    "goproxy.dev",
+];
+
+fn host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split(['/', ':']).next().unwrap_or("")
+}
+
+fn is_public(url: &str) -> bool {
+    PUBLIC_PROXIES.contains(&host(url))
+}
+
+/// `env.goproxy`: modules come through a proxy over HTTPS.
+pub fn goproxy(facts: &EnvFacts) -> Check {
+    let v = facts.var("GOPROXY");
+    let entries = proxy_entries(v);
+    let rule = Check::of(&ids::ENV_GOPROXY).data(json!({"GOPROXY": v, "vendored": facts.vendored}));
+    if entries.is_empty() || entries == ["off"] {
+        return if facts.vendored {
+            rule.pass(format!(
+                "GOPROXY={v:?}: no module downloads, and the module is vendored (vendor/modules.txt)"
+            ))
+        } else {
+            rule.fail(format!(
+                "GOPROXY={v:?}: go cannot download any module; a build works only while the \
+                 module cache already holds every dependency — use a proxy or vendor them"
+            ))
+        };
+    }
+    let plain: Vec<_> = entries
+        .iter()
+        .filter(|e| e.starts_with("http://"))
+        .collect();
+    if !plain.is_empty() {
+        return rule.fail(format!(
+            "GOPROXY={v}: {} over plain HTTP — anyone on the path can swap module content \
+             (go.sum still catches known modules; new ones are trusted on first use)",
+            plain
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if entries.iter().all(|e| *e == "direct" || *e == "off") {
+        return rule.fail(format!(
+            "GOPROXY={v}: every module is fetched straight from its VCS host: builds depend on \
+             each host being up and tags never moving (a proxy serves immutable cached copies); \
+             use https://proxy.golang.org,direct or your company's proxy"
+        ));
+    }
+    rule.pass(format!("GOPROXY={v}"))
+}
+
+fn flag_set(goflags: &str, flag: &str) -> bool {
+    goflags.split_whitespace().any(|f| {
+        let f = f.trim_start_matches('-');
+        f == flag || f == format!("{flag}=true") || f == format!("{flag}=1")
+    })
+}
+
+/// `env.gosumdb`: module checksums are checked against a checksum database.
+pub fn gosumdb(facts: &EnvFacts) -> Check {
+    let sumdb = facts.var("GOSUMDB");
+    let private = facts.var("GOPRIVATE");
+    let nosumdb = facts.var("GONOSUMDB");
+    let insecure = facts.var("GOINSECURE");
+    let goflags = facts.var("GOFLAGS");
+    let rule = Check::of(&ids::ENV_GOSUMDB).data(json!({
+        "GOSUMDB": sumdb, "GONOSUMDB": nosumdb, "GOPRIVATE": private, "GOINSECURE": insecure,
+        "GOFLAGS": goflags, "legacy": facts.legacy_vars,
+    }));
+    if sumdb == "off" {
+        return rule.fail(
+            "GOSUMDB=off: new module versions are trusted on first download, with nothing to \
+             catch a tampered proxy or a re-tagged version; unset it (sum.golang.org) and list \
+             private modules in GOPRIVATE instead",
+        );
+    }
+    let mut flagged = Vec::new();
+    let private_patterns: Vec<&str> = split_patterns(private);
+    let extra: Vec<&str> = split_patterns(nosumdb)
+        .into_iter()
+        .filter(|p| !private_patterns.contains(p))
+        .collect();
+    if !extra.is_empty() {
+        flagged.push(format!(
+            "GONOSUMDB skips the checksum database for {} beyond GOPRIVATE",
+            extra.join(",")
+        ));
+    }
+    if !insecure.is_empty() {
+        flagged.push(format!(
+            "GOINSECURE={insecure} fetches those modules over plain HTTP or unverified TLS and \
+             skips the checksum database"
+        ));
+    }
+    if flag_set(goflags, "insecure") {
+        flagged.push(
+            "GOFLAGS has -insecure (removed in Go 1.17; someone meant to skip verification)".into(),
+        );
+    }
+    for (k, v) in &facts.legacy_vars {
+        flagged.push(format!(
+            "{k}={v} is set: Go does not read it (it was never a released setting), but it \
+             shows an attempt to turn checksum checks off"
+        ));
+    }
+    if flagged.is_empty() {
+        rule.pass(format!("GOSUMDB={sumdb} checks every public module"))
+    } else {
+        rule.severity(Severity::Warning)
+            .fail(format!("GOSUMDB={sumdb}, but {}", flagged.join("; ")))
+    }
+}
+
+fn split_patterns(v: &str) -> Vec<&str> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Does glob pattern `pat` (as in GOPRIVATE) cover every module path `private` matches?
+/// Go matches patterns against path prefixes element by element (`module.MatchPrefixPatterns`),
+/// so `example.com/acme` covers `example.com/acme/*` and `example.com/acme/x`.
+pub fn covers(pat: &str, private: &str) -> bool {
+    let pat = pat.trim_end_matches('/');
+    let private = private.trim_end_matches('/');
+    let p: Vec<&str> = pat.split('/').collect();
+    let q: Vec<&str> = private.split('/').collect();
+    if p.len() > q.len() {
+        return false;
+    }
+    p.iter().zip(&q).all(|(a, b)| {
+        *a == "*" || a == b || (!b.contains(['*', '?', '[']) && glob(a.as_bytes(), b.as_bytes()))
+    })
+}
+
+/// `path.Match` for one path element: `*`, `?`, `[...]` classes.
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| glob(rest, &s[i..])),
+        Some((b'?', rest)) => !s.is_empty() && glob(rest, &s[1..]),
+        Some((b'[', rest)) => {
+            let Some(end) = rest.iter().position(|&c| c == b']') else {
+                return false;
+            };
+            let Some((&c, tail)) = s.split_first() else {
+                return false;
+            };
+            let (negate, class) = match rest[..end].split_first() {
+                Some((b'^', cls)) => (true, cls),
+                _ => (false, &rest[..end]),
+            };
+            let mut hit = false;
+            let mut i = 0;
+            while i < class.len() {
+                if i + 2 < class.len() && class[i + 1] == b'-' {
+                    hit |= class[i] <= c && c <= class[i + 2];
+                    i += 3;
+                } else {
+                    hit |= class[i] == c;
+                    i += 1;
+                }
+            }
+            hit != negate && glob(&rest[end + 1..], tail)
+        }
+        Some((&c, rest)) => s.first() == Some(&c) && glob(rest, &s[1..]),
+    }
+}
+
+/// `env.goprivate`: private module paths stay away from public proxies and checksum
+/// databases.
+pub fn goprivate(facts: &EnvFacts, private: &[String]) -> Check {
+    let proxy = facts.var("GOPROXY");
+    let noproxy = facts.var("GONOPROXY");
+    let nosumdb = facts.var("GONOSUMDB");
+    let sumdb = facts.var("GOSUMDB");
+    let rule = Check::of(&ids::ENV_GOPRIVATE).data(json!({
+        "private": private, "GOPRIVATE": facts.var("GOPRIVATE"), "GONOPROXY": noproxy,
+        "GONOSUMDB": nosumdb, "GOPROXY": proxy,
+    }));
+    if private.is_empty() {
+        return rule.skip(
+            "no --private PATTERN given: goready cannot tell which module paths are private",
+        );
+    }
+    let public: Vec<&str> = proxy_entries(proxy)
+        .into_iter()
+        .filter(|e| is_public(e))
+        .collect();
+    let public_sumdb = sumdb != "off";
+    let mut leaks = Vec::new();
+    for pat in private {
+        let mut to = Vec::new();
+        if !public.is_empty() && !split_patterns(noproxy).iter().any(|n| covers(n, pat)) {
+            to.push(format!(
+                "requested from {} (not covered by GONOPROXY={noproxy:?})",
+                public.join(", ")
+            ));
+        }
+        if public_sumdb && !split_patterns(nosumdb).iter().any(|n| covers(n, pat)) {
+            let db = sumdb.split_whitespace().next().unwrap_or(sumdb);
+            to.push(format!(
+                "looked up in {db} (not covered by GONOSUMDB={nosumdb:?})"
+            ));
+        }
+        if !to.is_empty() {
+            leaks.push(format!("{pat} would be {}", to.join(" and ")));
+        }
+    }
+    if leaks.is_empty() {
+        rule.pass(format!(
+            "{} covered by GONOPROXY={noproxy:?} / GONOSUMDB={nosumdb:?}",
+            private.join(", ")
+        ))
+    } else {
+        rule.fail(format!(
+            "{}: their paths (and names of your repositories) leak to public services, and \
+             fetches fail or, worse, resolve to someone else's public module; set \
+             GOPRIVATE={}",
+            leaks.join("; "),
+            private.join(",")
+        ))
+    }
+}
+
+/// `env.goflags`: GOFLAGS holds nothing that weakens CI.
+pub fn goflags(facts: &EnvFacts) -> Check {
+    let v = facts.var("GOFLAGS");
+    let rule = Check::of(&ids::ENV_GOFLAGS).data(json!({"GOFLAGS": v}));
+    let mut found: Vec<(Severity, String)> = Vec::new();
+    for f in v.split_whitespace() {
+        let bare = f.trim_start_matches('-');
+        match bare {
+            "mod=mod" => found.push((
+                Severity::Warning,
+                "-mod=mod lets every go command rewrite go.mod and go.sum instead of failing \
+                 when they are out of date: CI builds what nobody committed"
+                    .into(),
+            )),
+            "insecure" | "insecure=true" => found.push((
+                Severity::Warning,
+                "-insecure (removed in Go 1.17) was meant to skip TLS and checksum checks".into(),
+            )),
+            "modcacherw" | "modcacherw=true" => found.push((
+                Severity::Notice,
+                "-modcacherw leaves the module cache writable, so a build step can alter \
+                 dependencies unnoticed until `go mod verify`"
+                    .into(),
+            )),
+            "buildvcs=false" => found.push((
+                Severity::Notice,
+                "-buildvcs=false drops the commit and dirty flag from every binary's build info \
+                 (see binary.vcs)"
+                    .into(),
+            )),
+            _ => {}
+        }
+    }
+    if found.is_empty() {
+        return rule.pass(if v.is_empty() {
+            "GOFLAGS is empty".to_string()
+        } else {
+            format!("GOFLAGS={v}: nothing that weakens CI")
+        });
+    }
+    let severity = found
+        .iter()
+        .map(|(s, _)| *s)
+        .max()
+        .unwrap_or(Severity::Notice);
+    rule.severity(severity).fail(format!(
+        "GOFLAGS={v}: {}",
+        found
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect::<Vec<_>>()
+            .join("; ")
+    ))
+}
+
+/// The largest diff or error text a message carries; the full text is in the check's data.
+const MESSAGE_LIMIT: usize = 4000;
+
+fn clip(s: &str) -> String {
+    let s = s.trim_end();
+    if s.len() <= MESSAGE_LIMIT {
+        return s.to_string();
+    }
+    let mut end = MESSAGE_LIMIT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n… ({} more bytes)", &s[..end], s.len() - end)
+}
+
+/// `env.go_sum`: go.sum present when needed, verified, and go.mod/go.sum tidy.
+pub fn go_sum(facts: &EnvFacts) -> Check {
+    let rule = Check::of(&ids::ENV_GO_SUM);
+    let Some(m) = &facts.module else {
+        return rule.skip(format!(
+            "no go.mod in {} or above: not a Go module",
+            facts.dir.display()
+        ));
+    };
+    let Ok(gomod) = &m.gomod else {
+        return rule
+            .location(m.gomod_display.clone(), None)
+            .error("go.mod could not be read");
+    };
+    let summed: Vec<&str> = gomod
+        .summed_requirements()
+        .map(|r| r.path.as_str())
+        .collect();
+    let info = |m: &ModuleFacts| {
+        json!({
+            "requirements": gomod.require.len(),
+            "summed_requirements": summed.len(),
+            "go_sum_lines": m.go_sum_lines,
+            "verify": m.verify,
+            "tidy": m.tidy,
+            "workspace": m.workspace,
+        })
+    };
+    let rule = rule.data(info(m));
+    if m.go_sum_lines.is_none() && !summed.is_empty() {
+        return rule.location(m.gomod_display.clone(), None).fail(format!(
+            "go.mod requires {} ({}) but there is no go.sum: `go build` fails with \"missing \
+             go.sum entry\" and nothing pins the dependencies' content; run `go mod tidy` and \
+             commit go.sum",
+            plural(summed.len() as i64, "module"),
+            summed
+                .iter()
+                .take(5)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some(why) = &m.skipped {
+        return rule
+            .location(m.gomod_display.clone(), None)
+            .skip(why.clone());
+    }
+    let mut problems = Vec::new();
+    let mut errors = Vec::new();
+    if let Some(v) = &m.verify
+        && !v.success()
+    {
+        let out = format!("{}{}", v.stdout, v.stderr);
+        if v.timed_out {
+            errors.push(format!("`{}` timed out", v.command));
+        } else if out.contains("has been modified") || out.contains("checksum mismatch") {
+            problems.push(format!(
+                "`{}` found modules whose content differs from go.sum:\n{}",
+                v.command,
+                clip(&out)
+            ));
+        } else {
+            errors.push(format!("`{}` failed:\n{}", v.command, clip(&out)));
+        }
+    }
+    if let Some(t) = &m.tidy
+        && !t.success()
+    {
+        if t.timed_out {
+            errors.push(format!("`{}` timed out", t.command));
+        } else if t.stdout.trim_start().starts_with("diff ") {
+            problems.push(format!(
+                "go.mod/go.sum are not tidy; `go mod tidy` would change:\n{}",
+                clip(&t.stdout)
+            ));
+        } else {
+            errors.push(format!(
+                "`{}` failed:\n{}",
+                t.command,
+                clip(&format!("{}{}", t.stdout, t.stderr))
+            ));
+        }
+    }
+    let loc = |c: crate::model::CheckBuilder| c.location(m.gomod_display.clone(), None);
+    if !problems.is_empty() {
+        let mut msg = problems.join("\n");
+        if !errors.is_empty() {
+            msg.push('\n');
+            msg.push_str(&errors.join("\n"));
+        }
+        return loc(rule).fail(msg);
+    }
+    if !errors.is_empty() {
+        return loc(rule).error(errors.join("\n"));
+    }
+    let sum = match m.go_sum_lines {
+        Some(n) => format!("go.sum has {}", plural(n as i64, "line")),
+        None => "no go.sum needed (no downloaded dependencies)".to_string(),
+    };
+    let tidy = match &m.tidy_skipped {
+        Some(why) => format!("; {why}"),
+        None => "; go mod tidy -diff: tidy".to_string(),
+    };
+    loc(rule).pass(format!("{sum}; go mod verify: all modules verified{tidy}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::facts::Executable;
+    use crate::env::releases::{Release, ReleaseData};
+    use crate::model::Status;
+    use std::collections::BTreeMap;
+
+    fn facts(vars: &[(&str, &str)]) -> EnvFacts {
+        let mut env: BTreeMap<String, String> = [
+            ("GOVERSION", "go1.26.8"),
+            ("GOROOT", "/usr/local/go"),
+            ("GOPATH", "/home/u/go"),
+            ("GOMODCACHE", "/home/u/go/pkg/mod"),
+            ("GOPROXY", "https://proxy.golang.org,direct"),
+            ("GOSUMDB", "sum.golang.org"),
+            ("GOTOOLCHAIN", "auto"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in vars {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let version = GoVersion::parse_release(&env["GOVERSION"]);
+        let go = |v: &str| Executable {
+            path: "/usr/local/go/bin/go".into(),
+            canonical: "/usr/local/go/bin/go".into(),
+            kind: ExeKind::Go { version: v.into() },
+        };
+        EnvFacts {
+            dir: ".".into(),
+            go_on_path: Some(go(&env["GOVERSION"])),
+            goroot_go: Some(go(&env["GOVERSION"])),
+            goroot_version_file: Some(env["GOVERSION"].clone()),
+            go_env: Ok(env),
+            go_version: version,
+            goroot_go_env: None,
+            legacy_vars: BTreeMap::new(),
+            vendored: false,
+            module: None,
+            cached_toolchains: BTreeMap::new(),
+        }
+    }
+
+    fn feed(versions: &[&str]) -> Result<ReleaseData, String> {
+        Ok(ReleaseData {
+            releases: versions
+                .iter()
+                .map(|v| {
+                    let version = GoVersion::parse_release(v).unwrap();
+                    Release {
+                        version,
+                        stable: !version.is_prerelease(),
+                    }
+                })
+                .collect(),
+            source: Source::File("feed.json".into()),
+            unreadable: 0,
+        })
+    }
+
+    #[test]
+    fn support_window_verdicts() {
+        let data = feed(&[
+            "go1.27.2",
+            "go1.27.0",
+            "go1.26.9",
+            "go1.26.8",
+            "go1.25.4",
+            "go1.28rc1",
+        ]);
+        let c = go_supported(&facts(&[("GOVERSION", "go1.27.2")]), &data);
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        let c = go_supported(&facts(&[]), &data);
+        assert_eq!((c.status, c.severity), (Status::Fail, Severity::Warning));
+        assert!(c.message.contains("behind go1.26.9"), "{}", c.message);
+        let c = go_supported(&facts(&[("GOVERSION", "go1.25.4")]), &data);
+        assert_eq!((c.status, c.severity), (Status::Fail, Severity::Error));
+        assert!(c.message.contains("end-of-life"), "{}", c.message);
+        assert!(
+            c.message.contains("go1.25.4; upgrade to go1.27.2"),
+            "{}",
+            c.message
+        );
+        let c = go_supported(&facts(&[("GOVERSION", "go1.28rc1")]), &data);
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.message.contains("go1.28 has no stable release yet"),
+            "{}",
+            c.message
+        );
+        let c = go_supported(&facts(&[("GOVERSION", "go1.29.0")]), &data);
+        assert_eq!(c.status, Status::Pass);
+        assert!(c.message.contains("stale"), "{}", c.message);
+        let c = go_supported(&facts(&[("GOVERSION", "go1.26.10")]), &data);
+        assert_eq!(c.status, Status::Pass);
+        assert!(c.message.contains("stale"), "{}", c.message);
+        let c = go_supported(&facts(&[("GOVERSION", "devel go1.28-abc")]), &data);
+        assert_eq!(c.status, Status::Fail);
+        let c = go_supported(&facts(&[]), &Err("boom".into()));
+        assert_eq!(c.status, Status::Error);
+    }
+
+    #[test]
+    fn gotoolchain_modes() {
+        assert_eq!(switch_mode("auto"), Switch::Auto);
+        assert_eq!(switch_mode("local"), Switch::Never);
+        assert_eq!(switch_mode("go1.25.0"), Switch::Never);
+        assert_eq!(switch_mode("go1.25.0+auto"), Switch::Auto);
+        assert_eq!(switch_mode("local+path"), Switch::Path);
+        assert_eq!(switch_mode("path"), Switch::Path);
+    }
+
+    #[test]
+    fn overlaps_are_found_both_ways() {
+        let ok = gopath_overlap(&facts(&[]));
+        assert_eq!(ok.status, Status::Pass, "{}", ok.message);
+        for (k, v) in [
+            ("GOPATH", "/usr/local/go"),
+            ("GOPATH", "/usr/local/go/gopath"),
+            ("GOPATH", "/usr"),
+            ("GOMODCACHE", "/usr/local/go/pkg/mod"),
+            ("GOPATH", "/home/u/go/pkg/mod"),
+        ] {
+            let c = gopath_overlap(&facts(&[(k, v)]));
+            assert_eq!(c.status, Status::Fail, "{k}={v}: {}", c.message);
+        }
+    }
+
+    #[test]
+    fn sumdb_and_proxy_settings() {
+        assert_eq!(gosumdb(&facts(&[])).status, Status::Pass);
+        let off = gosumdb(&facts(&[("GOSUMDB", "off")]));
+        assert_eq!((off.status, off.severity), (Status::Fail, Severity::Error));
+        let c = gosumdb(&facts(&[
+            ("GOPRIVATE", "corp.io"),
+            ("GONOSUMDB", "corp.io"),
+        ]));
+        assert_eq!(c.status, Status::Pass, "GONOSUMDB = GOPRIVATE is normal");
+        let c = gosumdb(&facts(&[("GONOSUMDB", "github.com")]));
+        assert_eq!((c.status, c.severity), (Status::Fail, Severity::Warning));
+        let c = gosumdb(&facts(&[("GOINSECURE", "corp.io")]));
+        assert_eq!(c.status, Status::Fail);
+        let c = gosumdb(&facts(&[("GOFLAGS", "-insecure")]));
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(goproxy(&facts(&[])).status, Status::Pass);
+        assert_eq!(
+            goproxy(&facts(&[("GOPROXY", "direct")])).status,
+            Status::Fail
+        );
+        assert_eq!(goproxy(&facts(&[("GOPROXY", "off")])).status, Status::Fail);
+        assert_eq!(
+            goproxy(&facts(&[("GOPROXY", "http://athens.corp,direct")])).status,
+            Status::Fail
+        );
+    }
+
+    #[test]
+    fn private_patterns_and_coverage() {
+        assert!(covers("example.com/acme", "example.com/acme/*"));
+        assert!(covers("*.corp.example", "git.corp.example/team/x"));
+        assert!(covers("example.com/*", "example.com/acme"));
+        assert!(!covers("example.com/acme/x", "example.com/acme/*"));
+        assert!(!covers("example.com/other", "example.com/acme"));
+        assert!(covers("example.com/[a-c]cme", "example.com/acme/svc"));
+        let private = vec!["example.com/acme".to_string()];
+        let leak = goprivate(&facts(&[]), &private);
+        assert_eq!(leak.status, Status::Fail);
+        assert!(
+            leak.message.contains("proxy.golang.org"),
+            "{}",
+            leak.message
+        );
+        assert!(leak.message.contains("sum.golang.org"), "{}", leak.message);
+        let ok = goprivate(
+            &facts(&[("GONOPROXY", "example.com"), ("GONOSUMDB", "example.com")]),
+            &private,
+        );
+        assert_eq!(ok.status, Status::Pass, "{}", ok.message);
+        let corp = goprivate(
+            &facts(&[("GOPROXY", "https://athens.corp"), ("GOSUMDB", "off")]),
+            &private,
+        );
+        assert_eq!(corp.status, Status::Pass, "{}", corp.message);
+        assert_eq!(goprivate(&facts(&[]), &[]).status, Status::Skip);
+    }
+
+    #[test]
+    fn goflags_severity_is_the_worst_finding() {
+        let c = goflags(&facts(&[("GOFLAGS", "-buildvcs=false")]));
+        assert_eq!((c.status, c.severity), (Status::Fail, Severity::Notice));
+        let c = goflags(&facts(&[("GOFLAGS", "-buildvcs=false -mod=mod")]));
+        assert_eq!((c.status, c.severity), (Status::Fail, Severity::Warning));
+        assert_eq!(
+            goflags(&facts(&[("GOFLAGS", "-trimpath")])).status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn packagers_are_named() {
+        assert_eq!(
+            packager("/usr/lib/go-1.22"),
+            Some("Debian/Ubuntu's golang package")
+        );
+        assert_eq!(
+            packager("/usr/lib/golang"),
+            Some("Fedora/RHEL's golang package")
+        );
+        assert!(packager("/usr/lib/go").is_some());
+        assert!(packager("/usr/lib/gopher").is_none());
+        assert!(packager("/nix/store/abc-go-1.22.1/share/go").is_some());
+        assert!(packager("/usr/local/go").is_none());
+        assert!(packager("/root/sdk/go1.26.8").is_none());
+    }
+
+    #[test]
+    fn toolchain_mixups_are_named() {
+        let mut f = facts(&[]);
+        assert_eq!(toolchain_consistent(&f).status, Status::Pass);
+        f.goroot_version_file = Some("go1.19.13".into());
+        let c = toolchain_consistent(&f);
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.message.contains("VERSION says go1.19.13"),
+            "{}",
+            c.message
+        );
+        let mut f = facts(&[]);
+        f.go_on_path = Some(Executable {
+            path: "/usr/bin/go".into(),
+            canonical: "/usr/lib/go-1.19/bin/go".into(),
+            kind: ExeKind::Go {
+                version: "go1.19.8".into(),
+            },
+        });
+        let c = toolchain_consistent(&f);
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.message.contains("/usr/bin/go (go1.19.8)"),
+            "{}",
+            c.message
+        );
+    }
+}

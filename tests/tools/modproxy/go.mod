@@ -1,0 +1,3 @@
+module goready.test/modproxy
+
+go 1.22
