@@ -520,3 +520,59 @@ fn hostile_strings_in_result_files_stay_data_in_every_output() {
         assert_eq!(cells, 5, "{row}");
     }
 }
+
+#[test]
+fn goready_toml_rules_apply_to_the_merged_report_and_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "t.json", &test_report());
+    let config = dir.path().join("goready.toml");
+    std::fs::write(
+        &config,
+        "[rules]\n\"test.go_test\" = \"warning\"\n\"binary.static\" = \"off\"\n",
+    )
+    .unwrap();
+    let static_shard = write(
+        dir.path(),
+        "b.json",
+        &Report::new(vec![
+            Check::of(&rules::BINARY_STATIC).target("d").fail("dynamic"),
+        ]),
+    );
+    let junit = dir.path().join("j.xml");
+    let (code, stdout, stderr) = run_with(
+        &[
+            "report",
+            p(&input),
+            p(&static_shard),
+            "--config",
+            p(&config),
+            "--junit",
+            p(&junit),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "a failing test is a warning now: {stdout}{stderr}");
+    assert!(stdout.contains("fail warning  test.go_test"), "{stdout}");
+    assert!(!stdout.contains("binary.static"), "turned off: {stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("type=\"warning\""), "{xml}");
+    assert!(!xml.contains("binary.static"));
+    // fail_on from the file is the default for --fail-on.
+    std::fs::write(
+        &config,
+        "fail_on = \"warning\"\n[rules]\n\"test.go_test\" = \"warning\"\n",
+    )
+    .unwrap();
+    let (code, _, _) = run_with(&["report", p(&input), "--config", p(&config)], &[]);
+    assert_eq!(code, 1);
+    let (code, _, stderr) = run_with(
+        &[
+            "report",
+            p(&input),
+            "--config",
+            p(&dir.path().join("nope.toml")),
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+}

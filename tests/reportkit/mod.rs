@@ -156,12 +156,15 @@ const CI_VARS: &[&str] = &[
     "CI_JOB_URL",
     "CI_PIPELINE_URL",
     "NO_COLOR",
+    "GOREADY_FAIL_ON",
+    "GOREADY_CONFIG",
 ];
 
-/// goready with the CI variables removed and `vars` set.
+/// goready with the CI variables removed and `vars` set, run outside the repository so that
+/// no goready.toml is picked up by accident (tests pass absolute paths).
 pub fn goready_with(args: &[&str], vars: &[(&str, &str)]) -> Output {
     let mut cmd = common::goready();
-    cmd.args(args);
+    cmd.args(args).current_dir(std::env::temp_dir());
     for v in CI_VARS {
         cmd.env_remove(v);
     }
