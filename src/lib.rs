@@ -1,9 +1,11 @@
 //! goready: tells a Go team, in CI, whether its service is production-ready — and exactly
 //! why not. The binary (`src/main.rs`) is a thin CLI over these modules; see DESIGN.md.
 
+pub mod build;
 pub mod cli;
 pub mod gotool;
 pub mod inspect;
 pub mod model;
+pub mod process;
 pub mod report;
 pub mod rules;

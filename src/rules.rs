@@ -57,14 +57,20 @@ rules! { BINARY;
 
 // Suite "env": goready env. (rules go here)
 
-// Suite "build": goready build. (rules go here)
+// Suite "build": goready build (src/build/rules.rs).
+rules! { BUILD;
+    BUILD_COMPILE = "build.compile", "build", Error, "target compiles";
+    BUILD_VERSION = "build.version", "build", Error, "native binary reports the injected version";
+    BUILD_STATIC = "build.static", "build", Error, "build is set up to link statically";
+    BUILD_REPRODUCIBLE = "build.reproducible", "build", Error, "rebuild without the cache is byte-identical";
+}
 
 // Suite "runtime": goready probe. (rules go here)
 
 // Suite "test": goready test. (rules go here)
 
 /// Every suite's rule list; a new suite adds its slice here.
-const SUITES: &[&[Rule]] = &[BINARY];
+const SUITES: &[&[Rule]] = &[BINARY, BUILD];
 
 /// Every rule goready knows, suite by suite, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
