@@ -677,3 +677,95 @@ fn alive(pid: &str) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// Sections of a Mach-O or PE file from `llvm-readobj --sections`: (name, file offset, size).
+/// Mach-O names are `SEGMENT,section`, as goready prints them.
+fn readobj_sections(bin: &Path) -> Vec<(String, u64, u64)> {
+    let text = tool("llvm-readobj", &["--sections"], bin);
+    let num = |v: &str| match v.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).unwrap(),
+        None => v.parse().unwrap(),
+    };
+    let mut out = Vec::new();
+    for block in text.split("Section {").skip(1) {
+        let field = |key: &str| {
+            block.lines().find_map(|l| {
+                let rest = l.trim().strip_prefix(key)?.strip_prefix(':')?;
+                Some(rest.split_whitespace().next().unwrap_or("").to_string())
+            })
+        };
+        let name = field("Name").unwrap();
+        let name = match field("Segment") {
+            Some(seg) => format!("{seg},{name}"),
+            None => name,
+        };
+        let offset = field("Offset").or_else(|| field("PointerToRawData"));
+        let size = field("Size").or_else(|| field("RawDataSize"));
+        if let (Some(o), Some(s)) = (offset, size) {
+            out.push((name, num(&o), num(&s)));
+        }
+    }
+    out
+}
+
+/// The file offset of an ELF fixture's `.note.go.buildid` (per readelf); `None` for others.
+fn readelf_or_none(name: &str) -> Option<u64> {
+    if !name.contains("linux") {
+        return None;
+    }
+    readelf_sections(&fixture_dir().join(name))
+        .into_iter()
+        .find(|(n, _)| n == ".note.go.buildid")
+        .map(|(_, r)| r.start)
+}
+
+#[test]
+fn first_differing_section_is_named_in_elf_macho_and_pe() {
+    use goready::build::reproducible::compare;
+    let cases = [
+        ("hello-linux-amd64", ".rodata"),
+        ("hello-darwin-arm64", "__TEXT,__rodata"),
+        ("hello-windows-amd64.exe", ".rdata"),
+    ];
+    for (name, section) in cases {
+        let spec = SPECS.iter().find(|s| s.name == name).unwrap();
+        let original = std::fs::read(build(spec)).unwrap();
+        // Where the reference tools say the section is.
+        let (offset, size) = if name.contains("linux") {
+            let (_, r) = readelf_sections(&fixture_dir().join(name))
+                .into_iter()
+                .find(|(n, _)| n == section)
+                .unwrap();
+            (r.start, r.end - r.start)
+        } else {
+            let (_, o, s) = readobj_sections(&fixture_dir().join(name))
+                .into_iter()
+                .find(|(n, _, _)| n == section)
+                .unwrap_or_else(|| panic!("{name}: no {section}"));
+            (o, s)
+        };
+        // A changed byte in the section, and one in Go's build ID before it (which a real
+        // rebuild changes too): the section is named, the build ID passed over.
+        let mut changed = original.clone();
+        let target = (offset + size / 2) as usize;
+        changed[target] ^= 0xff;
+        // ELF keeps it in a note; Mach-O and PE at the start of the text.
+        let id = match readelf_or_none(name) {
+            Some(note) => note as usize,
+            None => original
+                .windows(16)
+                .position(|w| w == b"\xff Go build ID: \"")
+                .unwrap(),
+        };
+        assert!(id < target, "{name}: build ID after the section");
+        changed[id + 20] ^= 0xff;
+        let c = compare(&original, &changed);
+        assert!(!c.identical);
+        assert_eq!(c.differing_bytes, 2, "{name}");
+        let first = c.first_difference.unwrap();
+        assert_eq!(first.section, section, "{name}");
+        assert_eq!(first.offset, target as u64, "{name}");
+        assert_eq!(first.section_offset, Some(size / 2), "{name}");
+        assert_eq!(c.differing_sections.len(), 2, "{name}: {:?}", c.differing_sections);
+    }
+}
