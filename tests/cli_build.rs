@@ -766,6 +766,11 @@ fn first_differing_section_is_named_in_elf_macho_and_pe() {
         assert_eq!(first.section, section, "{name}");
         assert_eq!(first.offset, target as u64, "{name}");
         assert_eq!(first.section_offset, Some(size / 2), "{name}");
-        assert_eq!(c.differing_sections.len(), 2, "{name}: {:?}", c.differing_sections);
+        assert_eq!(
+            c.differing_sections.len(),
+            2,
+            "{name}: {:?}",
+            c.differing_sections
+        );
     }
 }
