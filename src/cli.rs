@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::Config;
 use crate::inspect::{self, rules::RuleOptions};
 use crate::model::{Report, Severity};
 
@@ -40,9 +41,28 @@ pub struct CommonArgs {
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
 
-    /// Exit 1 when a check fails at or above this severity.
-    #[arg(long, value_enum, default_value_t = Severity::Error, value_name = "LEVEL")]
-    pub fail_on: Severity,
+    /// Exit 1 when a check fails at or above this severity [default: goready.toml's
+    /// fail_on, else error].
+    #[arg(long, value_enum, value_name = "LEVEL", env = "GOREADY_FAIL_ON")]
+    pub fail_on: Option<Severity>,
+
+    /// Rule settings ([rules] severities, `off`) and step defaults [default: ./goready.toml
+    /// when it exists].
+    #[arg(long, value_name = "PATH", env = "GOREADY_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    /// The configuration these flags point at.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        Config::load(self.config.as_deref())
+    }
+
+    /// `report` with goready.toml's `[rules]` applied: what every output shows.
+    pub fn configured(&self, mut report: Report) -> anyhow::Result<Report> {
+        self.load_config()?.apply(&mut report);
+        Ok(report)
+    }
 }
 
 /// How `inspect` prints to stdout.
@@ -184,18 +204,25 @@ pub fn main() -> u8 {
     }
 }
 
-/// Writes the result file if asked and computes the exit code.
+/// Applies goready.toml's `[rules]`, writes the result file if asked, and computes the exit
+/// code (`--fail-on`, else the config's `fail_on`, else error).
 fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
+    let config = common.load_config()?;
+    let mut report = report.clone();
+    config.apply(&mut report);
     if let Some(path) = &common.json {
         report.write_json(path)?;
     }
     if unreadable {
         return Ok(EXIT_USAGE);
     }
-    Ok(report.exit_code(common.fail_on))
+    let fail_on = common.fail_on.or(config.fail_on).unwrap_or(Severity::Error);
+    Ok(report.exit_code(fail_on))
 }
 
 fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
+    // A broken goready.toml is a usage error before minutes of building, not after.
+    args.common.load_config()?;
     let opts = crate::build::Options {
         dir: args.dir.clone(),
         targets: args.targets.clone(),
@@ -214,7 +241,9 @@ fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
         shard: args.shard,
         progress: crate::build::runner::ProgressMode::detect(),
     };
-    let report = crate::build::run(&crate::gotool::Go::default(), &opts)?;
+    let report = args
+        .common
+        .configured(crate::build::run(&crate::gotool::Go::default(), &opts)?)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     write!(out, "{}", crate::report::text::checks_table(&report))?;
     out.flush()?;
@@ -256,7 +285,7 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let report = Report::new(checks);
+    let report = args.common.configured(Report::new(checks))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod config;
 pub mod gotool;
 pub mod inspect;
 pub mod model;
