@@ -144,7 +144,11 @@ pub fn compile(o: &Outcome, opts: &RuleOptions) -> Check {
                 "CGO_ENABLED=1 needs a C compiler and there is none: {}. Install one \
                  (e.g. apt-get install gcc), point CC at it, or leave cgo=1 out of the matrix \
                  (--cgo 0)",
-                first_lines(output.trim_start_matches("# runtime/cgo\n"), 1)
+                output
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with('#'))
+                    .unwrap_or("cgo: no C compiler")
             )),
         Compile::NotRun(why) => at
             .data(json!({"command": o.command}))
