@@ -34,6 +34,9 @@ pub enum Command {
     /// Toolchain and module hygiene: supported Go release, go.mod's go/toolchain lines,
     /// GOROOT/PATH consistency, GOPROXY/GOSUMDB/GOPRIVATE/GOFLAGS, go.sum verified and tidy.
     Env(EnvArgs),
+    /// Build a GOOS/GOARCH/CGO matrix into DIR/dist, inspect every binary, prove the injected
+    /// version, and optionally check static linking and reproducibility.
+    Build(BuildArgs),
     /// Start the service, prove its net/http/pprof wiring works and is not exposed, read its
     /// heap and memory limit, stop it (no process is left behind).
     #[cfg(unix)]
@@ -45,7 +48,7 @@ pub enum Command {
     /// GitHub annotations + job summary + sticky PR comment, GitLab Code Quality + MR note,
     /// SARIF. The exit code is the merged verdict.
     Report(ReportArgs),
-    // build, pprof, check: one variant per step, in DESIGN.md order.
+    // pprof, check: one variant per step, in DESIGN.md order.
 }
 
 /// Flags every step shares.
@@ -368,6 +371,85 @@ impl OutputArgs {
     }
 }
 
+/// `goready build [DIR]`
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The module directory; binaries go to DIR/dist/<name>_<goos>_<goarch>[_cgo][.exe].
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Targets as GOOS/GOARCH, comma-separated or repeated. Default: linux/amd64,
+    /// linux/arm64, darwin/arm64, windows/amd64 with CGO 0, plus linux/amd64 with CGO 1.
+    #[arg(long = "target", value_name = "GOOS/GOARCH[,...]")]
+    pub targets: Vec<String>,
+
+    /// CGO_ENABLED settings to cross with the targets, e.g. `0,1` (default: 0).
+    #[arg(long, value_name = "0,1")]
+    pub cgo: Vec<String>,
+
+    /// The main package to build, relative to DIR.
+    #[arg(long = "pkg", value_name = "PKG", default_value = ".")]
+    pub package: String,
+
+    /// Targets built at once (default: the number of CPUs).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Build with -trimpath (the default).
+    #[arg(long, overrides_with = "no_trimpath")]
+    pub trimpath: bool,
+
+    /// Build without -trimpath.
+    #[arg(long, overrides_with = "trimpath")]
+    pub no_trimpath: bool,
+
+    /// Passed to go build -ldflags (the version's -X flag is appended).
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+    pub ldflags: Option<String>,
+
+    /// Passed to go build -tags.
+    #[arg(long, value_name = "TAGS")]
+    pub tags: Option<String>,
+
+    /// Passed to go build -buildmode (e.g. pie).
+    #[arg(long, value_name = "MODE")]
+    pub buildmode: Option<String>,
+
+    /// Inject this version with -X and prove it: the inspector must find it in every binary,
+    /// and the native binary must print it.
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+
+    /// The string variable -X sets, with its full import path.
+    #[arg(long, value_name = "VAR", default_value = crate::build::DEFAULT_VERSION_VAR)]
+    pub version_var: String,
+
+    /// The arguments that make the binary print its version (split at spaces; quotes group).
+    #[arg(
+        long,
+        value_name = "ARGS",
+        default_value = "--version",
+        allow_hyphen_values = true
+    )]
+    pub version_cmd: String,
+
+    /// Linux binaries must be static: a dynamically linked binary fails binary.static as an
+    /// error, and a CGO=1 build without -extldflags -static fails build.static.
+    #[arg(long)]
+    pub require_static: bool,
+
+    /// Build every target a second time with an empty build cache and compare the bytes.
+    #[arg(long)]
+    pub reproducible: bool,
+
+    /// Build only shard I of N (1-based): targets I, I+N, I+2N, ... of the matrix.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::build::matrix::Shard>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> u8 {
     let cli = match Cli::try_parse() {
@@ -380,6 +462,7 @@ pub fn main() -> u8 {
     };
     let result = match cli.command {
         Command::Inspect(args) => run_inspect(&args),
+        Command::Build(args) => run_build(&args),
         Command::Env(args) => run_env(&args),
         #[cfg(unix)]
         Command::Probe(args) => run_probe(&args),
@@ -434,6 +517,36 @@ fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
         eprintln!("goready: {e}");
     }
     finish(&report, &args.common, outcome.config_error.is_some())
+}
+
+fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
+    // A broken goready.toml is a usage error before minutes of building, not after.
+    args.common.load_config()?;
+    let opts = crate::build::Options {
+        dir: args.dir.clone(),
+        targets: args.targets.clone(),
+        cgo: args.cgo.clone(),
+        package: args.package.clone(),
+        jobs: args.jobs.map(usize::from),
+        trimpath: !args.no_trimpath,
+        ldflags: args.ldflags.clone(),
+        tags: args.tags.clone(),
+        buildmode: args.buildmode.clone(),
+        version: args.version.clone(),
+        version_var: args.version_var.clone(),
+        version_cmd: crate::build::version::split_quoted(&args.version_cmd),
+        require_static: args.require_static,
+        reproducible: args.reproducible,
+        shard: args.shard,
+        progress: crate::build::runner::ProgressMode::detect(),
+    };
+    let report = args
+        .common
+        .configured(crate::build::run(&crate::gotool::Go::default(), &opts)?)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write!(out, "{}", crate::report::text::checks_table(&report))?;
+    out.flush()?;
+    finish(&report, &args.common, false)
 }
 
 fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::process::{self, Finished};
+
 /// A `go` command to run.
 #[derive(Debug, Clone)]
 pub struct Go {
@@ -474,6 +476,121 @@ fn is_executable(p: &Path) -> bool {
     }
 }
 
+/// One `go build` of one target: `GOOS=… GOARCH=… CGO_ENABLED=… go build FLAGS -o OUTPUT PKG`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    /// `GOOS`.
+    pub goos: String,
+    /// `GOARCH`.
+    pub goarch: String,
+    /// `CGO_ENABLED=1` when true, `0` otherwise.
+    pub cgo: bool,
+    /// Flags between `build` and `-o` (`-trimpath`, `-ldflags=…`, `-tags=…`).
+    pub flags: Vec<String>,
+    /// The output file.
+    pub output: PathBuf,
+    /// The package to build (`.`, `./cmd/svc`).
+    pub package: String,
+    /// A build cache of its own (`GOCACHE`), for a build that must not reuse cached results.
+    pub gocache: Option<PathBuf>,
+}
+
+impl Build {
+    /// The variables this build sets on top of the inherited environment.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("GOOS", self.goos.clone()),
+            ("GOARCH", self.goarch.clone()),
+            ("CGO_ENABLED", if self.cgo { "1" } else { "0" }.to_string()),
+        ];
+        if let Some(cache) = &self.gocache {
+            env.push(("GOCACHE", cache.display().to_string()));
+        }
+        env
+    }
+
+    /// The arguments after the program name.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec!["build".to_string()];
+        args.extend(self.flags.iter().cloned());
+        args.push("-o".into());
+        args.push(self.output.display().to_string());
+        args.push(self.package.clone());
+        args
+    }
+
+    /// The same build as a POSIX shell command, run in the module directory, so a user can
+    /// reproduce it by hand (a private `GOCACHE` is left out: it is deleted afterwards).
+    pub fn shell_line(&self) -> String {
+        let mut words: Vec<String> = self
+            .env()
+            .into_iter()
+            .filter(|(k, _)| *k != "GOCACHE")
+            .map(|(k, v)| format!("{k}={}", shell_quote(&v)))
+            .collect();
+        words.push("go".into());
+        words.extend(self.args().iter().map(|a| shell_quote(a)));
+        words.join(" ")
+    }
+}
+
+/// Quotes `word` for a POSIX shell when it needs it.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,+@%".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+impl Go {
+    /// `go env NAME...` in `dir`, supervised: the values in the order asked. Only for
+    /// variables that need no C compiler to compute (`go env -json` runs `$CC` to probe
+    /// flags, which can hang on a broken toolchain); GOHOSTOS, GOVERSION, GOCACHE are fine.
+    pub fn env_vars(&self, dir: &Path, names: &[&str]) -> anyhow::Result<Vec<String>> {
+        let mut cmd = self.command(dir);
+        cmd.arg("env").args(names);
+        let done = process::spawn(&mut cmd)
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?
+            .wait(None)?;
+        if !done.success() {
+            bail!(
+                "`go env {}` failed in {}: {}",
+                names.join(" "),
+                dir.display(),
+                String::from_utf8_lossy(&done.stderr).trim()
+            );
+        }
+        let text = String::from_utf8_lossy(&done.stdout);
+        let values: Vec<String> = text.lines().map(str::to_string).collect();
+        if values.len() != names.len() {
+            bail!(
+                "`go env {}` printed {} lines",
+                names.join(" "),
+                values.len()
+            );
+        }
+        Ok(values)
+    }
+
+    /// Runs `go build` in `dir` as a supervised child (its own process group, killed if
+    /// goready is interrupted). An `Err` means `go` could not be started at all.
+    pub fn build(&self, dir: &Path, build: &Build) -> anyhow::Result<Finished> {
+        let mut cmd = self.command(dir);
+        cmd.args(build.args());
+        for (k, v) in build.env() {
+            cmd.env(k, v);
+        }
+        let child = process::spawn(&mut cmd)
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
+        Ok(child.wait(None)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,6 +604,36 @@ mod tests {
             env.get("GOVERSION")
         );
         assert!(Path::new(&env["GOROOT"]).join("bin").is_dir());
+    }
+
+    #[test]
+    fn env_vars_come_back_in_the_order_asked() {
+        let v = Go::default()
+            .env_vars(Path::new("."), &["GOHOSTARCH", "GOVERSION", "GOHOSTOS"])
+            .unwrap();
+        assert!(v[1].starts_with("go1."), "{v:?}");
+        assert_eq!(v[2], std::env::consts::OS.replace("macos", "darwin"));
+        assert!(!v[0].is_empty());
+    }
+
+    #[test]
+    fn build_shell_line_reproduces_the_command() {
+        let b = Build {
+            goos: "linux".into(),
+            goarch: "arm64".into(),
+            cgo: false,
+            flags: vec!["-trimpath".into(), "-ldflags=-s -X main.Version=1.0".into()],
+            output: PathBuf::from("dist/svc_linux_arm64"),
+            package: "./cmd/svc".into(),
+            gocache: Some(PathBuf::from("/tmp/cache")),
+        };
+        assert_eq!(
+            b.shell_line(),
+            "GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath \
+             '-ldflags=-s -X main.Version=1.0' -o dist/svc_linux_arm64 ./cmd/svc"
+        );
+        assert!(b.env().contains(&("GOCACHE", "/tmp/cache".into())));
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 
     #[test]

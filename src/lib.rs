@@ -1,6 +1,7 @@
 //! goready: tells a Go team, in CI, whether its service is production-ready — and exactly
 //! why not. The binary (`src/main.rs`) is a thin CLI over these modules; see DESIGN.md.
 
+pub mod build;
 pub mod cli;
 pub mod config;
 pub mod duration;
@@ -11,5 +12,6 @@ pub mod inspect;
 pub mod model;
 #[cfg(unix)]
 pub mod probe;
+pub mod process;
 pub mod report;
 pub mod rules;

@@ -69,7 +69,13 @@ rules! { ENV;
     ENV_GO_SUM = "env.go_sum", "env", Error, "go.sum present, verified and tidy";
 }
 
-// Suite "build": goready build. (rules go here)
+// Suite "build": goready build (src/build/rules.rs).
+rules! { BUILD;
+    BUILD_COMPILE = "build.compile", "build", Error, "target compiles";
+    BUILD_VERSION = "build.version", "build", Error, "native binary reports the injected version";
+    BUILD_STATIC = "build.static", "build", Error, "build is set up to link statically";
+    BUILD_REPRODUCIBLE = "build.reproducible", "build", Error, "rebuild without the cache is byte-identical";
+}
 
 // Suite "runtime": goready probe (src/probe/rules.rs).
 rules! { RUNTIME;
@@ -91,7 +97,7 @@ rules! { TEST;
 }
 
 /// Every suite's rule list; a new suite adds its slice here.
-const SUITES: &[&[Rule]] = &[BINARY, ENV, RUNTIME, TEST];
+const SUITES: &[&[Rule]] = &[BINARY, ENV, BUILD, RUNTIME, TEST];
 
 /// Every rule goready knows, suite by suite, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {

@@ -1,0 +1,372 @@
+//! `goready build`: builds a GOOS/GOARCH/CGO matrix with the local `go`, several targets at
+//! once, then proves every binary through the inspector (suite `binary`) and judges the
+//! builds themselves (suite `build`): did each target compile (with the compiler's file and
+//! line when not), does the native binary print the injected version, is the build set up to
+//! link statically, and is a rebuild without the cache byte-identical.
+//!
+//! `matrix` decides what to build, `runner` runs the workers and reads `go build`'s output,
+//! `version` injects and runs the version, `reproducible` compares two builds, and `rules`
+//! judges. Every check carries its target's label, `GOOS/GOARCH cgo=N`.
+
+pub mod matrix;
+pub mod reproducible;
+pub mod rules;
+pub mod runner;
+pub mod version;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::gotool::{self, Go};
+use crate::inspect;
+use crate::model::{Check, Report};
+use matrix::{Shard, Target};
+use rules::{Compile, Outcome, Rebuild, RuleOptions};
+use runner::{Progress, ProgressMode};
+
+/// The default `--version-var`.
+pub const DEFAULT_VERSION_VAR: &str = "main.Version";
+
+/// Everything `goready build` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The module directory (`go build` runs there; outputs go to `DIR/dist`).
+    pub dir: PathBuf,
+    /// `--target` values (`GOOS/GOARCH`, comma-separated).
+    pub targets: Vec<String>,
+    /// `--cgo` values (`0`, `1`).
+    pub cgo: Vec<String>,
+    /// The main package (`--pkg`), relative to `dir`.
+    pub package: String,
+    /// Builds at once (`--jobs`); `None` for the number of CPUs.
+    pub jobs: Option<usize>,
+    /// Pass `-trimpath`.
+    pub trimpath: bool,
+    /// `--ldflags`.
+    pub ldflags: Option<String>,
+    /// `--tags`.
+    pub tags: Option<String>,
+    /// `--buildmode`.
+    pub buildmode: Option<String>,
+    /// `--version V`: inject V and prove it.
+    pub version: Option<String>,
+    /// `--version-var`: the string variable `-X` sets.
+    pub version_var: String,
+    /// `--version-cmd`: arguments that make the binary print its version.
+    pub version_cmd: Vec<String>,
+    /// `--require-static`.
+    pub require_static: bool,
+    /// `--reproducible`.
+    pub reproducible: bool,
+    /// `--shard I/N`.
+    pub shard: Option<Shard>,
+    /// How progress is shown.
+    pub progress: ProgressMode,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dir: PathBuf::from("."),
+            targets: Vec::new(),
+            cgo: Vec::new(),
+            package: ".".into(),
+            jobs: None,
+            trimpath: true,
+            ldflags: None,
+            tags: None,
+            buildmode: None,
+            version: None,
+            version_var: DEFAULT_VERSION_VAR.into(),
+            version_cmd: vec!["--version".into()],
+            require_static: false,
+            reproducible: false,
+            shard: None,
+            progress: ProgressMode::Quiet,
+        }
+    }
+}
+
+/// What the workers share.
+struct Shared<'a> {
+    go: &'a Go,
+    opts: &'a Options,
+    /// `opts.dir`, absolute.
+    dir: PathBuf,
+    dist: PathBuf,
+    name: String,
+    flags: Vec<String>,
+    cwd: PathBuf,
+    host: (String, String),
+    /// A build cache no first build has used, shared by the `--reproducible` rebuilds.
+    fresh_cache: Option<PathBuf>,
+    inspect: inspect::Options,
+    binary_rules: inspect::rules::RuleOptions,
+    rule_opts: RuleOptions,
+}
+
+/// Runs the step: the errors returned are usage and setup errors (exit 2); everything that
+/// goes wrong with a target becomes a check.
+pub fn run(go: &Go, opts: &Options) -> anyhow::Result<Report> {
+    if !opts.dir.is_dir() {
+        bail!(
+            "{} is not a directory: pass the module directory (the one with go.mod)",
+            opts.dir.display()
+        );
+    }
+    // First: every `go` goready starts from here on dies with it.
+    crate::process::kill_children_on_signal();
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    let dir = std::path::absolute(&opts.dir)
+        .with_context(|| format!("resolving {}", opts.dir.display()))?;
+    let targets = {
+        let all = matrix::matrix(
+            &matrix::parse_targets(&opts.targets)?,
+            &matrix::parse_cgo(&opts.cgo)?,
+        );
+        match opts.shard {
+            Some(shard) => shard.select(&all),
+            None => all,
+        }
+    };
+    let name = matrix::binary_name(&dir, &opts.package)?;
+    let ldflags = version::ldflags(
+        opts.ldflags.as_deref(),
+        opts.version
+            .as_deref()
+            .map(|v| (opts.version_var.as_str(), v)),
+    )?;
+    let mut flags = Vec::new();
+    if opts.trimpath {
+        flags.push("-trimpath".to_string());
+    }
+    if let Some(tags) = opts.tags.as_deref().filter(|t| !t.is_empty()) {
+        flags.push(format!("-tags={tags}"));
+    }
+    if let Some(mode) = opts.buildmode.as_deref().filter(|m| !m.is_empty()) {
+        flags.push(format!("-buildmode={mode}"));
+    }
+    if let Some(l) = &ldflags {
+        flags.push(format!("-ldflags={l}"));
+    }
+    let host = match go.env_vars(&dir, &["GOHOSTOS", "GOHOSTARCH"])?.as_slice() {
+        [os, arch] => (os.clone(), arch.clone()),
+        _ => bail!("`go env GOHOSTOS GOHOSTARCH` gave an unexpected answer"),
+    };
+    if targets.is_empty() {
+        eprintln!(
+            "goready build: shard {} has no targets (the matrix has fewer targets than shards)",
+            opts.shard.map(|s| s.to_string()).unwrap_or_default()
+        );
+        return Ok(Report::new(Vec::new()));
+    }
+    let dist = dir.join("dist");
+    std::fs::create_dir_all(&dist).with_context(|| format!("creating {}", dist.display()))?;
+    // The rebuilds' cache lives (and is deleted) with this value.
+    let fresh_cache = if opts.reproducible {
+        Some(
+            tempfile::Builder::new()
+                .prefix("goready-gocache-")
+                .tempdir()
+                .context("creating an empty build cache for --reproducible")?,
+        )
+    } else {
+        None
+    };
+    let mut vars = Vec::new();
+    if opts.version.is_some() {
+        vars.push(opts.version_var.clone());
+    }
+    let ctx = Shared {
+        go,
+        opts,
+        dist,
+        name,
+        flags,
+        host: host.clone(),
+        fresh_cache: fresh_cache.as_ref().map(|d| d.path().to_path_buf()),
+        inspect: inspect::Options {
+            vars,
+            expect_version: opts.version.clone(),
+        },
+        binary_rules: inspect::rules::RuleOptions {
+            require_static: opts.require_static,
+        },
+        rule_opts: RuleOptions {
+            version: opts.version.clone(),
+            require_static: opts.require_static,
+            reproducible: opts.reproducible,
+            ldflags,
+            buildmode: opts.buildmode.clone(),
+            host,
+        },
+        dir,
+        cwd,
+    };
+    let jobs = opts.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let progress = Progress::new(opts.progress, targets.len(), jobs.min(targets.len()));
+    let per_target = runner::run_all(&targets, jobs, &progress, |t| ctx.target(t));
+    progress.close();
+    let _ = std::fs::remove_dir(ctx.dist.join(".rebuild"));
+    Ok(Report::new(per_target.into_iter().flatten().collect()))
+}
+
+impl Shared<'_> {
+    /// Builds, inspects and judges one target; returns its checks, whether it went well, and a
+    /// one-line summary for the progress display.
+    fn target(&self, target: &Target) -> (Vec<Check>, bool, String) {
+        let output = self.dist.join(target.output_name(&self.name));
+        let build = gotool::Build {
+            goos: target.goos.clone(),
+            goarch: target.goarch.clone(),
+            cgo: target.cgo,
+            flags: self.flags.clone(),
+            output: output.clone(),
+            package: self.opts.package.clone(),
+            gocache: None,
+        };
+        let shown = runner::display_path(Path::new(""), &output, &self.cwd);
+        let mut outcome = Outcome {
+            target: target.clone(),
+            output: shown,
+            command: build.shell_line(),
+            build_ms: 0,
+            compile: Compile::NotRun(String::new()),
+            version_run: None,
+            rebuild: None,
+        };
+        let (compile, ms) = self.compile(&build);
+        outcome.compile = compile;
+        outcome.build_ms = ms;
+        if !outcome.built() {
+            // A failed build must not leave an older binary where a release step looks.
+            let _ = std::fs::remove_file(&output);
+        }
+
+        let mut binary_checks = Vec::new();
+        if outcome.built() {
+            binary_checks = self.inspect(&output, target);
+            if self.opts.version.is_some() && target.is_native(&self.host.0, &self.host.1) {
+                outcome.version_run = Some(version::run(&output, &self.opts.version_cmd));
+            }
+            if let Some(cache) = &self.fresh_cache {
+                outcome.rebuild = Some(self.rebuild(&build, cache));
+            }
+        }
+        let mut checks = rules::evaluate(&outcome, &self.rule_opts);
+        checks.splice(1..1, binary_checks);
+        let problems = checks.iter().filter(|c| c.status.is_problem()).count();
+        let summary = match &outcome.compile {
+            Compile::Built { size } => format!(
+                "{} ({}){}",
+                outcome.output,
+                inspect::rules::human_bytes(*size),
+                match problems {
+                    0 => String::new(),
+                    1 => ", 1 check fails".into(),
+                    n => format!(", {n} checks fail"),
+                }
+            ),
+            _ => checks[0].message.clone(),
+        };
+        let ok = outcome.built();
+        (checks, ok, summary)
+    }
+
+    fn compile(&self, build: &gotool::Build) -> (Compile, u64) {
+        match self.go.build(&self.dir, build) {
+            Err(e) => (Compile::NotRun(format!("{e:#}")), 0),
+            Ok(done) => {
+                let ms = done.elapsed.as_millis() as u64;
+                let mut text = String::from_utf8_lossy(&done.stderr).into_owned();
+                text.push_str(&String::from_utf8_lossy(&done.stdout));
+                if done.success() {
+                    let size = std::fs::metadata(&build.output)
+                        .map(|m| m.len())
+                        .unwrap_or(0);
+                    return (Compile::Built { size }, ms);
+                }
+                if runner::missing_c_compiler(&text) {
+                    return (Compile::NoCCompiler { output: text }, ms);
+                }
+                let diagnostics = runner::diagnostics(&text, &self.dir, &self.cwd);
+                (
+                    Compile::Failed {
+                        diagnostics,
+                        output: text,
+                    },
+                    ms,
+                )
+            }
+        }
+    }
+
+    /// The binary suite on the built file, every check re-targeted with the matrix label.
+    fn inspect(&self, output: &Path, target: &Target) -> Vec<Check> {
+        let label = target.label();
+        let started = std::time::Instant::now();
+        let facts = match inspect::inspect_path(output, &self.inspect) {
+            Err(e) => return vec![inspect::rules::unreadable(&label, &e)],
+            Ok(Err(e)) => return vec![inspect::rules::unparsable(&label, &e)],
+            Ok(Ok(facts)) => facts,
+        };
+        // The rules target their checks at `facts.path`: the label takes its place.
+        let mut facts = facts;
+        facts.path = label;
+        let ms = started.elapsed().as_millis() as u64;
+        inspect::rules::evaluate(&facts, &self.binary_rules)
+            .into_iter()
+            .map(|mut c| {
+                c.duration_ms = ms;
+                if c.id == crate::rules::BINARY_VERSION.id && self.opts.version.is_none() {
+                    c.message = "no --version given".into();
+                }
+                c
+            })
+            .collect()
+    }
+
+    /// The `--reproducible` second build: same flags, an empty build cache, another output.
+    fn rebuild(&self, first: &gotool::Build, cache: &Path) -> Rebuild {
+        let keep_dir = self.dist.join(".rebuild");
+        if let Err(e) = std::fs::create_dir_all(&keep_dir) {
+            return Rebuild::Failed(format!("creating {}: {e}", keep_dir.display()));
+        }
+        let second = gotool::Build {
+            output: keep_dir.join(first.output.file_name().unwrap_or_default()),
+            gocache: Some(cache.to_path_buf()),
+            ..first.clone()
+        };
+        let (compile, _) = self.compile(&second);
+        match compile {
+            Compile::Built { .. } => {}
+            Compile::Failed { output, .. } | Compile::NoCCompiler { output } => {
+                let _ = std::fs::remove_file(&second.output);
+                return Rebuild::Failed(output.trim().to_string());
+            }
+            Compile::NotRun(why) => return Rebuild::Failed(why),
+        }
+        let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+        let (a, b) = match (read(&first.output), read(&second.output)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return Rebuild::Failed(format!("{e:#}")),
+        };
+        let comparison = reproducible::compare(&a, &b);
+        let kept = if comparison.identical {
+            let _ = std::fs::remove_file(&second.output);
+            None
+        } else {
+            Some(runner::display_path(
+                Path::new(""),
+                &second.output,
+                &self.cwd,
+            ))
+        };
+        Rebuild::Compared { comparison, kept }
+    }
+}

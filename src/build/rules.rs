@@ -1,0 +1,371 @@
+//! The `build` suite: rules that judge what building one target produced ([`Outcome`]).
+//! Each rule is documented in docs/checks.md under its id. The `binary` suite's checks of the
+//! built file come from `inspect::rules`, re-targeted with the matrix label.
+
+use serde_json::json;
+
+use super::matrix::Target;
+use super::reproducible::Comparison;
+use super::runner::Diagnostic;
+use super::version::{self, VersionRun};
+use crate::inspect::rules::human_bytes;
+use crate::model::Check;
+use crate::rules as ids;
+
+/// How `go build` of one target went.
+#[derive(Debug, Clone)]
+pub enum Compile {
+    /// It produced the output file.
+    Built {
+        /// Size of the output in bytes.
+        size: u64,
+    },
+    /// The compiler (or linker) refused; diagnostics located where the output had them.
+    Failed {
+        /// Located diagnostics, in the compiler's order.
+        diagnostics: Vec<Diagnostic>,
+        /// The combined output, as `go` printed it.
+        output: String,
+    },
+    /// cgo needs a C compiler and there is none.
+    NoCCompiler {
+        /// What `go` printed.
+        output: String,
+    },
+    /// `go` could not be run at all.
+    NotRun(String),
+}
+
+/// The second build of `--reproducible` and how it compares.
+#[derive(Debug, Clone)]
+pub enum Rebuild {
+    /// Both builds exist; their comparison. `kept` is where the differing second build was
+    /// left for inspection.
+    Compared {
+        /// Byte comparison of the two builds.
+        comparison: Comparison,
+        /// The second build, kept when it differs.
+        kept: Option<String>,
+    },
+    /// The second build (or reading it) failed.
+    Failed(String),
+}
+
+/// Everything one target's build produced, for the rules to judge.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The target.
+    pub target: Target,
+    /// The output path, as shown to users.
+    pub output: String,
+    /// The `go build` command, runnable in the module directory.
+    pub command: String,
+    /// Wall time of `go build`.
+    pub build_ms: u64,
+    /// How the build went.
+    pub compile: Compile,
+    /// `BIN --version` (native targets, with `--version`).
+    pub version_run: Option<VersionRun>,
+    /// The `--reproducible` rebuild.
+    pub rebuild: Option<Rebuild>,
+}
+
+/// What the user asked for, as far as the rules need to know.
+#[derive(Debug, Clone, Default)]
+pub struct RuleOptions {
+    /// `--version V`.
+    pub version: Option<String>,
+    /// `--require-static`.
+    pub require_static: bool,
+    /// `--reproducible`.
+    pub reproducible: bool,
+    /// The final `-ldflags` value.
+    pub ldflags: Option<String>,
+    /// `--buildmode`.
+    pub buildmode: Option<String>,
+    /// GOHOSTOS/GOHOSTARCH, for the messages about targets this machine cannot run.
+    pub host: (String, String),
+}
+
+/// The `build.compile` check.
+pub fn compile(o: &Outcome, opts: &RuleOptions) -> Check {
+    let label = o.target.label();
+    let at = Check::of(&ids::BUILD_COMPILE)
+        .target(&label)
+        .duration_ms(o.build_ms);
+    let secs = o.build_ms as f64 / 1000.0;
+    match &o.compile {
+        Compile::Built { size } => at
+            .data(json!({"output": o.output, "command": o.command, "size": size, "seconds": secs}))
+            .pass(format!(
+                "built {} ({}) in {secs:.1}s",
+                o.output,
+                human_bytes(*size)
+            )),
+        Compile::Failed {
+            diagnostics,
+            output,
+        } => {
+            let data = json!({
+                "command": o.command, "diagnostics": diagnostics, "output": clip(output, 8192),
+            });
+            match diagnostics.first() {
+                Some(first) => {
+                    let more = match diagnostics.len() - 1 {
+                        0 => String::new(),
+                        1 => " (and 1 more error)".into(),
+                        n => format!(" (and {n} more errors)"),
+                    };
+                    at.location(&first.file, Some(first.line))
+                        .data(data)
+                        .fail(format!(
+                            "does not compile: {}:{}{}: {}{more}",
+                            first.file,
+                            first.line,
+                            first.column.map(|c| format!(":{c}")).unwrap_or_default(),
+                            first.message
+                        ))
+                }
+                None => {
+                    let hint = if o.target.cgo && !o.target.is_native(&opts.host.0, &opts.host.1) {
+                        "; cgo for another platform needs a C cross-compiler for it (set CC, \
+                         e.g. CC=aarch64-linux-gnu-gcc, or build this target with --cgo 0)"
+                    } else {
+                        ""
+                    };
+                    at.data(data)
+                        .fail(format!("go build failed: {}{hint}", first_lines(output, 3)))
+                }
+            }
+        }
+        Compile::NoCCompiler { output } => at
+            .data(json!({"command": o.command, "output": clip(output, 8192)}))
+            .error(format!(
+                "CGO_ENABLED=1 needs a C compiler and there is none: {}. Install one \
+                 (e.g. apt-get install gcc), point CC at it, or leave cgo=1 out of the matrix \
+                 (--cgo 0)",
+                output
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with('#'))
+                    .unwrap_or("cgo: no C compiler")
+            )),
+        Compile::NotRun(why) => at
+            .data(json!({"command": o.command}))
+            .error(format!("cannot run go build: {why}")),
+    }
+}
+
+impl Outcome {
+    /// The output file exists.
+    pub fn built(&self) -> bool {
+        matches!(self.compile, Compile::Built { .. })
+    }
+}
+
+/// Every `build` check of one target, after `build.compile`: `build.static` with
+/// `--require-static`, `build.version` with `--version`, `build.reproducible` with
+/// `--reproducible`.
+pub fn evaluate(o: &Outcome, opts: &RuleOptions) -> Vec<Check> {
+    let mut checks = vec![compile(o, opts)];
+    if opts.require_static {
+        checks.push(static_flags(o, opts));
+    }
+    if let (Some(v), true) = (&opts.version, o.built()) {
+        checks.push(version_check(o, v, opts));
+    }
+    if opts.reproducible {
+        checks.push(reproducible(o));
+    }
+    checks
+}
+
+/// `build.static`: the build is set up to produce a static Linux binary.
+fn static_flags(o: &Outcome, opts: &RuleOptions) -> Check {
+    let t = &o.target;
+    let at = Check::of(&ids::BUILD_STATIC)
+        .target(t.label())
+        .data(json!({"cgo": t.cgo, "ldflags": opts.ldflags, "buildmode": opts.buildmode}));
+    if t.goos != "linux" {
+        return at.skip(format!(
+            "{} binaries always load the system's libraries; only Linux binaries can be static",
+            t.goos
+        ));
+    }
+    if let Some(mode) = opts
+        .buildmode
+        .as_deref()
+        .filter(|m| *m == "pie" || *m == "shared")
+    {
+        if !extld_static(opts.ldflags.as_deref()) {
+            return at.fail(format!(
+                "-buildmode={mode} makes an executable the dynamic loader has to start; drop it, \
+                 or link it with -extldflags -static-pie"
+            ));
+        }
+    }
+    if !t.cgo {
+        return at.pass("CGO_ENABLED=0: Go's own linker builds it without the C library");
+    }
+    if extld_static(opts.ldflags.as_deref()) {
+        at.pass("CGO_ENABLED=1 with -extldflags -static: the external linker links libc in")
+    } else {
+        at.fail(
+            "CGO_ENABLED=1 without static linking flags: whenever a cgo package (net, os/user, \
+             your own C code) is linked, the binary loads the system's libc at run time. Add \
+             --ldflags '-linkmode external -extldflags \"-static\"' (musl-gcc gives a dependable \
+             static libc) or build with --cgo 0",
+        )
+    }
+}
+
+/// Whether the `-ldflags` value tells the external linker to link statically.
+fn extld_static(ldflags: Option<&str>) -> bool {
+    let words = version::split_quoted(ldflags.unwrap_or(""));
+    let mut values = Vec::new();
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        let w = w
+            .strip_prefix("--")
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| w.strip_prefix('-').map(str::to_string).unwrap_or_default());
+        if w == "extldflags" {
+            if let Some(v) = it.next() {
+                values.push(v.clone());
+            }
+        } else if let Some(v) = w.strip_prefix("extldflags=") {
+            values.push(v.to_string());
+        }
+    }
+    values.iter().any(|v| {
+        version::split_quoted(v)
+            .iter()
+            .any(|f| f == "-static" || f == "-static-pie" || f == "--static")
+    })
+}
+
+/// `build.version`: the native binary prints the injected version.
+fn version_check(o: &Outcome, version: &str, opts: &RuleOptions) -> Check {
+    let t = &o.target;
+    let at = Check::of(&ids::BUILD_VERSION).target(t.label());
+    let Some(run) = &o.version_run else {
+        return at.skip(format!(
+            "a {}/{} binary cannot run on this {}/{} machine; binary.version checks its bytes",
+            t.goos, t.goarch, opts.host.0, opts.host.1
+        ));
+    };
+    let at = at.data(json!({
+        "expected": version, "command": run.command, "exit_code": run.exit_code,
+        "output": clip(&run.output, 2048), "timed_out": run.timed_out,
+    }));
+    if let Some(why) = &run.spawn_error {
+        return at.error(format!("cannot run `{}`: {why}", run.command));
+    }
+    if run.timed_out {
+        return at.fail(format!(
+            "`{}` did not exit within {}s: does the program handle the flag? (--version-cmd sets \
+             the arguments)",
+            run.command,
+            version::VERSION_TIMEOUT.as_secs()
+        ));
+    }
+    let shown = first_lines(&run.output, 2);
+    if run.exit_code != Some(0) {
+        return at.fail(format!(
+            "`{}` exited with {}: {shown:?}",
+            run.command,
+            run.exit_code
+                .map(|c| format!("status {c}"))
+                .unwrap_or_else(|| "a signal".into())
+        ));
+    }
+    if run.mentions(version) {
+        at.pass(format!("`{}` printed {shown:?}", run.command))
+    } else {
+        at.fail(format!(
+            "`{}` printed {shown:?}, not {version}: the -X flag did not reach the variable the \
+             program prints (--version-var must name it with its full import path, e.g. \
+             main.Version, and it must be a string variable)",
+            run.command
+        ))
+    }
+}
+
+/// `build.reproducible`: the rebuild without the build cache is byte-identical.
+fn reproducible(o: &Outcome) -> Check {
+    let at = Check::of(&ids::BUILD_REPRODUCIBLE).target(o.target.label());
+    match &o.rebuild {
+        None => at.skip("the target did not build, so there is nothing to rebuild"),
+        Some(Rebuild::Failed(why)) => at.error(format!("the second build failed: {why}")),
+        Some(Rebuild::Compared { comparison, kept }) => {
+            let data = json!({"comparison": comparison, "kept": kept});
+            let at = at.data(data);
+            if comparison.identical {
+                return at.pass(format!(
+                    "rebuilt with an empty build cache: byte-identical ({})",
+                    human_bytes(comparison.sizes.0)
+                ));
+            }
+            let first = comparison.first_difference.as_ref();
+            let section = first.map(|d| d.section.as_str()).unwrap_or("?");
+            let offset = first
+                .map(|d| match d.section_offset {
+                    Some(inner) => format!("file offset {:#x}, {inner:#x} into it", d.offset),
+                    None => format!("file offset {:#x}", d.offset),
+                })
+                .unwrap_or_default();
+            let kept = kept
+                .as_deref()
+                .map(|k| {
+                    format!("; the second build is kept at {k} (compare with cmp -l or diffoscope)")
+                })
+                .unwrap_or_default();
+            at.fail(format!(
+                "rebuilt with an empty build cache: differs first in {section} ({offset}); {} \
+                 bytes differ in {}{kept}. Look for inputs that change between builds: \
+                 __DATE__/__TIME__ in C code, generated files, -X values from the clock, absolute \
+                 paths without -trimpath",
+                comparison.differing_bytes,
+                comparison.differing_sections.join(", ")
+            ))
+        }
+    }
+}
+
+fn first_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(n)
+        .collect();
+    lines.join(" / ")
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_linking_flags_are_recognised_in_go_flag_syntax() {
+        assert!(extld_static(Some(
+            r#"-s -w -linkmode external -extldflags "-static""#
+        )));
+        assert!(extld_static(Some("-extldflags=-static-pie")));
+        assert!(extld_static(Some("--extldflags '-lm -static'")));
+        assert!(!extld_static(Some("-s -w")));
+        assert!(!extld_static(Some("-extldflags -lm")));
+        assert!(!extld_static(None));
+    }
+}
