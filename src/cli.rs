@@ -27,6 +27,9 @@ pub enum Command {
     /// Inspect ELF, Mach-O (thin or universal) and PE files: linkage, symbols, DWARF, Go
     /// build info, pclntab, PIE/RELRO, net/http/pprof, embedded version.
     Inspect(InspectArgs),
+    /// Rank a saved pprof profile like `go tool pprof -top` (offline), compare it with a base
+    /// profile (runtime.alloc_regression), draw its flame graph.
+    Pprof(PprofArgs),
     // env, build, probe, pprof, test, report, check: one variant per step, in DESIGN.md order.
 }
 
@@ -79,6 +82,51 @@ pub struct InspectArgs {
     pub common: CommonArgs,
 }
 
+/// `goready pprof FILE`
+#[derive(Debug, Args)]
+pub struct PprofArgs {
+    /// The profile: gzipped or raw profile.proto, e.g. a scrape of /debug/pprof/allocs or the
+    /// file of `go test -memprofile`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Compare with this earlier profile, or with a goready result file holding its
+    /// runtime.allocs check: sites whose share grew fail runtime.alloc_regression.
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
+
+    /// Sample type to rank, by name (alloc_space, inuse_objects, ...) or index; repeatable.
+    /// Default: the profile's own default, and alloc_objects too for allocs profiles.
+    #[arg(long = "sample-index", value_name = "NAME")]
+    pub sample_index: Vec<String>,
+
+    /// Rows per table, like `go tool pprof -top -nodecount=N`; 0 shows every node past the
+    /// 0.5 % cut.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
+
+    /// Output on stdout: the tables (text) or the rankings and checks (json).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Write a flame graph (SVG) of the first sample type here.
+    #[arg(long, value_name = "OUT.svg")]
+    pub flame: Option<PathBuf>,
+
+    /// With --base: a site fails when its share of the total grew by more than PCT
+    /// percentage points (e.g. 6 % → 17 % is 11 points).
+    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+    pub max_alloc_growth: f64,
+
+    /// Keep samples from the profiler's own work (runtime/pprof and net/http/pprof frames),
+    /// which are otherwise left out.
+    #[arg(long)]
+    pub keep_profiler_frames: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> u8 {
     let cli = match Cli::try_parse() {
@@ -91,6 +139,7 @@ pub fn main() -> u8 {
     };
     let result = match cli.command {
         Command::Inspect(args) => run_inspect(&args),
+        Command::Pprof(args) => crate::probe::offline::run_pprof(&args),
     };
     match result {
         Ok(code) => code,
@@ -102,7 +151,7 @@ pub fn main() -> u8 {
 }
 
 /// Writes the result file if asked and computes the exit code.
-fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
+pub(crate) fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
     if let Some(path) = &common.json {
         report.write_json(path)?;
     }

@@ -5,5 +5,6 @@ pub mod cli;
 pub mod gotool;
 pub mod inspect;
 pub mod model;
+pub mod probe;
 pub mod report;
 pub mod rules;

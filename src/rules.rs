@@ -61,10 +61,17 @@ rules! { BINARY;
 
 // Suite "runtime": goready probe. (rules go here)
 
+// Suite "runtime", profile checks: goready pprof (offline) and goready probe (live scrape),
+// in src/probe/profile_rules.rs.
+rules! { RUNTIME_PROFILE;
+    RUNTIME_ALLOCS = "runtime.allocs", "runtime", Notice, "allocation profile decodes; top allocation sites";
+    RUNTIME_ALLOC_REGRESSION = "runtime.alloc_regression", "runtime", Warning, "no allocation site's share grew beyond the limit";
+}
+
 // Suite "test": goready test. (rules go here)
 
 /// Every suite's rule list; a new suite adds its slice here.
-const SUITES: &[&[Rule]] = &[BINARY];
+const SUITES: &[&[Rule]] = &[BINARY, RUNTIME_PROFILE];
 
 /// Every rule goready knows, suite by suite, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
