@@ -288,7 +288,10 @@ fn synthetic_profiles_rank_exactly_like_go_tool_pprof() {
         );
     }
     // The generator must produce real tables, not 40 empty reports.
-    assert!(compared > SEEDS as usize * 5, "only {compared} lines compared");
+    assert!(
+        compared > SEEDS as usize * 5,
+        "only {compared} lines compared"
+    );
 }
 
 #[test]
@@ -304,7 +307,6 @@ fn default_sample_index_follows_the_profile_like_pprof() {
         assert_eq!(profile.sample_index(None).unwrap(), want, "seed {seed}");
     }
 }
-
 
 /// One function per sample value, each its own one-frame stack.
 fn flat_profile(sites: &[(&str, i64)]) -> proto::Profile {

@@ -125,12 +125,11 @@ pub fn text(file: &str, profile: &Profile, tops: &[Top]) -> String {
             out.push_str(&line);
             out.push('\n');
         }
-        let nodecount = top
-            .rows
-            .len()
-            .lt(&top.nodes)
-            .then(|| format!(" -nodecount={}", top.rows.len()))
-            .unwrap_or_default();
+        let nodecount = if top.rows.len() < top.nodes {
+            format!(" -nodecount={}", top.rows.len())
+        } else {
+            String::new()
+        };
         if left_out.is_empty() {
             out.push_str(&format!(
                 "Same as: go tool pprof -top{nodecount} -sample_index={} {file}\n",

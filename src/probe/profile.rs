@@ -594,7 +594,9 @@ impl Profile {
     fn from_message(mut m: proto::Profile) -> Result<Profile, ProfileError> {
         // Strings first: every index below is checked against this table.
         if m.string_table.is_empty() {
-            return Err(malformed("the string table is empty (string_table[0] must be \"\")"));
+            return Err(malformed(
+                "the string table is empty (string_table[0] must be \"\")",
+            ));
         }
         if !m.string_table[0].is_empty() {
             return Err(malformed("string_table[0] is not the empty string"));
@@ -668,7 +670,10 @@ impl Profile {
                 return Err(malformed(format!("two functions have id {}", func.id)));
             }
             check(&format!("function {}: name", func.id), func.name)?;
-            check(&format!("function {}: system_name", func.id), func.system_name)?;
+            check(
+                &format!("function {}: system_name", func.id),
+                func.system_name,
+            )?;
             check(&format!("function {}: filename", func.id), func.filename)?;
         }
 
@@ -687,7 +692,9 @@ impl Profile {
                 id => mapping_ids.get(id).map(|m| m as u64 + 1).unwrap_or(0),
             };
             for ln in &mut loc.line {
-                let Some(f) = function_ids.get(ln.function_id).filter(|_| ln.function_id != 0)
+                let Some(f) = function_ids
+                    .get(ln.function_id)
+                    .filter(|_| ln.function_id != 0)
                 else {
                     return Err(malformed(format!(
                         "location {} has a line with function id {}, which is not in the \
@@ -886,7 +893,13 @@ impl IdIndex {
             *slot = index;
             return true;
         }
-        self.sparse.insert(id, index).is_none()
+        match self.sparse.entry(id) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(index);
+                true
+            }
+        }
     }
 
     fn get(&self, id: u64) -> Option<usize> {

@@ -58,7 +58,8 @@ impl SiteShares {
     /// A copy without the sites below [`COMPACT_MIN_SHARE`], for result files.
     pub fn compact(&self) -> SiteShares {
         let mut out = self.clone();
-        out.sites.retain(|_, v| self.share_of(*v).abs() >= COMPACT_MIN_SHARE);
+        out.sites
+            .retain(|_, v| self.share_of(*v).abs() >= COMPACT_MIN_SHARE);
         if out.sites.len() != self.sites.len() {
             out.min_share = COMPACT_MIN_SHARE;
         }

@@ -123,7 +123,10 @@ pub struct Top {
 enum NodeKey<'a> {
     Named(&'a str),
     /// No function name: pprof keeps the object file and the start line.
-    Anonymous { start_line: i64, objfile: &'a str },
+    Anonymous {
+        start_line: i64,
+        objfile: &'a str,
+    },
 }
 
 impl NodeKey<'_> {
@@ -531,7 +534,10 @@ impl Top {
         let mut running = 0i64;
         for r in &self.rows {
             running = running.wrapping_add(r.flat);
-            let inline = r.inline.map(|i| format!(" {}", i.label())).unwrap_or_default();
+            let inline = r
+                .inline
+                .map(|i| format!(" {}", i.label()))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "{:>10} {} {} {:>10} {}  {}{}",
