@@ -371,11 +371,10 @@ fn grown_allocation_site_fails_alloc_regression_with_old_and_new_share() {
     let check = failed[0];
     assert_eq!(check["target"], "main.makeBuf");
     let data = &check["data"];
-    // viaInline(2000) more: makeBuf's flat grows by exactly 2000 × 4 KiB.
-    assert_eq!(
-        data["new_flat"].as_i64().unwrap() - data["old_flat"].as_i64().unwrap(),
-        2000 * 4096
-    );
+    // viaInline(2000) more: makeBuf's flat grows by 2000 × 4 KiB (plus, at times, a few
+    // bytes the runtime allocates on the same stack).
+    let grew = data["new_flat"].as_i64().unwrap() - data["old_flat"].as_i64().unwrap();
+    assert!((2000 * 4096..2001 * 4096).contains(&grew), "{grew}");
     let (old, new) = (
         data["old_share"].as_f64().unwrap(),
         data["new_share"].as_f64().unwrap(),

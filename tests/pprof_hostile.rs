@@ -283,8 +283,8 @@ fn a_gzip_bomb_past_the_default_cap_fails_the_command_clearly() {
 
 #[test]
 fn a_flood_of_empty_messages_is_refused_before_decoding() {
-    // 2 bytes per empty sample on the wire, ~100 bytes each decoded.
-    let flood = [0x12u8, 0x00].repeat(1 << 20);
+    // 2 bytes per empty location on the wire, ~60 bytes each decoded.
+    let flood = [0x22u8, 0x00].repeat(1 << 20);
     let opts = ParseOptions {
         max_decoded: 32 << 20,
         ..ParseOptions::default()

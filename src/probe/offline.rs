@@ -9,7 +9,7 @@ use anyhow::Context;
 use super::flame;
 use super::profile::Profile;
 use super::profile_rules::{self, PROFILER_FRAMES, PROFILER_IGNORE_REGEXP};
-use super::regression::SiteShares;
+use super::regression::{Ranking, SiteShares};
 use super::top::Top;
 use crate::cli::{EXIT_USAGE, OutputFormat, PprofArgs, finish};
 use crate::model::{Check, Report};
@@ -44,18 +44,17 @@ pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
     if !args.keep_profiler_frames {
         profile.drop_samples_with_frames(PROFILER_FRAMES);
     }
-    let tops: Vec<Top> = indexes.iter().map(|&i| profile.top(i, args.top)).collect();
-    let mut checks = vec![profile_rules::allocs_check(&shown, &profile, &tops)];
+    let rankings: Vec<Ranking> = indexes.iter().map(|&i| profile.rank(i, args.top)).collect();
+    let mut checks = vec![profile_rules::allocs_check(&shown, &profile, &rankings)];
     checks[0].duration_ms = started.elapsed().as_millis() as u64;
 
     if let Some(base) = &args.base {
-        let primary = &profile.sample_types[indexes[0]];
-        let new = SiteShares::from_profile(&profile, indexes[0]);
-        match base_shares(base, &primary.ty, args.keep_profiler_frames) {
+        let new = &rankings[0].shares;
+        match base_shares(base, &new.sample_type, args.keep_profiler_frames) {
             Ok(old) => checks.extend(profile_rules::regression_checks(
                 &shown,
                 &old,
-                &new,
+                new,
                 args.max_alloc_growth,
             )),
             Err(e) => {
@@ -90,6 +89,7 @@ pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
                 rankings: &'a [Top],
                 checks: &'a [Check],
             }
+            let tops: Vec<Top> = rankings.iter().map(|r| r.top.clone()).collect();
             let doc = Output {
                 file: &shown,
                 samples: profile.sample_count(),
@@ -101,6 +101,7 @@ pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
             writeln!(stdout)?;
         }
         OutputFormat::Text => {
+            let tops: Vec<&Top> = rankings.iter().map(|r| &r.top).collect();
             write!(stdout, "{}", text(&shown, &profile, &tops))?;
             write!(stdout, "{}", crate::report::text::checks_table(&report))?;
         }
@@ -111,7 +112,7 @@ pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
 
 /// The text output: per ranking pprof's header lines and table, with a line saying what
 /// was left out and how to reproduce the numbers with `go tool pprof`.
-pub fn text(file: &str, profile: &Profile, tops: &[Top]) -> String {
+pub fn text(file: &str, profile: &Profile, tops: &[&Top]) -> String {
     let mut out = String::new();
     let left_out = profile_rules::left_out_sentence(profile.dropped.as_ref(), profile);
     for top in tops {

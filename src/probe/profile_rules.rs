@@ -9,8 +9,7 @@ use std::fmt::Display;
 use serde_json::json;
 
 use super::profile::{DroppedSamples, Profile};
-use super::regression::{SiteShares, compare};
-use super::top::Top;
+use super::regression::{Ranking, SiteShares, compare};
 use super::units;
 use crate::model::{Check, Report, Severity};
 use crate::rules;
@@ -33,7 +32,8 @@ fn human(v: i64, unit: &str) -> String {
 
 /// The sentence about left-out samples, or "" when none were.
 pub fn left_out_sentence(dropped: Option<&DroppedSamples>, profile: &Profile) -> String {
-    let Some(d) = dropped.filter(|d| d.samples > 0) else {
+    // Samples whose values are all zero change nothing in any table: not worth a word.
+    let Some(d) = dropped.filter(|d| d.samples > 0 && d.values.iter().any(|&v| v != 0)) else {
         return String::new();
     };
     let values: Vec<String> = profile
@@ -54,9 +54,9 @@ pub fn left_out_sentence(dropped: Option<&DroppedSamples>, profile: &Profile) ->
 /// `runtime.allocs` for a decoded profile: passes, naming the top sites of each ranking,
 /// and carries the rankings (`function`, `flat`, `cum` in the profile's unit) and the
 /// compact site shares (for a later `--base`) in its data.
-pub fn allocs_check(target: &str, profile: &Profile, rankings: &[Top]) -> Check {
+pub fn allocs_check(target: &str, profile: &Profile, rankings: &[Ranking]) -> Check {
     let mut parts = Vec::new();
-    for top in rankings {
+    for Ranking { top, .. } in rankings {
         let unit = &top.sample_type.unit;
         let sites: Vec<String> = top
             .rows
@@ -87,17 +87,15 @@ pub fn allocs_check(target: &str, profile: &Profile, rankings: &[Top]) -> Check 
     if !left_out.is_empty() {
         parts.push(left_out);
     }
-    let shares: Vec<SiteShares> = rankings
-        .iter()
-        .map(|t| SiteShares::from_profile(profile, t.sample_index).compact())
-        .collect();
+    let shares: Vec<SiteShares> = rankings.iter().map(|r| r.shares.compact()).collect();
+    let tops: Vec<&super::top::Top> = rankings.iter().map(|r| &r.top).collect();
     Check::of(&rules::RUNTIME_ALLOCS)
         .target(target)
         .data(json!({
             "samples": profile.sample_count(),
             "sample_types": profile.sample_type_names(),
             "left_out": profile.dropped,
-            "rankings": rankings,
+            "rankings": tops,
             "shares": shares,
         }))
         .pass(parts.join("; "))

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::profile::Profile;
-use super::top::{Graph, report_total};
+use super::top::{Graph, Top, TopOptions, report_total};
 
 /// Sites below this share (percent) are left out of [`SiteShares::compact`]: they are
 /// noise for a regression check, and would bloat result files of large profiles.
@@ -38,6 +38,15 @@ impl SiteShares {
     pub fn from_profile(profile: &Profile, sample_index: usize) -> SiteShares {
         let graph = Graph::new(profile);
         let (flat, _) = graph.values(profile, sample_index);
+        SiteShares::from_values(profile, &graph, &flat, sample_index)
+    }
+
+    fn from_values(
+        profile: &Profile,
+        graph: &Graph<'_>,
+        flat: &[i64],
+        sample_index: usize,
+    ) -> SiteShares {
         let mut sites = BTreeMap::new();
         for (node, &v) in flat.iter().enumerate() {
             if v != 0 {
@@ -76,6 +85,34 @@ impl SiteShares {
             0.0
         } else {
             value as f64 / self.total as f64 * 100.0
+        }
+    }
+}
+
+/// A sample type's top table and every site's share, computed in one pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ranking {
+    /// The `go tool pprof -top` table.
+    pub top: Top,
+    /// Every site's flat value, for regression checks.
+    pub shares: SiteShares,
+}
+
+impl Profile {
+    /// [`Profile::top`] and [`SiteShares::from_profile`] together, sharing the work.
+    ///
+    /// # Panics
+    /// If `sample_index` is not below `sample_types.len()`.
+    pub fn rank(&self, sample_index: usize, n: usize) -> Ranking {
+        let graph = Graph::new(self);
+        let (flat, cum) = graph.values(self, sample_index);
+        let opts = TopOptions {
+            node_count: n,
+            ..TopOptions::default()
+        };
+        Ranking {
+            top: self.top_from(&graph, &flat, &cum, sample_index, &opts),
+            shares: SiteShares::from_values(self, &graph, &flat, sample_index),
         }
     }
 }

@@ -229,7 +229,7 @@ impl<'p> Graph<'p> {
         }
     }
 
-    fn nodes_of(&self, loc: u64) -> &[u32] {
+    fn nodes_of(&self, loc: u32) -> &[u32] {
         let l = loc as usize;
         &self.loc_nodes[self.loc_start[l] as usize..self.loc_start[l + 1] as usize]
     }
@@ -241,12 +241,12 @@ impl<'p> Graph<'p> {
         let mut cum = vec![0i64; n];
         // The sample that last added to a node's cum: counts recursion once.
         let mut stamp = vec![usize::MAX; n];
-        for (si, s) in p.samples.iter().enumerate() {
-            let w = s.value[sample_index];
+        for (si, (locs, values)) in p.samples.iter().enumerate() {
+            let w = values[sample_index];
             if w == 0 {
                 continue;
             }
-            for &l in s.location_id.iter().rev() {
+            for &l in locs.iter().rev() {
                 for &node in self.nodes_of(l).iter().rev() {
                     let node = node as usize;
                     if stamp[node] != si {
@@ -255,7 +255,7 @@ impl<'p> Graph<'p> {
                     }
                 }
             }
-            if let Some(&leaf_loc) = s.location_id.first()
+            if let Some(&leaf_loc) = locs.first()
                 && let Some(&leaf) = self.nodes_of(leaf_loc).first()
             {
                 flat[leaf as usize] = flat[leaf as usize].wrapping_add(w);
@@ -293,14 +293,14 @@ impl<'p> Graph<'p> {
         // (caller, callee) → (weight, every traversal inlined)
         let mut edges: FxHashMap<(u32, u32), (i64, bool)> = FxHashMap::default();
         let mut seen: FxHashSet<(u32, u32)> = FxHashSet::default();
-        for s in &p.samples {
-            let w = s.value[sample_index];
+        for (locs, values) in p.samples.iter() {
+            let w = values[sample_index];
             if w == 0 {
                 continue;
             }
             seen.clear();
             let mut parent: Option<u32> = None;
-            for &l in s.location_id.iter().rev() {
+            for &l in locs.iter().rev() {
                 let nodes = self.nodes_of(l);
                 let last = nodes.len() - 1;
                 for (ni, &node) in nodes.iter().enumerate().rev() {
@@ -348,8 +348,8 @@ impl<'p> Graph<'p> {
 pub(crate) fn report_total(p: &Profile, sample_index: usize) -> i64 {
     let mut total = 0i64;
     let mut base_total = 0i64;
-    for (i, s) in p.samples.iter().enumerate() {
-        let v = s.value[sample_index].wrapping_abs();
+    for (i, (_, values)) in p.samples.iter().enumerate() {
+        let v = values[sample_index].wrapping_abs();
         total = total.wrapping_add(v);
         if p.diff_base.get(i).copied().unwrap_or(false) {
             base_total = base_total.wrapping_add(v);
@@ -385,7 +385,18 @@ impl Profile {
         );
         let graph = Graph::new(self);
         let (flat, cum) = graph.values(self, sample_index);
+        self.top_from(&graph, &flat, &cum, sample_index, opts)
+    }
 
+    /// The ranking from already computed node values.
+    pub(crate) fn top_from(
+        &self,
+        graph: &Graph<'_>,
+        flat: &[i64],
+        cum: &[i64],
+        sample_index: usize,
+        opts: &TopOptions,
+    ) -> Top {
         // The graph holds the nodes with any value; the cut is a fraction of their flat sum.
         let in_graph: Vec<usize> = (0..graph.len())
             .filter(|&i| flat[i] != 0 || cum[i] != 0)
