@@ -6,8 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::Config;
 use crate::inspect::{self, rules::RuleOptions};
 use crate::model::{Report, Severity};
+#[cfg(unix)]
+use crate::probe;
 
 /// Exit code for usage, configuration and internal errors (DESIGN.md).
 pub const EXIT_USAGE: u8 = 2;
@@ -27,6 +30,10 @@ pub enum Command {
     /// Inspect ELF, Mach-O (thin or universal) and PE files: linkage, symbols, DWARF, Go
     /// build info, pclntab, PIE/RELRO, net/http/pprof, embedded version.
     Inspect(InspectArgs),
+    /// Start the service, prove its net/http/pprof wiring works and is not exposed, read its
+    /// heap and memory limit, stop it (no process is left behind).
+    #[cfg(unix)]
+    Probe(Box<ProbeArgs>),
     /// Rank a saved pprof profile like `go tool pprof -top` (offline), compare it with a base
     /// profile (runtime.alloc_regression), draw its flame graph.
     Pprof(PprofArgs),
@@ -40,17 +47,37 @@ pub struct CommonArgs {
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
 
-    /// Exit 1 when a check fails at or above this severity.
-    #[arg(long, value_enum, default_value_t = Severity::Error, value_name = "LEVEL")]
-    pub fail_on: Severity,
+    /// Exit 1 when a check fails at or above this severity [default: goready.toml's
+    /// fail_on, else error].
+    #[arg(long, value_enum, value_name = "LEVEL", env = "GOREADY_FAIL_ON")]
+    pub fail_on: Option<Severity>,
+
+    /// Rule settings ([rules] severities, `off`) and step defaults [default: ./goready.toml
+    /// when it exists].
+    #[arg(long, value_name = "PATH", env = "GOREADY_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
-/// How `inspect` prints to stdout.
+impl CommonArgs {
+    /// The configuration these flags point at.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        Config::load(self.config.as_deref())
+    }
+
+    /// `report` with goready.toml's `[rules]` applied: what every output shows.
+    pub fn configured(&self, mut report: Report) -> anyhow::Result<Report> {
+        self.load_config()?.apply(&mut report);
+        Ok(report)
+    }
+}
+
+/// How `inspect`, `probe` and `pprof` print to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// A readable table per file, then the checks.
+    /// A readable table of facts, then the checks.
     Text,
-    /// `{"binaries": [...], "checks": [...]}`.
+    /// `inspect`: `{"binaries": [...], "checks": [...]}`; `probe`: `{"service": {...},
+    /// "checks": [...]}`; `pprof`: `{"rankings": [...], "checks": [...]}`.
     Json,
 }
 
@@ -80,6 +107,125 @@ pub struct InspectArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `goready probe (--exec CMD | --go-test PKG) ...`
+#[cfg(unix)]
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("launch").required(true).args(["exec", "go_test"])))]
+pub struct ProbeArgs {
+    /// Start the service with this command line (shell quoting, no shell). `{addr}` and
+    /// `{admin}` are replaced by free loopback addresses, e.g.
+    /// 'dist/svc --addr {addr} --admin {admin}'.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+
+    /// Start the service from a Go test: build PKG's test binary with `go test -c` and run it
+    /// with `-test.run`, the addresses in GOREADY_ADDR and GOREADY_ADMIN_ADDR.
+    #[arg(long, value_name = "PKG")]
+    pub go_test: Option<String>,
+
+    /// The test to run with --go-test (a `go test -run` pattern).
+    #[arg(long, value_name = "REGEX", default_value = "^TestServe$")]
+    pub run: String,
+
+    /// Probe pprof at this URL instead of discovering it on the service's sockets, e.g.
+    /// http://127.0.0.1:6060/debug/pprof/.
+    #[arg(long, value_name = "URL")]
+    pub pprof: Option<String>,
+
+    /// The service is ready when this path answers 200 on one of its listening sockets.
+    #[arg(long, value_name = "PATH", default_value = "/debug/pprof/")]
+    pub ready: String,
+
+    /// How long to wait for readiness (500ms, 8s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse)]
+    pub ready_timeout: std::time::Duration,
+
+    /// Time between SIGTERM and SIGKILL when stopping the service.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::parse)]
+    pub grace: std::time::Duration,
+
+    /// The port the world reaches (pprof there fails runtime.pprof_exposed even on
+    /// loopback). Default: the {addr} port.
+    #[arg(long, value_name = "PORT")]
+    pub public_port: Option<u16>,
+
+    /// A header sent to pprof and the ready path, e.g. 'Authorization: Bearer …'
+    /// (repeatable; values are never printed).
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+
+    /// Budget for the in-use heap (MemStats.HeapInuse after a forced GC), in MiB.
+    #[arg(long, value_name = "MB", value_parser = parse_mb)]
+    pub max_heap: Option<f64>,
+
+    /// Run the service with GODEBUG=gctrace=1 and report GC count, pauses and heap goal.
+    #[arg(long)]
+    pub gctrace: bool,
+
+    /// Send load to the main address ({addr}) before profiling, e.g. 'GET /hello'.
+    #[arg(long, value_name = "'METHOD /path'")]
+    pub load: Option<String>,
+
+    /// Number of --load requests.
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: u64,
+
+    /// Parallel --load connections.
+    #[arg(long, value_name = "C", default_value_t = 4, value_parser = parse_concurrency)]
+    pub concurrency: usize,
+
+    /// Stop sending --load after this long.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
+    pub load_timeout: std::time::Duration,
+
+    /// Save the raw profiles as served (allocs.pb.gz, heap.pb.gz) and the service's output
+    /// here.
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+
+    /// Check that `SERVICE --version` prints this version (--exec only).
+    #[arg(long, value_name = "V")]
+    pub expect_version: Option<String>,
+
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[cfg(unix)]
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| "write a header as 'Name: value'".to_string())?;
+    let name = name.trim();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(format!("{name:?} is not a header name"));
+    }
+    if value.contains(['\r', '\n']) {
+        return Err("a header value cannot contain a line break".into());
+    }
+    Ok((name.to_string(), value.trim().to_string()))
+}
+
+#[cfg(unix)]
+fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?}: give 1 to 1024 connections")),
+    }
+}
+
+#[cfg(unix)]
+fn parse_mb(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{text:?}: give a positive number of MiB, e.g. 64")),
+    }
 }
 
 /// `goready pprof FILE`
@@ -139,6 +285,8 @@ pub fn main() -> u8 {
     };
     let result = match cli.command {
         Command::Inspect(args) => run_inspect(&args),
+        #[cfg(unix)]
+        Command::Probe(args) => run_probe(&args),
         Command::Pprof(args) => crate::probe::offline::run_pprof(&args),
     };
     match result {
@@ -150,15 +298,20 @@ pub fn main() -> u8 {
     }
 }
 
-/// Writes the result file if asked and computes the exit code.
+/// Applies goready.toml's `[rules]`, writes the result file if asked, and computes the exit
+/// code (`--fail-on`, else the config's `fail_on`, else error).
 pub(crate) fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
+    let config = common.load_config()?;
+    let mut report = report.clone();
+    config.apply(&mut report);
     if let Some(path) = &common.json {
         report.write_json(path)?;
     }
     if unreadable {
         return Ok(EXIT_USAGE);
     }
-    Ok(report.exit_code(common.fail_on))
+    let fail_on = common.fail_on.or(config.fail_on).unwrap_or(Severity::Error);
+    Ok(report.exit_code(fail_on))
 }
 
 fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
@@ -196,7 +349,7 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let report = Report::new(checks);
+    let report = args.common.configured(Report::new(checks))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {
@@ -221,4 +374,98 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     finish(&report, &args.common, unreadable)
+}
+
+#[cfg(unix)]
+fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
+    // A broken goready.toml is a usage error before any service is started.
+    args.common.load_config()?;
+    let launch = match (&args.exec, &args.go_test) {
+        (Some(line), _) => probe::service::Launch::Exec(line.clone()),
+        (None, Some(pkg)) => probe::service::Launch::GoTest {
+            pkg: pkg.clone(),
+            run: args.run.clone(),
+        },
+        (None, None) => anyhow::bail!("give --exec CMD or --go-test PKG"),
+    };
+    let pprof = args
+        .pprof
+        .as_deref()
+        .map(probe::http::Endpoint::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--pprof {e}"))?;
+    let load = args
+        .load
+        .as_deref()
+        .map(|l| -> anyhow::Result<probe::run::LoadPlan> {
+            Ok(probe::run::LoadPlan {
+                spec: probe::load::LoadSpec::parse(l).map_err(anyhow::Error::msg)?,
+                requests: args.requests,
+                concurrency: args.concurrency,
+                limit: args.load_timeout,
+            })
+        })
+        .transpose()?;
+    if !args.ready.starts_with('/') {
+        anyhow::bail!("--ready {:?}: give a path starting with /", args.ready);
+    }
+    let opts = probe::run::ProbeOptions {
+        launch,
+        dir: std::env::current_dir()?,
+        pprof,
+        ready_path: args.ready.clone(),
+        ready_timeout: args.ready_timeout,
+        grace: args.grace,
+        public_port: args.public_port,
+        headers: args.headers.clone(),
+        gctrace: args.gctrace,
+        load,
+        artifacts: args.artifacts.clone(),
+        expect_version: args.expect_version.clone(),
+    };
+    probe::service::install_signal_handlers(args.grace)?;
+    let facts = probe::run::run(&opts);
+    if probe::service::interrupted() {
+        // The signal thread stops the service and exits with 128 + the signal; a report of
+        // a half-finished probe would only mislead.
+        loop {
+            std::thread::park();
+        }
+    }
+    let facts = facts?;
+    let rule_opts = probe::rules::RuleOptions {
+        max_heap_mb: args.max_heap,
+        expect_version: args.expect_version.clone(),
+        go_test: args.go_test.is_some() && args.exec.is_none(),
+        headers_given: !args.headers.is_empty(),
+        ready_path: args.ready.clone(),
+    };
+    let checks = probe::rules::evaluate(&facts, &rule_opts);
+    // runtime.allocs and runtime.alloc_regression (src/probe/profile.rs) judge
+    // `facts.profiles["allocs"]`, the allocs profile exactly as served, here.
+    let report = args.common.configured(Report::new(checks))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        OutputFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                service: &'a probe::run::ProbeFacts,
+                checks: &'a [crate::model::Check],
+            }
+            serde_json::to_writer_pretty(
+                &mut out,
+                &Output {
+                    service: &facts,
+                    checks: &report.checks,
+                },
+            )?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            write!(out, "{}", probe::text::facts_table(&facts))?;
+            write!(out, "{}", crate::report::text::checks_table(&report))?;
+        }
+    }
+    out.flush()?;
+    finish(&report, &args.common, facts.launch_error.is_some())
 }

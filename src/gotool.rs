@@ -50,6 +50,61 @@ impl Go {
         serde_json::from_slice(&out.stdout)
             .context("`go env -json` printed something that is not JSON")
     }
+
+    /// `go test -c -o OUT PKG` in `dir`: the package's test binary, so that a service run
+    /// under a test is one process goready can watch and stop (killing `go test` would
+    /// leave the test binary running).
+    pub fn test_binary(&self, dir: &Path, pkg: &str, out: &Path) -> anyhow::Result<()> {
+        let result = self
+            .command(dir)
+            .args(["test", "-c", "-o"])
+            .arg(out)
+            .arg(pkg)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
+        if !result.status.success() {
+            bail!(
+                "`go test -c {pkg}` failed in {}:\n{}",
+                dir.display(),
+                String::from_utf8_lossy(&result.stderr).trim()
+            );
+        }
+        if !out.is_file() {
+            bail!(
+                "`go test -c {pkg}` wrote no test binary: the package has no test files. Add a \
+                 TestServe that starts the service (see examples/hello-svc/main_test.go)"
+            );
+        }
+        Ok(())
+    }
+
+    /// The directory of package `pkg` (`go list -f {{.Dir}}`), where `go test` would run
+    /// its test binary.
+    pub fn package_dir(&self, dir: &Path, pkg: &str) -> anyhow::Result<PathBuf> {
+        let out = self
+            .command(dir)
+            .args(["list", "-f", "{{.Dir}}", pkg])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
+        if !out.status.success() {
+            bail!(
+                "`go list {pkg}` failed in {}: {}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let first = text.lines().next().unwrap_or("").trim();
+        if first.is_empty() || text.lines().count() > 1 {
+            bail!(
+                "`go list {pkg}` names {} packages; give exactly one",
+                text.lines().count()
+            );
+        }
+        Ok(PathBuf::from(first))
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! why not. The binary (`src/main.rs`) is a thin CLI over these modules; see DESIGN.md.
 
 pub mod cli;
+pub mod config;
+pub mod duration;
 pub mod gotool;
 pub mod inspect;
 pub mod model;

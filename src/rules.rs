@@ -59,7 +59,17 @@ rules! { BINARY;
 
 // Suite "build": goready build. (rules go here)
 
-// Suite "runtime": goready probe. (rules go here)
+// Suite "runtime": goready probe (src/probe/rules.rs).
+rules! { RUNTIME;
+    RUNTIME_START = "runtime.start", "runtime", Error, "service starts and gets ready";
+    RUNTIME_PPROF_REGISTERED = "runtime.pprof_registered", "runtime", Warning, "net/http/pprof endpoints answer";
+    RUNTIME_PPROF_EXPOSED = "runtime.pprof_exposed", "runtime", Error, "pprof not reachable from outside";
+    RUNTIME_HEAP_BUDGET = "runtime.heap_budget", "runtime", Error, "in-use heap within budget";
+    RUNTIME_LOAD = "runtime.load", "runtime", Warning, "load requests succeed";
+    RUNTIME_VERSION = "runtime.version", "runtime", Error, "service reports the expected version";
+    RUNTIME_MEMLIMIT = "runtime.memlimit", "runtime", Warning, "GOMEMLIMIT set below the cgroup memory limit";
+    RUNTIME_SHUTDOWN = "runtime.shutdown", "runtime", Warning, "stops cleanly on SIGTERM";
+}
 
 // Suite "runtime", profile checks: goready pprof (offline) and goready probe (live scrape),
 // in src/probe/profile_rules.rs.
@@ -71,7 +81,7 @@ rules! { RUNTIME_PROFILE;
 // Suite "test": goready test. (rules go here)
 
 /// Every suite's rule list; a new suite adds its slice here.
-const SUITES: &[&[Rule]] = &[BINARY, RUNTIME_PROFILE];
+const SUITES: &[&[Rule]] = &[BINARY, RUNTIME, RUNTIME_PROFILE];
 
 /// Every rule goready knows, suite by suite, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {

@@ -264,3 +264,46 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 0);
     assert!(out.starts_with("goready "));
 }
+
+#[test]
+fn goready_toml_sets_rule_severities_and_fail_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("goready.toml");
+    std::fs::write(
+        &config,
+        "fail_on = \"warning\"\n[rules]\n\"binary.pprof_linked\" = \"off\"\n\"binary.buildinfo\" = \"notice\"\n",
+    )
+    .unwrap();
+    let bin = fixture("hello-linux-amd64");
+    let args = [
+        "inspect",
+        "--format",
+        "json",
+        "--config",
+        config.to_str().unwrap(),
+        bin.to_str().unwrap(),
+    ];
+    let (code, out, err) = run_goready(&args);
+    let doc = json_of(&out);
+    let ids: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&"binary.pprof_linked"), "turned off: {ids:?}");
+    assert_eq!(
+        check(&doc, "binary.buildinfo", "hello-linux-amd64")["severity"],
+        "notice"
+    );
+    // fail_on = warning, and no warning is left failing (static, clean vcs skip, ...).
+    assert_eq!(code, 0, "{err}\n{out}");
+
+    std::fs::write(&config, "[rules]\n\"binary.pprof_linkd\" = \"off\"\n").unwrap();
+    let (code, _, err) = run_goready(&args);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("did you mean \"binary.pprof_linked\""),
+        "{err}"
+    );
+}

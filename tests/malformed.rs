@@ -209,3 +209,28 @@ fn every_fixture_still_inspects_after_random_corruption_of_go_tables() {
         let _ = inspect_bytes(&bad);
     }
 }
+
+/// Found by `cargo fuzz` (fuzz/): a Mach-O header followed by a pclntab whose function offset
+/// is near `usize::MAX`, so `offset + 4` overflowed in the function-name lookup.
+const FUZZ_CRASH_PCLNTAB_OFFSET_OVERFLOW: &[&str] = &[
+    "cffaedfe0c6c0000030000000000000000fcfbffffff00000408080000000000000000000000000000000000",
+    "0000000000000000003100000000fcfffafffffffd9e74bd004000ffff00005f54ff31ccccccccccffffffff",
+    "fffff5ffffffffffffffffffffffff0000000000000004ffffffffffffffffffffffffffff64320000000000",
+    "00ff000000000000000000ffffffffffffffffffffffffffffff4affffffffffffffffffff000000",
+];
+
+fn unhex(parts: &[&str]) -> Vec<u8> {
+    let hex: String = parts.concat();
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn fuzz_found_pclntab_offset_overflow_is_handled() {
+    let data = unhex(FUZZ_CRASH_PCLNTAB_OFFSET_OVERFLOW);
+    assert_eq!(data.len(), 172);
+    // Overflow checks are on in test builds: this panicked before the fix.
+    let _ = inspect_bytes(&data);
+}

@@ -86,19 +86,24 @@ fn inline_string<'a>(mem: &Memory<'a>, addr: u64) -> Result<(&'a [u8], u64), Mis
             "build info string claims {len} bytes"
         )));
     }
-    let body_addr = addr + n as u64;
+    let body_addr = addr
+        .checked_add(n as u64)
+        .ok_or_else(|| Missing::Corrupt("build info string address overflows".into()))?;
     let body = mem.read(body_addr, len).ok_or_else(|| {
         Missing::Corrupt(format!(
             "build info string of {len} bytes runs past its segment"
         ))
     })?;
-    Ok((body, body_addr + len))
+    Ok((body, body_addr.saturating_add(len)))
 }
 
 /// Pre-1.18 format: `addr` holds a Go string header {data pointer, length}.
 fn pointed_string<'a>(mem: &Memory<'a>, addr: u64, ptr_size: u8, big: bool) -> &'a [u8] {
     let data = mem.read_ptr(addr, ptr_size, big);
-    let len = mem.read_ptr(addr + u64::from(ptr_size), ptr_size, big);
+    // addr comes from the file's header: the sum must not wrap.
+    let len = addr
+        .checked_add(u64::from(ptr_size))
+        .and_then(|at| mem.read_ptr(at, ptr_size, big));
     match (data, len) {
         (Some(data), Some(len)) if len <= MAX_STRING => mem.read(data, len).unwrap_or_default(),
         _ => &[],

@@ -375,7 +375,7 @@ fn read_symbols(file: &object::File<'_>, format: Format, wanted: &BTreeSet<&str>
 /// Reads a Go `string` variable: a {data pointer, length} header at `addr`.
 fn read_go_string(mem: &Memory<'_>, addr: u64, ptr_size: u8, big: bool) -> Option<String> {
     let ptr = mem.read_ptr(addr, ptr_size, big)?;
-    let len = mem.read_ptr(addr + u64::from(ptr_size), ptr_size, big)?;
+    let len = mem.read_ptr(addr.checked_add(u64::from(ptr_size))?, ptr_size, big)?;
     if len == 0 {
         return Some(String::new());
     }

@@ -156,11 +156,13 @@ impl<'a> Pclntab<'a> {
             Version::V1_18 | Version::V1_20 => 4,
             _ => usize::from(self.ptr_size),
         };
-        let at = (2 * i + 1) * field;
-        let funcoff = usize::try_from(self.uint(self.functab.get(at..at + field)?)?).ok()?;
+        let at = i.checked_mul(2)?.checked_add(1)?.checked_mul(field)?;
+        let funcoff =
+            usize::try_from(self.uint(self.functab.get(at..at.checked_add(field)?)?)?).ok()?;
         // _func starts with the entry (u32 offset since 1.18, a pointer before); nameOff follows.
+        // funcoff comes from the file: every sum with it is checked.
         let name_at = funcoff.checked_add(field)?;
-        let name_off = self.uint(self.funcdata.get(name_at..name_at + 4)?)?;
+        let name_off = self.uint(self.funcdata.get(name_at..name_at.checked_add(4)?)?)?;
         let name = self.funcnametab.get(usize::try_from(name_off).ok()?..)?;
         let end = memchr::memchr(0, name)?;
         Some(&name[..end])

@@ -77,7 +77,7 @@ pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
         }
     }
 
-    let report = Report::new(checks);
+    let report = args.common.configured(Report::new(checks))?;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {

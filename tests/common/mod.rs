@@ -328,3 +328,66 @@ pub fn tool(program: &str, args: &[&str], file: &Path) -> String {
     let out = run_ok(Command::new(program).args(args).arg(file));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The architecture of this machine, in Go's words.
+pub fn host_goarch() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "amd64"
+    }
+}
+
+/// Services `goready probe` starts in the tests (tests/fixtures/svc and the example), built
+/// for this machine.
+pub fn service_specs() -> Vec<Spec> {
+    let svc = |name: &'static str, src: &'static str| Spec {
+        name,
+        src,
+        goos: std::env::consts::OS,
+        goarch: host_goarch(),
+        cgo: false,
+        flags: &[],
+    };
+    vec![
+        Spec {
+            flags: &["-ldflags=-X main.Version=1.2.3"],
+            ..svc("svc-hello", HELLO)
+        },
+        svc("svc-defaultmux", "tests/fixtures/svc/defaultmux"),
+        svc("svc-nopprof", "tests/fixtures/svc/nopprof"),
+        svc("svc-authpprof", "tests/fixtures/svc/authpprof"),
+        svc("svc-catchall", "tests/fixtures/svc/catchall"),
+        svc("svc-neverready", "tests/fixtures/svc/neverready"),
+        svc("svc-crash", "tests/fixtures/svc/crash"),
+        svc("svc-stubborn", "tests/fixtures/svc/stubborn"),
+    ]
+}
+
+/// A service fixture by name (`svc-hello`, `svc-stubborn`, ...); all of them are built once
+/// per test process, two at a time.
+pub fn service(name: &str) -> PathBuf {
+    static ALL: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        let queue = Mutex::new(service_specs());
+        let done = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    loop {
+                        let Some(spec) = queue.lock().unwrap().pop() else {
+                            break;
+                        };
+                        let path = build(&spec);
+                        done.lock().unwrap().push((spec.name.to_string(), path));
+                    }
+                });
+            }
+        });
+        done.into_inner().unwrap()
+    });
+    all.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, p)| p.clone())
+        .unwrap_or_else(|| panic!("no service fixture {name}"))
+}

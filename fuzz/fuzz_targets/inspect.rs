@@ -1,0 +1,25 @@
+//! Fuzzes the whole binary inspector: `inspect_bytes` (ELF, Mach-O thin/universal, PE,
+//! build info, pclntab, version search) and the binary rules on its facts, plus the two
+//! Go-table decoders on the raw input: `Pclntab::parse` and `buildinfo::parse_modinfo`.
+#![no_main]
+
+use goready::inspect::{self, buildinfo, pclntab::Pclntab, rules};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let opts = inspect::Options {
+        expect_version: Some("1.2.3".into()),
+        vars: vec!["main.gitSHA".into()],
+    };
+    if let Ok(facts) = inspect::inspect_bytes("fuzz", data, &opts) {
+        let checks = rules::evaluate(&facts, &rules::RuleOptions::default());
+        std::hint::black_box(checks);
+    }
+
+    if let Some(table) = Pclntab::parse(data) {
+        let n = table.names().map(|name| name.len()).fold(0usize, usize::wrapping_add);
+        std::hint::black_box((n, table.len()));
+    }
+
+    let _ = std::hint::black_box(buildinfo::parse_modinfo(&String::from_utf8_lossy(data)));
+});

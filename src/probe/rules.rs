@@ -1,0 +1,646 @@
+//! The `runtime` suite: rules that judge [`ProbeFacts`]. Each rule is documented in
+//! docs/checks.md under its id.
+
+use serde_json::json;
+
+use super::pprof::{self, Class, EndpointResult};
+use super::run::{ProbeFacts, SocketFacts};
+use super::service::Readiness;
+use super::{memlimit, run::VersionFacts};
+use crate::model::{Check, Severity};
+use crate::rules::{self as ids, Rule};
+
+/// What the runtime rules compare against.
+#[derive(Debug, Clone, Default)]
+pub struct RuleOptions {
+    /// `--max-heap` in MiB.
+    pub max_heap_mb: Option<f64>,
+    /// `--expect-version`.
+    pub expect_version: Option<String>,
+    /// The service was started from a Go test (no `--version` to ask).
+    pub go_test: bool,
+    /// `--header` was given (credentials for pprof).
+    pub headers_given: bool,
+    /// `--ready` path, for messages.
+    pub ready_path: String,
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / MIB)
+}
+
+/// Every runtime check for one probe.
+pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
+    let at = |rule: &Rule| Check::of(rule).target(f.target.clone());
+    let mut checks = vec![start(f, o, at(&ids::RUNTIME_START))];
+    if let Some(v) = &o.expect_version {
+        checks.push(version(f, o, v, at(&ids::RUNTIME_VERSION)));
+    }
+    if !f.ready() {
+        let why = if f.launch_error.is_some() {
+            "not evaluated: the service could not be started"
+        } else {
+            "not evaluated: the service did not get ready"
+        };
+        checks.push(at(&ids::RUNTIME_PPROF_REGISTERED).skip(why));
+        checks.push(at(&ids::RUNTIME_PPROF_EXPOSED).skip(why));
+        if o.max_heap_mb.is_some() {
+            checks.push(at(&ids::RUNTIME_HEAP_BUDGET).skip(why));
+        }
+        if matches!(f.readiness, Some(Readiness::TimedOut { .. })) {
+            if let Some(c) = shutdown(f, at(&ids::RUNTIME_SHUTDOWN)) {
+                checks.push(c);
+            }
+        }
+        return checks;
+    }
+    checks.push(pprof_registered(f, o, at(&ids::RUNTIME_PPROF_REGISTERED)));
+    checks.push(pprof_exposed(f, at(&ids::RUNTIME_PPROF_EXPOSED)));
+    checks.push(heap_budget(f, o, at(&ids::RUNTIME_HEAP_BUDGET)));
+    if let Some(load) = &f.load {
+        let c = at(&ids::RUNTIME_LOAD).data(json!(load));
+        let failed = load.requested.saturating_sub(load.ok);
+        checks.push(if failed == 0 && !load.cut_short {
+            c.pass(format!(
+                "{} × {}: all 2xx, {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms",
+                load.requested, load.request, load.rps, load.p50_ms, load.p99_ms
+            ))
+        } else {
+            let statuses: Vec<String> = load
+                .statuses
+                .iter()
+                .filter(|(s, _)| !(200..300).contains(*s))
+                .map(|(s, n)| format!("{n} × {s}"))
+                .collect();
+            let mut parts = statuses;
+            if load.errors > 0 {
+                parts.push(format!(
+                    "{} without an answer ({})",
+                    load.errors,
+                    load.first_error.as_deref().unwrap_or("?")
+                ));
+            }
+            if load.cut_short {
+                parts.push(format!(
+                    "{} never sent: the time limit ran out",
+                    load.requested.saturating_sub(load.answered + load.errors)
+                ));
+            }
+            c.fail(format!(
+                "{failed} of {} × {} did not succeed: {}; the allocation profile does not reflect the intended work",
+                load.requested,
+                load.request,
+                parts.join(", ")
+            ))
+        });
+    }
+    checks.push(memlimit_rule(f, at(&ids::RUNTIME_MEMLIMIT)));
+    if let Some(c) = shutdown(f, at(&ids::RUNTIME_SHUTDOWN)) {
+        checks.push(c);
+    }
+    checks
+}
+
+fn start(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -> Check {
+    if let Some(e) = &f.launch_error {
+        return c.error(format!("cannot start the service: {e}"));
+    }
+    let tail = |f: &ProbeFacts| {
+        if f.output_tail.trim().is_empty() {
+            " (it printed nothing)".to_string()
+        } else {
+            format!("; last output:\n{}", f.output_tail)
+        }
+    };
+    let data = json!({
+        "command": f.command,
+        "pid": f.pid,
+        "addr": f.addr,
+        "admin": f.admin,
+        "readiness": f.readiness,
+        "processes": f.processes,
+        "died": f.died,
+        "output_tail": f.output_tail,
+        "artifacts": f.artifacts,
+    });
+    let c = c.data(data);
+    match &f.readiness {
+        None => c.error("the service was not started"),
+        Some(Readiness::Exited { after_ms, exit }) => c.fail(format!(
+            "exited ({}) after {after_ms} ms, before GET {} answered 200{}",
+            exit.description,
+            o.ready_path,
+            tail(f)
+        )),
+        Some(Readiness::TimedOut { after_ms, answers }) => {
+            let seen = if answers.is_empty() {
+                "it never listened on a TCP socket".to_string()
+            } else {
+                answers
+                    .iter()
+                    .map(|(sock, a)| format!("{sock}: {a}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            c.fail(format!(
+                "not ready after {}: {seen}. If the service does not serve {} on any socket, \
+                 point --ready at a path that answers 200 once it is up (e.g. /healthz); if it \
+                 needs longer, raise --ready-timeout",
+                crate::duration::format(std::time::Duration::from_millis(*after_ms)),
+                o.ready_path
+            ))
+        }
+        Some(Readiness::Ready { after_ms, url }) => match &f.died {
+            Some(d) => c.fail(format!(
+                "ready after {after_ms} ms, then exited ({}) {} ms after start, while being probed{}",
+                d.exit.description,
+                d.after_ms,
+                tail(f)
+            )),
+            None => c.pass(format!(
+                "ready after {after_ms} ms ({url} answered 200); {} process(es), {} listening socket(s)",
+                f.processes.len(),
+                f.sockets.len()
+            )),
+        },
+    }
+}
+
+fn version(f: &ProbeFacts, o: &RuleOptions, want: &str, c: crate::model::CheckBuilder) -> Check {
+    if o.go_test {
+        return c.skip(
+            "a test binary has no --version; check the built service with `goready inspect --expect-version`",
+        );
+    }
+    if let Some(e) = &f.version_error {
+        return c.error(format!("cannot run the service with --version: {e}"));
+    }
+    let Some(VersionFacts { argv, exit, output }) = &f.version else {
+        return c.error("the service's --version was not run");
+    };
+    let c = c.data(json!(f.version));
+    let shown = argv.join(" ");
+    let Some(exit) = exit else {
+        return c.fail(format!("`{shown}` did not finish within 5 s (killed)"));
+    };
+    if exit.code != Some(0) {
+        return c.fail(format!(
+            "`{shown}` failed ({}): {}",
+            exit.description,
+            first_line(output)
+        ));
+    }
+    let bare = want.trim_start_matches('v');
+    let found = output
+        .split_whitespace()
+        .any(|t| t == want || t.trim_start_matches('v') == bare);
+    if found {
+        c.pass(format!("`{shown}` printed {}", first_line(output)))
+    } else {
+        c.fail(format!(
+            "`{shown}` printed {:?}, expected {want}: inject it with -ldflags \"-X main.Version={want}\"",
+            first_line(output)
+        ))
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").chars().take(200).collect()
+}
+
+fn endpoint_problem(e: &EndpointResult) -> String {
+    let hint = match (e.class, e.name.as_str()) {
+        (Class::PprofNotFound, "cmdline" | "profile" | "symbol" | "trace") => {
+            let handler = match e.name.as_str() {
+                "cmdline" => "Cmdline",
+                "profile" => "Profile",
+                "symbol" => "Symbol",
+                _ => "Trace",
+            };
+            format!(" — pprof.Index is mounted but not pprof.{handler}")
+        }
+        (Class::PprofNotFound, _) => " — pprof is mounted but has no such profile".into(),
+        (Class::NotRouted, _) => " — nothing is routed there".into(),
+        (Class::MethodNotAllowed, _) => " — a method pattern excludes GET".into(),
+        (Class::Unauthorized, _) => " — behind authentication".into(),
+        _ => String::new(),
+    };
+    let status = e.status.map(|s| format!("{s} ")).unwrap_or_default();
+    let detail = if e.detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", e.detail)
+    };
+    format!("{}: {status}{}{detail}{hint}", e.path, e.class.describe())
+}
+
+fn socket_summary(s: &SocketFacts) -> String {
+    match &s.answer {
+        Some(a) => {
+            let status = a.status.map(|s| format!("{s} ")).unwrap_or_default();
+            format!("{}: {status}{}", s.addr, a.class.describe())
+        }
+        None => format!("{}: not probed", s.addr),
+    }
+}
+
+fn pprof_registered(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -> Check {
+    let c = c.data(json!({
+        "pprof": f.pprof,
+        "sockets": f.sockets,
+        "artifacts": f.artifacts,
+    }));
+    if f.sockets.is_empty() && f.pprof.is_none() {
+        return c.fail("the service listens on no TCP socket, so no pprof endpoint can be reached");
+    }
+    if !f.pprof_found {
+        let protected: Vec<&SocketFacts> = f
+            .sockets
+            .iter()
+            .filter(|s| {
+                s.answer
+                    .as_ref()
+                    .is_some_and(|a| a.class == Class::Unauthorized)
+            })
+            .collect();
+        if !protected.is_empty() {
+            let addrs: Vec<&str> = protected.iter().map(|s| s.addr.as_str()).collect();
+            let advice = if o.headers_given {
+                "and the --header credentials were not accepted"
+            } else {
+                "pass --header 'Authorization: …' so goready can verify pprof behind it"
+            };
+            return c.skip(format!(
+                "{} answer{} {} with authentication required: goready cannot see whether pprof is \
+                 behind it; {advice}",
+                addrs.join(", "),
+                if addrs.len() == 1 { "s" } else { "" },
+                pprof::DEFAULT_PREFIX,
+            ));
+        }
+        let summary: Vec<String> = f.sockets.iter().map(socket_summary).collect();
+        return c.fail(format!(
+            "no listening socket serves net/http/pprof at {}: {}. Mount it on an admin listener \
+             bound to 127.0.0.1 (see examples/hello-svc), or pass --pprof URL if it lives elsewhere",
+            pprof::DEFAULT_PREFIX,
+            summary.join("; ")
+        ));
+    }
+    let Some(p) = &f.pprof else {
+        return c.error("pprof was found but not probed");
+    };
+    if p.all_ok() {
+        let profiles: Vec<&str> = p
+            .endpoints
+            .iter()
+            .filter(|e| e.decoded_bytes.is_some() && !e.name.contains('?'))
+            .map(|e| e.name.as_str())
+            .collect();
+        c.pass(format!(
+            "{}: the index, {} profile(s) ({}), cmdline, symbol, a 1 s CPU profile and a 1 s trace \
+             answer as net/http/pprof does; unknown profiles get pprof's own 404",
+            p.url,
+            profiles.len(),
+            profiles.join(", ")
+        ))
+    } else {
+        let problems: Vec<String> = p.failures().into_iter().map(endpoint_problem).collect();
+        let n = p.endpoints.len() + 1;
+        c.fail(format!(
+            "{}: {} of {n} endpoints do not answer as net/http/pprof does: {}",
+            p.url,
+            problems.len(),
+            problems.join("; ")
+        ))
+    }
+}
+
+fn pprof_exposed(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
+    let c = c.data(json!({ "sockets": f.sockets, "public_port": f.public_port }));
+    let exposed: Vec<&SocketFacts> = f
+        .sockets
+        .iter()
+        .filter(|s| s.serves_pprof() && (!s.loopback || s.public))
+        .collect();
+    if !exposed.is_empty() {
+        let what: Vec<String> = exposed.iter().map(|s| s.describe()).collect();
+        let on_public_loopback = exposed.iter().all(|s| s.loopback && s.public);
+        let why = if on_public_loopback {
+            "the main port is what a load balancer or ingress forwards"
+        } else {
+            "anyone who reaches this host can download heap dumps, goroutine stacks and CPU profiles"
+        };
+        return c.fail(format!(
+            "pprof answers without authentication on {}: {why}. Serve it on a separate listener \
+             bound to 127.0.0.1 (never on http.DefaultServeMux of a public server)",
+            what.join(", ")
+        ));
+    }
+    let loopback: Vec<String> = f
+        .sockets
+        .iter()
+        .filter(|s| s.serves_pprof())
+        .map(|s| s.describe())
+        .collect();
+    let protected: Vec<String> = f
+        .sockets
+        .iter()
+        .filter(|s| {
+            s.answer
+                .as_ref()
+                .is_some_and(|a| a.class == Class::Unauthorized)
+        })
+        .map(|s| s.describe())
+        .collect();
+    let mut parts = Vec::new();
+    if !loopback.is_empty() {
+        parts.push(format!("pprof only on {}", loopback.join(", ")));
+    }
+    if !protected.is_empty() {
+        parts.push(format!(
+            "authentication required on {}",
+            protected.join(", ")
+        ));
+    }
+    if parts.is_empty() {
+        parts.push(format!(
+            "none of the {} listening socket(s) serves pprof",
+            f.sockets.len()
+        ));
+    }
+    c.pass(parts.join("; "))
+}
+
+fn heap_budget(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -> Check {
+    let c = c.data(json!({
+        "memstats": f.memstats,
+        "max_heap_mb": o.max_heap_mb,
+        "source": "runtime.MemStats.HeapInuse from /debug/pprof/heap?gc=1&debug=1",
+        "gctrace": f.gctrace,
+        "artifacts": f.artifacts,
+    }));
+    let gc = f
+        .gctrace
+        .as_ref()
+        .map(|g| format!("; gctrace: {}", g.summary()))
+        .unwrap_or_default();
+    let Some(m) = &f.memstats else {
+        if !f.pprof_found {
+            return c.skip("no pprof endpoint to read the heap's MemStats from");
+        }
+        return c.error(format!(
+            "cannot read MemStats: {}",
+            f.memstats_error.as_deref().unwrap_or("unknown error")
+        ));
+    };
+    let inuse = format!("HeapInuse {} after a forced GC", mib(m.heap_inuse));
+    let more = format!(
+        "(HeapAlloc {}, {} objects, Sys {}; runtime.MemStats from heap?gc=1&debug=1){gc}",
+        mib(m.heap_alloc),
+        m.heap_objects,
+        mib(m.sys)
+    );
+    match o.max_heap_mb {
+        None => c.skip(format!("no --max-heap budget given; {inuse} {more}")),
+        Some(max) if (m.heap_inuse as f64) <= max * MIB => {
+            c.pass(format!("{inuse} ≤ budget {max} MiB {more}"))
+        }
+        Some(max) => c.fail(format!(
+            "{inuse} exceeds the budget of {max} MiB {more}: the heap profile (inuse_space) shows what holds it"
+        )),
+    }
+}
+
+fn memlimit_rule(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
+    let Some(m) = &f.memlimit else {
+        return c.skip("not evaluated");
+    };
+    let c = c.data(json!(m));
+    let Some(cg) = &m.cgroup else {
+        return c.skip("no cgroup memory controller is visible to the service");
+    };
+    let Some(limit) = cg.bytes else {
+        return c.skip(format!(
+            "no cgroup memory limit applies (cgroup v{}: {} says no limit)",
+            cg.version, cg.file
+        ));
+    };
+    let suggest = limit / 10 * 9;
+    let advice = format!(
+        "set GOMEMLIMIT to about 90% of it ({}MiB) so the GC works harder before the kernel's OOM killer strikes",
+        suggest >> 20
+    );
+    let limit_text = format!("cgroup v{} limit {} ({})", cg.version, mib(limit), cg.file);
+    match m.gomemlimit.as_deref() {
+        None | Some("") => c.fail(format!("{limit_text}, but GOMEMLIMIT is unset: {advice}")),
+        Some(raw) => match memlimit::parse_gomemlimit(raw) {
+            Err(e) => c.fail(format!("{limit_text}; {e}: {advice}")),
+            Ok(None) => c.fail(format!("{limit_text}, but GOMEMLIMIT=off: {advice}")),
+            Ok(Some(v)) if v > limit => c.fail(format!(
+                "{limit_text}, but GOMEMLIMIT={raw} ({}) is above it: {advice}",
+                mib(v)
+            )),
+            Ok(Some(v)) => c.pass(format!(
+                "GOMEMLIMIT={raw} ({}) is {:.0}% of the {limit_text}",
+                mib(v),
+                v as f64 * 100.0 / limit as f64
+            )),
+        },
+    }
+}
+
+fn shutdown(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Option<Check> {
+    let s = f.stop.as_ref()?;
+    let c = c.data(json!(s));
+    if s.exited_before_stop {
+        return Some(c.skip("the service had already exited before goready stopped it"));
+    }
+    if !s.leftover.is_empty() {
+        return Some(c.severity(Severity::Error).fail(format!(
+            "processes survived SIGKILL: {}",
+            s.leftover.join(", ")
+        )));
+    }
+    let grace = crate::duration::format(std::time::Duration::from_millis(s.grace_ms));
+    let exit = s
+        .exit
+        .as_ref()
+        .map(|e| e.description.clone())
+        .unwrap_or_else(|| "unknown exit".into());
+    if !s.graceful {
+        let main = match s.main_exit_ms {
+            Some(ms) => format!(
+                "the main process exited ({exit}) {ms} ms after SIGTERM but left processes running"
+            ),
+            None => format!("the main process ignored SIGTERM for {grace}"),
+        };
+        return Some(c.fail(format!(
+            "{main}; SIGKILL after {grace} to {}. Handle SIGTERM (signal.NotifyContext, \
+             http.Server.Shutdown) and stop child processes before exiting",
+            s.killed.join(", ")
+        )));
+    }
+    let ms = s.main_exit_ms.unwrap_or(0);
+    let exit_facts = s.exit.as_ref();
+    Some(match exit_facts.and_then(|e| e.signal) {
+        Some(sig) if sig == libc::SIGTERM => c.severity(Severity::Notice).fail(format!(
+            "died of SIGTERM {ms} ms after it was sent, without handling it: in-flight requests \
+             are cut on every deploy. Use signal.NotifyContext and http.Server.Shutdown"
+        )),
+        Some(_) => c.fail(format!("{exit} {ms} ms after SIGTERM")),
+        None if exit_facts.and_then(|e| e.code) == Some(0) => {
+            c.pass(format!("exited 0 {ms} ms after SIGTERM (grace {grace})"))
+        }
+        None => c.fail(format!(
+            "exited with {exit} {ms} ms after SIGTERM: a clean shutdown exits 0"
+        )),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Status;
+    use crate::probe::memlimit::CgroupLimit;
+    use crate::probe::run::MemLimitFacts;
+    use crate::probe::service::{ExitFacts, StopReport};
+
+    fn ready_facts() -> ProbeFacts {
+        ProbeFacts {
+            target: "svc".into(),
+            readiness: Some(Readiness::Ready {
+                after_ms: 5,
+                url: "http://127.0.0.1:1/debug/pprof/".into(),
+            }),
+            ..ProbeFacts::default()
+        }
+    }
+
+    fn find<'a>(checks: &'a [Check], id: &str) -> &'a Check {
+        checks.iter().find(|c| c.id == id).unwrap()
+    }
+
+    fn memlimit_check(bytes: Option<u64>, gomemlimit: Option<&str>) -> Check {
+        let mut f = ready_facts();
+        f.memlimit = Some(MemLimitFacts {
+            cgroup: Some(CgroupLimit {
+                version: 2,
+                file: "/sys/fs/cgroup/memory.max".into(),
+                bytes,
+            }),
+            gomemlimit: gomemlimit.map(str::to_string),
+        });
+        let checks = evaluate(&f, &RuleOptions::default());
+        find(&checks, "runtime.memlimit").clone()
+    }
+
+    #[test]
+    fn gomemlimit_must_be_set_below_the_cgroup_limit() {
+        let limit = Some(512 << 20);
+        let unset = memlimit_check(limit, None);
+        assert_eq!(unset.status, Status::Fail);
+        assert!(unset.message.contains("GOMEMLIMIT is unset") && unset.message.contains("460MiB"));
+        assert_eq!(memlimit_check(limit, Some("off")).status, Status::Fail);
+        assert_eq!(memlimit_check(limit, Some("600MiB")).status, Status::Fail);
+        assert_eq!(memlimit_check(limit, Some("lots")).status, Status::Fail);
+        let ok = memlimit_check(limit, Some("460MiB"));
+        assert_eq!(ok.status, Status::Pass, "{}", ok.message);
+        assert_eq!(memlimit_check(None, None).status, Status::Skip);
+    }
+
+    fn shutdown_check(stop: StopReport) -> Check {
+        let mut f = ready_facts();
+        f.stop = Some(stop);
+        let checks = evaluate(&f, &RuleOptions::default());
+        find(&checks, "runtime.shutdown").clone()
+    }
+
+    fn stop(exit: ExitFacts, graceful: bool) -> StopReport {
+        StopReport {
+            exited_before_stop: false,
+            exit: Some(exit),
+            graceful,
+            main_exit_ms: graceful.then_some(12),
+            killed: if graceful {
+                vec![]
+            } else {
+                vec!["svc (pid 9)".into()]
+            },
+            leftover: vec![],
+            grace_ms: 5000,
+        }
+    }
+
+    fn code(c: i32) -> ExitFacts {
+        ExitFacts {
+            code: Some(c),
+            signal: None,
+            description: format!("exit code {c}"),
+        }
+    }
+
+    #[test]
+    fn shutdown_outcomes_have_their_own_severity() {
+        let clean = shutdown_check(stop(code(0), true));
+        assert_eq!(clean.status, Status::Pass);
+        let nonzero = shutdown_check(stop(code(1), true));
+        assert_eq!(
+            (nonzero.status, nonzero.severity),
+            (Status::Fail, Severity::Warning)
+        );
+        let term = ExitFacts {
+            code: None,
+            signal: Some(libc::SIGTERM),
+            description: "killed by SIGTERM".into(),
+        };
+        let unhandled = shutdown_check(stop(term, true));
+        assert_eq!(
+            (unhandled.status, unhandled.severity),
+            (Status::Fail, Severity::Notice)
+        );
+        let kill = ExitFacts {
+            code: None,
+            signal: Some(libc::SIGKILL),
+            description: "killed by SIGKILL".into(),
+        };
+        let killed = shutdown_check(stop(kill.clone(), false));
+        assert_eq!(
+            (killed.status, killed.severity),
+            (Status::Fail, Severity::Warning)
+        );
+        assert!(killed.message.contains("ignored SIGTERM") && killed.message.contains("pid 9"));
+        let mut survived = stop(kill, false);
+        survived.leftover = vec!["svc (pid 9)".into()];
+        let survived = shutdown_check(survived);
+        assert_eq!(
+            (survived.status, survived.severity),
+            (Status::Fail, Severity::Error)
+        );
+    }
+
+    #[test]
+    fn a_service_that_did_not_start_skips_the_pprof_rules() {
+        let f = ProbeFacts {
+            target: "svc".into(),
+            launch_error: Some("cannot start \"svc\": No such file or directory".into()),
+            ..ProbeFacts::default()
+        };
+        let opts = RuleOptions {
+            max_heap_mb: Some(10.0),
+            ..RuleOptions::default()
+        };
+        let checks = evaluate(&f, &opts);
+        assert_eq!(find(&checks, "runtime.start").status, Status::Error);
+        for id in [
+            "runtime.pprof_registered",
+            "runtime.pprof_exposed",
+            "runtime.heap_budget",
+        ] {
+            let c = find(&checks, id);
+            assert_eq!(c.status, Status::Skip, "{id}");
+            assert!(c.message.contains("could not be started"));
+        }
+    }
+}

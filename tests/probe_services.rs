@@ -1,0 +1,806 @@
+//! `goready probe` against real Go services started on 127.0.0.1: the example service (as a
+//! binary and as a Go test), and fixtures for every way pprof wiring goes wrong — on the
+//! default mux on all interfaces, never mounted, behind auth, shadowed by a catch-all
+//! route, a service that never gets ready, one that crashes, and one that ignores SIGTERM
+//! and forks. After every run, no process of the run may be left: each run tags its
+//! processes with a unique environment variable and /proc is searched for it.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::{goready, repo, service};
+
+struct Run {
+    code: i32,
+    json: Value,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn check(&self, id: &str) -> &Value {
+        self.json["checks"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["id"] == id))
+            .unwrap_or_else(|| panic!("no {id} check in:\n{}", self.stdout))
+    }
+
+    fn status(&self, id: &str) -> &str {
+        self.check(id)["status"].as_str().unwrap()
+    }
+
+    fn message(&self, id: &str) -> &str {
+        self.check(id)["message"].as_str().unwrap()
+    }
+
+    fn service(&self) -> &Value {
+        &self.json["service"]
+    }
+}
+
+fn marker() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+const MARKER_VAR: &str = "GOREADY_FIXTURE_RUN";
+
+/// Live (non-zombie) processes whose environment carries this run's marker.
+fn processes_with_marker(marker: &str) -> Vec<String> {
+    let needle = format!("{MARKER_VAR}={marker}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let state = stat.rsplit_once(") ").map(|(_, r)| r.chars().next());
+        if matches!(state, Some(Some('Z' | 'X')) | None) {
+            continue;
+        }
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        if environ.split(|&b| b == 0).any(|e| e == needle.as_bytes()) {
+            let exe = std::fs::read_link(entry.path().join("exe"))
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            found.push(format!("pid {pid} {exe}"));
+        }
+    }
+    found
+}
+
+/// No process of the run is left; allows a moment for the kernel to finish reaping.
+fn assert_nothing_left(marker: &str) {
+    let until = Instant::now() + Duration::from_secs(2);
+    loop {
+        let left = processes_with_marker(marker);
+        if left.is_empty() {
+            return;
+        }
+        if Instant::now() > until {
+            panic!("processes outlived goready: {left:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn probe_in(dir: &Path, args: &[&str]) -> Run {
+    let marker = marker();
+    let out = goready()
+        .current_dir(dir)
+        .arg("probe")
+        .args(args)
+        .args(["--format", "json"])
+        .env(MARKER_VAR, &marker)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run goready");
+    assert_nothing_left(&marker);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        json,
+        stdout,
+        stderr,
+    }
+}
+
+fn probe(args: &[&str]) -> Run {
+    probe_in(&repo(), args)
+}
+
+/// `'PATH' --addr {addr} --admin {admin} EXTRA`
+fn exec_line(fixture: &str, extra: &str) -> String {
+    format!(
+        "'{}' --addr {{addr}} --admin {{admin}} {extra}",
+        service(fixture).display()
+    )
+}
+
+fn endpoint<'a>(run: &'a Run, name: &str) -> &'a Value {
+    run.service()["pprof"]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no endpoint {name}"))
+}
+
+fn go_tool_pprof_raw(file: &Path) -> String {
+    let out = Command::new("go")
+        .args(["tool", "pprof", "-raw"])
+        .arg(file)
+        .output()
+        .expect("go tool pprof");
+    assert!(
+        out.status.success(),
+        "go tool pprof -raw {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn hello_svc_passes_every_runtime_check_and_saves_profiles_pprof_can_read() {
+    let art = tempfile::tempdir().unwrap();
+    let art_dir = art.path().display().to_string();
+    let exec = exec_line("svc-hello", "");
+    let run = probe(&[
+        "--exec",
+        &exec,
+        "--expect-version",
+        "1.2.3",
+        "--max-heap",
+        "64",
+        "--gctrace",
+        "--load",
+        "GET /hello?name=probe",
+        "--requests",
+        "300",
+        "--concurrency",
+        "3",
+        "--artifacts",
+        &art_dir,
+    ]);
+    for id in [
+        "runtime.start",
+        "runtime.pprof_registered",
+        "runtime.pprof_exposed",
+        "runtime.heap_budget",
+        "runtime.version",
+        "runtime.load",
+        "runtime.shutdown",
+    ] {
+        assert_eq!(run.status(id), "pass", "{id}: {}", run.message(id));
+    }
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let svc = run.service();
+
+    // The index lists the runtime/pprof profiles; each one answered with a gzipped profile.
+    let listed: Vec<&str> = svc["pprof"]["listed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for p in [
+        "allocs",
+        "block",
+        "goroutine",
+        "heap",
+        "mutex",
+        "threadcreate",
+        "cmdline",
+        "profile",
+        "symbol",
+        "trace",
+    ] {
+        assert!(listed.contains(&p), "{p} not in {listed:?}");
+    }
+    for name in ["allocs", "heap", "goroutine", "profile?seconds=1"] {
+        let e = endpoint(&run, name);
+        assert_eq!(e["class"], "ok", "{e}");
+        assert!(e["decoded_bytes"].as_u64().unwrap() > 0, "{e}");
+    }
+    assert_eq!(endpoint(&run, "trace?seconds=1")["class"], "ok");
+    assert_eq!(
+        endpoint(&run, "(unknown profile)")["class"],
+        "pprof_not_found"
+    );
+    assert_eq!(
+        endpoint(&run, "cmdline")["detail"],
+        "matches the process's command line"
+    );
+
+    // Sockets: the main port does not route pprof, the admin port serves it, both loopback.
+    let sockets = svc["sockets"].as_array().unwrap();
+    assert_eq!(sockets.len(), 2, "{sockets:?}");
+    let main = sockets.iter().find(|s| s["public"] == true).unwrap();
+    assert_eq!(main["addr"], svc["addr"]);
+    assert_eq!(main["answer"]["class"], "not_routed");
+    let admin = sockets.iter().find(|s| s["addr"] == svc["admin"]).unwrap();
+    assert_eq!(admin["answer"]["class"], "ok");
+
+    // MemStats and the GC trace: goready's own heap?gc=1 forces at least one cycle.
+    assert!(svc["memstats"]["heap_inuse"].as_u64().unwrap() > 0);
+    assert!(svc["memstats"]["num_gc"].as_u64().unwrap() >= 1);
+    let gc = &svc["gctrace"];
+    assert!(gc["count"].as_u64().unwrap() >= 1, "{gc}");
+    assert!(gc["forced"].as_u64().unwrap() >= 1, "{gc}");
+    assert!(gc["last_goal_mb"].as_u64().unwrap() >= 1, "{gc}");
+    assert!(run.message("runtime.heap_budget").contains("HeapInuse"));
+
+    // Load: every request answered 200 by the real service.
+    assert_eq!(svc["load"]["ok"], 300);
+    assert_eq!(svc["load"]["statuses"]["200"], 300);
+
+    // The artifacts are the profiles as served: Go's own pprof reads them.
+    let allocs = art.path().join("allocs.pb.gz");
+    let heap = art.path().join("heap.pb.gz");
+    let check_data = &run.check("runtime.pprof_registered")["data"]["artifacts"];
+    assert_eq!(check_data["allocs.pb.gz"], allocs.display().to_string());
+    let raw = go_tool_pprof_raw(&allocs);
+    assert!(raw.contains("alloc_space/bytes"), "{raw}");
+    let raw = go_tool_pprof_raw(&heap);
+    assert!(raw.contains("inuse_space/bytes"), "{raw}");
+    let stderr_log = std::fs::read_to_string(art.path().join("service.stderr.log")).unwrap();
+    assert!(
+        stderr_log.contains("hello-svc 1.2.3: public on"),
+        "{stderr_log}"
+    );
+    assert!(
+        stderr_log.contains(" MB goal"),
+        "gctrace lines reach the log"
+    );
+}
+
+#[test]
+fn hello_svc_over_budget_and_wrong_version_fail() {
+    let exec = exec_line("svc-hello", "");
+    let run = probe(&[
+        "--exec",
+        &exec,
+        "--expect-version",
+        "9.9.9",
+        "--max-heap",
+        "0.01",
+    ]);
+    assert_eq!(run.status("runtime.heap_budget"), "fail");
+    assert!(
+        run.message("runtime.heap_budget")
+            .contains("exceeds the budget of 0.01 MiB")
+    );
+    assert_eq!(run.status("runtime.version"), "fail");
+    assert!(
+        run.message("runtime.version")
+            .contains("\"1.2.3\", expected 9.9.9")
+    );
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn hello_svc_under_go_test_runs_the_test_binary() {
+    let run = probe_in(
+        &repo().join("examples/hello-svc"),
+        &[
+            "--go-test",
+            ".",
+            "--run",
+            "^TestServe$",
+            "--expect-version",
+            "1.0",
+        ],
+    );
+    for id in [
+        "runtime.start",
+        "runtime.pprof_registered",
+        "runtime.pprof_exposed",
+        "runtime.shutdown",
+    ] {
+        assert_eq!(run.status(id), "pass", "{id}: {}", run.message(id));
+    }
+    assert_eq!(run.status("runtime.version"), "skip");
+    let svc = run.service();
+    let argv: Vec<&str> = svc["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(argv[0].ends_with(".test"), "{argv:?}");
+    assert!(argv.contains(&"-test.run=^TestServe$"), "{argv:?}");
+    // One process: the test binary itself, not `go test` in front of it.
+    let procs = svc["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 1, "{procs:?}");
+    assert!(procs[0]["exe"].as_str().unwrap().ends_with(".test"));
+    // The test got the addresses goready picked.
+    let ports: Vec<&str> = svc["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["addr"].as_str().unwrap())
+        .collect();
+    assert!(ports.contains(&svc["addr"].as_str().unwrap()), "{ports:?}");
+    assert!(ports.contains(&svc["admin"].as_str().unwrap()), "{ports:?}");
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn go_test_of_a_package_without_tests_is_a_clear_error() {
+    let run = probe_in(
+        &repo().join("tests/fixtures/svc/nopprof"),
+        &["--go-test", "."],
+    );
+    assert_eq!(run.status("runtime.start"), "error");
+    assert!(
+        run.message("runtime.start").contains("no test files"),
+        "{}",
+        run.message("runtime.start")
+    );
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn pprof_on_the_default_mux_on_all_interfaces_fails_exposure() {
+    let exec = exec_line("svc-defaultmux", "");
+    let run = probe(&["--exec", &exec]);
+    assert_eq!(
+        run.status("runtime.pprof_registered"),
+        "pass",
+        "{}",
+        run.message("runtime.pprof_registered")
+    );
+    assert_eq!(run.status("runtime.pprof_exposed"), "fail");
+    let msg = run.message("runtime.pprof_exposed");
+    assert!(msg.contains("all interfaces"), "{msg}");
+    let socket = &run.service()["sockets"][0];
+    assert_eq!(socket["wildcard"], true);
+    assert_eq!(socket["answer"]["class"], "ok");
+    assert_eq!(run.check("runtime.pprof_exposed")["severity"], "error");
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn pprof_on_the_main_port_fails_exposure_even_on_loopback() {
+    let exec = exec_line("svc-defaultmux", "-loopback");
+    let run = probe(&["--exec", &exec]);
+    assert_eq!(run.status("runtime.pprof_exposed"), "fail");
+    let msg = run.message("runtime.pprof_exposed");
+    assert!(msg.contains("(loopback, the main port)"), "{msg}");
+
+    // Declared elsewhere, the loopback port is an admin port: fine.
+    let run = probe(&["--exec", &exec, "--public-port", "1"]);
+    assert_eq!(
+        run.status("runtime.pprof_exposed"),
+        "pass",
+        "{}",
+        run.message("runtime.pprof_exposed")
+    );
+}
+
+#[test]
+fn a_mux_that_never_mounts_pprof_fails_registration_as_not_routed() {
+    let exec = exec_line("svc-nopprof", "");
+    let run = probe(&["--exec", &exec, "--ready", "/healthz", "--max-heap", "64"]);
+    assert_eq!(run.status("runtime.start"), "pass");
+    assert_eq!(run.status("runtime.pprof_registered"), "fail");
+    let msg = run.message("runtime.pprof_registered");
+    assert!(msg.contains("404 not routed"), "{msg}");
+    assert_eq!(run.status("runtime.pprof_exposed"), "pass");
+    assert_eq!(run.status("runtime.heap_budget"), "skip");
+    assert_eq!(endpoint(&run, "allocs")["class"], "not_routed");
+    assert_eq!(endpoint(&run, "(unknown profile)")["class"], "not_routed");
+    // pprof_registered is a warning: the default --fail-on error passes...
+    assert_eq!(run.code, 0);
+    // ...unless goready.toml makes it an error.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("goready.toml");
+    std::fs::write(
+        &config,
+        "[rules]\n\"runtime.pprof_registered\" = \"error\"\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let run = probe(&["--exec", &exec, "--ready", "/healthz", "--config", &config]);
+    assert_eq!(run.check("runtime.pprof_registered")["severity"], "error");
+    assert_eq!(run.code, 1);
+
+    // Waiting for the default ready path (pprof) says what to do instead.
+    let run = probe(&["--exec", &exec, "--ready-timeout", "1s"]);
+    assert_eq!(run.status("runtime.start"), "fail");
+    let msg = run.message("runtime.start");
+    assert!(msg.contains("GET /debug/pprof/ answered 404"), "{msg}");
+    assert!(msg.contains("--ready"), "{msg}");
+    assert_eq!(run.status("runtime.pprof_registered"), "skip");
+    assert_eq!(
+        run.status("runtime.shutdown"),
+        "pass",
+        "{}",
+        run.message("runtime.shutdown")
+    );
+}
+
+#[test]
+fn a_method_pattern_answers_405_and_is_told_apart() {
+    let exec = exec_line("svc-nopprof", "-post-only-pprof");
+    let run = probe(&["--exec", &exec, "--ready", "/healthz"]);
+    assert_eq!(run.status("runtime.pprof_registered"), "fail");
+    let socket = &run.service()["sockets"][0];
+    assert_eq!(socket["answer"]["class"], "method_not_allowed", "{socket}");
+    assert!(
+        run.message("runtime.pprof_registered")
+            .contains("405 method not allowed")
+    );
+}
+
+#[test]
+fn auth_middleware_is_told_apart_and_credentials_let_goready_in() {
+    let exec = exec_line("svc-authpprof", "");
+    let run = probe(&["--exec", &exec, "--ready", "/healthz"]);
+    assert_eq!(run.status("runtime.pprof_registered"), "skip");
+    let msg = run.message("runtime.pprof_registered");
+    assert!(
+        msg.contains("authentication required") && msg.contains("--header"),
+        "{msg}"
+    );
+    // Bound to all interfaces, but nobody gets in without the token: not exposed.
+    assert_eq!(run.status("runtime.pprof_exposed"), "pass");
+    let admin = run.service()["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["wildcard"] == true)
+        .unwrap()
+        .clone();
+    assert_eq!(admin["answer"]["status"], 401);
+    assert_eq!(admin["answer"]["class"], "unauthorized");
+
+    let token = "s3cret-admin-token";
+    let header = format!("Authorization: Bearer {token}");
+    let run = probe(&["--exec", &exec, "--ready", "/healthz", "--header", &header]);
+    assert_eq!(
+        run.status("runtime.pprof_registered"),
+        "pass",
+        "{}",
+        run.message("runtime.pprof_registered")
+    );
+    assert_eq!(run.status("runtime.pprof_exposed"), "pass");
+    assert!(
+        !run.stdout.contains(token) && !run.stderr.contains(token),
+        "the token leaked"
+    );
+}
+
+#[test]
+fn a_catch_all_route_is_not_mistaken_for_pprof() {
+    let exec = exec_line("svc-catchall", "");
+    let run = probe(&["--exec", &exec]);
+    // The catch-all answers 200 at /debug/pprof/, so the service counts as ready...
+    assert_eq!(run.status("runtime.start"), "pass");
+    // ...but nothing there is pprof.
+    assert_eq!(run.status("runtime.pprof_registered"), "fail");
+    let msg = run.message("runtime.pprof_registered");
+    assert!(msg.contains("catch-all"), "{msg}");
+    for name in [
+        "allocs",
+        "heap",
+        "cmdline",
+        "symbol",
+        "(unknown profile)",
+        "profile?seconds=1",
+    ] {
+        assert_eq!(endpoint(&run, name)["class"], "catch_all", "{name}");
+    }
+    assert_eq!(run.status("runtime.pprof_exposed"), "pass");
+}
+
+#[test]
+fn a_service_that_never_gets_ready_times_out_and_is_stopped() {
+    let exec = exec_line("svc-neverready", "");
+    let run = probe(&[
+        "--exec",
+        &exec,
+        "--ready-timeout",
+        "1500ms",
+        "--grace",
+        "1s",
+    ]);
+    assert_eq!(run.status("runtime.start"), "fail");
+    let msg = run.message("runtime.start");
+    assert!(msg.contains("not ready after 1.5s"), "{msg}");
+    assert!(msg.contains("answered 503"), "{msg}");
+    assert_eq!(run.status("runtime.pprof_registered"), "skip");
+    assert_eq!(run.status("runtime.pprof_exposed"), "skip");
+    // No SIGTERM handler: the Go runtime's default action kills it.
+    assert_eq!(run.status("runtime.shutdown"), "fail");
+    assert_eq!(run.check("runtime.shutdown")["severity"], "notice");
+    assert!(
+        run.message("runtime.shutdown")
+            .contains("without handling it")
+    );
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn a_crash_at_start_is_reported_at_once_with_exit_code_and_stderr() {
+    let exec = exec_line("svc-crash", "");
+    let run = probe(&["--exec", &exec, "--ready-timeout", "60s"]);
+    assert_eq!(run.status("runtime.start"), "fail");
+    let msg = run.message("runtime.start");
+    assert!(msg.contains("exit code 3"), "{msg}");
+    assert!(
+        msg.contains("cannot read config /etc/crash-svc/config.yaml"),
+        "{msg}"
+    );
+    assert_eq!(
+        run.check("runtime.start")["data"]["readiness"]["exit"]["code"],
+        3
+    );
+    assert!(
+        run.json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != "runtime.shutdown")
+    );
+    assert_eq!(run.code, 1);
+    // Reported as an exit, not left to run into the 60 s ready timeout.
+    assert_eq!(
+        run.check("runtime.start")["data"]["readiness"]["state"],
+        "exited"
+    );
+}
+
+#[test]
+fn a_missing_program_is_a_clear_error() {
+    let run = probe(&["--exec", "/nonexistent/svc --addr {addr}"]);
+    assert_eq!(run.status("runtime.start"), "error");
+    assert!(run.message("runtime.start").contains("/nonexistent/svc"));
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn a_service_that_ignores_sigterm_and_forks_is_killed_with_its_child() {
+    let exec = exec_line("svc-stubborn", "");
+    let run = probe(&["--exec", &exec, "--grace", "500ms"]);
+    assert_eq!(
+        run.status("runtime.start"),
+        "pass",
+        "{}",
+        run.message("runtime.start")
+    );
+    assert_eq!(run.status("runtime.pprof_registered"), "pass");
+    // The parent and its child (in a process group of its own) were both seen...
+    let procs = run.service()["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 2, "{procs:?}");
+    assert!(procs.iter().all(|p| p["comm"] == "svc-stubborn"));
+    // ...and both needed SIGKILL.
+    assert_eq!(run.status("runtime.shutdown"), "fail");
+    let msg = run.message("runtime.shutdown");
+    assert!(msg.contains("ignored SIGTERM"), "{msg}");
+    let killed = run.check("runtime.shutdown")["data"]["killed"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(killed, 2, "{msg}");
+    assert!(
+        run.check("runtime.shutdown")["data"]["leftover"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_grandchild_that_escaped_into_its_own_session_is_found_and_stopped() {
+    // The shell starts a daemon (new session, new process group) from a subshell that exits
+    // at once: the daemon's parent is gone before goready ever looks, and it is in none of the
+    // service's process groups. goready is a child subreaper, so it is re-parented there.
+    let exec = format!(
+        "sh -c '(setsid sleep 300 &); exec \"$0\" --addr {{addr}} --admin {{admin}}' '{}'",
+        service("svc-hello").display()
+    );
+    let run = probe(&["--exec", &exec]);
+    assert_eq!(
+        run.status("runtime.start"),
+        "pass",
+        "{}",
+        run.message("runtime.start")
+    );
+    let procs = run.service()["processes"].as_array().unwrap();
+    let comms: Vec<&str> = procs.iter().map(|p| p["comm"].as_str().unwrap()).collect();
+    assert!(
+        comms.contains(&"sleep") && comms.contains(&"svc-hello"),
+        "{comms:?}"
+    );
+    // probe() has already asserted that no process of the run is left.
+}
+
+#[test]
+fn ctrl_c_stops_the_service_and_its_children() {
+    let exec = exec_line("svc-stubborn", "");
+    let marker = marker();
+    let mut child = goready()
+        .current_dir(repo())
+        .args(["probe", "--exec", &exec, "--grace", "500ms"])
+        .env(MARKER_VAR, &marker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let mut seen = String::new();
+    loop {
+        let line = lines
+            .next()
+            .expect("goready ended before the service was ready")
+            .unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("ready after") {
+            break;
+        }
+    }
+    // Two processes of the run are up (the service and its child).
+    let until = Instant::now() + Duration::from_secs(5);
+    while processes_with_marker(&marker).len() < 3 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = processes_with_marker(&marker);
+    assert_eq!(before.len(), 3, "goready, service, child: {before:?}");
+    // SAFETY: sending SIGINT to the goready process this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(status.code(), Some(130), "{seen}{}", rest.join("\n"));
+    assert!(
+        rest.iter().any(|l| l.contains("SIGINT received")),
+        "{rest:?}"
+    );
+    assert_nothing_left(&marker);
+}
+
+#[test]
+fn an_explicit_pprof_url_is_probed() {
+    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (addr, admin) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+    drop((a, b));
+    let exec = format!(
+        "'{}' --addr {addr} --admin {admin}",
+        service("svc-hello").display()
+    );
+    let url = format!("http://{admin}/debug/pprof/");
+    let run = probe(&["--exec", &exec, "--pprof", &url]);
+    assert_eq!(
+        run.status("runtime.pprof_registered"),
+        "pass",
+        "{}",
+        run.message("runtime.pprof_registered")
+    );
+    assert_eq!(run.service()["pprof"]["url"], url);
+}
+
+/// A memory cgroup this test may create (v1 memory controller, or v2 with memory enabled),
+/// or None where the machine does not allow it.
+fn make_memory_cgroup(limit: u64) -> Option<PathBuf> {
+    let cg = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let name = format!("goready-test-{}", marker());
+    for line in cg.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let (base, file) = if ctrls.split(',').any(|c| c == "memory") {
+            (
+                Path::new("/sys/fs/cgroup/memory").join(path.trim_start_matches('/')),
+                "memory.limit_in_bytes",
+            )
+        } else if ctrls.is_empty() && Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            let base = Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+            let subtree =
+                std::fs::read_to_string(base.join("cgroup.subtree_control")).unwrap_or_default();
+            if !subtree.split_whitespace().any(|c| c == "memory") {
+                continue;
+            }
+            (base, "memory.max")
+        } else {
+            continue;
+        };
+        let dir = base.join(&name);
+        if std::fs::create_dir(&dir).is_err() {
+            continue;
+        }
+        if std::fs::write(dir.join(file), limit.to_string()).is_ok() {
+            return Some(dir);
+        }
+        let _ = std::fs::remove_dir(&dir);
+    }
+    None
+}
+
+#[test]
+fn a_cgroup_memory_limit_needs_gomemlimit_below_it() {
+    let Some(cgroup) = make_memory_cgroup(256 << 20) else {
+        eprintln!("SKIPPED: this machine does not let the test create a memory cgroup");
+        return;
+    };
+    let procs_file = cgroup.join("cgroup.procs");
+    let exec = exec_line("svc-hello", "");
+    let run_in_cgroup = |gomemlimit: Option<&str>| {
+        let marker = marker();
+        let mut cmd = goready();
+        cmd.current_dir(repo())
+            .args(["probe", "--exec", &exec, "--format", "json"])
+            .env(MARKER_VAR, &marker)
+            .env_remove("GOMEMLIMIT");
+        if let Some(v) = gomemlimit {
+            cmd.env("GOMEMLIMIT", v);
+        }
+        let path = std::ffi::CString::new(procs_file.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: between fork and exec only open/write/close, no allocation.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(move || {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
+                if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(fd);
+                Ok(())
+            });
+        }
+        let out = cmd.output().unwrap();
+        assert_nothing_left(&marker);
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "runtime.memlimit")
+            .unwrap()
+            .clone()
+    };
+    let unset = run_in_cgroup(None);
+    let below = run_in_cgroup(Some("200MiB"));
+    let above = run_in_cgroup(Some("1GiB"));
+    let _ = std::fs::remove_dir(&cgroup);
+    assert_eq!(unset["status"], "fail", "{unset}");
+    assert!(
+        unset["message"]
+            .as_str()
+            .unwrap()
+            .contains("GOMEMLIMIT is unset")
+    );
+    assert_eq!(unset["data"]["cgroup"]["bytes"], 256u64 << 20);
+    assert_eq!(below["status"], "pass", "{below}");
+    assert!(
+        below["message"].as_str().unwrap().contains("78%"),
+        "{below}"
+    );
+    assert_eq!(above["status"], "fail", "{above}");
+    assert!(above["message"].as_str().unwrap().contains("above it"));
+}
