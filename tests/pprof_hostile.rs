@@ -335,3 +335,23 @@ fn non_utf8_names_are_kept_lossily_like_pprof_keeps_bytes() {
     let p = parse(&m).unwrap();
     assert_eq!(p.top(0, 0).rows[0].function, "main.\u{fffd}bad");
 }
+
+#[test]
+fn drop_frames_on_a_non_ascii_name_does_not_panic() {
+    // Found by cargo-fuzz: pprof's argument-list trimming of names for `drop_frames` sliced a
+    // name inside a multi-byte character.
+    let input =
+        std::fs::read(common::repo().join("fuzz/seeds/profile/regression-drop-frames-utf8"))
+            .unwrap();
+    let _ = Profile::parse(&input);
+
+    let mut m = valid();
+    m.string_table
+        .push("main.\u{e9}\u{fffd}o(x)".as_bytes().to_vec());
+    m.string_table.push("main\\.\u{e9}.*".as_bytes().to_vec());
+    m.function[1].name = 6;
+    m.drop_frames = 7;
+    let p = parse(&m).unwrap();
+    // The leaf matched drop_frames and was pruned; its caller is left.
+    assert_eq!(p.top(0, 0).rows[0].function, "main.main");
+}

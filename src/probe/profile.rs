@@ -1041,21 +1041,23 @@ impl Profile {
     }
 }
 
-/// google/pprof's `simplifyFunc`: drops a leading `.` (PPC ELF v1) and an argument list.
+/// google/pprof's `simplifyFunc`: drops a leading `.` (PPC ELF v1) and an argument list
+/// (from the first `(` that does not start a reserved name such as `operator()`).
 fn simplify_func(name: &str) -> &str {
     let name = name.strip_prefix('.').unwrap_or(name);
     const RESERVED: [&str; 2] = ["(anonymous namespace)", "operator()"];
-    let bytes = name.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(r) = RESERVED.iter().find(|r| name[i..].starts_with(**r)) {
-            i += r.len();
+    let mut rest = name;
+    while let Some(at) = rest.find(['(', 'o']) {
+        let tail = &rest[at..];
+        if let Some(r) = RESERVED.iter().find(|r| tail.starts_with(**r)) {
+            rest = &tail[r.len()..];
             continue;
         }
-        if bytes[i] == b'(' {
-            return &name[..i];
+        if tail.starts_with('(') {
+            return &name[..name.len() - tail.len()];
         }
-        i += 1;
+        // An `o` that does not start `operator()`: go on after it (ASCII, one byte).
+        rest = &tail[1..];
     }
     name
 }
@@ -1203,6 +1205,11 @@ mod tests {
         );
         assert_eq!(simplify_func("A::operator()(x)"), "A::operator()");
         assert_eq!(simplify_func("main.(*T).M"), "main.");
+        // Multi-byte characters before the argument list (found by cargo-fuzz).
+        assert_eq!(simplify_func("fé\u{fffd}o(x)"), "fé\u{fffd}o");
+        assert_eq!(simplify_func("\u{fffd}\u{fffd}"), "\u{fffd}\u{fffd}");
+        assert_eq!(simplify_func("operator()"), "operator()");
+        assert_eq!(simplify_func("a::operator()(int)"), "a::operator()");
     }
 
     #[test]
