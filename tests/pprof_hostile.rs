@@ -355,3 +355,17 @@ fn drop_frames_on_a_non_ascii_name_does_not_panic() {
     // The leaf matched drop_frames and was pruned; its caller is left.
     assert_eq!(p.top(0, 0).rows[0].function, "main.main");
 }
+
+#[test]
+fn an_oversized_file_is_refused_with_a_clear_error() {
+    // A sparse 600 MiB file (goready refuses it by its size, before reading it).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.pb");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(600 << 20)
+        .unwrap();
+    let (code, _, stderr) = common::run_goready(&["pprof", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("beyond 512 MiB"), "{stderr}");
+}

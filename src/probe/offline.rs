@@ -160,8 +160,15 @@ enum LoadError {
 }
 
 fn load(path: &Path) -> Result<Profile, LoadError> {
-    if path.is_dir() {
+    let meta = std::fs::metadata(path).map_err(LoadError::Io)?;
+    if meta.is_dir() {
         return Err(LoadError::Io(std::io::Error::other("is a directory")));
+    }
+    // Neither a raw profile nor a gzip stream this large fits under the decoding cap: refuse
+    // it before reading it into memory.
+    let limit = super::profile::DEFAULT_MAX_DECOMPRESSED;
+    if meta.len() > limit as u64 + (1 << 20) {
+        return Err(LoadError::Decode(super::ProfileError::TooLarge { limit }));
     }
     let data = std::fs::read(path).map_err(LoadError::Io)?;
     Profile::parse(&data).map_err(LoadError::Decode)
