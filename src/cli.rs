@@ -261,7 +261,7 @@ pub struct PprofArgs {
 
     /// With --base: a site fails when its share of the total grew by more than PCT
     /// percentage points (e.g. 6 % → 17 % is 11 points).
-    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+    #[arg(long, default_value_t = 10.0, value_name = "PCT", value_parser = parse_points)]
     pub max_alloc_growth: f64,
 
     /// Keep samples from the profiler's own work (runtime/pprof and net/http/pprof frames),
@@ -271,6 +271,16 @@ pub struct PprofArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// A number of percentage points: finite and not negative.
+fn parse_points(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "{text:?} is not a number of percentage points (0 or more, e.g. 10)"
+        )),
+    }
 }
 
 /// Runs the CLI and returns the process exit code.
