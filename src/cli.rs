@@ -220,10 +220,25 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
     pub load_timeout: std::time::Duration,
 
-    /// Save the raw profiles as served (allocs.pb.gz, heap.pb.gz) and the service's output
-    /// here.
+    /// Save the raw profiles as served (allocs.pb.gz, heap.pb.gz), a flame graph of each
+    /// (allocs.svg, heap.svg) and the service's output here.
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+
+    /// Rows per runtime.allocs ranking (alloc_space, alloc_objects), like `go tool pprof
+    /// -top -nodecount=N`; 0 shows every node past the 0.5 % cut.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
+
+    /// Compare allocation shares with this earlier allocs profile, or a goready result file
+    /// holding its runtime.allocs check (e.g. from the base branch): runtime.alloc_regression.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// With --baseline: a site fails when its share of alloc_space grew by more than PCT
+    /// percentage points (e.g. 6 % → 17 % is 11 points).
+    #[arg(long, default_value_t = 10.0, value_name = "PCT", value_parser = parse_points)]
+    pub max_alloc_growth: f64,
 
     /// Check that `SERVICE --version` prints this version (--exec only).
     #[arg(long, value_name = "V")]
@@ -285,6 +300,21 @@ pub struct TestArgs {
     /// `-run X`, `-timeout 5m`, `-count 1`, `-tags t`); they follow the packages.
     #[arg(last = true, value_name = "GO_TEST_ARGS")]
     pub go_args: Vec<String>,
+
+    /// Also profile memory per package (`go test -memprofile`, one `go test` per package) and
+    /// report each package's top allocators as a runtime.allocs check.
+    #[arg(long)]
+    pub memprofile: bool,
+
+    /// Keep the --memprofile profiles here, one `<import path, / as _>.mem.pprof` per package
+    /// (implies --memprofile) [default: a temporary directory, removed afterwards].
+    #[arg(long, value_name = "DIR")]
+    pub memprofile_dir: Option<PathBuf>,
+
+    /// Rows per runtime.allocs ranking with --memprofile, like `go tool pprof -top
+    /// -nodecount=N`; 0 shows every node past the 0.5 % cut.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -677,6 +707,12 @@ fn run_test(args: &TestArgs) -> anyhow::Result<u8> {
         dir: args.dir.clone(),
         packages: args.packages.clone(),
         go_args: args.go_args.clone(),
+        memprofile: (args.memprofile || args.memprofile_dir.is_some()).then(|| {
+            crate::gotest::memprofile::MemProfile {
+                keep_dir: args.memprofile_dir.clone(),
+                top: args.top,
+            }
+        }),
     };
     let checks = crate::gotest::run(&opts, &mut std::io::stderr())?;
     let report = args.common.configured(Report::new(checks))?;
@@ -719,6 +755,9 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
     if !args.ready.starts_with('/') {
         anyhow::bail!("--ready {:?}: give a path starting with /", args.ready);
     }
+    if let Some(base) = args.baseline.as_ref().filter(|b| !b.is_file()) {
+        anyhow::bail!("--baseline {}: no such file", base.display());
+    }
     let opts = probe::run::ProbeOptions {
         launch,
         dir: std::env::current_dir()?,
@@ -742,7 +781,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
             std::thread::park();
         }
     }
-    let facts = facts?;
+    let mut facts = facts?;
     let rule_opts = probe::rules::RuleOptions {
         max_heap_mb: args.max_heap,
         expect_version: args.expect_version.clone(),
@@ -750,9 +789,17 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
         headers_given: !args.headers.is_empty(),
         ready_path: args.ready.clone(),
     };
-    let checks = probe::rules::evaluate(&facts, &rule_opts);
-    // runtime.allocs and runtime.alloc_regression (src/probe/profile.rs) judge
-    // `facts.profiles["allocs"]`, the allocs profile exactly as served, here.
+    let mut checks = probe::rules::evaluate(&facts, &rule_opts);
+    let allocs = probe::allocs::evaluate(
+        &mut facts,
+        &probe::allocs::AllocOptions {
+            top: args.top,
+            baseline: args.baseline.clone(),
+            max_growth: args.max_alloc_growth,
+            artifacts: args.artifacts.clone(),
+        },
+    );
+    checks.extend(allocs.checks.iter().cloned());
     let report = args.common.configured(Report::new(checks))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
@@ -773,6 +820,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
         }
         OutputFormat::Text => {
             write!(out, "{}", probe::text::facts_table(&facts))?;
+            write!(out, "{}", probe::allocs::text(&allocs, &facts))?;
             write!(out, "{}", crate::report::text::checks_table(&report))?;
         }
     }

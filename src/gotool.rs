@@ -180,6 +180,40 @@ impl Go {
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))
     }
 
+    /// The packages `go test PATTERNS` would test in `dir`: the import paths `go list -e`
+    /// resolves the patterns to, with the build `flags` that change what matches (`-tags`,
+    /// `-mod`). A pattern that resolves to nothing comes back as itself, so that `go test`
+    /// reports it in its own words.
+    pub fn list_packages(
+        &self,
+        dir: &Path,
+        patterns: &[String],
+        flags: &[String],
+    ) -> anyhow::Result<Vec<String>> {
+        let mut cmd = self.command(dir);
+        cmd.args(["list", "-e", "-f", "{{.ImportPath}}"])
+            .args(flags)
+            .arg("--")
+            .args(patterns);
+        let out = process::capture(&mut cmd, None)
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
+        if !out.success() {
+            bail!(
+                "`go list {}` failed in {}: {}",
+                patterns.join(" "),
+                dir.display(),
+                out.stderr.trim()
+            );
+        }
+        Ok(out
+            .stdout
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+
     /// The source directory of each import path, from one `go list -e` in `dir`. Paths
     /// `go list` cannot resolve are left out.
     pub fn package_dirs(

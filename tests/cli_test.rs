@@ -763,3 +763,146 @@ fn interrupted_goready_leaves_no_go_test_binary_or_test_child_behind() {
     let left = leftovers(checkout.root.path());
     assert!(left.is_empty(), "left behind: {left:#?}");
 }
+
+/// Allocates 64 MiB in 64 KiB buffers: `alpha.Fill` is where the bytes go.
+const ALPHA: Pkg = Pkg {
+    dir: "alpha",
+    files: &[
+        (
+            "alpha.go",
+            r#"package alpha
+
+//go:noinline
+func Fill(n int) []byte { return make([]byte, n) }
+"#,
+        ),
+        (
+            "alpha_test.go",
+            r#"package alpha
+
+import "testing"
+
+var sink []byte
+
+func TestFill(t *testing.T) {
+	for i := 0; i < 1024; i++ {
+		sink = Fill(64 << 10)
+	}
+}
+"#,
+        ),
+    ],
+};
+
+/// Allocates 32 MiB of 32 KiB int tables: `beta.Table` is where the bytes go.
+const BETA: Pkg = Pkg {
+    dir: "beta",
+    files: &[
+        (
+            "beta.go",
+            r#"package beta
+
+//go:noinline
+func Table(n int) []int { return make([]int, n) }
+"#,
+        ),
+        (
+            "beta_test.go",
+            r#"package beta
+
+import "testing"
+
+var sink []int
+
+func TestTable(t *testing.T) {
+	for i := 0; i < 1024; i++ {
+		sink = Table(4 << 10)
+	}
+}
+"#,
+        ),
+    ],
+};
+
+#[test]
+fn memprofile_gives_each_package_a_runtime_allocs_check_ranked_like_go_tool_pprof() {
+    use common::pprof::{IGNORE_PROFILER, go_rows, ranking, rows_of};
+    let checkout = Checkout::new(&[&ALPHA, &BETA, &NOTESTS]);
+    let module = checkout.module();
+    let keep = tempfile::tempdir().unwrap();
+    let run = goready_test(
+        &module,
+        &["--memprofile-dir", keep.path().to_str().unwrap(), "./..."],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(leftovers(checkout.root.path()).is_empty());
+    assert_eq!(run.test("alpha", "TestFill")["status"], "pass");
+    assert_eq!(run.test("beta", "TestTable")["status"], "pass");
+
+    let allocs: Vec<&Value> = run
+        .checks()
+        .iter()
+        .filter(|c| c["id"] == "runtime.allocs")
+        .collect();
+    let targets: Vec<&str> = allocs
+        .iter()
+        .map(|c| c["target"].as_str().unwrap())
+        .collect();
+    // One per package that ran tests, none for the package without tests.
+    assert_eq!(
+        targets,
+        [format!("{MODULE}/alpha"), format!("{MODULE}/beta")],
+        "{:#}",
+        run.report
+    );
+    for (check, own) in allocs.iter().zip(["alpha.Fill", "beta.Table"]) {
+        assert_eq!(check["status"], "pass", "{check:#}");
+        assert_eq!(check["suite"], "runtime");
+        let target = check["target"].as_str().unwrap();
+        let file = keep
+            .path()
+            .join(format!("{}.mem.pprof", target.replace('/', "_")));
+        assert_eq!(check["data"]["profile"], file.display().to_string());
+        for si in ["alloc_space", "alloc_objects"] {
+            let (want, _) = go_rows(
+                si,
+                &["-nodecount=20", "-relative_percentages", IGNORE_PROFILER],
+                &file,
+            );
+            let got = rows_of(ranking(check, si));
+            assert!(!got.is_empty(), "{target}: no {si} rows");
+            assert_eq!(got[0], want[0], "{target} {si}: top row, goready vs pprof");
+            assert_eq!(got, want, "{target} {si}: goready (left) vs pprof (right)");
+        }
+        // The package's own allocator tops the bytes.
+        let top = &rows_of(ranking(check, "alloc_space"))[0];
+        assert_eq!(top.name, format!("{MODULE}/{own}"), "{check:#}");
+    }
+    // go test keeps the test binary in the current directory when profiling unless told
+    // otherwise: nothing may land in the module.
+    let strays: Vec<String> = std::fs::read_dir(&module)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".test") || n.ends_with(".pprof") || n.ends_with(".out"))
+        .collect();
+    assert!(strays.is_empty(), "{strays:?}");
+}
+
+#[test]
+fn memprofile_refuses_go_test_flags_it_sets_itself() {
+    let checkout = Checkout::new(&[&PASS]);
+    for flag in ["-outputdir=out", "-memprofile=m.out", "-o"] {
+        let out = goready()
+            .current_dir(checkout.module())
+            .args(["test", "--memprofile", "./...", "--", flag])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(&format!("leave {flag} out of the go test arguments")),
+            "{stderr}"
+        );
+    }
+}

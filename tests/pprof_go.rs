@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use common::pprof::{IGNORE_PROFILER, Row, dropped, go_pprof, go_rows, rows_of};
 use common::{Spec, build, fixture_dir, run_goready, run_ok};
 use goready::probe::{Profile, flame};
 use serde_json::Value;
@@ -80,66 +81,6 @@ fn profiles() -> &'static Profiles {
     })
 }
 
-/// One row of `go tool pprof -top -unit=B`: raw values (counts get a `B` suffix too).
-#[derive(Debug, PartialEq)]
-struct Row {
-    name: String,
-    flat: i64,
-    cum: i64,
-    inline: String,
-}
-
-/// `go tool pprof -top` output, split into the header lines and the table lines.
-fn go_pprof(args: &[&str], file: &Path) -> (Vec<String>, Vec<String>) {
-    let out = run_ok(
-        Command::new("go")
-            .args(["tool", "pprof", "-top"])
-            .args(args)
-            .arg(file),
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let at = lines
-        .iter()
-        .position(|l| l.trim_start().starts_with("flat  flat%"))
-        .unwrap_or_else(|| panic!("no table in go tool pprof output:\n{text}"));
-    (lines[..at].to_vec(), lines[at + 1..].to_vec())
-}
-
-fn go_rows(sample_index: &str, extra: &[&str], file: &Path) -> (Vec<Row>, Vec<String>) {
-    let si = format!("-sample_index={sample_index}");
-    let mut args = vec![si.as_str(), "-unit=B"];
-    args.extend_from_slice(extra);
-    let (header, table) = go_pprof(&args, file);
-    let raw = |s: &str| -> i64 {
-        s.strip_suffix('B')
-            .unwrap_or(s)
-            .parse()
-            .unwrap_or_else(|_| panic!("not a raw value: {s:?}"))
-    };
-    let rows = table
-        .iter()
-        .map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let mut name = f[5..].join(" ");
-            let mut inline = String::new();
-            for mark in [" (inline)", " (partial-inline)"] {
-                if let Some(n) = name.strip_suffix(mark) {
-                    inline = mark.trim().trim_matches(['(', ')']).to_string();
-                    name = n.to_string();
-                }
-            }
-            Row {
-                name,
-                flat: raw(f[0]),
-                cum: raw(f[3]),
-                inline,
-            }
-        })
-        .collect();
-    (rows, header)
-}
-
 /// goready's JSON for one sample type.
 fn ours(file: &Path, sample_index: &str, extra: &[&str]) -> Value {
     let mut args = vec![
@@ -159,26 +100,7 @@ fn ours(file: &Path, sample_index: &str, extra: &[&str]) -> Value {
 }
 
 fn our_rows(doc: &Value) -> Vec<Row> {
-    doc["rankings"][0]["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| Row {
-            name: r["function"].as_str().unwrap().to_string(),
-            flat: r["flat"].as_i64().unwrap(),
-            cum: r["cum"].as_i64().unwrap(),
-            inline: r["inline"].as_str().unwrap_or("").to_string(),
-        })
-        .collect()
-}
-
-/// The number in pprof's `Dropped N nodes` line, if any.
-fn dropped(header: &[String]) -> u64 {
-    header
-        .iter()
-        .find_map(|l| l.strip_prefix("Dropped "))
-        .map(|rest| rest.split(' ').next().unwrap().parse().unwrap())
-        .unwrap_or(0)
+    rows_of(&doc["rankings"][0])
 }
 
 fn assert_same_ranking(file: &Path, sample_index: &str, go_extra: &[&str], our_extra: &[&str]) {
@@ -287,7 +209,7 @@ fn text_table_is_the_same_text_as_go_tool_pprof_prints() {
 #[test]
 fn profiler_scrape_is_left_out_like_go_tool_pprof_ignore() {
     let p = profiles();
-    let ignore = "-ignore=^(runtime/pprof|net/http/pprof)\\.";
+    let ignore = IGNORE_PROFILER;
     for si in ["alloc_space", "alloc_objects"] {
         assert_same_ranking(&p.base, si, &["-relative_percentages", ignore], &[]);
     }

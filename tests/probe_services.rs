@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::pprof::{
+    IGNORE_PROFILER, assert_svg, go_pprof, go_rows, ranking, rows_of, xml_escaped,
+};
 use common::{goready, repo, service};
 
 struct Run {
@@ -102,12 +105,18 @@ fn assert_nothing_left(marker: &str) {
 }
 
 fn probe_in(dir: &Path, args: &[&str]) -> Run {
+    probe_env(dir, args, &[])
+}
+
+/// A probe whose goready (and so its service) runs with extra environment variables.
+fn probe_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let marker = marker();
     let out = goready()
         .current_dir(dir)
         .arg("probe")
         .args(args)
         .args(["--format", "json"])
+        .envs(env.iter().copied())
         .env(MARKER_VAR, &marker)
         .stdin(Stdio::null())
         .output()
@@ -191,6 +200,7 @@ fn hello_svc_passes_every_runtime_check_and_saves_profiles_pprof_can_read() {
         "runtime.version",
         "runtime.load",
         "runtime.shutdown",
+        "runtime.allocs",
     ] {
         assert_eq!(run.status(id), "pass", "{id}: {}", run.message(id));
     }
@@ -411,6 +421,14 @@ fn a_mux_that_never_mounts_pprof_fails_registration_as_not_routed() {
     assert_eq!(run.status("runtime.heap_budget"), "skip");
     assert_eq!(endpoint(&run, "allocs")["class"], "not_routed");
     assert_eq!(endpoint(&run, "(unknown profile)")["class"], "not_routed");
+    // No allocs profile to rank: skipped, pointing at the check that says why.
+    assert_eq!(run.status("runtime.allocs"), "skip");
+    assert!(
+        run.message("runtime.allocs")
+            .contains("(see runtime.pprof_registered)"),
+        "{}",
+        run.message("runtime.allocs")
+    );
     // pprof_registered is a warning: the default --fail-on error passes...
     assert_eq!(run.code, 0);
     // ...unless goready.toml makes it an error.
@@ -532,6 +550,7 @@ fn a_service_that_never_gets_ready_times_out_and_is_stopped() {
     assert!(msg.contains("answered 503"), "{msg}");
     assert_eq!(run.status("runtime.pprof_registered"), "skip");
     assert_eq!(run.status("runtime.pprof_exposed"), "skip");
+    assert_eq!(run.status("runtime.allocs"), "skip");
     // No SIGTERM handler: the Go runtime's default action kills it.
     assert_eq!(run.status("runtime.shutdown"), "fail");
     assert_eq!(run.check("runtime.shutdown")["severity"], "notice");
@@ -704,6 +723,261 @@ fn an_explicit_pprof_url_is_probed() {
         run.message("runtime.pprof_registered")
     );
     assert_eq!(run.service()["pprof"]["url"], url);
+}
+
+/// hello-svc probed twice with every allocation recorded (`GODEBUG=memprofilerate=1`, so
+/// the values are exact and the profiler's own index requests show up): once idle, its
+/// allocs profile the baseline; once under 2000 × GET /hello with `--baseline` pointing at
+/// the idle profile and a low `--max-alloc-growth`. Shared by the allocation tests.
+struct AllocRuns {
+    idle: tempfile::TempDir,
+    loaded: tempfile::TempDir,
+    run: Run,
+}
+
+const MAX_GROWTH: f64 = 2.0;
+
+fn alloc_runs() -> &'static AllocRuns {
+    static RUNS: std::sync::OnceLock<AllocRuns> = std::sync::OnceLock::new();
+    RUNS.get_or_init(|| {
+        let env = [("GODEBUG", "memprofilerate=1")];
+        let exec = exec_line("svc-hello", "");
+        let idle = tempfile::tempdir().unwrap();
+        let idle_dir = idle.path().display().to_string();
+        let idle_json = idle.path().join("result.json").display().to_string();
+        let first = probe_env(
+            &repo(),
+            &[
+                "--exec",
+                &exec,
+                "--artifacts",
+                &idle_dir,
+                "--json",
+                &idle_json,
+            ],
+            &env,
+        );
+        assert_eq!(first.status("runtime.allocs"), "pass", "{}", first.stdout);
+        let loaded = tempfile::tempdir().unwrap();
+        let loaded_dir = loaded.path().display().to_string();
+        let baseline = idle.path().join("allocs.pb.gz").display().to_string();
+        let growth = MAX_GROWTH.to_string();
+        let run = probe_env(
+            &repo(),
+            &[
+                "--exec",
+                &exec,
+                "--load",
+                "GET /hello",
+                "--requests",
+                "2000",
+                "--artifacts",
+                &loaded_dir,
+                "--top",
+                "10",
+                "--baseline",
+                &baseline,
+                "--max-alloc-growth",
+                &growth,
+            ],
+            &env,
+        );
+        AllocRuns { idle, loaded, run }
+    })
+}
+
+/// `go tool pprof`'s flat% per function over every node (`-nodefraction=0`), the profiler's
+/// frames ignored as goready ignores them.
+fn go_flat_pct(sample_index: &str, file: &Path) -> std::collections::HashMap<String, f64> {
+    let si = format!("-sample_index={sample_index}");
+    let (_, table) = go_pprof(
+        &[
+            &si,
+            "-nodefraction=0",
+            "-relative_percentages",
+            IGNORE_PROFILER,
+        ],
+        file,
+    );
+    table
+        .iter()
+        .map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let name = f[5..].join(" ");
+            let name = name
+                .trim_end_matches(" (inline)")
+                .trim_end_matches(" (partial-inline)")
+                .to_string();
+            (name, f[1].trim_end_matches('%').parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn hello_svc_under_load_ranks_allocations_exactly_like_go_tool_pprof() {
+    let runs = alloc_runs();
+    let run = &runs.run;
+    assert_eq!(
+        run.status("runtime.allocs"),
+        "pass",
+        "{}",
+        run.message("runtime.allocs")
+    );
+    assert_eq!(run.status("runtime.load"), "pass");
+    // alloc_regression is a warning: the default --fail-on error lets the run pass.
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let check = run.check("runtime.allocs");
+    let data = &check["data"];
+
+    // The raw profiles and their flame graphs, named in the check's data.
+    let dir = runs.loaded.path();
+    for name in ["allocs.pb.gz", "heap.pb.gz", "allocs.svg", "heap.svg"] {
+        let path = dir.join(name);
+        assert_eq!(
+            data["artifacts"][name],
+            path.display().to_string(),
+            "{}",
+            data["artifacts"]
+        );
+        assert!(path.is_file(), "{name} not written");
+    }
+    let allocs = dir.join("allocs.pb.gz");
+
+    // Row for row, value for value, what go tool pprof prints for the saved profile.
+    for si in ["alloc_space", "alloc_objects"] {
+        let (want, _) = go_rows(
+            si,
+            &["-nodecount=10", "-relative_percentages", IGNORE_PROFILER],
+            &allocs,
+        );
+        let got = rows_of(ranking(check, si));
+        assert_eq!(got.len(), 10, "--top 10");
+        assert_eq!(got, want, "{si}: goready (left) vs go tool pprof (right)");
+    }
+
+    // The load is in the profile (the GC before the scrape published it): the /hello
+    // handler allocates at least one object per request, and its flat value is pprof's.
+    let handler = "main.publicMux.func2";
+    let objects = data["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sample_type"] == "alloc_objects")
+        .unwrap();
+    let flat = objects["sites"][handler].as_i64().unwrap_or(0);
+    assert!(
+        flat >= 2000,
+        "{handler} allocated {flat} objects for 2000 requests"
+    );
+    let (all, _) = go_rows(
+        "alloc_objects",
+        &["-nodefraction=0", "-relative_percentages", IGNORE_PROFILER],
+        &allocs,
+    );
+    let theirs = all.iter().find(|r| r.name == handler).unwrap();
+    assert_eq!(flat, theirs.flat);
+
+    // With every allocation recorded, the probe's own requests to pprof are in the profile:
+    // left out, counted, and said so.
+    let left = data["left_out"]["samples"].as_u64().unwrap();
+    assert!(left > 0, "{}", data["left_out"]);
+    let message = run.message("runtime.allocs");
+    assert!(
+        message.contains(&format!("left out {left} samples with runtime/pprof."))
+            && message.contains("profiler's own scrape"),
+        "{message}"
+    );
+
+    // Flame graphs: well-formed SVG, the top allocation site drawn in it.
+    let top = &ranking(check, "alloc_space")["rows"][0]["function"];
+    let svg = assert_svg(&dir.join("allocs.svg"));
+    assert!(svg.contains(&xml_escaped(top.as_str().unwrap())), "{top}");
+    assert!(svg.contains("alloc_space"));
+    assert!(!svg.contains("runtime/pprof.writeHeapProto"));
+    let heap = assert_svg(&dir.join("heap.svg"));
+    assert!(heap.contains("inuse_space"));
+    // The service's artifact list names them too.
+    assert_eq!(
+        run.service()["artifacts"]["allocs.svg"],
+        dir.join("allocs.svg").display().to_string()
+    );
+}
+
+#[test]
+fn allocation_sites_grown_by_load_fail_alloc_regression_with_old_and_new_share() {
+    let runs = alloc_runs();
+    let run = &runs.run;
+    let failed: Vec<&Value> = run.json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "runtime.alloc_regression" && c["status"] == "fail")
+        .collect();
+    assert!(!failed.is_empty(), "{}", run.stdout);
+    let new = go_flat_pct("alloc_space", &runs.loaded.path().join("allocs.pb.gz"));
+    let old = go_flat_pct("alloc_space", &runs.idle.path().join("allocs.pb.gz"));
+    for c in &failed {
+        assert_eq!(c["severity"], "warning");
+        let d = &c["data"];
+        let function = d["function"].as_str().unwrap();
+        assert_eq!(c["target"], function);
+        let (was, now) = (
+            d["old_share"].as_f64().unwrap(),
+            d["new_share"].as_f64().unwrap(),
+        );
+        assert!(now - was > MAX_GROWTH, "{function}: {was} → {now}");
+        // Each share is the flat% go tool pprof prints for the function (0 where the idle
+        // service never allocated there).
+        let go_new = new[function];
+        let go_old = old.get(function).copied().unwrap_or(0.0);
+        assert!(
+            (now - go_new).abs() < 0.006,
+            "{function}: {now} vs pprof {go_new}"
+        );
+        assert!(
+            (was - go_old).abs() < 0.006,
+            "{function}: {was} vs pprof {go_old}"
+        );
+        let message = c["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!(
+                "{function}: share of alloc_space {was:.1}% → {now:.1}%"
+            )),
+            "{message}"
+        );
+    }
+    // What grew is request handling.
+    assert!(
+        failed.iter().any(|c| {
+            let f = c["target"].as_str().unwrap();
+            f.starts_with("net/http.") || f.starts_with("net/textproto.")
+        }),
+        "{failed:#?}"
+    );
+
+    // The idle probe's result file serves as a baseline too (its runtime.allocs check
+    // carries the shares). It keeps only sites of at least 0.1 %, the rest count as 0, so
+    // every site that failed against the profile fails against it as well.
+    let idle_json = runs.idle.path().join("result.json");
+    let loaded = runs.loaded.path().join("allocs.pb.gz");
+    let out = goready()
+        .args(["pprof", loaded.to_str().unwrap(), "--format", "json"])
+        .args(["--base", idle_json.to_str().unwrap()])
+        .args(["--max-alloc-growth", &MAX_GROWTH.to_string()])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let from_json: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "runtime.alloc_regression" && c["status"] == "fail")
+        .map(|c| c["target"].as_str().unwrap())
+        .collect();
+    for c in &failed {
+        let f = c["target"].as_str().unwrap();
+        assert!(from_json.contains(&f), "{f} not in {from_json:?}");
+    }
 }
 
 /// A memory cgroup this test may create (v1 memory controller, or v2 with memory enabled),

@@ -3,16 +3,21 @@
 //! for a package without tests or one that fails outside any test.
 //!
 //! `events.rs` folds the stream into facts, `output.rs` reads what tests print (locations,
-//! panics, timeouts), `rules.rs` judges. `go` runs in its own process group (see
-//! [`crate::process`]): no `go` or test binary outlives goready.
+//! panics, timeouts), `rules.rs` judges, `memprofile.rs` adds a `runtime.allocs` check per
+//! package (`--memprofile`). `go` runs in its own process group (see [`crate::process`]):
+//! no `go` or test binary outlives goready.
 
 pub mod events;
+pub mod memprofile;
 pub mod output;
 pub mod rules;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Sender, channel};
 
 use anyhow::{Context, bail};
 
@@ -36,6 +41,35 @@ pub struct Options {
     pub packages: Vec<String>,
     /// Extra `go test` arguments (build, test and test-binary flags), after the packages.
     pub go_args: Vec<String>,
+    /// `--memprofile`: a memory profile per package, ranked into `runtime.allocs` checks.
+    pub memprofile: Option<memprofile::MemProfile>,
+}
+
+/// One `go test -json` process: its packages, goready's own flags for it (the user's
+/// arguments follow them) and, with `--memprofile`, the directory its profile goes to.
+#[derive(Debug, Clone)]
+struct Invocation {
+    packages: Vec<String>,
+    flags: Vec<String>,
+    outputdir: Option<PathBuf>,
+}
+
+/// How the `go test` processes ended.
+struct Ran {
+    /// The first unsuccessful exit status, if any.
+    failed: Option<ExitStatus>,
+    /// What they wrote to stderr (up to [`MAX_STDERR`] each).
+    stderr: String,
+}
+
+/// What the `go test` processes send to the thread that folds their events.
+enum Msg {
+    /// A stdout line of invocation N.
+    Line(usize, Vec<u8>),
+    /// A piece of stderr, forwarded as it comes.
+    Stderr(Vec<u8>),
+    /// Invocation N is finished.
+    Done(usize),
 }
 
 /// Runs `go test -json` and returns its checks. Package summary lines (`ok`, `FAIL`, `?`)
@@ -53,50 +87,53 @@ pub fn run(opts: &Options, progress: &mut dyn Write) -> anyhow::Result<Vec<Check
     } else {
         opts.packages.clone()
     };
-    let mut child = go.test_json(&opts.dir, &packages, &opts.go_args)?;
-    let stdout = child
-        .take_stdout()
-        .context("go test's stdout was not piped")?;
-    let stderr = child
-        .take_stderr()
-        .context("go test's stderr was not piped")?;
+    // --memprofile: one `go test` per package, each writing into a directory of its own.
+    let scratch;
+    let (invocations, jobs) = match &opts.memprofile {
+        None => (
+            vec![Invocation {
+                packages,
+                flags: Vec::new(),
+                outputdir: None,
+            }],
+            1,
+        ),
+        Some(_) => {
+            if let Some(flag) = memprofile::conflicting_flag(&opts.go_args) {
+                bail!(
+                    "--memprofile sets go test's -memprofile, -outputdir and -o for each \
+                     package itself; leave {flag} out of the go test arguments"
+                );
+            }
+            scratch = tempfile::Builder::new()
+                .prefix("goready-memprofile-")
+                .tempdir()
+                .context("cannot create a temporary directory for the memory profiles")?;
+            let listed =
+                go.list_packages(&opts.dir, &packages, &memprofile::list_flags(&opts.go_args))?;
+            let mut invocations = Vec::new();
+            for (i, pkg) in listed.into_iter().enumerate() {
+                let out = scratch.path().join(i.to_string());
+                std::fs::create_dir(&out)
+                    .with_context(|| format!("cannot create {}", out.display()))?;
+                invocations.push(Invocation {
+                    packages: vec![pkg],
+                    flags: memprofile::flags(&out),
+                    outputdir: Some(out),
+                });
+            }
+            (invocations, memprofile::jobs(&opts.go_args))
+        }
+    };
     let mut collector = Collector::default();
-    let stderr_text = std::thread::scope(|s| -> anyhow::Result<String> {
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let stderr_reader = s.spawn(move || tee_stderr(stderr, tx));
-        let mut reader = BufReader::new(stdout);
-        let mut line = Vec::new();
-        loop {
-            // Forward what go printed on stderr meanwhile.
-            for chunk in rx.try_iter() {
-                let _ = progress.write_all(&chunk);
-            }
-            line.clear();
-            if read_line_capped(&mut reader, &mut line, MAX_EVENT_LINE)? == 0 {
-                break;
-            }
-            if let Some(i) = collector.push_line(&line)
-                && let Some(summary) =
-                    collector.packages[i].output.lines.iter().rev().find(|l| {
-                        l.starts_with("ok ") || l.starts_with("FAIL") || l.starts_with("? ")
-                    })
-            {
-                let _ = writeln!(progress, "{summary}");
-            }
-        }
-        let text = stderr_reader.join().unwrap_or_default();
-        for chunk in rx.try_iter() {
-            let _ = progress.write_all(&chunk);
-        }
-        Ok(text)
-    })?;
-    let status = child.wait().context("waiting for go test")?;
+    let ran = run_go_tests(&go, opts, &invocations, jobs, &mut collector, progress)?;
+    let stderr_text = ran.stderr.clone();
 
     if collector.packages.is_empty() && collector.builds.is_empty() {
-        if status.success() {
+        let Some(status) = ran.failed else {
             let _ = writeln!(progress, "goready: go test matched no packages");
             return Ok(Vec::new());
-        }
+        };
         let mut why = stderr_text.trim().to_string();
         if why.is_empty() {
             why = collector.stray.lines.join("\n");
@@ -170,7 +207,10 @@ pub fn run(opts: &Options, progress: &mut dyn Write) -> anyhow::Result<Vec<Check
             checks.push(rules::build_check(b, &[], &loc));
         }
     }
-    if !status.success() && !checks.iter().any(|c| c.status.is_problem()) {
+    if let Some(status) = ran
+        .failed
+        .filter(|_| !checks.iter().any(|c| c.status.is_problem()))
+    {
         let mut why = stderr_text.trim().to_string();
         if why.is_empty() {
             why = collector.stray.lines.join("\n");
@@ -179,7 +219,149 @@ pub fn run(opts: &Options, progress: &mut dyn Write) -> anyhow::Result<Vec<Check
             "go test exited with {status} but no test failed: {why}"
         )));
     }
+    if let Some(mp) = &opts.memprofile {
+        for inv in &invocations {
+            if let (Some(pkg), Some(out)) = (inv.packages.first(), &inv.outputdir) {
+                let run = collector.packages.iter().find(|p| &p.import_path == pkg);
+                checks.extend(memprofile::package_check(pkg, run, out, mp));
+            }
+        }
+    }
     Ok(checks)
+}
+
+/// Runs the `go test -json` invocations, at most `jobs` at once, folding their events into
+/// `collector` in invocation order (a later one's lines wait in memory, as `go test` itself
+/// prints packages in order) and copying stderr and package summaries to `progress`.
+fn run_go_tests(
+    go: &Go,
+    opts: &Options,
+    invocations: &[Invocation],
+    jobs: usize,
+    collector: &mut Collector,
+    progress: &mut dyn Write,
+) -> anyhow::Result<Ran> {
+    let n = invocations.len();
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = channel::<Msg>();
+    std::thread::scope(|s| -> anyhow::Result<Ran> {
+        let workers: Vec<_> = (0..jobs.clamp(1, n.max(1)))
+            .map(|_| {
+                let tx = tx.clone();
+                let next = &next;
+                s.spawn(move || -> anyhow::Result<Vec<(ExitStatus, String)>> {
+                    let mut ended = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(inv) = invocations.get(i) else {
+                            return Ok(ended);
+                        };
+                        let result = run_one(go, opts, inv, i, &tx);
+                        let _ = tx.send(Msg::Done(i));
+                        ended.push(result?);
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+
+        let feed = |collector: &mut Collector, progress: &mut dyn Write, line: &[u8]| {
+            if let Some(i) = collector.push_line(line)
+                && let Some(summary) =
+                    collector.packages[i].output.lines.iter().rev().find(|l| {
+                        l.starts_with("ok ") || l.starts_with("FAIL") || l.starts_with("? ")
+                    })
+            {
+                let _ = writeln!(progress, "{summary}");
+            }
+        };
+        let mut pending: Vec<Vec<Vec<u8>>> = vec![Vec::new(); n];
+        let mut done = vec![false; n];
+        let mut current = 0;
+        for msg in rx {
+            match msg {
+                Msg::Line(i, line) if i == current => feed(collector, progress, &line),
+                Msg::Line(i, line) => pending[i].push(line),
+                Msg::Stderr(chunk) => {
+                    let _ = progress.write_all(&chunk);
+                }
+                Msg::Done(i) => {
+                    done[i] = true;
+                    while current < n && done[current] {
+                        current += 1;
+                        if let Some(lines) = pending.get_mut(current) {
+                            for line in std::mem::take(lines) {
+                                feed(collector, progress, &line);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        let mut ran = Ran {
+            failed: None,
+            stderr: String::new(),
+        };
+        let mut first_error = None;
+        for w in workers {
+            match w.join() {
+                Ok(Ok(ended)) => {
+                    for (status, stderr) in ended {
+                        if !status.success() && ran.failed.is_none() {
+                            ran.failed = Some(status);
+                        }
+                        ran.stderr.push_str(&stderr);
+                    }
+                }
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(_) => {
+                    first_error.get_or_insert(anyhow::anyhow!("a go test runner panicked"));
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(ran),
+        }
+    })
+}
+
+/// Runs one `go test -json` to its end, sending its stdout lines and stderr to `tx`.
+fn run_one(
+    go: &Go,
+    opts: &Options,
+    inv: &Invocation,
+    i: usize,
+    tx: &Sender<Msg>,
+) -> anyhow::Result<(ExitStatus, String)> {
+    let mut args = inv.flags.clone();
+    args.extend(opts.go_args.iter().cloned());
+    let mut child = go.test_json(&opts.dir, &inv.packages, &args)?;
+    let stdout = child
+        .take_stdout()
+        .context("go test's stdout was not piped")?;
+    let stderr = child
+        .take_stderr()
+        .context("go test's stderr was not piped")?;
+    let stderr_text = std::thread::scope(|s| -> anyhow::Result<String> {
+        let err_tx = tx.clone();
+        let stderr_reader = s.spawn(move || tee_stderr(stderr, err_tx));
+        let mut reader = BufReader::new(stdout);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if read_line_capped(&mut reader, &mut line, MAX_EVENT_LINE)? == 0 {
+                break;
+            }
+            let _ = tx.send(Msg::Line(i, line.clone()));
+        }
+        Ok(stderr_reader.join().unwrap_or_default())
+    })?;
+    let status = child.wait().context("waiting for go test")?;
+    Ok((status, stderr_text))
 }
 
 /// Packages whose locations need their source directory: those with anything but passes.
@@ -197,7 +379,7 @@ fn needing_dirs(c: &Collector) -> Vec<String> {
 }
 
 /// Copies go's stderr to `tx` as it comes and returns (up to [`MAX_STDERR`] of) it.
-fn tee_stderr(mut stderr: impl Read, tx: std::sync::mpsc::Sender<Vec<u8>>) -> String {
+fn tee_stderr(mut stderr: impl Read, tx: Sender<Msg>) -> String {
     let mut kept = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -206,7 +388,7 @@ fn tee_stderr(mut stderr: impl Read, tx: std::sync::mpsc::Sender<Vec<u8>>) -> St
             Ok(n) => {
                 let room = MAX_STDERR.saturating_sub(kept.len());
                 kept.extend_from_slice(&buf[..n.min(room)]);
-                let _ = tx.send(buf[..n].to_vec());
+                let _ = tx.send(Msg::Stderr(buf[..n].to_vec()));
             }
         }
     }

@@ -4,14 +4,17 @@
 //!
 //! Facts and judging are apart: `service` starts/watches/stops, `exposure` and `procs` read
 //! /proc, `pprof` and `http` talk to the endpoints, `gctrace`, `memlimit` and `load` gather
-//! numbers, `run` puts one probe together into [`run::ProbeFacts`], and `rules` turns those
-//! into checks of the `runtime` suite (Unix only: process groups, /proc).
+//! numbers, `run` puts one probe together into [`run::ProbeFacts`], `rules` turns those
+//! into checks of the `runtime` suite, and `allocs` judges the scraped allocation profile
+//! with the offline code below (Unix only: process groups, /proc).
 //!
 //! Profiles (every platform): `profile` decodes profile.proto, `top` ranks it like
 //! `go tool pprof -top`, `regression` compares two profiles, `flame` draws them,
 //! `profile_rules` turns them into `runtime.allocs`/`runtime.alloc_regression`, and
 //! `offline` is `goready pprof`.
 
+#[cfg(unix)]
+pub mod allocs;
 #[cfg(unix)]
 pub mod exposure;
 #[cfg(unix)]

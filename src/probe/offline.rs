@@ -9,7 +9,7 @@ use anyhow::Context;
 use super::flame;
 use super::profile::Profile;
 use super::profile_rules::{self, PROFILER_FRAMES, PROFILER_IGNORE_REGEXP};
-use super::regression::{Ranking, SiteShares};
+use super::regression::Ranking;
 use super::top::Top;
 use crate::cli::{EXIT_USAGE, OutputFormat, PprofArgs, finish};
 use crate::model::{Check, Report};
@@ -34,7 +34,7 @@ pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_USAGE);
         }
     };
-    let indexes = match sample_indexes(&profile, &args.sample_index) {
+    let indexes = match profile_rules::sample_indexes(&profile, &args.sample_index) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("goready: {shown}: {e}");
@@ -50,7 +50,7 @@ pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
 
     if let Some(base) = &args.base {
         let new = &rankings[0].shares;
-        match base_shares(base, &new.sample_type, args.keep_profiler_frames) {
+        match profile_rules::base_shares(base, &new.sample_type, args.keep_profiler_frames) {
             Ok(old) => checks.extend(profile_rules::regression_checks(
                 &shown,
                 &old,
@@ -172,55 +172,4 @@ fn load(path: &Path) -> Result<Profile, LoadError> {
     }
     let data = std::fs::read(path).map_err(LoadError::Io)?;
     Profile::parse(&data).map_err(LoadError::Decode)
-}
-
-/// The sample types to rank: the ones asked for, else the profile's default (and
-/// alloc_objects next to alloc_space, as the allocs check reports both).
-fn sample_indexes(profile: &Profile, asked: &[String]) -> Result<Vec<usize>, String> {
-    if !asked.is_empty() {
-        let mut out = Vec::new();
-        for name in asked {
-            let i = profile.sample_index(Some(name))?;
-            if !out.contains(&i) {
-                out.push(i);
-            }
-        }
-        return Ok(out);
-    }
-    let default = profile.sample_index(None)?;
-    let mut out = vec![default];
-    if profile.sample_types[default].ty == "alloc_space"
-        && let Ok(objects) = profile.sample_index(Some("alloc_objects"))
-        && objects != default
-    {
-        out.push(objects);
-    }
-    Ok(out)
-}
-
-/// The base's shares of `sample_type`: from a profile, or from a result file's
-/// runtime.allocs check.
-fn base_shares(path: &Path, sample_type: &str, keep_profiler: bool) -> anyhow::Result<SiteShares> {
-    let data = std::fs::read(path).context("cannot read it")?;
-    if data.trim_ascii_start().starts_with(b"{") {
-        let report = Report::read_json(path)?;
-        return profile_rules::shares_from_report(&report, sample_type).with_context(|| {
-            format!("the result file has no runtime.allocs check with {sample_type} shares")
-        });
-    }
-    let mut base = Profile::parse(&data).context("cannot decode it")?;
-    let index = base
-        .sample_types
-        .iter()
-        .position(|t| t.ty == sample_type)
-        .with_context(|| {
-            format!(
-                "it has no {sample_type} samples (it has {})",
-                base.sample_type_names().join(", ")
-            )
-        })?;
-    if !keep_profiler {
-        base.drop_samples_with_frames(PROFILER_FRAMES);
-    }
-    Ok(SiteShares::from_profile(&base, index))
 }

@@ -5,10 +5,12 @@
 //! [`super::regression`].
 
 use std::fmt::Display;
+use std::path::Path;
 
+use anyhow::Context;
 use serde_json::json;
 
-use super::profile::{DroppedSamples, Profile};
+use super::profile::{DroppedSamples, Profile, ProfileError};
 use super::regression::{Ranking, SiteShares, compare};
 use super::units;
 use crate::model::{Check, Report, Severity};
@@ -49,6 +51,74 @@ pub fn left_out_sentence(dropped: Option<&DroppedSamples>, profile: &Profile) ->
         d.frames.join(", "),
         values.join(", ")
     )
+}
+
+/// The sample types to rank: the ones asked for (names or indexes), else the profile's
+/// default — and `alloc_objects` next to `alloc_space`, as `runtime.allocs` reports both.
+pub fn sample_indexes(profile: &Profile, asked: &[String]) -> Result<Vec<usize>, String> {
+    if !asked.is_empty() {
+        let mut out = Vec::new();
+        for name in asked {
+            let i = profile.sample_index(Some(name))?;
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+        return Ok(out);
+    }
+    let default = profile.sample_index(None)?;
+    let mut out = vec![default];
+    if profile.sample_types[default].ty == "alloc_space"
+        && let Ok(objects) = profile.sample_index(Some("alloc_objects"))
+        && objects != default
+    {
+        out.push(objects);
+    }
+    Ok(out)
+}
+
+/// An allocation profile as `runtime.allocs` sees it: decoded from the bytes as served or
+/// saved, the profiler's own samples left out ([`PROFILER_FRAMES`]), and its default sample
+/// types ranked (top `n` rows, 0 for all). What `goready probe` does with its scrape and
+/// `goready test --memprofile` with each package's profile.
+pub fn rank_allocs(bytes: &[u8], n: usize) -> Result<(Profile, Vec<Ranking>), ProfileError> {
+    let mut profile = Profile::parse(bytes)?;
+    profile.drop_samples_with_frames(PROFILER_FRAMES);
+    let indexes = sample_indexes(&profile, &[]).map_err(ProfileError::Malformed)?;
+    let rankings = indexes.iter().map(|&i| profile.rank(i, n)).collect();
+    Ok((profile, rankings))
+}
+
+/// The base's shares of `sample_type` for a regression check: from a profile (the
+/// profiler's own samples left out unless `keep_profiler`), or from a goready result file's
+/// `runtime.allocs` check.
+pub fn base_shares(
+    path: &Path,
+    sample_type: &str,
+    keep_profiler: bool,
+) -> anyhow::Result<SiteShares> {
+    let data = std::fs::read(path).context("cannot read it")?;
+    if data.trim_ascii_start().starts_with(b"{") {
+        let report = Report::read_json(path)?;
+        return shares_from_report(&report, sample_type).with_context(|| {
+            format!("the result file has no runtime.allocs check with {sample_type} shares")
+        });
+    }
+    let mut base = Profile::parse(&data).context("cannot decode it")?;
+    let index = base
+        .sample_types
+        .iter()
+        .position(|t| t.ty == sample_type)
+        .with_context(|| {
+            format!(
+                "it has no {sample_type} samples (it has {})",
+                base.sample_type_names().join(", ")
+            )
+        })?;
+    if !keep_profiler {
+        base.drop_samples_with_frames(PROFILER_FRAMES);
+    }
+    Ok(SiteShares::from_profile(&base, index))
 }
 
 /// `runtime.allocs` for a decoded profile: passes, naming the top sites of each ranking,

@@ -334,16 +334,20 @@ pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
     let (endpoint, pid) = choose_pprof(opts, &facts, &svc, &prefix);
     if let Some((ep, found)) = endpoint {
         facts.pprof_found = found;
-        let expected = cmdline(pid);
-        let probe = pprof::probe(&ep, &prefix, &opts.headers, expected.as_deref());
-        facts.profiles = probe.raw.clone();
-        facts.pprof = Some(probe);
+        // MemStats first: `heap?gc=1` runs a full GC, and the runtime publishes allocation
+        // records only at the end of a GC cycle. Without it the allocs scrape below could
+        // miss the --load work entirely (or, in a service that has not collected yet, show
+        // nothing at all); with it, the profile holds every allocation made so far.
         if found {
             match pprof::memstats(&ep, &prefix, &opts.headers) {
                 Ok(m) => facts.memstats = Some(m),
                 Err(e) => facts.memstats_error = Some(e),
             }
         }
+        let expected = cmdline(pid);
+        let probe = pprof::probe(&ep, &prefix, &opts.headers, expected.as_deref());
+        facts.profiles = probe.raw.clone();
+        facts.pprof = Some(probe);
     }
     if let Some(dir) = &opts.artifacts {
         for (name, bytes) in &facts.profiles {
