@@ -170,6 +170,15 @@ pub fn symbols<'a, Elf: FileHeader<Endian = object::Endianness>>(
         .ok()
         .and_then(|s| s.data(endian, data).ok())
         .unwrap_or_default();
+    let wanted: Vec<&[u8]> = wanted.iter().map(|w| w.as_bytes()).collect();
+    // Most data symbols (type:*, go:*, runtime.*) differ from every wanted name at the first
+    // byte: a table of first bytes rejects them with one lookup.
+    let mut first_bytes = [false; 256];
+    for w in &wanted {
+        if let Some(&b) = w.first() {
+            first_bytes[usize::from(b)] = true;
+        }
+    }
     let mut result = Symbols::default();
     for sym in table.symbols() {
         let shndx = sym.st_shndx(endian).0;
@@ -188,18 +197,17 @@ pub fn symbols<'a, Elf: FileHeader<Endian = object::Endianness>>(
         let Some(name) = strtab.get(name_at..) else {
             continue;
         };
-        // Most data symbols (type:*, go:*, runtime.*) differ at the first byte: test that
-        // before comparing whole names.
-        let hit = wanted.iter().find(|w| {
-            let w = w.as_bytes();
-            name.first() == w.first()
-                && name.get(..w.len()) == Some(w)
-                && name.get(w.len()) == Some(&0)
-        });
+        if !name.first().is_some_and(|&b| first_bytes[usize::from(b)]) {
+            continue;
+        }
+        let hit = wanted
+            .iter()
+            .find(|w| name.get(..w.len()) == Some(**w) && name.get(w.len()) == Some(&0));
         if let Some(w) = hit {
-            result
-                .vars
-                .insert((*w).to_string(), sym.st_value(endian).into());
+            result.vars.insert(
+                String::from_utf8_lossy(w).into_owned(),
+                sym.st_value(endian).into(),
+            );
         }
     }
     result
