@@ -38,11 +38,13 @@ pub enum Command {
     /// version, and optionally check static linking and reproducibility.
     Build(BuildArgs),
     /// Start the service, prove its net/http/pprof wiring works and is not exposed, read its
-    /// heap and memory limit, stop it (no process is left behind).
+    /// heap, memory limit and allocation profile (top sites, regressions against a baseline,
+    /// flame graphs), stop it (no process is left behind).
     #[cfg(unix)]
     Probe(Box<ProbeArgs>),
     /// Run `go test -json` and report one check per test (subtests included), per failed
-    /// build, and per package without tests or failing outside any test.
+    /// build, and per package without tests or failing outside any test; with --memprofile,
+    /// each package's top allocators.
     Test(TestArgs),
     /// Merge result files (shards of a CI matrix, several steps) and publish them: JUnit,
     /// GitHub annotations + job summary + sticky PR comment, GitLab Code Quality + MR note,

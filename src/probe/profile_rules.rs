@@ -1,8 +1,8 @@
 //! Judging allocation profiles: `runtime.allocs` (the top allocation sites, with the data
 //! anyone can compare against `go tool pprof -top`) and `runtime.alloc_regression` (sites
-//! whose share grew beyond a limit). Used by `goready pprof` on saved files and by
-//! `goready probe` on a live scrape; the facts come from [`super::top`] and
-//! [`super::regression`].
+//! whose share grew beyond a limit). Used by `goready pprof` on saved files, by
+//! `goready probe` on a live scrape and by `goready test --memprofile` on each package's
+//! profile; the facts come from [`super::top`] and [`super::regression`].
 
 use std::fmt::Display;
 use std::path::Path;
