@@ -567,6 +567,270 @@ mod tests {
         assert!(format!("{err:#}").contains("fatal"), "{err:#}");
     }
 
+    use crate::cli::{BuildArgs, EnvArgs, ProbeArgs, TestArgs};
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> Settings {
+        let mut config = Config::parse(text).unwrap();
+        config.path = Some(PathBuf::from("svc/goready.toml"));
+        Settings::from_config(&config)
+    }
+
+    fn dir() -> Vec<OsString> {
+        vec![OsString::from(".")]
+    }
+
+    #[test]
+    fn file_then_variables_then_set_then_flags() {
+        let mut s = file(
+            r#"
+            [build]
+            targets = ["linux/amd64", "darwin/arm64"]
+            version = "1.0.0"
+            ldflags = "-s -w"
+            [probe]
+            exec = "svc --addr {addr}"
+            ready_timeout = "3s"
+            grace = "2s"
+            "#,
+        );
+        let (b, _) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        assert_eq!(b.targets, ["linux/amd64", "darwin/arm64"]);
+        assert_eq!(b.version.as_deref(), Some("1.0.0"));
+        assert_eq!(
+            b.ldflags.as_deref(),
+            Some("-s -w"),
+            "a value starting with -"
+        );
+        s.layer_env(vars(&[
+            ("GOREADY_TARGETS", "linux/arm64"),
+            ("GOREADY_BUILD_VERSION", "2.0.0"),
+            ("GOREADY_VERSION", "9.9.9"),
+            ("GOREADY_PROBE_READY_TIMEOUT", "4s"),
+            ("GOREADY_PROBE_GRACE", ""),
+            ("GOREADY_FAIL_ON", "warning"),
+            ("GOREADY_GO", "/usr/bin/go"),
+        ]));
+        let (b, _) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        assert_eq!(
+            b.targets,
+            ["linux/arm64"],
+            "a variable replaces the file's list"
+        );
+        assert_eq!(
+            b.version.as_deref(),
+            Some("2.0.0"),
+            "GOREADY_BUILD_VERSION beats the GOREADY_VERSION alias"
+        );
+        let (p, _) = s.parse::<ProbeArgs>("probe", &[], &[]).unwrap();
+        assert_eq!(p.ready_timeout, std::time::Duration::from_secs(4));
+        assert_eq!(
+            p.grace,
+            std::time::Duration::from_secs(2),
+            "an empty variable is unset"
+        );
+        s.layer_sets(&[
+            "probe.ready_timeout=5s".into(),
+            "build.version=3.0.0".into(),
+        ])
+        .unwrap();
+        let (p, _) = s.parse::<ProbeArgs>("probe", &[], &[]).unwrap();
+        assert_eq!(p.ready_timeout, std::time::Duration::from_secs(5));
+        s.set(
+            "build",
+            "version",
+            toml::Value::String("4.0.0".into()),
+            Source::Flag("--version".into()),
+        );
+        let (b, argv) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        assert_eq!(b.version.as_deref(), Some("4.0.0"));
+        assert!(
+            argv.contains(&OsString::from("--version=4.0.0")),
+            "{argv:?}"
+        );
+        assert_eq!(
+            s.get("build", "version").unwrap().source,
+            Source::Flag("--version".into())
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_file_the_table_and_the_key() {
+        let s = file("[probe]\nexec = \"svc\"\nready_timout = \"3s\"\n");
+        let err = s
+            .parse::<ProbeArgs>("probe", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("svc/goready.toml [probe] ready_timout: [probe] has no setting"),
+            "{err}"
+        );
+        assert!(err.contains("did you mean \"ready_timeout\""), "{err}");
+        let mut s = Settings::default();
+        s.layer_env(vars(&[("GOREADY_BUILD_NUMBER", "17")]));
+        let err = s
+            .parse::<BuildArgs>("build", &dir(), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("GOREADY_BUILD_NUMBER: [build] has no setting \"number\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_gets_the_steps_own_message_and_is_blamed_on_its_source() {
+        let mut s = file("[probe]\nexec = \"svc\"\nready_timeout = \"3s\"\n");
+        s.layer_env(vars(&[("GOREADY_PROBE_READY_TIMEOUT", "3x")]));
+        let err = s
+            .parse::<ProbeArgs>("probe", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("GOREADY_PROBE_READY_TIMEOUT: invalid value '3x' for '--ready-timeout"),
+            "{err}"
+        );
+        assert!(
+            err.contains("unknown unit"),
+            "the duration parser's words: {err}"
+        );
+        let s = file("[probe]\nexec = \"svc\"\nrequests = 0\n");
+        let err = s
+            .parse::<ProbeArgs>("probe", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("svc/goready.toml [probe] requests: invalid value '0'"),
+            "{err}"
+        );
+        for (text, want) in [
+            (
+                "[probe]\nexec = [\"a\", \"b\"]\n",
+                "takes one value, not a list",
+            ),
+            (
+                "[probe]\nexec = \"a\"\ngctrace = \"maybe\"\n",
+                "give true or false",
+            ),
+            (
+                "[probe]\nexec = \"a\"\nload = true\n",
+                "give 'METHOD /path' as a string",
+            ),
+            (
+                "[probe]\nexec = \"a\"\ngo_test = \".\"\n",
+                "cannot be used with",
+            ),
+        ] {
+            let err = file(text)
+                .parse::<ProbeArgs>("probe", &[], &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+        let mut s = Settings::default();
+        s.set(
+            "probe",
+            "exec",
+            toml::Value::String("x".into()),
+            Source::Set,
+        );
+        s.set(
+            "probe",
+            "max_heap",
+            toml::Value::String("-3".into()),
+            Source::Set,
+        );
+        let err = s
+            .parse::<ProbeArgs>("probe", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--set probe.max_heap: "), "{err}");
+    }
+
+    #[test]
+    fn booleans_lists_and_trailing_arguments_become_the_steps_own_flags() {
+        let mut s = file(
+            r#"
+            [build]
+            trimpath = false
+            require_static = true
+            cgo = ["0", "1"]
+            [test]
+            packages = ["./cmd/...", "./internal/..."]
+            go_args = ["-race", "-run", "TestX"]
+            [env]
+            offline = "yes"
+            private = "example.com/*"
+            "#,
+        );
+        let (b, argv) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        assert!(b.no_trimpath && b.require_static, "{argv:?}");
+        assert_eq!(b.cgo, ["0", "1"]);
+        assert!(argv.contains(&OsString::from("--no-trimpath")), "{argv:?}");
+        let (t, argv) = s
+            .parse::<TestArgs>("test", &[OsString::from("--dir=svc")], &[])
+            .unwrap();
+        assert_eq!(t.dir, PathBuf::from("svc"));
+        assert_eq!(t.packages, ["./cmd/...", "./internal/..."]);
+        assert_eq!(t.go_args, ["-race", "-run", "TestX"]);
+        assert_eq!(
+            argv,
+            [
+                "./cmd/...",
+                "./internal/...",
+                "--",
+                "-race",
+                "-run",
+                "TestX"
+            ]
+            .map(OsString::from)
+        );
+        let (e, _) = s.parse::<EnvArgs>("env", &dir(), &[]).unwrap();
+        assert!(e.offline);
+        assert_eq!(e.private, ["example.com/*"], "one value is a list of one");
+        // A variable can hold a TOML list.
+        s.layer_env(vars(&[("GOREADY_TEST_GO_ARGS", r#"["-count=1", "-v"]"#)]));
+        let (t, _) = s.parse::<TestArgs>("test", &dir(), &[]).unwrap();
+        assert_eq!(t.go_args, ["-count=1", "-v"]);
+    }
+
+    #[test]
+    fn reserved_keys_are_refused_with_the_reason() {
+        let s = file("[build]\ndir = \"elsewhere\"\n");
+        let err = s
+            .parse::<BuildArgs>("build", &dir(), &[("dir", "every step runs on DIR")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[build] dir") && err.contains("every step runs on DIR"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn top_level_keys_and_set_flags_are_checked() {
+        let err = Config::parse("[biuld]\ntargets = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean \"build\""), "{err}");
+        let err = Config::parse("build = 3\n").unwrap_err().to_string();
+        assert!(err.contains("must be a table"), "{err}");
+        let mut s = Settings::default();
+        for bad in ["probe.exec", "exec=svc", "deploy.x=1", "build.=1"] {
+            assert!(s.layer_sets(&[bad.to_string()]).is_err(), "{bad}");
+        }
+        s.layer_sets(&["build.ready-timeout=1s".into()]).unwrap();
+        assert!(
+            s.get("build", "ready_timeout").is_some(),
+            "dashes read as underscores"
+        );
+    }
+
     #[test]
     fn no_file_is_an_empty_config() {
         let dir = tempfile::tempdir().unwrap();

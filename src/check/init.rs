@@ -347,3 +347,70 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod starter_tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// The starter with `line` (a commented-out setting) uncommented.
+    fn uncommented(text: &str, line: usize) -> String {
+        text.lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == line {
+                    l.trim_start_matches("# ").to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_starter_parses_as_written_and_with_each_setting_uncommented() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("go.mod"), "module example.com/svc\n").unwrap();
+        let text = starter();
+        let accept = |text: &str| -> anyhow::Result<()> {
+            let config = Config::parse(text)?;
+            let settings = super::super::settings(&config, [], &[], None)?;
+            super::super::plan(dir.path(), &settings)?;
+            Ok(())
+        };
+        accept(&text).unwrap();
+        let mut tried = 0;
+        for (i, line) in text.lines().enumerate() {
+            let Some(rest) = line.strip_prefix("# ") else {
+                continue;
+            };
+            let Some((key, _)) = rest.split_once(" = ") else {
+                continue;
+            };
+            if !key
+                .trim_matches('"')
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.')
+            {
+                continue;
+            }
+            tried += 1;
+            let one = uncommented(&text, i);
+            if let Err(e) = accept(&one) {
+                panic!("uncommenting {line:?} breaks the starter: {e:#}");
+            }
+        }
+        // Every setting of every table, fail_on and two rules.
+        let settings: usize = super::super::steps()
+            .iter()
+            .map(|s| {
+                config::settings_of(&(s.command)())
+                    .iter()
+                    .filter(|a| !s.reserved.iter().any(|(k, _)| *k == a.get_id().as_str()))
+                    .count()
+            })
+            .sum();
+        assert_eq!(tried, settings + 3, "{text}");
+    }
+}

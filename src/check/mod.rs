@@ -851,3 +851,196 @@ mod signals {
         Ok(status)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Status;
+    use clap::CommandFactory;
+
+    fn module() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("go.mod"),
+            "module example.com/api/v2\n\ngo 1.24\n",
+        )
+        .unwrap();
+        dir
+    }
+
+    fn with(text: &str) -> Settings {
+        settings(&Config::parse(text).unwrap(), [], &[], None).unwrap()
+    }
+
+    fn probe(plan: &Plan) -> &Action {
+        &plan.steps.iter().find(|(n, _)| *n == "probe").unwrap().1
+    }
+
+    #[test]
+    fn no_service_configured_skips_the_probe_and_says_how_to_configure_it() {
+        let dir = module();
+        let plan = plan(dir.path(), &with("[probe]\nready_timeout = \"3s\"\n")).unwrap();
+        let Action::Skip(check) = probe(&plan) else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(check.id, rules::RUNTIME_START.id);
+        assert_eq!(check.status, Status::Skip);
+        assert!(
+            check.message.contains("[probe] exec = "),
+            "{}",
+            check.message
+        );
+        // The rest of [probe] is still validated.
+        let err = plan_err(dir.path(), "[probe]\nready_timeout = \"3 s\"\n");
+        assert!(err.contains("[probe] ready_timeout"), "{err}");
+    }
+
+    fn plan_err(dir: &Path, text: &str) -> String {
+        plan(dir, &with(text)).unwrap_err().to_string()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn bin_is_the_native_binary_and_the_probe_waits_for_its_build() {
+        let dir = module();
+        let (os, arch) = host();
+        let plan = plan(
+            dir.path(),
+            &with("[probe]\nexec = \"{bin} --addr {addr} --admin {admin}\"\n"),
+        )
+        .unwrap();
+        let Action::Run { argv, needs } = probe(&plan) else {
+            panic!("{plan:?}")
+        };
+        let native = needs.as_ref().expect("the probe needs the build");
+        assert_eq!(native.label, format!("{os}/{arch} cgo=0"));
+        // The binary is named as go build names it: the module path without its /v2.
+        let file = format!("api_{os}_{arch}");
+        assert_eq!(
+            native.bin,
+            std::path::absolute(dir.path().join("dist").join(&file)).unwrap()
+        );
+        let exec = format!("--exec=dist/{file} --addr {{addr}} --admin {{admin}}");
+        assert!(argv.contains(&OsString::from(exec)), "{argv:?}");
+        assert!(argv[0].to_string_lossy().starts_with("--dir="), "{argv:?}");
+    }
+
+    #[test]
+    fn bin_without_a_native_target_is_skipped_with_the_reason() {
+        let dir = module();
+        let (os, arch) = host();
+        let other = if (os, arch) == ("windows", "arm64") {
+            "linux/riscv64"
+        } else {
+            "windows/arm64"
+        };
+        let text = format!("[build]\ntargets = [\"{other}\"]\n[probe]\nexec = \"{{bin}}\"\n");
+        let plan = plan(dir.path(), &with(&text)).unwrap();
+        let Action::Skip(check) = probe(&plan) else {
+            panic!("{plan:?}")
+        };
+        assert!(
+            check
+                .message
+                .contains(&format!("has no {os}/{arch} target")),
+            "{}",
+            check.message
+        );
+    }
+
+    #[test]
+    fn a_probe_of_bin_is_skipped_when_its_target_did_not_build() {
+        let native = Native {
+            label: "linux/amd64 cgo=0".into(),
+            bin: PathBuf::from("/nonexistent/dist/svc_linux_amd64"),
+        };
+        let failed = Report::new(vec![
+            Check::of(&rules::BUILD_COMPILE)
+                .target("linux/amd64 cgo=0")
+                .fail("main.go:3: syntax error"),
+        ]);
+        let why = unbuilt(&native, Some(&failed)).unwrap();
+        assert!(
+            why.contains("build.compile") && why.contains("linux/amd64 cgo=0"),
+            "{why}"
+        );
+        assert!(unbuilt(&native, None).is_some());
+        // Built, but the file is gone: still nothing to start.
+        let built = Report::new(vec![
+            Check::of(&rules::BUILD_COMPILE)
+                .target("linux/amd64 cgo=0")
+                .pass("built"),
+        ]);
+        assert!(unbuilt(&native, Some(&built)).is_some());
+        let exe = std::env::current_exe().unwrap();
+        let here = Native { bin: exe, ..native };
+        assert_eq!(unbuilt(&here, Some(&built)), None);
+    }
+
+    #[test]
+    fn flags_given_beat_the_file_and_flags_not_given_do_not() {
+        let config = Config::parse(
+            "[report]\njunit = \"file.xml\"\nfallback_file = \"svc/goready.toml\"\n\
+             [build]\ntargets = [\"linux/amd64\"]\ncgo = [\"1\"]\n",
+        )
+        .unwrap();
+        let matches = crate::cli::Cli::command()
+            .try_get_matches_from([
+                "goready",
+                "check",
+                "svc",
+                "--junit",
+                "flag.xml",
+                "--target",
+                "linux/arm64",
+                "--target",
+                "darwin/arm64",
+                "--github",
+            ])
+            .unwrap();
+        let m = matches.subcommand_matches("check").unwrap();
+        let s = settings(&config, [], &[], Some(m)).unwrap();
+        let junit = s.get("report", "junit").unwrap();
+        assert_eq!(junit.value.as_str(), Some("flag.xml"));
+        assert_eq!(junit.source, Source::Flag("--junit".into()));
+        let targets = s.get("build", "targets").unwrap();
+        assert_eq!(targets.source, Source::Flag("--target".into()));
+        assert_eq!(
+            targets.value,
+            toml::Value::Array(vec!["linux/arm64".into(), "darwin/arm64".into()])
+        );
+        // --fallback-file has a default; not given, the file's value stands.
+        assert_eq!(
+            s.get("report", "fallback_file").unwrap().value.as_str(),
+            Some("svc/goready.toml")
+        );
+        assert_eq!(
+            s.get("build", "cgo").unwrap().value,
+            toml::Value::Array(vec!["1".into()])
+        );
+        let dir = module();
+        let plan = plan(dir.path(), &s).unwrap();
+        assert!(plan.outputs.github);
+        assert_eq!(plan.outputs.junit.as_deref(), Some(Path::new("flag.xml")));
+    }
+
+    #[test]
+    fn the_dry_run_shows_each_step_and_hides_header_values() {
+        let dir = module();
+        let plan = plan(
+            dir.path(),
+            &with(
+                "[probe]\nexec = \"svc\"\nheaders = [\"Authorization: Bearer s3cret\"]\n\
+                 [test]\ngo_args = [\"-run\", \"Test A\"]\n",
+            ),
+        )
+        .unwrap();
+        let text = describe_plan(&plan, None);
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("'--header=Authorization: ***'"), "{text}");
+        assert!(text.contains(" -- -run 'Test A'\n"), "{text}");
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let names: Vec<&str> = lines.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
+        assert_eq!(names, ["env", "build", "probe", "test", "report"], "{text}");
+    }
+}
