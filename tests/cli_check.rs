@@ -11,14 +11,12 @@ mod common;
 mod forge;
 mod reportkit;
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::BufRead;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use goready::model::{Report, Status};
 use reportkit::*;
-use serde_json::Value;
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -60,7 +58,8 @@ fn host_arch() -> &'static str {
     }
 }
 
-fn step_outputs(path: &Path) -> HashMap<String, String> {
+#[cfg(target_os = "linux")]
+fn step_outputs(path: &Path) -> std::collections::HashMap<String, String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -70,6 +69,7 @@ fn step_outputs(path: &Path) -> HashMap<String, String> {
 }
 
 /// Live processes started from an executable under `dir`.
+#[cfg(target_os = "linux")]
 fn processes_under(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -281,7 +281,7 @@ fn hello_svc_passes_goready_check_through_the_action_with_every_output() {
             .arg(sarif_schema())
             .arg(&sarif),
     );
-    let log: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
     let results = log["runs"][0]["results"].as_array().unwrap();
     let problems = report
         .checks
@@ -303,7 +303,8 @@ fn hello_svc_passes_goready_check_through_the_action_with_every_output() {
             .arg(common::repo().join("tests/schemas/gitlab-codequality.json"))
             .arg(&cq),
     );
-    let issues: Vec<Value> = serde_json::from_slice(&std::fs::read(&cq).unwrap()).unwrap();
+    let issues: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&cq).unwrap()).unwrap();
     assert_eq!(issues.len(), problems);
     let fingerprints: BTreeSet<&str> = issues
         .iter()
@@ -578,6 +579,8 @@ fn a_broken_build_skips_the_probe_of_its_binary_but_the_tests_still_run() {
 #[cfg(target_os = "linux")]
 #[test]
 fn sigterm_to_check_stops_the_running_step_and_its_service() {
+    use std::io::BufRead;
+    use std::process::Stdio;
     let work = tempfile::tempdir().unwrap();
     // A service that never gets ready: the probe waits, and the signal comes meanwhile.
     let svc = module(
@@ -625,7 +628,7 @@ fn sigterm_to_check_stops_the_running_step_and_its_service() {
     assert!(
         processes_under(&svc)
             .iter()
-            .any(|p| p.ends_with(p_str(&bin))),
+            .any(|p| p.ends_with(bin.to_str().unwrap())),
         "the service runs: {:?}",
         processes_under(&svc)
     );
@@ -642,8 +645,59 @@ fn sigterm_to_check_stops_the_running_step_and_its_service() {
     );
 }
 
-fn p_str(path: &Path) -> &str {
-    path.to_str().unwrap()
+#[test]
+fn a_step_that_cannot_start_is_an_error_and_the_other_steps_still_run() {
+    let work = tempfile::tempdir().unwrap();
+    let svc = module(
+        work.path(),
+        &[
+            ("go.mod", GO_MOD),
+            ("main.go", "package main\n\nfunc main() {}\n"),
+            // go test refuses the flag before testing anything: `goready test` exits 2
+            // without a result file.
+            ("goready.toml", "[test]\ngo_args = [\"-count=many\"]\n"),
+        ],
+    );
+    let result = work.path().join("result.json");
+    let target = format!("linux/{}", host_arch());
+    let (code, stdout, stderr) = run_with(
+        &[
+            "check",
+            p(&svc),
+            "--target",
+            &target,
+            "--set",
+            "env.offline=true",
+            "--json",
+            p(&result),
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "an error fails the verdict: {stdout}{stderr}");
+    let report = Report::read_json(&result).unwrap();
+    let pkg = checks(&report, "test.package");
+    assert_eq!(pkg.len(), 1, "{:?}", report.checks);
+    assert_eq!(pkg[0].status, Status::Error);
+    assert!(
+        pkg[0]
+            .message
+            .starts_with("goready test stopped without a result (exit code 2): "),
+        "{:?}",
+        pkg[0]
+    );
+    assert!(
+        pkg[0]
+            .message
+            .contains("invalid value \"many\" for flag -count"),
+        "go's own words: {:?}",
+        pkg[0]
+    );
+    assert_eq!(
+        checks(&report, "build.compile")[0].status,
+        Status::Pass,
+        "the build ran"
+    );
+    assert!(!checks(&report, "env.go_supported").is_empty(), "env ran");
 }
 
 #[test]
