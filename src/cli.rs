@@ -48,7 +48,9 @@ pub enum Command {
     /// GitHub annotations + job summary + sticky PR comment, GitLab Code Quality + MR note,
     /// SARIF. The exit code is the merged verdict.
     Report(ReportArgs),
-    // pprof: one variant per step, in DESIGN.md order.
+    /// Rank a saved pprof profile like `go tool pprof -top` (offline), compare it with a base
+    /// profile (runtime.alloc_regression), draw its flame graph.
+    Pprof(PprofArgs),
     /// Run every step on DIR as goready.toml configures it — env, build (which inspects),
     /// probe, test — and publish the merged report like `goready report`.
     Check(Box<CheckArgs>),
@@ -88,13 +90,13 @@ impl CommonArgs {
     }
 }
 
-/// How `inspect` and `probe` print to stdout.
+/// How `inspect`, `probe` and `pprof` print to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// A readable table of facts, then the checks.
     Text,
     /// `inspect`: `{"binaries": [...], "checks": [...]}`; `probe`: `{"service": {...},
-    /// "checks": [...]}`.
+    /// "checks": [...]}`; `pprof`: `{"rankings": [...], "checks": [...]}`.
     Json,
 }
 
@@ -290,6 +292,51 @@ pub struct TestArgs {
     /// `-run X`, `-timeout 5m`, `-count 1`, `-tags t`); they follow the packages.
     #[arg(last = true, value_name = "GO_TEST_ARGS")]
     pub go_args: Vec<String>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `goready pprof FILE`
+#[derive(Debug, Args)]
+pub struct PprofArgs {
+    /// The profile: gzipped or raw profile.proto, e.g. a scrape of /debug/pprof/allocs or the
+    /// file of `go test -memprofile`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Compare with this earlier profile, or with a goready result file holding its
+    /// runtime.allocs check: sites whose share grew fail runtime.alloc_regression.
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
+
+    /// Sample type to rank, by name (alloc_space, inuse_objects, ...) or index; repeatable.
+    /// Default: the profile's own default, and alloc_objects too for allocs profiles.
+    #[arg(long = "sample-index", value_name = "NAME")]
+    pub sample_index: Vec<String>,
+
+    /// Rows per table, like `go tool pprof -top -nodecount=N`; 0 shows every node past the
+    /// 0.5 % cut.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
+
+    /// Output on stdout: the tables (text) or the rankings and checks (json).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Write a flame graph (SVG) of the first sample type here.
+    #[arg(long, value_name = "OUT.svg")]
+    pub flame: Option<PathBuf>,
+
+    /// With --base: a site fails when its share of the total grew by more than PCT
+    /// percentage points (e.g. 6 % → 17 % is 11 points).
+    #[arg(long, default_value_t = 10.0, value_name = "PCT", value_parser = parse_points)]
+    pub max_alloc_growth: f64,
+
+    /// Keep samples from the profiler's own work (runtime/pprof and net/http/pprof frames),
+    /// which are otherwise left out.
+    #[arg(long)]
+    pub keep_profiler_frames: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -513,6 +560,16 @@ pub struct BuildArgs {
     pub common: CommonArgs,
 }
 
+/// A number of percentage points: finite and not negative.
+fn parse_points(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "{text:?} is not a number of percentage points (0 or more, e.g. 10)"
+        )),
+    }
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> u8 {
     // The matches are kept: `check` layers only the flags given on the command line over
@@ -536,6 +593,7 @@ pub fn main() -> u8 {
         Command::Probe(args) => run_probe(&args),
         Command::Test(args) => run_test(&args),
         Command::Report(args) => run_report(&args),
+        Command::Pprof(args) => crate::probe::offline::run_pprof(&args),
         Command::Check(args) => match matches.subcommand_matches("check") {
             Some(m) => crate::check::run(&args, m),
             None => Err(anyhow::anyhow!("internal error: no matches for check")),
@@ -553,7 +611,7 @@ pub fn main() -> u8 {
 
 /// Applies goready.toml's `[rules]`, writes the result file if asked, and computes the exit
 /// code (`--fail-on`, else the config's `fail_on`, else error).
-fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
+pub(crate) fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
     finish_with(report, common, &common.load_config()?, unreadable)
 }
 

@@ -1,20 +1,18 @@
 //! The Go toolchain, run from the outside: one place that knows how to find `go`, run it in
 //! a module directory, and read `go env -json`. Every step that runs `go` goes through here.
 //!
-//! Long-running `go` commands (`go test`) run in their own process group ([`GroupChild`]):
-//! `go test` starts the test binaries as its children, and killing `go` alone leaves them
-//! running. The whole group is killed when goready is done with it, when the guard is dropped
-//! (an error or a panic unwinding), and when goready receives SIGINT, SIGTERM or SIGHUP.
+//! Commands that can run long or start children (`go build`, `go test`, `go mod …`) run
+//! supervised by [`crate::process`]: in their own process group, killed with everything they
+//! started when they finish, time out, or goready is interrupted.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::process::{self, Finished};
+use crate::process::{self, Finished, Supervised};
 
 /// A `go` command to run.
 #[derive(Debug, Clone)]
@@ -143,21 +141,17 @@ impl Go {
 
     /// Runs `go ARGS` in `dir` with extra environment, killing it (and anything it started)
     /// after `timeout`. A `go` that cannot be started is an error; a `go` that fails is an
-    /// [`Outcome`] with its exit status and output.
+    /// [`Finished`] with its exit status and output.
     pub fn run(
         &self,
         dir: &Path,
         args: &[&str],
         env: &[(&str, &str)],
         timeout: Duration,
-    ) -> anyhow::Result<Outcome> {
+    ) -> anyhow::Result<Finished> {
         let mut cmd = self.command(dir);
-        cmd.args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        run_with_timeout(cmd, timeout).with_context(|| {
+        cmd.args(args).envs(env.iter().copied());
+        process::capture(&mut cmd, Some(timeout)).with_context(|| {
             format!(
                 "cannot run `{} {}` (is Go installed?)",
                 self.program.display(),
@@ -174,7 +168,7 @@ impl Go {
         dir: &Path,
         packages: &[String],
         args: &[String],
-    ) -> anyhow::Result<GroupChild> {
+    ) -> anyhow::Result<Supervised> {
         let mut cmd = self.command(dir);
         cmd.args(["test", "-json"])
             .args(packages)
@@ -182,7 +176,7 @@ impl Go {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        GroupChild::spawn(cmd)
+        process::spawn(&mut cmd)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))
     }
 
@@ -213,255 +207,6 @@ impl Go {
         }
         Ok(dirs)
     }
-}
-
-/// A child process leading its own process group. Dropping it kills the whole group, so no
-/// `go` or test binary outlives goready; SIGINT, SIGTERM and SIGHUP to goready do the same.
-#[derive(Debug)]
-pub struct GroupChild {
-    child: Child,
-    reaped: bool,
-}
-
-impl GroupChild {
-    /// Spawns `cmd` as the leader of a new process group.
-    pub fn spawn(mut cmd: Command) -> io::Result<GroupChild> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            group::install_signal_cleanup();
-            cmd.process_group(0);
-        }
-        let child = cmd.spawn()?;
-        #[cfg(unix)]
-        group::register(child.id());
-        Ok(GroupChild {
-            child,
-            reaped: false,
-        })
-    }
-
-    /// The child's stdout, when it was piped (once).
-    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
-        self.child.stdout.take()
-    }
-
-    /// The child's stderr, when it was piped (once).
-    pub fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
-        self.child.stderr.take()
-    }
-
-    /// Waits for the leader to exit, then kills whatever is left of its group (a test binary
-    /// `go` left behind, a process a test started and never stopped) and reaps the leader.
-    pub fn wait(mut self) -> io::Result<ExitStatus> {
-        #[cfg(unix)]
-        group::wait_exited_unreaped(self.child.id())?;
-        self.kill_group();
-        let status = self.child.wait()?;
-        self.reaped = true;
-        Ok(status)
-    }
-
-    /// Like [`GroupChild::wait`], but at `timeout` kills the whole group and returns `None`.
-    /// A thread blocks in `waitid` so that a quick command is seen the moment it exits.
-    pub fn wait_timeout(mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
-        #[cfg(unix)]
-        let timed_out = {
-            let pid = self.child.id();
-            let (tx, rx) = std::sync::mpsc::channel();
-            let waiter = std::thread::spawn(move || {
-                let exited = group::wait_exited_unreaped(pid);
-                let _ = tx.send(());
-                exited
-            });
-            let timed_out = rx.recv_timeout(timeout).is_err();
-            // The leader is not reaped yet, so its pid is still the group's id: this kills a
-            // hung command at the timeout, and what a finished one left behind otherwise.
-            self.kill_group();
-            waiter
-                .join()
-                .map_err(|_| io::Error::other("waiting for the child panicked"))??;
-            timed_out
-        };
-        #[cfg(not(unix))]
-        let timed_out = {
-            let started = Instant::now();
-            loop {
-                if self.child.try_wait()?.is_some() {
-                    break false;
-                }
-                if started.elapsed() >= timeout {
-                    self.kill_group();
-                    break true;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        };
-        let status = self.child.wait()?;
-        self.reaped = true;
-        Ok((!timed_out).then_some(status))
-    }
-
-    fn kill_group(&mut self) {
-        #[cfg(unix)]
-        group::kill(self.child.id());
-        #[cfg(not(unix))]
-        let _ = self.child.kill();
-    }
-}
-
-impl Drop for GroupChild {
-    fn drop(&mut self) {
-        if !self.reaped {
-            self.kill_group();
-            let _ = self.child.wait();
-        }
-        #[cfg(unix)]
-        group::unregister(self.child.id());
-    }
-}
-
-/// The process groups goready leads, and the signal thread that kills them on the way out.
-#[cfg(unix)]
-mod group {
-    use std::io;
-    use std::sync::{Mutex, Once};
-
-    /// Leaders (= group ids) of the groups currently alive.
-    static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-
-    pub(super) fn register(pid: u32) {
-        LIVE.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
-    }
-
-    pub(super) fn unregister(pid: u32) {
-        LIVE.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|&p| p != pid);
-    }
-
-    /// SIGKILL to every process of the group led by `pid`. The leader is not reaped yet when
-    /// this runs, so its pid (the group id) cannot have been reused.
-    pub(super) fn kill(pid: u32) {
-        if let Ok(pgid) = libc::pid_t::try_from(pid) {
-            // SAFETY: killpg has no memory-safety preconditions; ESRCH (group gone) is fine.
-            unsafe {
-                libc::killpg(pgid, libc::SIGKILL);
-            }
-        }
-    }
-
-    /// Blocks until `pid` (our child) has exited, leaving it a zombie (WNOWAIT) so that its
-    /// pid stays reserved while we kill the rest of its group.
-    pub(super) fn wait_exited_unreaped(pid: u32) -> io::Result<()> {
-        loop {
-            // SAFETY: `info` is a valid, zeroed siginfo_t that waitid fills in.
-            let rc = unsafe {
-                let mut info: libc::siginfo_t = std::mem::zeroed();
-                libc::waitid(
-                    libc::P_PID,
-                    pid as libc::id_t,
-                    &mut info,
-                    libc::WEXITED | libc::WNOWAIT,
-                )
-            };
-            if rc == 0 {
-                return Ok(());
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
-        }
-    }
-
-    /// On SIGINT, SIGTERM or SIGHUP: kill every live group, then die of the same signal (so
-    /// the caller sees the usual exit status).
-    pub(super) fn install_signal_cleanup() {
-        static ONCE: Once = Once::new();
-        ONCE.call_once(|| {
-            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-            else {
-                return;
-            };
-            std::thread::spawn(move || {
-                if let Some(sig) = signals.forever().next() {
-                    // Hold the lock until the process is gone: the main thread, seeing its
-                    // child die, blocks in `unregister` instead of reporting a half run.
-                    let live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-                    for pid in live.iter() {
-                        kill(*pid);
-                    }
-                    if !live.is_empty() {
-                        // Not eprintln!: the main thread may hold the stderr lock.
-                        let msg = b"goready: interrupted; stopped go and its test processes\n";
-                        // SAFETY: writes a valid buffer to fd 2; a failed write is ignored.
-                        unsafe {
-                            libc::write(2, msg.as_ptr().cast(), msg.len());
-                        }
-                    }
-                    let _ = signal_hook::low_level::emulate_default_handler(sig);
-                    std::process::exit(128 + sig);
-                }
-            });
-        });
-    }
-}
-
-/// What a `go` command did.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Its exit status; `None` when goready killed it at the timeout.
-    pub status: Option<ExitStatus>,
-    /// Everything it printed on stdout.
-    pub stdout: String,
-    /// Everything it printed on stderr.
-    pub stderr: String,
-    /// How long it ran.
-    pub elapsed: Duration,
-}
-
-impl Outcome {
-    /// Exited with status 0.
-    pub fn success(&self) -> bool {
-        self.status.is_some_and(|s| s.success())
-    }
-}
-
-/// Runs `cmd` (stdout and stderr piped) as a [`GroupChild`] and kills its whole process group
-/// when `timeout` passes, so that a hung `go` and the `git` it may have started never
-/// outlive goready (nor survive Ctrl-C).
-pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> std::io::Result<Outcome> {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = GroupChild::spawn(cmd)?;
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(
-        child
-            .take_stdout()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .take_stderr()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let status = child.wait_timeout(timeout)?;
-    Ok(Outcome {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-        elapsed: started.elapsed(),
-    })
 }
 
 fn is_executable(p: &Path) -> bool {
@@ -554,18 +299,17 @@ impl Go {
     pub fn env_vars(&self, dir: &Path, names: &[&str]) -> anyhow::Result<Vec<String>> {
         let mut cmd = self.command(dir);
         cmd.arg("env").args(names);
-        let done = process::spawn(&mut cmd)
-            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?
-            .wait(None)?;
+        let done = process::capture(&mut cmd, None)
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
         if !done.success() {
             bail!(
                 "`go env {}` failed in {}: {}",
                 names.join(" "),
                 dir.display(),
-                String::from_utf8_lossy(&done.stderr).trim()
+                done.stderr.trim()
             );
         }
-        let text = String::from_utf8_lossy(&done.stdout);
+        let text = &done.stdout;
         let values: Vec<String> = text.lines().map(str::to_string).collect();
         if values.len() != names.len() {
             bail!(
@@ -585,9 +329,8 @@ impl Go {
         for (k, v) in build.env() {
             cmd.env(k, v);
         }
-        let child = process::spawn(&mut cmd)
-            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
-        Ok(child.wait(None)?)
+        process::capture(&mut cmd, None)
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))
     }
 }
 
@@ -666,31 +409,5 @@ mod tests {
         let found = Go::default().resolve().expect("go on PATH");
         assert!(found.ends_with("go"), "{}", found.display());
         assert!(is_executable(&found));
-    }
-
-    #[test]
-    fn a_hung_child_is_killed_at_the_timeout_with_its_children() {
-        let dir = tempfile::tempdir().unwrap();
-        let marker = dir.path().join("grandchild.pid");
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg(format!("sleep 30 & echo $! > {}; wait", marker.display()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let out = run_with_timeout(cmd, Duration::from_millis(300)).unwrap();
-        assert!(out.status.is_none(), "killed, not exited");
-        assert!(out.elapsed < Duration::from_secs(20));
-        let pid = std::fs::read_to_string(&marker).unwrap();
-        // The grandchild (`sleep`) went with its group: /proc soon no longer lists it as
-        // alive (SIGKILL is delivered asynchronously, so allow it a moment).
-        let gone = || {
-            std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
-                .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
-        };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !gone() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(gone(), "sleep {pid} survived");
     }
 }

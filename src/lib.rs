@@ -11,7 +11,6 @@ pub mod gotest;
 pub mod gotool;
 pub mod inspect;
 pub mod model;
-#[cfg(unix)]
 pub mod probe;
 pub mod process;
 pub mod report;

@@ -89,6 +89,13 @@ rules! { RUNTIME;
     RUNTIME_SHUTDOWN = "runtime.shutdown", "runtime", Warning, "stops cleanly on SIGTERM";
 }
 
+// Suite "runtime", profile checks: goready pprof (offline) and goready probe (live scrape),
+// in src/probe/profile_rules.rs.
+rules! { RUNTIME_PROFILE;
+    RUNTIME_ALLOCS = "runtime.allocs", "runtime", Notice, "allocation profile decodes; top allocation sites";
+    RUNTIME_ALLOC_REGRESSION = "runtime.alloc_regression", "runtime", Warning, "no allocation site's share grew beyond the limit";
+}
+
 // Suite "test": goready test (src/gotest/rules.rs).
 rules! { TEST;
     TEST_GO_TEST = "test.go_test", "test", Error, "go test passes";
@@ -97,7 +104,7 @@ rules! { TEST;
 }
 
 /// Every suite's rule list; a new suite adds its slice here.
-const SUITES: &[&[Rule]] = &[BINARY, ENV, BUILD, RUNTIME, TEST];
+const SUITES: &[&[Rule]] = &[BINARY, ENV, BUILD, RUNTIME, RUNTIME_PROFILE, TEST];
 
 /// Every rule goready knows, suite by suite, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {

@@ -283,8 +283,8 @@ impl Shared<'_> {
             Err(e) => (Compile::NotRun(format!("{e:#}")), 0),
             Ok(done) => {
                 let ms = done.elapsed.as_millis() as u64;
-                let mut text = String::from_utf8_lossy(&done.stderr).into_owned();
-                text.push_str(&String::from_utf8_lossy(&done.stdout));
+                let mut text = done.stderr.clone();
+                text.push_str(&done.stdout);
                 if done.success() {
                     let size = std::fs::metadata(&build.output)
                         .map(|m| m.len())

@@ -122,7 +122,7 @@ pub fn run(binary: &Path, args: &[String]) -> VersionRun {
     if let Some(dir) = binary.parent() {
         cmd.current_dir(dir);
     }
-    let finished = process::spawn(&mut cmd).and_then(|c| c.wait(Some(VERSION_TIMEOUT)));
+    let finished = process::capture(&mut cmd, Some(VERSION_TIMEOUT));
     match finished {
         Err(e) => VersionRun {
             command,
@@ -132,9 +132,9 @@ pub fn run(binary: &Path, args: &[String]) -> VersionRun {
             spawn_error: Some(e.to_string()),
         },
         Ok(done) => {
-            let stdout = String::from_utf8_lossy(&done.stdout).trim().to_string();
+            let stdout = done.stdout.trim().to_string();
             let output = if stdout.is_empty() {
-                String::from_utf8_lossy(&done.stderr).trim().to_string()
+                done.stderr.trim().to_string()
             } else {
                 stdout
             };

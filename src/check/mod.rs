@@ -743,7 +743,7 @@ fn run_step(name: &str, argv: &[OsString], json: &Path, config: &Path) -> anyhow
 }
 
 /// Signals to `check` go to the step that is running, which stops its own children the way
-/// it does when run alone; `check` then exits with 128 + the signal, publishing nothing.
+/// it does when run alone; `check` then dies of the same signal, publishing nothing.
 #[cfg(unix)]
 mod signals {
     use std::process::{Child, Command};
@@ -760,8 +760,14 @@ mod signals {
     fn exit_if_signalled() {
         let sig = SIGNALLED.load(Ordering::SeqCst);
         if sig != 0 {
-            std::process::exit(128 + sig);
+            die_of(sig);
         }
+    }
+
+    /// Dies of `sig`, as every goready step does, so that the caller sees the usual status.
+    fn die_of(sig: i32) -> ! {
+        let _ = signal_hook::low_level::emulate_default_handler(sig);
+        std::process::exit(128 + sig);
     }
 
     /// Installs the forwarding thread (once).
@@ -788,7 +794,7 @@ mod signals {
                                 }
                             }
                         }
-                        None => std::process::exit(128 + sig),
+                        None => die_of(sig),
                     }
                 }
             });

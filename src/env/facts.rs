@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::gomod::GoMod;
 use super::version::GoVersion;
-use crate::gotool::{Go, Outcome};
+use crate::gotool::Go;
+use crate::process::Finished as Outcome;
 
 /// How long `go mod verify` / `go mod tidy -diff` may run (they may download modules).
 pub const MOD_TIMEOUT: Duration = Duration::from_secs(300);

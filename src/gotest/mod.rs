@@ -4,7 +4,7 @@
 //!
 //! `events.rs` folds the stream into facts, `output.rs` reads what tests print (locations,
 //! panics, timeouts), `rules.rs` judges. `go` runs in its own process group (see
-//! [`crate::gotool::GroupChild`]): no `go` or test binary outlives goready.
+//! [`crate::process`]): no `go` or test binary outlives goready.
 
 pub mod events;
 pub mod output;

@@ -1,0 +1,226 @@
+//! `goready pprof FILE`: the offline half of the profile checks — decode a saved profile,
+//! print its top table like `go tool pprof -top`, compare it with a base, draw it.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::flame;
+use super::profile::Profile;
+use super::profile_rules::{self, PROFILER_FRAMES, PROFILER_IGNORE_REGEXP};
+use super::regression::{Ranking, SiteShares};
+use super::top::Top;
+use crate::cli::{EXIT_USAGE, OutputFormat, PprofArgs, finish};
+use crate::model::{Check, Report};
+
+/// Runs `goready pprof`; returns the exit code.
+pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
+    let shown = args.file.display().to_string();
+    let started = std::time::Instant::now();
+    let mut profile = match load(&args.file) {
+        Ok(p) => p,
+        Err(LoadError::Io(e)) => {
+            eprintln!("goready: cannot read {shown}: {e}");
+            let check = profile_rules::undecodable(&shown, &format!("cannot read: {e}"));
+            let report = Report::new(vec![check]);
+            finish(&report, &args.common, true)?;
+            return Ok(EXIT_USAGE);
+        }
+        Err(LoadError::Decode(e)) => {
+            eprintln!("goready: cannot decode {shown}: {e}");
+            let report = Report::new(vec![profile_rules::undecodable(&shown, &e)]);
+            finish(&report, &args.common, true)?;
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let indexes = match sample_indexes(&profile, &args.sample_index) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("goready: {shown}: {e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    if !args.keep_profiler_frames {
+        profile.drop_samples_with_frames(PROFILER_FRAMES);
+    }
+    let rankings: Vec<Ranking> = indexes.iter().map(|&i| profile.rank(i, args.top)).collect();
+    let mut checks = vec![profile_rules::allocs_check(&shown, &profile, &rankings)];
+    checks[0].duration_ms = started.elapsed().as_millis() as u64;
+
+    if let Some(base) = &args.base {
+        let new = &rankings[0].shares;
+        match base_shares(base, &new.sample_type, args.keep_profiler_frames) {
+            Ok(old) => checks.extend(profile_rules::regression_checks(
+                &shown,
+                &old,
+                new,
+                args.max_alloc_growth,
+            )),
+            Err(e) => {
+                eprintln!("goready: base {}: {e:#}", base.display());
+                checks.push(profile_rules::regression_error(
+                    &shown,
+                    format!("base {}: {e:#}", base.display()),
+                ));
+            }
+        }
+    }
+
+    if let Some(out) = &args.flame {
+        let title = format!("{} ({})", shown, profile.sample_types[indexes[0]].ty);
+        let mut svg = Vec::new();
+        match flame::write_svg(&profile, indexes[0], &title, &mut svg) {
+            Ok(()) => std::fs::write(out, svg)
+                .with_context(|| format!("writing flame graph {}", out.display()))?,
+            Err(e) => eprintln!("goready: no flame graph for {shown}: {e:#}"),
+        }
+    }
+
+    let report = args.common.configured(Report::new(checks))?;
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        OutputFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                file: &'a str,
+                samples: usize,
+                sample_types: &'a [super::ValueType],
+                rankings: &'a [Top],
+                checks: &'a [Check],
+            }
+            let tops: Vec<Top> = rankings.iter().map(|r| r.top.clone()).collect();
+            let doc = Output {
+                file: &shown,
+                samples: profile.sample_count(),
+                sample_types: &profile.sample_types,
+                rankings: &tops,
+                checks: &report.checks,
+            };
+            serde_json::to_writer_pretty(&mut stdout, &doc)?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => {
+            let tops: Vec<&Top> = rankings.iter().map(|r| &r.top).collect();
+            write!(stdout, "{}", text(&shown, &profile, &tops))?;
+            write!(stdout, "{}", crate::report::text::checks_table(&report))?;
+        }
+    }
+    stdout.flush()?;
+    finish(&report, &args.common, false)
+}
+
+/// The text output: per ranking pprof's header lines and table, with a line saying what
+/// was left out and how to reproduce the numbers with `go tool pprof`.
+pub fn text(file: &str, profile: &Profile, tops: &[&Top]) -> String {
+    let mut out = String::new();
+    let left_out = profile_rules::left_out_sentence(profile.dropped.as_ref(), profile);
+    for top in tops {
+        if let Some(bin) = profile.main_binary() {
+            out.push_str(&format!("File: {}\n", go_base(bin)));
+        }
+        if let Some(id) = profile.main_build_id() {
+            out.push_str(&format!("Build ID: {id}\n"));
+        }
+        for line in top.header() {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        let nodecount = if top.rows.len() < top.nodes {
+            format!(" -nodecount={}", top.rows.len())
+        } else {
+            String::new()
+        };
+        if left_out.is_empty() {
+            out.push_str(&format!(
+                "Same as: go tool pprof -top{nodecount} -sample_index={} {file}\n",
+                top.sample_type.ty
+            ));
+        } else {
+            out.push_str(&format!(
+                "goready {left_out}; percentages are of the rest.\nSame as: go tool pprof -top{nodecount} -sample_index={} -relative_percentages -ignore='{PROFILER_IGNORE_REGEXP}' {file}\n",
+                top.sample_type.ty
+            ));
+        }
+        out.push_str(&top.table());
+        out.push('\n');
+    }
+    out
+}
+
+fn go_base(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
+}
+
+/// Why a profile file could not be used.
+enum LoadError {
+    Io(std::io::Error),
+    Decode(super::ProfileError),
+}
+
+fn load(path: &Path) -> Result<Profile, LoadError> {
+    let meta = std::fs::metadata(path).map_err(LoadError::Io)?;
+    if meta.is_dir() {
+        return Err(LoadError::Io(std::io::Error::other("is a directory")));
+    }
+    // Neither a raw profile nor a gzip stream this large fits under the decoding cap: refuse
+    // it before reading it into memory.
+    let limit = super::profile::DEFAULT_MAX_DECOMPRESSED;
+    if meta.len() > limit as u64 + (1 << 20) {
+        return Err(LoadError::Decode(super::ProfileError::TooLarge { limit }));
+    }
+    let data = std::fs::read(path).map_err(LoadError::Io)?;
+    Profile::parse(&data).map_err(LoadError::Decode)
+}
+
+/// The sample types to rank: the ones asked for, else the profile's default (and
+/// alloc_objects next to alloc_space, as the allocs check reports both).
+fn sample_indexes(profile: &Profile, asked: &[String]) -> Result<Vec<usize>, String> {
+    if !asked.is_empty() {
+        let mut out = Vec::new();
+        for name in asked {
+            let i = profile.sample_index(Some(name))?;
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+        return Ok(out);
+    }
+    let default = profile.sample_index(None)?;
+    let mut out = vec![default];
+    if profile.sample_types[default].ty == "alloc_space"
+        && let Ok(objects) = profile.sample_index(Some("alloc_objects"))
+        && objects != default
+    {
+        out.push(objects);
+    }
+    Ok(out)
+}
+
+/// The base's shares of `sample_type`: from a profile, or from a result file's
+/// runtime.allocs check.
+fn base_shares(path: &Path, sample_type: &str, keep_profiler: bool) -> anyhow::Result<SiteShares> {
+    let data = std::fs::read(path).context("cannot read it")?;
+    if data.trim_ascii_start().starts_with(b"{") {
+        let report = Report::read_json(path)?;
+        return profile_rules::shares_from_report(&report, sample_type).with_context(|| {
+            format!("the result file has no runtime.allocs check with {sample_type} shares")
+        });
+    }
+    let mut base = Profile::parse(&data).context("cannot decode it")?;
+    let index = base
+        .sample_types
+        .iter()
+        .position(|t| t.ty == sample_type)
+        .with_context(|| {
+            format!(
+                "it has no {sample_type} samples (it has {})",
+                base.sample_type_names().join(", ")
+            )
+        })?;
+    if !keep_profiler {
+        base.drop_samples_with_frames(PROFILER_FRAMES);
+    }
+    Ok(SiteShares::from_profile(&base, index))
+}

@@ -1,0 +1,201 @@
+//! Judging allocation profiles: `runtime.allocs` (the top allocation sites, with the data
+//! anyone can compare against `go tool pprof -top`) and `runtime.alloc_regression` (sites
+//! whose share grew beyond a limit). Used by `goready pprof` on saved files and by
+//! `goready probe` on a live scrape; the facts come from [`super::top`] and
+//! [`super::regression`].
+
+use std::fmt::Display;
+
+use serde_json::json;
+
+use super::profile::{DroppedSamples, Profile};
+use super::regression::{Ranking, SiteShares, compare};
+use super::units;
+use crate::model::{Check, Report, Severity};
+use crate::rules;
+
+/// Frames of the profiler's own work: a scrape of `/debug/pprof/allocs` allocates (in
+/// runtime/pprof, compress/flate under it, net/http/pprof), and those allocations show up
+/// in the next scrape. Samples with these frames are left out before ranking.
+pub const PROFILER_FRAMES: &[&str] = &["runtime/pprof.", "net/http/pprof."];
+
+/// The `go tool pprof -ignore` regexp equivalent to dropping [`PROFILER_FRAMES`].
+pub const PROFILER_IGNORE_REGEXP: &str = r"^(runtime/pprof|net/http/pprof)\.";
+
+/// How many sites the `runtime.allocs` message names per sample type.
+const MESSAGE_SITES: usize = 3;
+
+/// A value with its unit scaled for reading (`2.50MB`, `12000`).
+fn human(v: i64, unit: &str) -> String {
+    units::scaled_label(v, unit, "auto")
+}
+
+/// The sentence about left-out samples, or "" when none were.
+pub fn left_out_sentence(dropped: Option<&DroppedSamples>, profile: &Profile) -> String {
+    // Samples whose values are all zero change nothing in any table: not worth a word.
+    let Some(d) = dropped.filter(|d| d.samples > 0 && d.values.iter().any(|&v| v != 0)) else {
+        return String::new();
+    };
+    let values: Vec<String> = profile
+        .sample_types
+        .iter()
+        .zip(&d.values)
+        .map(|(t, v)| format!("{} {}", human(*v, &t.unit), t.ty))
+        .collect();
+    format!(
+        "left out {} sample{} with {} frames (the profiler's own scrape: {})",
+        d.samples,
+        if d.samples == 1 { "" } else { "s" },
+        d.frames.join(", "),
+        values.join(", ")
+    )
+}
+
+/// `runtime.allocs` for a decoded profile: passes, naming the top sites of each ranking,
+/// and carries the rankings (`function`, `flat`, `cum` in the profile's unit) and the
+/// compact site shares (for a later `--base`) in its data.
+pub fn allocs_check(target: &str, profile: &Profile, rankings: &[Ranking]) -> Check {
+    let mut parts = Vec::new();
+    for Ranking { top, .. } in rankings {
+        let unit = &top.sample_type.unit;
+        let sites: Vec<String> = top
+            .rows
+            .iter()
+            .filter(|r| r.flat != 0)
+            .take(MESSAGE_SITES)
+            .map(|r| {
+                format!(
+                    "{} {} ({:.1}%)",
+                    r.function,
+                    human(r.flat, unit),
+                    r.flat_pct
+                )
+            })
+            .collect();
+        let sites = if sites.is_empty() {
+            "no allocations".to_string()
+        } else {
+            sites.join(", ")
+        };
+        parts.push(format!(
+            "{}: {sites} of {}",
+            top.sample_type.ty,
+            human(top.total, unit)
+        ));
+    }
+    let left_out = left_out_sentence(profile.dropped.as_ref(), profile);
+    if !left_out.is_empty() {
+        parts.push(left_out);
+    }
+    let shares: Vec<SiteShares> = rankings.iter().map(|r| r.shares.compact()).collect();
+    let tops: Vec<&super::top::Top> = rankings.iter().map(|r| &r.top).collect();
+    Check::of(&rules::RUNTIME_ALLOCS)
+        .target(target)
+        .data(json!({
+            "samples": profile.sample_count(),
+            "sample_types": profile.sample_type_names(),
+            "left_out": profile.dropped,
+            "rankings": tops,
+            "shares": shares,
+        }))
+        .pass(parts.join("; "))
+}
+
+/// `runtime.allocs` for bytes that are not a usable profile.
+pub fn undecodable(target: &str, err: &dyn Display) -> Check {
+    Check::of(&rules::RUNTIME_ALLOCS)
+        .target(target)
+        .severity(Severity::Error)
+        .error(format!("{target}: {err}"))
+}
+
+/// The site shares of `sample_type` recorded by an earlier `runtime.allocs` check in a
+/// result file (so that `--base` can be a result JSON from the base branch).
+pub fn shares_from_report(report: &Report, sample_type: &str) -> Option<SiteShares> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.id == rules::RUNTIME_ALLOCS.id)
+        .filter_map(|c| c.data.get("shares")?.as_array().cloned())
+        .flatten()
+        .filter_map(|s| serde_json::from_value::<SiteShares>(s).ok())
+        .find(|s| s.sample_type == sample_type)
+}
+
+/// `runtime.alloc_regression`: one failing check per site whose share grew by more than
+/// `max_growth` percentage points from `base` to `new`, or one passing check naming the
+/// largest growth.
+pub fn regression_checks(
+    target: &str,
+    base: &SiteShares,
+    new: &SiteShares,
+    max_growth: f64,
+) -> Vec<Check> {
+    let growths = compare(base, new);
+    let describe = |g: &super::regression::Growth| {
+        format!(
+            "{}: share of {} {:.1}% → {:.1}% ({:+.1} points; {} → {})",
+            g.function,
+            new.sample_type,
+            g.old_share,
+            g.new_share,
+            g.growth,
+            human(g.old_flat, &new.unit),
+            human(g.new_flat, &new.unit)
+        )
+    };
+    let mut checks: Vec<Check> = growths
+        .iter()
+        .filter(|g| g.growth > max_growth)
+        .map(|g| {
+            Check::of(&rules::RUNTIME_ALLOC_REGRESSION)
+                .target(g.function.clone())
+                .data(json!({
+                    "profile": target,
+                    "sample_type": new.sample_type,
+                    "unit": new.unit,
+                    "function": g.function,
+                    "old_flat": g.old_flat,
+                    "new_flat": g.new_flat,
+                    "old_share": g.old_share,
+                    "new_share": g.new_share,
+                    "growth_points": g.growth,
+                    "max_growth_points": max_growth,
+                    "base_min_share": base.min_share,
+                }))
+                .fail(format!(
+                    "{} — more than the {max_growth} points allowed",
+                    describe(g)
+                ))
+        })
+        .collect();
+    if checks.is_empty() {
+        let largest = growths
+            .first()
+            .filter(|g| g.growth > 0.0)
+            .map(|g| format!("; largest growth {}", describe(g)))
+            .unwrap_or_default();
+        checks.push(
+            Check::of(&rules::RUNTIME_ALLOC_REGRESSION)
+                .target(target)
+                .data(json!({
+                    "sample_type": new.sample_type,
+                    "max_growth_points": max_growth,
+                    "largest": growths.first(),
+                }))
+                .pass(format!(
+                    "no allocation site's share of {} grew more than {max_growth} points{largest}",
+                    new.sample_type
+                )),
+        );
+    }
+    checks
+}
+
+/// `runtime.alloc_regression` when the comparison cannot be made (no such sample type in
+/// the base, unreadable base).
+pub fn regression_error(target: &str, why: impl Display) -> Check {
+    Check::of(&rules::RUNTIME_ALLOC_REGRESSION)
+        .target(target)
+        .error(why.to_string())
+}
