@@ -576,8 +576,11 @@ pub fn execute(plan: &Plan, config: Option<&Path>) -> anyhow::Result<Report> {
     let total = plan.steps.len();
     let mut reports = Vec::new();
     let mut build: Option<Report> = None;
+    let started = std::time::Instant::now();
+    let mut in_steps = std::time::Duration::ZERO;
     for (i, (name, action)) in plan.steps.iter().enumerate() {
         let n = i + 1;
+        let step_started = std::time::Instant::now();
         let checks = match action {
             Action::Skip(check) => {
                 eprintln!(
@@ -619,14 +622,23 @@ pub fn execute(plan: &Plan, config: Option<&Path>) -> anyhow::Result<Report> {
         };
         let report = Report::new(checks);
         let (pass, fail, skip, error) = report.counts();
+        let took = step_started.elapsed();
+        in_steps += took;
         eprintln!(
-            "goready check: {name}: {pass} passed, {fail} failed, {skip} skipped, {error} errors"
+            "goready check: {name}: {pass} passed, {fail} failed, {skip} skipped, {error} errors \
+             ({:.2} s)",
+            took.as_secs_f64()
         );
         if *name == "build" {
             build = Some(report.clone());
         }
         reports.push(report);
     }
+    eprintln!(
+        "goready check: steps done in {:.2} s ({:.2} s in the steps themselves)",
+        started.elapsed().as_secs_f64(),
+        in_steps.as_secs_f64()
+    );
     Ok(crate::report::merge(reports))
 }
 
