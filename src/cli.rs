@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::inspect::{self, rules::RuleOptions};
@@ -53,7 +53,12 @@ pub enum Command {
     /// Rank a saved pprof profile like `go tool pprof -top` (offline), compare it with a base
     /// profile (runtime.alloc_regression), draw its flame graph.
     Pprof(PprofArgs),
-    // check: one variant per step, in DESIGN.md order.
+    /// Run every step on DIR as goready.toml configures it — env, build (which inspects),
+    /// probe, test — and publish the merged report like `goready report`.
+    Check(Box<CheckArgs>),
+    /// Write a commented starter goready.toml and example CI files (GitHub workflow, GitLab
+    /// job); existing files are left alone unless --force.
+    Init(InitArgs),
 }
 
 /// Flags every step shares.
@@ -151,8 +156,8 @@ pub struct EnvArgs {
     pub common: CommonArgs,
 }
 
-/// `goready probe (--exec CMD | --go-test PKG) ...`
-#[cfg(unix)]
+/// `goready probe (--exec CMD | --go-test PKG) ...` (the struct exists on every platform, so
+/// that goready.toml's `[probe]` is validated the same everywhere; the step runs on Unix.)
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("launch").required(true).args(["exec", "go_test"])))]
 pub struct ProbeArgs {
@@ -166,6 +171,11 @@ pub struct ProbeArgs {
     /// with `-test.run`, the addresses in GOREADY_ADDR and GOREADY_ADMIN_ADDR.
     #[arg(long, value_name = "PKG")]
     pub go_test: Option<String>,
+
+    /// The service's working directory: --exec runs there (a relative program path too) and
+    /// --go-test packages are resolved from it.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 
     /// The test to run with --go-test (a `go test -run` pattern).
     #[arg(long, value_name = "REGEX", default_value = "^TestServe$")]
@@ -254,7 +264,6 @@ pub struct ProbeArgs {
     pub common: CommonArgs,
 }
 
-#[cfg(unix)]
 fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
         .split_once(':')
@@ -269,7 +278,6 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), value.trim().to_string()))
 }
 
-#[cfg(unix)]
 fn parse_concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=1024).contains(&n) => Ok(n),
@@ -277,7 +285,6 @@ fn parse_concurrency(text: &str) -> Result<usize, String> {
     }
 }
 
-#[cfg(unix)]
 fn parse_mb(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
@@ -451,6 +458,61 @@ impl OutputArgs {
     }
 }
 
+/// `goready check [DIR]`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Settings, lowest to highest precedence: the step's defaults, DIR/goready.toml \
+(or --config), GOREADY_<STEP>_<KEY> variables (GOREADY_PROBE_READY_TIMEOUT=10s), --set \
+STEP.KEY=VALUE, and the flags above. `goready init` writes a goready.toml that lists every key."
+)]
+pub struct CheckArgs {
+    /// The module directory: every step runs on it, and DIR/goready.toml configures them
+    /// unless --config names another file.
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// One step setting, as its goready.toml key (repeatable): `--set probe.ready_timeout=10s`,
+    /// `--set 'test.go_args=["-race"]'` (a value written [...] is a TOML list).
+    #[arg(long = "set", value_name = "STEP.KEY=VALUE")]
+    pub sets: Vec<String>,
+
+    /// Targets to build, GOOS/GOARCH ([build] targets; GOREADY_TARGETS).
+    #[arg(long = "target", value_name = "GOOS/GOARCH[,...]")]
+    pub targets: Vec<String>,
+
+    /// CGO_ENABLED settings to build with, e.g. `0,1` ([build] cgo; GOREADY_CGO).
+    #[arg(long, value_name = "0,1")]
+    pub cgo: Vec<String>,
+
+    /// The version to inject and prove in every binary ([build] version; GOREADY_VERSION).
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+
+    /// Print every step's command line, resolved from goready.toml, variables and flags,
+    /// and exit without running anything.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `goready init [DIR]`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where goready.toml goes (the module directory). The workflow files go to the root of
+    /// its git checkout (else to DIR).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Overwrite files that exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// `goready build [DIR]`
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -542,8 +604,13 @@ fn parse_points(text: &str) -> Result<f64, String> {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> u8 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    // The matches are kept: `check` layers only the flags given on the command line over
+    // goready.toml, and only clap knows which those were.
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
             let _ = e.print();
@@ -559,6 +626,11 @@ pub fn main() -> u8 {
         Command::Test(args) => run_test(&args),
         Command::Report(args) => run_report(&args),
         Command::Pprof(args) => crate::probe::offline::run_pprof(&args),
+        Command::Check(args) => match matches.subcommand_matches("check") {
+            Some(m) => crate::check::run(&args, m),
+            None => Err(anyhow::anyhow!("internal error: no matches for check")),
+        },
+        Command::Init(args) => crate::check::init::run(&args),
     };
     match result {
         Ok(code) => code,
@@ -572,7 +644,16 @@ pub fn main() -> u8 {
 /// Applies goready.toml's `[rules]`, writes the result file if asked, and computes the exit
 /// code (`--fail-on`, else the config's `fail_on`, else error).
 pub(crate) fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
-    let config = common.load_config()?;
+    finish_with(report, common, &common.load_config()?, unreadable)
+}
+
+/// [`finish`] with the configuration already loaded (`check` reads DIR/goready.toml).
+pub(crate) fn finish_with(
+    report: &Report,
+    common: &CommonArgs,
+    config: &Config,
+    unreadable: bool,
+) -> anyhow::Result<u8> {
     let mut report = report.clone();
     config.apply(&mut report);
     if let Some(path) = &common.json {
@@ -762,7 +843,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
     }
     let opts = probe::run::ProbeOptions {
         launch,
-        dir: std::env::current_dir()?,
+        dir: std::path::absolute(&args.dir)?,
         pprof,
         ready_path: args.ready.clone(),
         ready_timeout: args.ready_timeout,
@@ -774,6 +855,15 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
         artifacts: args.artifacts.clone(),
         expect_version: args.expect_version.clone(),
     };
+    if !args.dir.is_dir() {
+        anyhow::bail!("--dir {}: not a directory", args.dir.display());
+    }
+    if args.exec.as_deref().is_some_and(|e| e.contains("{bin}")) {
+        anyhow::bail!(
+            "--exec: {{bin}} is the binary `goready check` builds; with `goready probe`, give the \
+             service's path"
+        );
+    }
     probe::service::install_signal_handlers(args.grace)?;
     let facts = probe::run::run(&opts);
     if probe::service::interrupted() {
@@ -843,27 +933,43 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
     let files = crate::report::expand_inputs(&args.inputs)?;
     let (mut report, unreadable) = crate::report::read_and_merge(&files);
     config.apply(&mut report);
+    let problems: Vec<String> = unreadable
+        .iter()
+        .map(|(path, e)| format!("cannot read result file {}: {e:#}", path.display()))
+        .collect();
+    publish_merged(&report, &outputs, &problems, env)?;
+    finish_with(&report, &args.common, &config, !unreadable.is_empty())
+}
+
+/// What `report` and `check` share once they hold a merged report: `problems` (inputs that
+/// could not be read) on stderr and as error annotations, the table on stdout, then every
+/// output asked for.
+pub(crate) fn publish_merged(
+    report: &Report,
+    outputs: &Outputs,
+    problems: &[String],
+    env: crate::report::Env,
+) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for (path, e) in &unreadable {
-        let message = format!("cannot read result file {}: {e:#}", path.display());
+    for message in problems {
         eprintln!("goready: {message}");
         if outputs.github {
             writeln!(
                 out,
                 "::error title=goready::{}",
-                crate::report::github::escape_data(&message)
+                crate::report::github::escape_data(message)
             )?;
         }
     }
-    if report.checks.is_empty() && unreadable.is_empty() {
+    if report.checks.is_empty() && problems.is_empty() {
         eprintln!("goready: warning: the result files hold no checks");
     }
     write!(
         out,
         "{}",
-        crate::report::text::checks_table_styled(&report, crate::report::text::color_for_stdout())
+        crate::report::text::checks_table_styled(report, crate::report::text::color_for_stdout())
     )?;
-    crate::report::publish::publish(&report, &outputs, env, &mut out)?;
+    crate::report::publish::publish(report, outputs, env, &mut out)?;
     out.flush()?;
-    finish(&report, &args.common, !unreadable.is_empty())
+    Ok(())
 }

@@ -1,12 +1,19 @@
 //! `goready.toml`: what users configure. Rule ids are the unit: each can get another severity
 //! or be turned off, and every step applies that the same way (in `cli::finish`), so a merged
-//! report and a single step agree. Step settings (`[build]`, `[probe]`, …) are read by
-//! `goready check`; every one of them is also a flag and a `GOREADY_*` variable.
+//! report and a single step agree.
+//!
+//! Step settings (`[env]`, `[build]`, `[probe]`, `[test]`, `[report]`) are read by
+//! `goready check`. They are not copied field by field: [`Settings`] layers the file, the
+//! `GOREADY_<STEP>_<KEY>` variables, `--set step.key=value` and `check`'s own flags, and
+//! [`Settings::argv`] turns a step's settings into that step's own command line, which the
+//! step's clap `Args` struct then parses — so validation, defaults and error messages are the
+//! step's own, and a key is simply a flag's name (`ready_timeout` → `--ready-timeout`).
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 
 use crate::model::{Report, Severity};
@@ -14,6 +21,20 @@ use crate::rules;
 
 /// The file goready looks for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "goready.toml";
+
+/// The step tables of goready.toml, in the order `goready check` runs them.
+pub const STEPS: [&str; 5] = ["env", "build", "probe", "test", "report"];
+
+/// The top-level keys of goready.toml that are not step tables.
+const TOP_LEVEL: [&str; 2] = ["fail_on", "rules"];
+
+/// Short `GOREADY_*` variables kept for the GitHub Action's inputs: each is another name for
+/// one step setting (the `GOREADY_<STEP>_<KEY>` form wins when both are set).
+pub const ENV_ALIASES: [(&str, &str, &str); 3] = [
+    ("GOREADY_TARGETS", "build", "targets"),
+    ("GOREADY_CGO", "build", "cgo"),
+    ("GOREADY_VERSION", "build", "version"),
+];
 
 /// What a rule is set to in `[rules]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -68,9 +89,25 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses goready.toml text and validates the rule ids.
+    /// Parses goready.toml text and validates the rule ids and the top-level keys (the keys
+    /// inside step tables are validated by the step they belong to, in `goready check`).
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let config: Config = toml::from_str(text)?;
+        for (key, value) in &config.steps {
+            if !STEPS.contains(&key.as_str()) {
+                let known: Vec<&str> = TOP_LEVEL.iter().chain(STEPS.iter()).copied().collect();
+                let hint = closest(key, known.iter().copied())
+                    .map(|c| format!(" (did you mean {c:?}?)"))
+                    .unwrap_or_default();
+                bail!(
+                    "unknown key {key:?}{hint}; goready.toml has fail_on, [rules] and the step \
+                     tables [env], [build], [probe], [test], [report]"
+                );
+            }
+            if !value.is_table() {
+                bail!("{key} must be a table: write [{key}] and its settings under it");
+            }
+        }
         for id in config.rules.keys() {
             if rules::find(id).is_none() {
                 let hint = closest_rule(id)
@@ -109,13 +146,367 @@ impl Config {
     }
 }
 
+/// Where a step setting came from: every error about a setting names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A key of a step table in this goready.toml.
+    File(PathBuf),
+    /// This environment variable.
+    Env(String),
+    /// `--set step.key=value`.
+    Set,
+    /// This flag of `goready check` (e.g. `--target`).
+    Flag(String),
+}
+
+/// One step setting and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    /// The value as TOML has it (variables and `--set` give strings, or arrays written `[…]`).
+    pub value: toml::Value,
+    /// Where it was set.
+    pub source: Source,
+}
+
+/// Names a setting the way the user wrote it: `goready.toml [build] targets`,
+/// `GOREADY_BUILD_TARGETS`, `--set build.targets`, `--target`.
+pub fn describe(step: &str, key: &str, source: &Source) -> String {
+    match source {
+        Source::File(path) => format!("{} [{step}] {key}", path.display()),
+        Source::Env(name) => name.clone(),
+        Source::Set => format!("--set {step}.{key}"),
+        Source::Flag(flag) => flag.clone(),
+    }
+}
+
+/// The step settings after layering: goready.toml, then `GOREADY_*` variables, then
+/// `--set`, then `goready check`'s own flags — each layer replacing a key's value whole (a
+/// list from a variable replaces the file's list; it is not appended to).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    steps: BTreeMap<String, BTreeMap<String, Setting>>,
+}
+
+/// A setting's key as written in a table, a variable (`READY_TIMEOUT`) or `--set`
+/// (`ready-timeout` is accepted too).
+fn normalize_key(key: &str) -> String {
+    key.trim().to_ascii_lowercase().replace('-', "_")
+}
+
+/// A value given as text (a variable, `--set`): a TOML array when written `[…]`, else the
+/// text itself; the step's parser reads numbers, durations and booleans from text.
+pub fn text_value(text: &str) -> toml::Value {
+    if text.trim_start().starts_with('[') {
+        if let Ok(mut table) = toml::from_str::<toml::Table>(&format!("v = {text}")) {
+            if let Some(v) = table.remove("v") {
+                return v;
+            }
+        }
+    }
+    toml::Value::String(text.to_string())
+}
+
+impl Settings {
+    /// The step tables of `config` (validated as tables by [`Config::parse`]).
+    pub fn from_config(config: &Config) -> Settings {
+        let path = config
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
+        let mut settings = Settings::default();
+        for step in STEPS {
+            if let Some(toml::Value::Table(table)) = config.table(step) {
+                for (key, value) in table {
+                    settings.set(step, key, value.clone(), Source::File(path.clone()));
+                }
+            }
+        }
+        settings
+    }
+
+    /// Layers `GOREADY_<STEP>_<KEY>` variables (`GOREADY_PROBE_READY_TIMEOUT=10s`) and the
+    /// [`ENV_ALIASES`] over what is there. Empty values count as unset; variables of any other
+    /// form (`GOREADY_FAIL_ON`, `GOREADY_GO`, …) are not step settings and are left alone.
+    pub fn layer_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) {
+        let mut aliases = Vec::new();
+        let mut specific = Vec::new();
+        for (name, value) in vars {
+            if value.is_empty() {
+                continue;
+            }
+            if let Some((_, step, key)) = ENV_ALIASES.iter().find(|(n, ..)| *n == name) {
+                aliases.push((*step, key.to_string(), value, name));
+                continue;
+            }
+            let Some(rest) = name.strip_prefix("GOREADY_") else {
+                continue;
+            };
+            for step in STEPS {
+                let prefix = format!("{}_", step.to_ascii_uppercase());
+                if let Some(key) = rest.strip_prefix(&prefix).filter(|k| !k.is_empty()) {
+                    specific.push((step, key.to_string(), value.clone(), name.clone()));
+                }
+            }
+        }
+        // Sorted, so that the outcome does not depend on the environment's order.
+        aliases.sort();
+        specific.sort();
+        for (step, key, value, name) in aliases.into_iter().chain(specific) {
+            self.set(step, &key, text_value(&value), Source::Env(name));
+        }
+    }
+
+    /// Layers `--set step.key=value` flags; a later one wins.
+    pub fn layer_sets(&mut self, sets: &[String]) -> anyhow::Result<()> {
+        for set in sets {
+            let usage = || {
+                anyhow!("--set {set:?}: write step.key=value, e.g. --set probe.ready_timeout=10s")
+            };
+            let (path, value) = set.split_once('=').ok_or_else(usage)?;
+            let (step, key) = path.split_once('.').ok_or_else(usage)?;
+            let step = step.trim();
+            if !STEPS.contains(&step) {
+                bail!(
+                    "--set {set:?}: {step:?} is not a step; the steps are {}",
+                    STEPS.join(", ")
+                );
+            }
+            if key.trim().is_empty() {
+                return Err(usage());
+            }
+            self.set(step, key, text_value(value), Source::Set);
+        }
+        Ok(())
+    }
+
+    /// Sets `step.key` (replacing a value from a lower layer).
+    pub fn set(&mut self, step: &str, key: &str, value: toml::Value, source: Source) {
+        self.steps
+            .entry(step.to_string())
+            .or_default()
+            .insert(normalize_key(key), Setting { value, source });
+    }
+
+    /// The setting of `step.key`, if any layer has one.
+    pub fn get(&self, step: &str, key: &str) -> Option<&Setting> {
+        self.steps.get(step)?.get(&normalize_key(key))
+    }
+
+    /// Removes `step.key` (a value `goready check` takes over, such as `{bin}` resolved).
+    pub fn take(&mut self, step: &str, key: &str) -> Option<Setting> {
+        self.steps.get_mut(step)?.remove(&normalize_key(key))
+    }
+
+    /// `step`'s settings as a command line for `cmd`, the step's own clap command: a key is
+    /// an argument's id (its field name: `targets` is `--target`, `ready_timeout` is
+    /// `--ready-timeout`). Options become `--long=value` (lists repeat it), booleans a bare
+    /// `--flag` (`false` gives `--no-flag` where the step has one), positional arguments
+    /// follow in order, and trailing ones (`go_args`) come after `--`. Keys in `reserved` are
+    /// set by `goready check` itself and are refused with the reason given.
+    pub fn argv(
+        &self,
+        step: &str,
+        cmd: &clap::Command,
+        reserved: &[(&str, &str)],
+    ) -> anyhow::Result<Vec<OsString>> {
+        let mut cmd = cmd.clone();
+        cmd.build();
+        let args: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| settable(a)).collect();
+        let mut options = Vec::new();
+        let mut positional: Vec<(usize, Vec<String>)> = Vec::new();
+        let mut last = Vec::new();
+        let Some(table) = self.steps.get(step) else {
+            return Ok(Vec::new());
+        };
+        for (key, setting) in table {
+            let at = describe(step, key, &setting.source);
+            if let Some((_, why)) = reserved.iter().find(|(k, _)| k == key) {
+                bail!("{at}: {key} cannot be set for `goready check`: {why}");
+            }
+            let Some(arg) = args.iter().find(|a| a.get_id().as_str() == key) else {
+                let names: Vec<&str> = args
+                    .iter()
+                    .map(|a| a.get_id().as_str())
+                    .filter(|id| !reserved.iter().any(|(k, _)| k == id))
+                    .collect();
+                let hint = closest(key, names.iter().copied())
+                    .map(|c| format!(" (did you mean {c:?}?)"))
+                    .unwrap_or_default();
+                bail!(
+                    "{at}: [{step}] has no setting {key:?}{hint}; its settings are {}",
+                    names.join(", ")
+                );
+            };
+            let value = &setting.value;
+            if matches!(arg.get_action(), clap::ArgAction::SetTrue) {
+                let long = arg.get_long().unwrap_or(key);
+                if truth(value).ok_or_else(|| anyhow!("{at}: give true or false"))? {
+                    options.push(format!("--{long}"));
+                } else {
+                    let negated = format!("no-{long}");
+                    if args.iter().any(|a| a.get_long() == Some(negated.as_str())) {
+                        options.push(format!("--{negated}"));
+                    }
+                }
+                continue;
+            }
+            let many = matches!(arg.get_action(), clap::ArgAction::Append);
+            let items = match value {
+                toml::Value::Array(items) if many => items
+                    .iter()
+                    .map(|v| {
+                        scalar(v).ok_or_else(|| {
+                            anyhow!("{at}: list items must be strings or numbers, not {v}")
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+                toml::Value::Array(_) => bail!("{at}: takes one value, not a list"),
+                v => vec![scalar(v).ok_or_else(|| {
+                    let example = arg
+                        .get_value_names()
+                        .and_then(|n| n.first())
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "a value".into());
+                    anyhow!("{at}: give {example} as a string or number, not {v}")
+                })?],
+            };
+            if arg.is_last_set() {
+                last.extend(items);
+            } else if arg.is_positional() {
+                positional.push((arg.get_index().unwrap_or(usize::MAX), items));
+            } else {
+                let long = arg.get_long().unwrap_or(key);
+                options.extend(items.into_iter().map(|v| format!("--{long}={v}")));
+            }
+        }
+        positional.sort_by_key(|(i, _)| *i);
+        let mut argv: Vec<OsString> = options.into_iter().map(OsString::from).collect();
+        argv.extend(
+            positional
+                .into_iter()
+                .flat_map(|(_, v)| v)
+                .map(OsString::from),
+        );
+        if !last.is_empty() {
+            argv.push("--".into());
+            argv.extend(last.into_iter().map(OsString::from));
+        }
+        Ok(argv)
+    }
+
+    /// Parses `step`'s settings with the step's clap `Args` struct `A`, after `leading`
+    /// arguments that `goready check` supplies (the directory). Returns the parsed struct and
+    /// the command line (without `leading`) for running the step. Errors name the setting
+    /// they are about and where it was set.
+    pub fn parse<A: clap::Args + clap::FromArgMatches>(
+        &self,
+        step: &str,
+        leading: &[OsString],
+        reserved: &[(&str, &str)],
+    ) -> anyhow::Result<(A, Vec<OsString>)> {
+        let cmd = step_command::<A>();
+        let argv = self.argv(step, &cmd, reserved)?;
+        let all: Vec<OsString> = leading.iter().chain(argv.iter()).cloned().collect();
+        let matches = cmd
+            .clone()
+            .try_get_matches_from(&all)
+            .map_err(|e| self.explain(step, &cmd, &e))?;
+        let parsed = A::from_arg_matches(&matches).map_err(|e| self.explain(step, &cmd, &e))?;
+        Ok((parsed, argv))
+    }
+
+    /// A clap error about `step`'s command line, said about the setting it concerns.
+    fn explain(&self, step: &str, cmd: &clap::Command, e: &clap::Error) -> anyhow::Error {
+        let rendered = e.render().to_string();
+        let text = rendered.trim().trim_start_matches("error: ");
+        let text = text.split("\n\n").next().unwrap_or(text).trim();
+        let about = match e.get(clap::error::ContextKind::InvalidArg) {
+            Some(clap::error::ContextValue::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let key = about.and_then(|arg| {
+            let long = arg.trim_start_matches("--");
+            let long = long.split([' ', '=']).next().unwrap_or(long);
+            cmd.get_arguments()
+                .find(|a| a.get_long() == Some(long))
+                .map(|a| a.get_id().as_str().to_string())
+        });
+        match key
+            .as_deref()
+            .and_then(|k| self.get(step, k).map(|s| (k, s)))
+        {
+            Some((k, s)) => anyhow!("{}: {text}", describe(step, k, &s.source)),
+            None => anyhow!("[{step}] settings: {text}"),
+        }
+    }
+}
+
+/// The clap command a step's `Args` struct describes, as `goready check` parses settings
+/// with it (no binary name, no help flag).
+pub fn step_command<A: clap::Args>() -> clap::Command {
+    A::augment_args(
+        clap::Command::new("goready.toml")
+            .no_binary_name(true)
+            .disable_help_flag(true)
+            .disable_version_flag(true),
+    )
+}
+
+/// Whether an argument is a setting (clap's own help and version flags are not).
+fn settable(arg: &clap::Arg) -> bool {
+    !matches!(
+        arg.get_action(),
+        clap::ArgAction::Help
+            | clap::ArgAction::HelpShort
+            | clap::ArgAction::HelpLong
+            | clap::ArgAction::Version
+    )
+}
+
+/// The settable arguments of a step command, for documentation (`goready init`).
+pub fn settings_of(cmd: &clap::Command) -> Vec<clap::Arg> {
+    let mut cmd = cmd.clone();
+    cmd.build();
+    cmd.get_arguments()
+        .filter(|a| settable(a))
+        .cloned()
+        .collect()
+}
+
+fn truth(value: &toml::Value) -> Option<bool> {
+    match value {
+        toml::Value::Boolean(b) => Some(*b),
+        toml::Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn scalar(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Datetime(d) => Some(d.to_string()),
+        toml::Value::Boolean(_) | toml::Value::Array(_) | toml::Value::Table(_) => None,
+    }
+}
+
 /// The known rule id closest to `id` (by edit distance), if any is close.
 fn closest_rule(id: &str) -> Option<&'static str> {
-    rules::all()
-        .map(|r| (edit_distance(id, r.id), r.id))
+    closest(id, rules::all().map(|r| r.id))
+}
+
+/// The candidate closest to `word` (by edit distance), if any is close.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (edit_distance(word, c), c))
         .filter(|(d, _)| *d <= 3)
         .min()
-        .map(|(_, id)| id)
+        .map(|(_, c)| c)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -174,6 +565,270 @@ mod tests {
         assert!(err.contains("binary.static"), "{err}");
         let err = Config::parse("[rules]\n\"binary.static\" = \"fatal\"\n").unwrap_err();
         assert!(format!("{err:#}").contains("fatal"), "{err:#}");
+    }
+
+    use crate::cli::{BuildArgs, EnvArgs, ProbeArgs, TestArgs};
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> Settings {
+        let mut config = Config::parse(text).unwrap();
+        config.path = Some(PathBuf::from("svc/goready.toml"));
+        Settings::from_config(&config)
+    }
+
+    fn dir() -> Vec<OsString> {
+        vec![OsString::from(".")]
+    }
+
+    #[test]
+    fn file_then_variables_then_set_then_flags() {
+        let mut s = file(
+            r#"
+            [build]
+            targets = ["linux/amd64", "darwin/arm64"]
+            version = "1.0.0"
+            ldflags = "-s -w"
+            [probe]
+            exec = "svc --addr {addr}"
+            ready_timeout = "3s"
+            grace = "2s"
+            "#,
+        );
+        let (b, _) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        assert_eq!(b.targets, ["linux/amd64", "darwin/arm64"]);
+        assert_eq!(b.version.as_deref(), Some("1.0.0"));
+        assert_eq!(
+            b.ldflags.as_deref(),
+            Some("-s -w"),
+            "a value starting with -"
+        );
+        s.layer_env(vars(&[
+            ("GOREADY_TARGETS", "linux/arm64"),
+            ("GOREADY_BUILD_VERSION", "2.0.0"),
+            ("GOREADY_VERSION", "9.9.9"),
+            ("GOREADY_PROBE_READY_TIMEOUT", "4s"),
+            ("GOREADY_PROBE_GRACE", ""),
+            ("GOREADY_FAIL_ON", "warning"),
+            ("GOREADY_GO", "/usr/bin/go"),
+        ]));
+        let (b, _) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        assert_eq!(
+            b.targets,
+            ["linux/arm64"],
+            "a variable replaces the file's list"
+        );
+        assert_eq!(
+            b.version.as_deref(),
+            Some("2.0.0"),
+            "GOREADY_BUILD_VERSION beats the GOREADY_VERSION alias"
+        );
+        let (p, _) = s.parse::<ProbeArgs>("probe", &[], &[]).unwrap();
+        assert_eq!(p.ready_timeout, std::time::Duration::from_secs(4));
+        assert_eq!(
+            p.grace,
+            std::time::Duration::from_secs(2),
+            "an empty variable is unset"
+        );
+        s.layer_sets(&[
+            "probe.ready_timeout=5s".into(),
+            "build.version=3.0.0".into(),
+        ])
+        .unwrap();
+        let (p, _) = s.parse::<ProbeArgs>("probe", &[], &[]).unwrap();
+        assert_eq!(p.ready_timeout, std::time::Duration::from_secs(5));
+        s.set(
+            "build",
+            "version",
+            toml::Value::String("4.0.0".into()),
+            Source::Flag("--version".into()),
+        );
+        let (b, argv) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        assert_eq!(b.version.as_deref(), Some("4.0.0"));
+        assert!(
+            argv.contains(&OsString::from("--version=4.0.0")),
+            "{argv:?}"
+        );
+        assert_eq!(
+            s.get("build", "version").unwrap().source,
+            Source::Flag("--version".into())
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_file_the_table_and_the_key() {
+        let s = file("[probe]\nexec = \"svc\"\nready_timout = \"3s\"\n");
+        let err = s
+            .parse::<ProbeArgs>("probe", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("svc/goready.toml [probe] ready_timout: [probe] has no setting"),
+            "{err}"
+        );
+        assert!(err.contains("did you mean \"ready_timeout\""), "{err}");
+        let mut s = Settings::default();
+        s.layer_env(vars(&[("GOREADY_BUILD_NUMBER", "17")]));
+        let err = s
+            .parse::<BuildArgs>("build", &dir(), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("GOREADY_BUILD_NUMBER: [build] has no setting \"number\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_gets_the_steps_own_message_and_is_blamed_on_its_source() {
+        let mut s = file("[probe]\nexec = \"svc\"\nready_timeout = \"3s\"\n");
+        s.layer_env(vars(&[("GOREADY_PROBE_READY_TIMEOUT", "3x")]));
+        let err = s
+            .parse::<ProbeArgs>("probe", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("GOREADY_PROBE_READY_TIMEOUT: invalid value '3x' for '--ready-timeout"),
+            "{err}"
+        );
+        assert!(
+            err.contains("unknown unit"),
+            "the duration parser's words: {err}"
+        );
+        let s = file("[probe]\nexec = \"svc\"\nrequests = 0\n");
+        let err = s
+            .parse::<ProbeArgs>("probe", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("svc/goready.toml [probe] requests: invalid value '0'"),
+            "{err}"
+        );
+        for (text, want) in [
+            (
+                "[probe]\nexec = [\"a\", \"b\"]\n",
+                "takes one value, not a list",
+            ),
+            (
+                "[probe]\nexec = \"a\"\ngctrace = \"maybe\"\n",
+                "give true or false",
+            ),
+            (
+                "[probe]\nexec = \"a\"\nload = true\n",
+                "give 'METHOD /path' as a string",
+            ),
+            (
+                "[probe]\nexec = \"a\"\ngo_test = \".\"\n",
+                "cannot be used with",
+            ),
+        ] {
+            let err = file(text)
+                .parse::<ProbeArgs>("probe", &[], &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+        let mut s = Settings::default();
+        s.set(
+            "probe",
+            "exec",
+            toml::Value::String("x".into()),
+            Source::Set,
+        );
+        s.set(
+            "probe",
+            "max_heap",
+            toml::Value::String("-3".into()),
+            Source::Set,
+        );
+        let err = s
+            .parse::<ProbeArgs>("probe", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--set probe.max_heap: "), "{err}");
+    }
+
+    #[test]
+    fn booleans_lists_and_trailing_arguments_become_the_steps_own_flags() {
+        let mut s = file(
+            r#"
+            [build]
+            trimpath = false
+            require_static = true
+            cgo = ["0", "1"]
+            [test]
+            packages = ["./cmd/...", "./internal/..."]
+            go_args = ["-race", "-run", "TestX"]
+            [env]
+            offline = "yes"
+            private = "example.com/*"
+            "#,
+        );
+        let (b, argv) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        assert!(b.no_trimpath && b.require_static, "{argv:?}");
+        assert_eq!(b.cgo, ["0", "1"]);
+        assert!(argv.contains(&OsString::from("--no-trimpath")), "{argv:?}");
+        let (t, argv) = s
+            .parse::<TestArgs>("test", &[OsString::from("--dir=svc")], &[])
+            .unwrap();
+        assert_eq!(t.dir, PathBuf::from("svc"));
+        assert_eq!(t.packages, ["./cmd/...", "./internal/..."]);
+        assert_eq!(t.go_args, ["-race", "-run", "TestX"]);
+        assert_eq!(
+            argv,
+            [
+                "./cmd/...",
+                "./internal/...",
+                "--",
+                "-race",
+                "-run",
+                "TestX"
+            ]
+            .map(OsString::from)
+        );
+        let (e, _) = s.parse::<EnvArgs>("env", &dir(), &[]).unwrap();
+        assert!(e.offline);
+        assert_eq!(e.private, ["example.com/*"], "one value is a list of one");
+        // A variable can hold a TOML list.
+        s.layer_env(vars(&[("GOREADY_TEST_GO_ARGS", r#"["-count=1", "-v"]"#)]));
+        let (t, _) = s.parse::<TestArgs>("test", &dir(), &[]).unwrap();
+        assert_eq!(t.go_args, ["-count=1", "-v"]);
+    }
+
+    #[test]
+    fn reserved_keys_are_refused_with_the_reason() {
+        let s = file("[build]\ndir = \"elsewhere\"\n");
+        let err = s
+            .parse::<BuildArgs>("build", &dir(), &[("dir", "every step runs on DIR")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[build] dir") && err.contains("every step runs on DIR"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn top_level_keys_and_set_flags_are_checked() {
+        let err = Config::parse("[biuld]\ntargets = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean \"build\""), "{err}");
+        let err = Config::parse("build = 3\n").unwrap_err().to_string();
+        assert!(err.contains("must be a table"), "{err}");
+        let mut s = Settings::default();
+        for bad in ["probe.exec", "exec=svc", "deploy.x=1", "build.=1"] {
+            assert!(s.layer_sets(&[bad.to_string()]).is_err(), "{bad}");
+        }
+        s.layer_sets(&["build.ready-timeout=1s".into()]).unwrap();
+        assert!(
+            s.get("build", "ready_timeout").is_some(),
+            "dashes read as underscores"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! why not. The binary (`src/main.rs`) is a thin CLI over these modules; see DESIGN.md.
 
 pub mod build;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod duration;

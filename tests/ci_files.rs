@@ -10,7 +10,7 @@ mod reportkit;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 
 use reportkit::*;
@@ -91,20 +91,6 @@ fn zizmor_reports_no_findings() {
     );
 }
 
-/// The YAML file as JSON, read by ruamel.yaml (installed with check-jsonschema).
-fn yaml(path: &Path) -> Value {
-    let out = tool_ok(
-        python_with("ruamel.yaml")
-            .arg(repo().join("tests/tools/yaml2json.py"))
-            .arg(path),
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn action() -> Value {
-    yaml(&repo().join("action.yml"))
-}
-
 /// Every `run:` script, with where it is.
 fn scripts(doc: &Value, origin: &str, out: &mut Vec<(String, String)>) {
     match doc {
@@ -150,41 +136,6 @@ fn no_expression_is_expanded_inside_a_script() {
             "{name}"
         );
     }
-}
-
-fn step<'a>(action: &'a Value, id: &str) -> &'a Value {
-    action["runs"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id}"))
-}
-
-/// Runs one step's script with bash as the runner would (`bash -e {0}` with the step's env,
-/// resolved by the test), in `dir`.
-fn run_step(script: &str, dir: &Path, env: &[(&str, String)]) -> Output {
-    let file = dir.join("step.sh");
-    std::fs::write(&file, script).unwrap();
-    let mut cmd = Command::new("bash");
-    cmd.arg("--noprofile")
-        .arg("--norc")
-        .arg("-eo")
-        .arg("pipefail")
-        .arg(&file)
-        .current_dir(dir);
-    for v in [
-        "GITHUB_ACTIONS",
-        "GITHUB_TOKEN",
-        "GITHUB_EVENT_PATH",
-        "GITHUB_STEP_SUMMARY",
-    ] {
-        cmd.env_remove(v);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
 }
 
 fn outputs(path: &Path) -> HashMap<String, String> {

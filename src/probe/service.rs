@@ -98,9 +98,16 @@ pub fn prepare(launch: &Launch, ports: &Ports, dir: &Path, go: &Go) -> anyhow::R
             if words.is_empty() {
                 bail!("--exec is empty: give the service's command line");
             }
+            let mut argv: Vec<String> = words.iter().map(|w| substitute(w, ports)).collect();
+            // The service runs in `dir`; a relative program path means a file there, not one
+            // beside goready (std leaves that case to the platform).
+            let program = Path::new(&argv[0]);
+            if program.is_relative() && program.components().count() > 1 {
+                argv[0] = dir.join(program).display().to_string();
+            }
             Ok(Prepared {
-                argv: words.iter().map(|w| substitute(w, ports)).collect(),
-                cwd: None,
+                argv,
+                cwd: Some(dir.to_path_buf()),
                 env,
                 _build_dir: None,
             })
@@ -824,14 +831,16 @@ mod tests {
         let p = prepare(
             &Launch::Exec("dist/svc --addr {addr} --admin={admin} 'a b'".into()),
             &ports,
-            Path::new("."),
+            Path::new("/srv/app"),
             &Go::default(),
         )
         .unwrap();
+        // The service runs in the directory given, and a relative program path is found there.
+        assert_eq!(p.cwd.as_deref(), Some(Path::new("/srv/app")));
         assert_eq!(
             p.argv,
             vec![
-                "dist/svc",
+                "/srv/app/dist/svc",
                 "--addr",
                 "127.0.0.1:1000",
                 "--admin=127.0.0.1:2000",

@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use serde_json::Value;
+
 use goready::model::{Check, Report, Severity};
 use goready::rules::Rule;
 use serde_json::json;
@@ -247,4 +249,130 @@ pub fn sarif_schema() -> PathBuf {
         "the SARIF 2.1.0 schema ({rel}) was not found above {}; set GOREADY_SHARED to the shared/ folder",
         repo.display()
     );
+}
+
+/// A YAML file as JSON, read by ruamel.yaml (installed with check-jsonschema).
+pub fn yaml(path: &Path) -> Value {
+    let out = tool_ok(
+        python_with("ruamel.yaml")
+            .arg(common::repo().join("tests/tools/yaml2json.py"))
+            .arg(path),
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// action.yml as JSON.
+pub fn action() -> Value {
+    yaml(&common::repo().join("action.yml"))
+}
+
+/// One step of action.yml by its id.
+pub fn step<'a>(action: &'a Value, id: &str) -> &'a Value {
+    action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id}"))
+}
+
+/// Runs one step's script with bash as the runner would (`bash -e {0}` with the step's env,
+/// resolved by the test), in `dir`, with the CI variables of the machine running the tests
+/// removed.
+pub fn run_step(script: &str, dir: &Path, env: &[(&str, String)]) -> Output {
+    let file = dir.join("step.sh");
+    std::fs::write(&file, script).unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg("--noprofile")
+        .arg("--norc")
+        .arg("-eo")
+        .arg("pipefail")
+        .arg(&file)
+        .current_dir(dir);
+    for v in CI_VARS {
+        cmd.env_remove(v);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Reads `junit` back with junitparser and asserts that every count — per testsuite (one per
+/// suite and target) and at the root — matches `report`, that no (classname, name) pair
+/// repeats, and that every failure/error/skip carries its reason as element text. Returns
+/// what junitparser saw.
+pub fn assert_junit_matches(junit: &Path, report: &Report) -> Value {
+    use goready::model::Status;
+    use std::collections::{HashMap, HashSet};
+    let out = tool_ok(
+        python_with("junitparser")
+            .arg(common::repo().join("tests/tools/junit_readback.py"))
+            .arg(junit),
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut expect: HashMap<String, [usize; 4]> = HashMap::new();
+    for c in &report.checks {
+        let key = match &c.target {
+            Some(t) => format!("{}: {t}", c.suite),
+            None => c.suite.clone(),
+        };
+        let e = expect.entry(key).or_default();
+        e[0] += 1;
+        match c.status {
+            Status::Fail => e[1] += 1,
+            Status::Error => e[2] += 1,
+            Status::Skip => e[3] += 1,
+            Status::Pass => {}
+        }
+    }
+    let suites = seen["suites"].as_array().unwrap();
+    assert_eq!(
+        suites.len(),
+        expect.len(),
+        "one testsuite per suite and target"
+    );
+    let mut pairs = HashSet::new();
+    let mut total = [0usize; 4];
+    for s in suites {
+        let name = s["name"].as_str().unwrap();
+        let e = expect
+            .get(name)
+            .unwrap_or_else(|| panic!("unexpected testsuite {name}"));
+        let declared = [&s["tests"], &s["failures"], &s["errors"], &s["skipped"]]
+            .map(|v| v.as_u64().unwrap() as usize);
+        assert_eq!(&declared, e, "{name}: declared counts");
+        let cases = s["cases"].as_array().unwrap();
+        let kind = |k: &str| cases.iter().filter(|c| c["kind"][0] == k).count();
+        let counted = [cases.len(), kind("failure"), kind("error"), kind("skipped")];
+        assert_eq!(&counted, e, "{name}: counted cases");
+        for (t, n) in total.iter_mut().zip(e) {
+            *t += n;
+        }
+        for c in cases {
+            let pair = (
+                c["classname"].as_str().unwrap().to_string(),
+                c["name"].as_str().unwrap().to_string(),
+            );
+            assert!(
+                pairs.insert(pair.clone()),
+                "duplicate (classname, name) {pair:?}"
+            );
+            if !c["kind"].as_array().unwrap().is_empty() {
+                let text = c["text"][0].as_str().unwrap_or("");
+                assert!(!text.is_empty(), "the reason is the element text: {c}");
+            }
+        }
+    }
+    let root = [
+        &seen["tests"],
+        &seen["failures"],
+        &seen["errors"],
+        &seen["skipped"],
+    ]
+    .map(|v| v.as_u64().unwrap() as usize);
+    assert_eq!(root, total, "root counts");
+    let (pass, fail, skip, error) = report.counts();
+    assert_eq!(total, [pass + fail + skip + error, fail, error, skip]);
+    seen
 }
