@@ -73,7 +73,7 @@ pub struct CommonArgs {
     #[arg(long, value_enum, value_name = "LEVEL", env = "GOREADY_FAIL_ON")]
     pub fail_on: Option<Severity>,
 
-    /// Rule settings ([rules] severities, `off`) and step defaults [default: ./goready.toml
+    /// Rule settings (`[rules]` severities, `off`) and step defaults [default: ./goready.toml
     /// when it exists].
     #[arg(long, value_name = "PATH", env = "GOREADY_CONFIG")]
     pub config: Option<PathBuf>,
@@ -138,7 +138,7 @@ pub struct EnvArgs {
     pub dir: PathBuf,
 
     /// Go release data: a file or http(s) URL in the format of
-    /// https://go.dev/dl/?mode=json&include=all. Default: that feed, or goready's built-in
+    /// <https://go.dev/dl/?mode=json&include=all>. Default: that feed, or goready's built-in
     /// snapshot when it cannot be reached within a few seconds.
     #[arg(long, value_name = "FILE|URL", conflicts_with = "offline")]
     pub releases: Option<String>,
@@ -476,15 +476,15 @@ pub struct CheckArgs {
     #[arg(long = "set", value_name = "STEP.KEY=VALUE")]
     pub sets: Vec<String>,
 
-    /// Targets to build, GOOS/GOARCH ([build] targets; GOREADY_TARGETS).
+    /// Targets to build, GOOS/GOARCH (`[build] targets`; GOREADY_TARGETS).
     #[arg(long = "target", value_name = "GOOS/GOARCH[,...]")]
     pub targets: Vec<String>,
 
-    /// CGO_ENABLED settings to build with, e.g. `0,1` ([build] cgo; GOREADY_CGO).
+    /// CGO_ENABLED settings to build with, e.g. `0,1` (`[build] cgo`; GOREADY_CGO).
     #[arg(long, value_name = "0,1")]
     pub cgo: Vec<String>,
 
-    /// The version to inject and prove in every binary ([build] version; GOREADY_VERSION).
+    /// The version to inject and prove in every binary (`[build] version`; GOREADY_VERSION).
     #[arg(long, value_name = "V")]
     pub version: Option<String>,
 
@@ -516,7 +516,7 @@ pub struct InitArgs {
 /// `goready build [DIR]`
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The module directory; binaries go to DIR/dist/<name>_<goos>_<goarch>[_cgo][.exe].
+    /// The module directory; binaries go to `DIR/dist/<name>_<goos>_<goarch>[_cgo][.exe]`.
     #[arg(value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
 

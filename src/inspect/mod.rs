@@ -3,7 +3,7 @@
 //! and never index past what they checked.
 //!
 //! [`inspect_bytes`] is the one front door over the formats; `elf`, `macho` and `pe` only
-//! produce a [`layout::Layout`]; `buildinfo` and `pclntab` decode Go's own tables; `rules`
+//! produce a `layout::Layout`; `buildinfo` and `pclntab` decode Go's own tables; `rules`
 //! judges the facts.
 
 pub mod buildinfo;
