@@ -211,17 +211,7 @@ pub fn python_with(module: &str) -> Command {
 
 /// Runs a tool and returns its output, asserting success with the tool's words on failure.
 pub fn tool_ok(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    common::run_ok(cmd)
 }
 
 /// The official SARIF 2.1.0 schema kept beside the project (`../shared/schemas`): looked up
