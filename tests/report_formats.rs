@@ -5,11 +5,11 @@
 mod common;
 mod reportkit;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
 
-use goready::model::{Check, Report, Status};
+use goready::model::{Check, Report};
 use goready::rules;
 use reportkit::*;
 use serde_json::{Value, json};
@@ -64,93 +64,8 @@ fn shards_merge_into_junit_that_junitparser_reads_with_every_count_matching() {
         "the repeated shard was merged away"
     );
 
-    let out = tool_ok(
-        python_with("junitparser")
-            .arg(common::repo().join("tests/tools/junit_readback.py"))
-            .arg(&junit),
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
-
-    // Expected per (suite, target) from the merged result file.
-    let mut expect: HashMap<String, [usize; 4]> = HashMap::new();
-    for c in &report.checks {
-        let key = match &c.target {
-            Some(t) => format!("{}: {t}", c.suite),
-            None => c.suite.clone(),
-        };
-        let e = expect.entry(key).or_default();
-        e[0] += 1;
-        match c.status {
-            Status::Fail => e[1] += 1,
-            Status::Error => e[2] += 1,
-            Status::Skip => e[3] += 1,
-            Status::Pass => {}
-        }
-    }
+    let seen = assert_junit_matches(&junit, &report);
     let suites = seen["suites"].as_array().unwrap();
-    assert_eq!(
-        suites.len(),
-        expect.len(),
-        "one testsuite per suite and target"
-    );
-    let mut pairs = HashSet::new();
-    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
-    for s in suites {
-        let name = s["name"].as_str().unwrap();
-        let e = expect
-            .get(name)
-            .unwrap_or_else(|| panic!("unexpected suite {name}"));
-        let declared = [&s["tests"], &s["failures"], &s["errors"], &s["skipped"]]
-            .map(|v| v.as_u64().unwrap() as usize);
-        assert_eq!(&declared, e, "{name}: declared counts");
-        let cases = s["cases"].as_array().unwrap();
-        let counted = [
-            cases.len(),
-            cases.iter().filter(|c| c["kind"][0] == "failure").count(),
-            cases.iter().filter(|c| c["kind"][0] == "error").count(),
-            cases.iter().filter(|c| c["kind"][0] == "skipped").count(),
-        ];
-        assert_eq!(&counted, e, "{name}: counted cases");
-        tests += e[0];
-        failures += e[1];
-        errors += e[2];
-        skipped += e[3];
-        for c in cases {
-            let pair = (
-                c["classname"].as_str().unwrap().to_string(),
-                c["name"].as_str().unwrap().to_string(),
-            );
-            assert!(
-                pairs.insert(pair.clone()),
-                "duplicate (classname, name) {pair:?}"
-            );
-            // The reason is the element text (GitLab shows that, not the attribute).
-            if !c["kind"].as_array().unwrap().is_empty() {
-                let text = c["text"][0].as_str().unwrap_or("");
-                let message = c["message"][0].as_str().unwrap_or("");
-                assert!(
-                    !text.is_empty() && text.starts_with(message.trim_end_matches('…')),
-                    "{c}"
-                );
-            }
-        }
-    }
-    assert_eq!(
-        [
-            &seen["tests"],
-            &seen["failures"],
-            &seen["errors"],
-            &seen["skipped"]
-        ]
-        .map(|v| v.as_u64().unwrap() as usize),
-        [tests, failures, errors, skipped],
-        "root counts"
-    );
-    let (pass, fail, skip, error) = report.counts();
-    assert_eq!(
-        (tests, failures, errors, skipped),
-        (pass + fail + skip + error, fail, error, skip)
-    );
 
     // Go tests keep their own names under their package; time is in seconds; file/line are
     // attributes; the failure text is the test's output.
