@@ -476,21 +476,7 @@ fn a_module_without_a_service_or_tests_is_skipped_with_reasons_not_failed() {
             ("main.go", "package main\n\nfunc main() {}\n"),
         ],
     );
-    let result = work.path().join("result.json");
-    let target = format!("linux/{}", host_arch());
-    let (code, stdout, stderr) = run_with(
-        &[
-            "check",
-            p(&svc),
-            "--target",
-            &target,
-            "--set",
-            "env.offline=true",
-            "--json",
-            p(&result),
-        ],
-        &[],
-    );
+    let (code, stdout, stderr, result) = check_native_offline(&svc, work.path());
     assert_eq!(code, 0, "{stdout}{stderr}");
     let report = Report::read_json(&result).unwrap();
     let start = checks(&report, "runtime.start");
@@ -541,21 +527,7 @@ fn a_broken_build_skips_the_probe_of_its_binary_but_the_tests_still_run() {
             ("goready.toml", "[probe]\nexec = \"{bin} --addr {addr}\"\n"),
         ],
     );
-    let result = work.path().join("result.json");
-    let target = format!("linux/{}", host_arch());
-    let (code, stdout, stderr) = run_with(
-        &[
-            "check",
-            p(&svc),
-            "--target",
-            &target,
-            "--set",
-            "env.offline=true",
-            "--json",
-            p(&result),
-        ],
-        &[],
-    );
+    let (code, stdout, stderr, result) = check_native_offline(&svc, work.path());
     assert_eq!(code, 1, "the build failed: {stdout}{stderr}");
     let report = Report::read_json(&result).unwrap();
     let compile = checks(&report, "build.compile");
@@ -663,21 +635,7 @@ fn a_step_that_cannot_start_is_an_error_and_the_other_steps_still_run() {
             ("goready.toml", "[test]\ngo_args = [\"-count=many\"]\n"),
         ],
     );
-    let result = work.path().join("result.json");
-    let target = format!("linux/{}", host_arch());
-    let (code, stdout, stderr) = run_with(
-        &[
-            "check",
-            p(&svc),
-            "--target",
-            &target,
-            "--set",
-            "env.offline=true",
-            "--json",
-            p(&result),
-        ],
-        &[],
-    );
+    let (code, stdout, stderr, result) = check_native_offline(&svc, work.path());
     assert_eq!(code, 1, "an error fails the verdict: {stdout}{stderr}");
     let report = Report::read_json(&result).unwrap();
     let pkg = checks(&report, "test.package");
@@ -790,4 +748,25 @@ fn init_writes_a_starter_and_ci_files_that_check_and_the_schemas_accept() {
     assert!(out.status.success());
     assert!(std::fs::read_to_string(&toml).unwrap().contains("[probe]"));
     assert!(gitlab.is_file());
+}
+
+/// `goready check DIR` for this machine's linux target only, with the offline release data,
+/// writing its result into `work`: the shape every small scenario below shares.
+fn check_native_offline(svc: &Path, work: &Path) -> (i32, String, String, PathBuf) {
+    let result = work.join("result.json");
+    let target = format!("linux/{}", host_arch());
+    let (code, stdout, stderr) = run_with(
+        &[
+            "check",
+            p(svc),
+            "--target",
+            &target,
+            "--set",
+            "env.offline=true",
+            "--json",
+            p(&result),
+        ],
+        &[],
+    );
+    (code, stdout, stderr, result)
 }
