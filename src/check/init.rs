@@ -1,19 +1,19 @@
 //! `goready init [DIR]`: a starter goready.toml that lists every setting of every step — its
 //! help, its default or an example, commented out — and example CI files that run
-//! `goready check`. The settings are read from the steps' own clap definitions, so the
-//! starter cannot fall behind a new flag.
+//! `goready check`. The settings are read from the steps' own clap definitions (the step
+//! table the CLI hands over in [`Options`]), so the starter cannot fall behind a new flag.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::cli::{EXIT_USAGE, InitArgs};
+use super::Step;
 use crate::config;
 
 /// Values shown for settings without a default: `(step, key, TOML value)`. A test uncomments
 /// each of them alone and has `goready check` parse the result.
-const EXAMPLES: &[(&str, &str, &str)] = &[
+pub const EXAMPLES: &[(&str, &str, &str)] = &[
     (
         "env",
         "releases",
@@ -114,9 +114,9 @@ fn shown_value(step: &str, arg: &clap::Arg) -> (String, bool) {
     }
 }
 
-/// The starter goready.toml: every key of every step table, commented out, with its help and
-/// its default (or an example).
-pub fn starter() -> String {
+/// The starter goready.toml: every key of every step table in `steps`, commented out, with
+/// its help and its default (or an example).
+pub fn starter(steps: &[Step]) -> String {
     let mut out = String::new();
     comment(
         &mut out,
@@ -144,7 +144,7 @@ pub fn starter() -> String {
         "Rules by id (docs/checks.md): another severity for their failures, or off.",
     );
     out.push_str("[rules]\n# \"binary.stripped\" = \"off\"\n# \"binary.static\" = \"error\"\n");
-    for step in super::steps() {
+    for step in steps {
         out.push('\n');
         comment(&mut out, step.about);
         let _ = writeln!(out, "[{}]", step.name);
@@ -247,13 +247,13 @@ pub fn gitlab_ci(rel: &str) -> String {
     )
 }
 
-/// The files `init` writes for `dir`: goready.toml there, the CI files at the root of its git
-/// checkout (else in `dir`).
-pub fn files(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+/// The files `init` writes for `dir`: goready.toml there (documenting `steps`), the CI files
+/// at the root of its git checkout (else in `dir`).
+pub fn files(dir: &Path, steps: &[Step]) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let root = super::git_root(dir).unwrap_or_else(|| dir.to_path_buf());
     let rel = super::relative_to(dir, &std::path::absolute(&root)?).unwrap_or_else(|| ".".into());
     Ok(vec![
-        (dir.join(config::DEFAULT_FILE), starter()),
+        (dir.join(config::DEFAULT_FILE), starter(steps)),
         (
             root.join(".github/workflows/goready.yml"),
             github_workflow(&rel),
@@ -262,76 +262,55 @@ pub fn files(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
     ])
 }
 
-/// `goready init`: writes the files, or none of them when one exists and --force is not
-/// given.
-pub fn run(args: &InitArgs) -> anyhow::Result<u8> {
-    if !args.dir.is_dir() {
-        bail!("{} is not a directory", args.dir.display());
+/// What `goready init` was asked to do.
+#[derive(Clone, Copy)]
+pub struct Options<'a> {
+    /// Where goready.toml goes.
+    pub dir: &'a Path,
+    /// Overwrite files that exist.
+    pub force: bool,
+    /// The step tables goready.toml documents.
+    pub steps: &'a [Step],
+}
+
+/// What `goready init` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// These files were written.
+    Written(Vec<PathBuf>),
+    /// These files exist, and without `force` nothing was written (exit 2).
+    Exist(Vec<PathBuf>),
+}
+
+/// `goready init`: writes the files, or none of them when one exists and `force` is not set.
+pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
+    if !opts.dir.is_dir() {
+        bail!("{} is not a directory", opts.dir.display());
     }
-    let files = files(&args.dir)?;
-    let existing: Vec<String> = files
+    let files = files(opts.dir, opts.steps)?;
+    let existing: Vec<PathBuf> = files
         .iter()
         .filter(|(p, _)| p.exists())
-        .map(|(p, _)| p.display().to_string())
+        .map(|(p, _)| p.clone())
         .collect();
-    if !existing.is_empty() && !args.force {
-        eprintln!(
-            "goready: {} already exist{}; nothing written (--force overwrites)",
-            existing.join(", "),
-            if existing.len() == 1 { "s" } else { "" }
-        );
-        return Ok(EXIT_USAGE);
+    if !existing.is_empty() && !opts.force {
+        return Ok(Outcome::Exist(existing));
     }
-    for (path, text) in &files {
+    let mut written = Vec::new();
+    for (path, text) in files {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        written.push(path);
     }
-    println!(
-        "next: goready check {} (goready check --dry-run shows what it will run)",
-        args.dir.display()
-    );
-    Ok(0)
+    Ok(Outcome::Written(written))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_setting_has_a_default_or_an_example() {
-        for step in super::super::steps() {
-            for arg in config::settings_of(&(step.command)()) {
-                let key = arg.get_id().as_str();
-                if step.reserved.iter().any(|(k, _)| *k == key) {
-                    continue;
-                }
-                let has_default = matches!(arg.get_action(), clap::ArgAction::SetTrue)
-                    || arg.get_default_values().len() == 1;
-                let has_example = EXAMPLES
-                    .iter()
-                    .any(|(s, k, _)| *s == step.name && *k == key);
-                assert!(
-                    has_default || has_example,
-                    "[{}] {key}: add an example to EXAMPLES",
-                    step.name
-                );
-            }
-        }
-        // And no example names a setting that does not exist.
-        for (s, k, _) in EXAMPLES {
-            let step = super::super::step(s);
-            assert!(
-                config::settings_of(&(step.command)())
-                    .iter()
-                    .any(|a| a.get_id().as_str() == *k),
-                "EXAMPLES names [{s}] {k}"
-            );
-        }
-    }
 
     #[test]
     fn relative_paths_use_slashes_from_the_root() {
@@ -348,72 +327,5 @@ mod tests {
             super::super::relative_to(Path::new("/elsewhere"), root),
             None
         );
-    }
-}
-
-#[cfg(test)]
-mod starter_tests {
-    use super::*;
-    use crate::config::Config;
-
-    /// The starter with `line` (a commented-out setting) uncommented.
-    fn uncommented(text: &str, line: usize) -> String {
-        text.lines()
-            .enumerate()
-            .map(|(i, l)| {
-                if i == line {
-                    l.trim_start_matches("# ").to_string()
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    #[test]
-    fn the_starter_parses_as_written_and_with_each_setting_uncommented() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("go.mod"), "module example.com/svc\n").unwrap();
-        let text = starter();
-        let accept = |text: &str| -> anyhow::Result<()> {
-            let config = Config::parse(text)?;
-            let settings = super::super::settings(&config, [], &[], None)?;
-            super::super::plan(dir.path(), &settings)?;
-            Ok(())
-        };
-        accept(&text).unwrap();
-        let mut tried = 0;
-        for (i, line) in text.lines().enumerate() {
-            let Some(rest) = line.strip_prefix("# ") else {
-                continue;
-            };
-            let Some((key, _)) = rest.split_once(" = ") else {
-                continue;
-            };
-            if !key
-                .trim_matches('"')
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.')
-            {
-                continue;
-            }
-            tried += 1;
-            let one = uncommented(&text, i);
-            if let Err(e) = accept(&one) {
-                panic!("uncommenting {line:?} breaks the starter: {e:#}");
-            }
-        }
-        // Every setting of every table, fail_on and two rules.
-        let settings: usize = super::super::steps()
-            .iter()
-            .map(|s| {
-                config::settings_of(&(s.command)())
-                    .iter()
-                    .filter(|a| !s.reserved.iter().any(|(k, _)| *k == a.get_id().as_str()))
-                    .count()
-            })
-            .sum();
-        assert_eq!(tried, settings + 3, "{text}");
     }
 }

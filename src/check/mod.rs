@@ -3,10 +3,17 @@
 //!
 //! Each step runs as goready's own subcommand in a child process — `goready env DIR …`,
 //! `goready build DIR …`, `goready probe --dir DIR …`, `goready test --dir DIR …` — with the
-//! command line [`Settings`] derives from its table, and writes its result file; `check`
-//! merges the results and publishes them the way `goready report` does. Running a step as it
-//! runs alone keeps every guarantee it makes (process groups, timeouts, signal handling), and
-//! makes `check` exactly the sum of its steps: `goready check --dry-run` prints the commands.
+//! command line the settings give it, and writes its result file; `check` merges the results
+//! and publishes them the way `goready report` does. Running a step as it runs alone keeps
+//! every guarantee it makes (process groups, timeouts, signal handling), and makes `check`
+//! exactly the sum of its steps: `goready check --dry-run` prints the commands.
+//!
+//! The [`Plan`] — each step's command line — is made on the CLI's side (`cli/check.rs`):
+//! it layers goready.toml, `GOREADY_*` variables, `--set` and `check`'s own flags, and
+//! validates each step's settings by parsing them with that step's clap `Args`, which only
+//! the CLI knows. What stays here needs no clap: the plan's types, the step table's shape
+//! ([`Step`], filled in by the CLI), the binary `{bin}` names, the dry-run text, and running
+//! the plan ([`run`]).
 //!
 //! A step that cannot run is a skipped check that says why (no service configured, nothing
 //! to test); a step that fails does not stop the others, except the probe of the binary the
@@ -19,34 +26,19 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
-use anyhow::{Context, anyhow, bail};
-use clap::ArgMatches;
-use clap::parser::ValueSource;
+use anyhow::Context;
 
 use crate::build::matrix;
-use crate::cli::{BuildArgs, CheckArgs, EnvArgs, OutputArgs, ProbeArgs, TestArgs};
-use crate::config::{self, Config, Settings, Source};
-use crate::model::{Check, Report, Severity};
+use crate::config::Config;
+use crate::model::{Check, Report};
+use crate::report::Env;
+use crate::report::publish::Outputs;
 use crate::rules;
 
-/// Keys no step table takes, and why: `check` sets them itself.
-const JSON: (&str, &str) = (
-    "json",
-    "goready check keeps each step's result and writes the merged one with its own --json",
-);
-const FAIL_ON: (&str, &str) = (
-    "fail_on",
-    "set fail_on at the top of goready.toml (or --fail-on); it judges the merged report",
-);
-const CONFIG: (&str, &str) = ("config", "goready check reads one goready.toml (--config)");
-const DIR: (&str, &str) = ("dir", "every step runs on goready check's DIR");
-const FORMAT: (&str, &str) = (
-    "format",
-    "goready check prints the merged table, not the steps' own output",
-);
-
 /// A step table of goready.toml: its name, the clap command of the step's `Args` struct (the
-/// keys are its arguments' ids), and the keys `check` sets itself.
+/// keys are its arguments' ids), and the keys `check` sets itself. The CLI, which owns the
+/// `Args` structs, makes the table (`cli::check::steps`).
+#[derive(Clone, Copy)]
 pub struct Step {
     /// `env`, `build`, `probe`, `test` or `report`.
     pub name: &'static str,
@@ -56,55 +48,6 @@ pub struct Step {
     pub reserved: &'static [(&'static str, &'static str)],
     /// What the table configures, for goready.toml's comments.
     pub about: &'static str,
-}
-
-/// Every step table, in the order `check` runs the steps (report last).
-pub fn steps() -> [Step; 5] {
-    [
-        Step {
-            name: "env",
-            command: config::step_command::<EnvArgs>,
-            reserved: &[JSON, FAIL_ON, CONFIG, DIR],
-            about: "goready env: the Go toolchain and the module's dependency hygiene.",
-        },
-        Step {
-            name: "build",
-            command: config::step_command::<BuildArgs>,
-            reserved: &[JSON, FAIL_ON, CONFIG, DIR],
-            about: "goready build: the GOOS/GOARCH/CGO matrix, built into DIR/dist, every \
-                    binary inspected.",
-        },
-        Step {
-            name: "probe",
-            command: config::step_command::<ProbeArgs>,
-            reserved: &[JSON, FAIL_ON, CONFIG, DIR, FORMAT],
-            about: "goready probe: start the service and probe its runtime. Set exec or \
-                    go_test, or the probe is skipped. In exec, {bin} is the binary the build \
-                    step made for this machine (DIR/dist/<name>_<goos>_<goarch>; the probe then \
-                    waits for that build), {addr} and {admin} are free loopback addresses. The \
-                    service runs in DIR.",
-        },
-        Step {
-            name: "test",
-            command: config::step_command::<TestArgs>,
-            reserved: &[JSON, FAIL_ON, CONFIG, DIR],
-            about: "goready test: go test -json in DIR, one check per test and subtest.",
-        },
-        Step {
-            name: "report",
-            command: config::step_command::<OutputArgs>,
-            reserved: &[],
-            about: "Where the merged report goes: the same settings as goready report's \
-                    flags. Paths are relative to the directory goready runs in.",
-        },
-    ]
-}
-
-fn step(name: &str) -> Step {
-    steps()
-        .into_iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| unreachable!("no step {name}"))
 }
 
 /// What `check` will do for one step.
@@ -138,67 +81,8 @@ pub struct Plan {
     pub dir: PathBuf,
     /// env, build, probe, test — in that order.
     pub steps: Vec<(&'static str, Action)>,
-    /// Where the merged report goes.
-    pub outputs: OutputArgs,
     /// The `[report]` settings as flags (for `--dry-run`).
     pub report_argv: Vec<OsString>,
-}
-
-/// `check`'s own flags that are step settings: (argument id, step, key). The output flags
-/// (`--junit`, …) are `[report]` settings by the same names.
-const FLAG_SETTINGS: [(&str, &str, &str); 3] = [
-    ("targets", "build", "targets"),
-    ("cgo", "build", "cgo"),
-    ("version", "build", "version"),
-];
-
-/// The settings for `check` on `dir`: goready.toml, the `GOREADY_*` variables in `vars`, the
-/// `--set` flags, then the flags given on the command line (`matches`).
-pub fn settings(
-    config: &Config,
-    vars: impl IntoIterator<Item = (String, String)>,
-    sets: &[String],
-    matches: Option<&ArgMatches>,
-) -> anyhow::Result<Settings> {
-    let mut settings = Settings::from_config(config);
-    settings.layer_env(vars);
-    settings.layer_sets(sets)?;
-    if let Some(m) = matches {
-        layer_flags(&mut settings, m);
-    }
-    Ok(settings)
-}
-
-/// Layers the flags given on `check`'s command line (not their defaults) over `settings`.
-fn layer_flags(settings: &mut Settings, matches: &ArgMatches) {
-    let report = (step("report").command)();
-    let mut ids: Vec<(String, &str, String)> = FLAG_SETTINGS
-        .iter()
-        .map(|(id, step, key)| (id.to_string(), *step, key.to_string()))
-        .collect();
-    for arg in config::settings_of(&report) {
-        let id = arg.get_id().as_str().to_string();
-        ids.push((id.clone(), "report", id));
-    }
-    for (id, step, key) in ids {
-        if matches.value_source(&id) != Some(ValueSource::CommandLine) {
-            continue;
-        }
-        let raw: Vec<String> = matches
-            .get_raw(&id)
-            .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
-            .unwrap_or_default();
-        let value = match raw.as_slice() {
-            [one] => toml::Value::String(one.clone()),
-            many => toml::Value::Array(many.iter().cloned().map(toml::Value::String).collect()),
-        };
-        let flag = format!("--{}", id.replace('_', "-"));
-        let flag = match id.as_str() {
-            "targets" => "--target".to_string(),
-            _ => flag,
-        };
-        settings.set(step, &key, value, Source::Flag(flag));
-    }
 }
 
 /// The GOOS/GOARCH of the machine goready runs on, in Go's names: a binary for it runs here.
@@ -219,158 +103,9 @@ pub fn host() -> (&'static str, &'static str) {
     (os, arch)
 }
 
-fn leading_flag(name: &str, dir: &Path) -> OsString {
-    let mut flag = OsString::from(format!("--{name}="));
-    flag.push(dir.as_os_str());
-    flag
-}
-
-/// Decides every step from `settings`. Errors are the user's settings (exit 2).
-pub fn plan(dir: &Path, settings: &Settings) -> anyhow::Result<Plan> {
-    let reserved = |name: &str| step(name).reserved;
-    let dir_arg: OsString = dir.as_os_str().to_os_string();
-    let (_, env_argv) =
-        settings.parse::<EnvArgs>("env", std::slice::from_ref(&dir_arg), reserved("env"))?;
-    let (build, build_argv) =
-        settings.parse::<BuildArgs>("build", std::slice::from_ref(&dir_arg), reserved("build"))?;
-    let targets = build_matrix(&build, settings)?;
-
-    let probe = plan_probe(dir, settings, &build, &targets)?;
-    let (_, test_argv) =
-        settings.parse::<TestArgs>("test", &[leading_flag("dir", dir)], reserved("test"))?;
-    let (outputs, report_argv) = settings.parse::<OutputArgs>("report", &[], &[])?;
-    let with_dir = |argv: Vec<OsString>| [vec![dir_arg.clone()], argv].concat();
-    Ok(Plan {
-        dir: dir.to_path_buf(),
-        steps: vec![
-            (
-                "env",
-                Action::Run {
-                    argv: with_dir(env_argv),
-                    needs: None,
-                },
-            ),
-            (
-                "build",
-                Action::Run {
-                    argv: with_dir(build_argv),
-                    needs: None,
-                },
-            ),
-            ("probe", probe),
-            (
-                "test",
-                Action::Run {
-                    argv: [vec![leading_flag("dir", dir)], test_argv].concat(),
-                    needs: None,
-                },
-            ),
-        ],
-        outputs,
-        report_argv,
-    })
-}
-
-/// The build matrix, checked now: a bad target is a setting error, not a failed build.
-fn build_matrix(build: &BuildArgs, settings: &Settings) -> anyhow::Result<Vec<matrix::Target>> {
-    let at = |key: &str| {
-        settings
-            .get("build", key)
-            .map(|s| config::describe("build", key, &s.source))
-            .unwrap_or_else(|| format!("[build] {key}"))
-    };
-    let targets =
-        matrix::parse_targets(&build.targets).map_err(|e| anyhow!("{}: {e:#}", at("targets")))?;
-    let cgo = matrix::parse_cgo(&build.cgo).map_err(|e| anyhow!("{}: {e:#}", at("cgo")))?;
-    let all = matrix::matrix(&targets, &cgo);
-    Ok(match build.shard {
-        Some(shard) => shard.select(&all),
-        None => all,
-    })
-}
-
-/// The probe: skipped when no service is configured (or on a platform without it), else run,
-/// after the build when it starts `{bin}`.
-fn plan_probe(
-    dir: &Path,
-    settings: &Settings,
-    build: &BuildArgs,
-    targets: &[matrix::Target],
-) -> anyhow::Result<Action> {
-    let configured = ["exec", "go_test"]
-        .iter()
-        .any(|k| settings.get("probe", k).is_some());
-    let skip = |why: String| Action::Skip(Check::of(&rules::RUNTIME_START).skip(why));
-    if !configured {
-        // Still validate the rest of [probe]: a typo should not wait for the day exec is set.
-        let mut probe = settings.clone();
-        probe.set(
-            "probe",
-            "exec",
-            toml::Value::String("true".into()),
-            Source::Set,
-        );
-        probe.parse::<ProbeArgs>("probe", &[leading_flag("dir", dir)], step("probe").reserved)?;
-        return Ok(skip(
-            "no service configured: set [probe] exec = \"{bin} --addr {addr} --admin {admin}\" \
-             (the binary the build step made for this machine) or go_test = \"./cmd/svc\" (a \
-             TestServe harness) in goready.toml, or GOREADY_PROBE_EXEC / --set probe.exec=…"
-                .into(),
-        ));
-    }
-    let mut probe = settings.clone();
-    let mut needs = None;
-    let mut unbuildable = None;
-    if let Some(setting) = settings.get("probe", "exec")
-        && let toml::Value::String(line) = &setting.value
-        && line.contains("{bin}")
-    {
-        let stand_in = match native(dir, build, targets) {
-            Ok(native) => {
-                // Relative to DIR, where the service runs: the probe's checks then name the
-                // binary the way the build's do, the same on every machine.
-                let name = native
-                    .bin
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let quoted = shlex::try_quote(&format!("dist/{name}"))
-                    .map_err(|e| anyhow!("{}: {e}", native.bin.display()))?
-                    .into_owned();
-                needs = Some(native);
-                quoted
-            }
-            Err(why) => {
-                unbuildable = Some(why);
-                "bin".to_string()
-            }
-        };
-        probe.set(
-            "probe",
-            "exec",
-            toml::Value::String(line.replace("{bin}", &stand_in)),
-            setting.source.clone(),
-        );
-    }
-    let (_, argv) =
-        probe.parse::<ProbeArgs>("probe", &[leading_flag("dir", dir)], step("probe").reserved)?;
-    if let Some(why) = unbuildable {
-        return Ok(skip(why));
-    }
-    if !cfg!(unix) {
-        return Ok(skip(
-            "goready probe runs on Linux and macOS; this machine cannot probe the service".into(),
-        ));
-    }
-    Ok(Action::Run {
-        argv: [vec![leading_flag("dir", dir)], argv].concat(),
-        needs,
-    })
-}
-
-/// The matrix target that runs on this machine (CGO 0 preferred) and the path its binary
-/// gets, or why there is none.
-fn native(dir: &Path, build: &BuildArgs, targets: &[matrix::Target]) -> Result<Native, String> {
+/// The matrix target that runs on this machine (CGO 0 preferred) and the path the binary of
+/// `package` gets, or why there is none.
+pub fn native(dir: &Path, package: &str, targets: &[matrix::Target]) -> Result<Native, String> {
     let (os, arch) = host();
     let target = targets
         .iter()
@@ -383,7 +118,7 @@ fn native(dir: &Path, build: &BuildArgs, targets: &[matrix::Target]) -> Result<N
                  the service with go_test"
             )
         })?;
-    let name = matrix::binary_name(dir, &build.package).map_err(|e| format!("{e:#}"))?;
+    let name = matrix::binary_name(dir, package).map_err(|e| format!("{e:#}"))?;
     let bin = std::path::absolute(dir.join("dist").join(target.output_name(&name)))
         .map_err(|e| format!("resolving {}: {e}", dir.display()))?;
     Ok(Native {
@@ -392,59 +127,28 @@ fn native(dir: &Path, build: &BuildArgs, targets: &[matrix::Target]) -> Result<N
     })
 }
 
-/// `goready check`: plans, runs every step, merges and publishes.
-pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
-    if !args.dir.is_dir() {
-        bail!(
-            "{} is not a directory: pass the Go module's directory (the one with go.mod)",
-            args.dir.display()
-        );
-    }
-    let config_path = match &args.common.config {
-        Some(path) => Some(path.clone()),
-        None => Some(args.dir.join(config::DEFAULT_FILE)).filter(|p| p.is_file()),
-    };
-    let config = match &config_path {
-        Some(path) => Config::load(Some(path))?,
-        None => Config::default(),
-    };
-    let vars = std::env::vars_os().filter_map(|(k, v)| {
-        let k = k.into_string().ok()?;
-        k.starts_with("GOREADY_")
-            .then(|| (k, v.to_string_lossy().into_owned()))
-    });
-    let mut settings = settings(&config, vars, &args.sets, Some(matches))?;
-    if settings.get("report", "fallback_file").is_none() {
-        // Findings without a source location point at the goready.toml that configures
-        // them, as the repository knows it (SARIF and Code Quality want repo-relative paths).
-        let toml = config_path
-            .clone()
-            .unwrap_or_else(|| args.dir.join(config::DEFAULT_FILE));
-        if let Some(rel) = repo_relative(&toml) {
-            settings.set(
-                "report",
-                "fallback_file",
-                toml::Value::String(rel),
-                Source::Set,
-            );
-        }
-    }
-    let plan = plan(&args.dir, &settings)?;
-    if args.dry_run {
-        print!("{}", describe_plan(&plan, config_path.as_deref()));
-        return Ok(0);
-    }
-    let env = &crate::report::process_env;
-    let fail_on = args
-        .common
-        .fail_on
-        .or(config.fail_on)
-        .unwrap_or(Severity::Error);
-    let outputs = plan.outputs.outputs(&args.common, fail_on, env);
-    let mut report = execute(&plan, config_path.as_deref())?;
-    config.apply(&mut report);
-    crate::cli::publish_merged(&report, &outputs, &[], env)?;
-    crate::cli::finish_with(&report, &args.common, &config, false)
+/// What `goready check` runs: the plan, the goready.toml every step reads, and where the
+/// merged report goes.
+pub struct Options<'a> {
+    /// Every step's command line, decided by the CLI.
+    pub plan: Plan,
+    /// The goready.toml file every step reads (None: none, and no step reads one by accident).
+    pub config_file: Option<PathBuf>,
+    /// Its contents: `[rules]` apply to the merged report.
+    pub config: &'a Config,
+    /// Where the merged report goes.
+    pub outputs: Outputs,
+    /// The environment the CI outputs read.
+    pub env: Env<'a>,
+}
+
+/// `goready check`: runs every step of the plan, merges their results, applies goready.toml's
+/// `[rules]` and publishes the merged report the way `goready report` does.
+pub fn run(opts: &Options) -> anyhow::Result<Report> {
+    let mut report = execute(&opts.plan, opts.config_file.as_deref())?;
+    opts.config.apply(&mut report);
+    crate::report::command::publish_merged(&report, &opts.outputs, &[], opts.env)?;
+    Ok(report)
 }
 
 /// The root of the git checkout holding `path`, if any.
@@ -472,7 +176,7 @@ pub fn relative_to(path: &Path, root: &Path) -> Option<String> {
 }
 
 /// `path` relative to the root of its git checkout, when it is in one.
-fn repo_relative(path: &Path) -> Option<String> {
+pub fn repo_relative(path: &Path) -> Option<String> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
     let root = git_root(dir.unwrap_or(Path::new(".")))?;
     relative_to(path, &root)
@@ -873,98 +577,6 @@ mod signals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Status;
-    use clap::CommandFactory;
-
-    fn module() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("go.mod"),
-            "module example.com/api/v2\n\ngo 1.24\n",
-        )
-        .unwrap();
-        dir
-    }
-
-    fn with(text: &str) -> Settings {
-        settings(&Config::parse(text).unwrap(), [], &[], None).unwrap()
-    }
-
-    fn probe(plan: &Plan) -> &Action {
-        &plan.steps.iter().find(|(n, _)| *n == "probe").unwrap().1
-    }
-
-    #[test]
-    fn no_service_configured_skips_the_probe_and_says_how_to_configure_it() {
-        let dir = module();
-        let plan = plan(dir.path(), &with("[probe]\nready_timeout = \"3s\"\n")).unwrap();
-        let Action::Skip(check) = probe(&plan) else {
-            panic!("{plan:?}")
-        };
-        assert_eq!(check.id, rules::RUNTIME_START.id);
-        assert_eq!(check.status, Status::Skip);
-        assert!(
-            check.message.contains("[probe] exec = "),
-            "{}",
-            check.message
-        );
-        // The rest of [probe] is still validated.
-        let err = plan_err(dir.path(), "[probe]\nready_timeout = \"3 s\"\n");
-        assert!(err.contains("[probe] ready_timeout"), "{err}");
-    }
-
-    fn plan_err(dir: &Path, text: &str) -> String {
-        plan(dir, &with(text)).unwrap_err().to_string()
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn bin_is_the_native_binary_and_the_probe_waits_for_its_build() {
-        let dir = module();
-        let (os, arch) = host();
-        let plan = plan(
-            dir.path(),
-            &with("[probe]\nexec = \"{bin} --addr {addr} --admin {admin}\"\n"),
-        )
-        .unwrap();
-        let Action::Run { argv, needs } = probe(&plan) else {
-            panic!("{plan:?}")
-        };
-        let native = needs.as_ref().expect("the probe needs the build");
-        assert_eq!(native.label, format!("{os}/{arch} cgo=0"));
-        // The binary is named as go build names it: the module path without its /v2.
-        let file = format!("api_{os}_{arch}");
-        assert_eq!(
-            native.bin,
-            std::path::absolute(dir.path().join("dist").join(&file)).unwrap()
-        );
-        let exec = format!("--exec=dist/{file} --addr {{addr}} --admin {{admin}}");
-        assert!(argv.contains(&OsString::from(exec)), "{argv:?}");
-        assert!(argv[0].to_string_lossy().starts_with("--dir="), "{argv:?}");
-    }
-
-    #[test]
-    fn bin_without_a_native_target_is_skipped_with_the_reason() {
-        let dir = module();
-        let (os, arch) = host();
-        let other = if (os, arch) == ("windows", "arm64") {
-            "linux/riscv64"
-        } else {
-            "windows/arm64"
-        };
-        let text = format!("[build]\ntargets = [\"{other}\"]\n[probe]\nexec = \"{{bin}}\"\n");
-        let plan = plan(dir.path(), &with(&text)).unwrap();
-        let Action::Skip(check) = probe(&plan) else {
-            panic!("{plan:?}")
-        };
-        assert!(
-            check
-                .message
-                .contains(&format!("has no {os}/{arch} target")),
-            "{}",
-            check.message
-        );
-    }
 
     #[test]
     fn a_probe_of_bin_is_skipped_when_its_target_did_not_build() {
@@ -993,72 +605,5 @@ mod tests {
         let exe = std::env::current_exe().unwrap();
         let here = Native { bin: exe, ..native };
         assert_eq!(unbuilt(&here, Some(&built)), None);
-    }
-
-    #[test]
-    fn flags_given_beat_the_file_and_flags_not_given_do_not() {
-        let config = Config::parse(
-            "[report]\njunit = \"file.xml\"\nfallback_file = \"svc/goready.toml\"\n\
-             [build]\ntargets = [\"linux/amd64\"]\ncgo = [\"1\"]\n",
-        )
-        .unwrap();
-        let matches = crate::cli::Cli::command()
-            .try_get_matches_from([
-                "goready",
-                "check",
-                "svc",
-                "--junit",
-                "flag.xml",
-                "--target",
-                "linux/arm64",
-                "--target",
-                "darwin/arm64",
-                "--github",
-            ])
-            .unwrap();
-        let m = matches.subcommand_matches("check").unwrap();
-        let s = settings(&config, [], &[], Some(m)).unwrap();
-        let junit = s.get("report", "junit").unwrap();
-        assert_eq!(junit.value.as_str(), Some("flag.xml"));
-        assert_eq!(junit.source, Source::Flag("--junit".into()));
-        let targets = s.get("build", "targets").unwrap();
-        assert_eq!(targets.source, Source::Flag("--target".into()));
-        assert_eq!(
-            targets.value,
-            toml::Value::Array(vec!["linux/arm64".into(), "darwin/arm64".into()])
-        );
-        // --fallback-file has a default; not given, the file's value stands.
-        assert_eq!(
-            s.get("report", "fallback_file").unwrap().value.as_str(),
-            Some("svc/goready.toml")
-        );
-        assert_eq!(
-            s.get("build", "cgo").unwrap().value,
-            toml::Value::Array(vec!["1".into()])
-        );
-        let dir = module();
-        let plan = plan(dir.path(), &s).unwrap();
-        assert!(plan.outputs.github);
-        assert_eq!(plan.outputs.junit.as_deref(), Some(Path::new("flag.xml")));
-    }
-
-    #[test]
-    fn the_dry_run_shows_each_step_and_hides_header_values() {
-        let dir = module();
-        let plan = plan(
-            dir.path(),
-            &with(
-                "[probe]\nexec = \"svc\"\nheaders = [\"Authorization: Bearer s3cret\"]\n\
-                 [test]\ngo_args = [\"-run\", \"Test A\"]\n",
-            ),
-        )
-        .unwrap();
-        let text = describe_plan(&plan, None);
-        assert!(!text.contains("s3cret"), "{text}");
-        assert!(text.contains("'--header=Authorization: ***'"), "{text}");
-        assert!(text.contains(" -- -run 'Test A'\n"), "{text}");
-        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-        let names: Vec<&str> = lines.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
-        assert_eq!(names, ["env", "build", "probe", "test", "report"], "{text}");
     }
 }

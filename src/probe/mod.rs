@@ -6,7 +6,8 @@
 //! /proc, `pprof` and `http` talk to the endpoints, `gctrace`, `memlimit` and `load` gather
 //! numbers, `run` puts one probe together into [`run::ProbeFacts`], `rules` turns those
 //! into checks of the `runtime` suite, and `allocs` judges the scraped allocation profile
-//! with the offline code below (Unix only: process groups, /proc).
+//! with the offline code below; `command` is the front door of `goready probe` (Unix only:
+//! process groups, /proc).
 //!
 //! Profiles (every platform): `profile` decodes profile.proto, `top` ranks it like
 //! `go tool pprof -top`, `regression` compares two profiles, `flame` draws them,
@@ -15,6 +16,8 @@
 
 #[cfg(unix)]
 pub mod allocs;
+#[cfg(unix)]
+pub mod command;
 #[cfg(unix)]
 pub mod exposure;
 #[cfg(unix)]

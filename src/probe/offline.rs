@@ -1,8 +1,7 @@
 //! `goready pprof FILE`: the offline half of the profile checks — decode a saved profile,
 //! print its top table like `go tool pprof -top`, compare it with a base, draw it.
 
-use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -11,11 +10,50 @@ use super::profile::Profile;
 use super::profile_rules::{self, PROFILER_FRAMES, PROFILER_IGNORE_REGEXP};
 use super::regression::Ranking;
 use super::top::Top;
-use crate::cli::{EXIT_USAGE, OutputFormat, PprofArgs, finish};
-use crate::model::{Check, Report};
+use crate::model::Check;
 
-/// Runs `goready pprof`; returns the exit code.
-pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
+/// What `goready pprof` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The profile file.
+    pub file: PathBuf,
+    /// The earlier profile (or result file) to compare with.
+    pub base: Option<PathBuf>,
+    /// Sample types to rank, by name or index (empty: the profile's default).
+    pub sample_index: Vec<String>,
+    /// Rows per ranking (0: every node past the 0.5 % cut).
+    pub top: usize,
+    /// Where to write the flame graph of the first sample type.
+    pub flame: Option<PathBuf>,
+    /// Share growth, in percentage points, that fails runtime.alloc_regression.
+    pub max_alloc_growth: f64,
+    /// Keep the profiler's own frames.
+    pub keep_profiler_frames: bool,
+}
+
+/// What `goready pprof` found.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The profile, ranked per sample type, and its checks.
+    Ranked {
+        /// The file as shown in messages.
+        shown: String,
+        /// The decoded profile.
+        profile: Box<Profile>,
+        /// One ranking per sample type asked for.
+        rankings: Vec<Ranking>,
+        /// runtime.allocs, then any runtime.alloc_regression.
+        checks: Vec<Check>,
+    },
+    /// The file could not be read or decoded; this check says why (exit 2).
+    Unusable(Check),
+    /// The sample types asked for are not in the profile (exit 2, no result).
+    NoSuchSampleType,
+}
+
+/// Runs `goready pprof`: decodes the profile, ranks it, compares it with the base and draws
+/// the flame graph. Why a file cannot be used is said on stderr as it is found.
+pub fn run(args: &Options) -> anyhow::Result<Outcome> {
     let shown = args.file.display().to_string();
     let started = std::time::Instant::now();
     let mut profile = match load(&args.file) {
@@ -23,22 +61,18 @@ pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
         Err(LoadError::Io(e)) => {
             eprintln!("goready: cannot read {shown}: {e}");
             let check = profile_rules::undecodable(&shown, &format!("cannot read: {e}"));
-            let report = Report::new(vec![check]);
-            finish(&report, &args.common, true)?;
-            return Ok(EXIT_USAGE);
+            return Ok(Outcome::Unusable(check));
         }
         Err(LoadError::Decode(e)) => {
             eprintln!("goready: cannot decode {shown}: {e}");
-            let report = Report::new(vec![profile_rules::undecodable(&shown, &e)]);
-            finish(&report, &args.common, true)?;
-            return Ok(EXIT_USAGE);
+            return Ok(Outcome::Unusable(profile_rules::undecodable(&shown, &e)));
         }
     };
     let indexes = match profile_rules::sample_indexes(&profile, &args.sample_index) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("goready: {shown}: {e}");
-            return Ok(EXIT_USAGE);
+            return Ok(Outcome::NoSuchSampleType);
         }
     };
     if !args.keep_profiler_frames {
@@ -77,37 +111,12 @@ pub fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
         }
     }
 
-    let report = args.common.configured(Report::new(checks))?;
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    match args.format {
-        OutputFormat::Json => {
-            #[derive(serde::Serialize)]
-            struct Output<'a> {
-                file: &'a str,
-                samples: usize,
-                sample_types: &'a [super::ValueType],
-                rankings: &'a [Top],
-                checks: &'a [Check],
-            }
-            let tops: Vec<Top> = rankings.iter().map(|r| r.top.clone()).collect();
-            let doc = Output {
-                file: &shown,
-                samples: profile.sample_count(),
-                sample_types: &profile.sample_types,
-                rankings: &tops,
-                checks: &report.checks,
-            };
-            serde_json::to_writer_pretty(&mut stdout, &doc)?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => {
-            let tops: Vec<&Top> = rankings.iter().map(|r| &r.top).collect();
-            write!(stdout, "{}", text(&shown, &profile, &tops))?;
-            write!(stdout, "{}", crate::report::text::checks_table(&report))?;
-        }
-    }
-    stdout.flush()?;
-    finish(&report, &args.common, false)
+    Ok(Outcome::Ranked {
+        shown,
+        profile: Box::new(profile),
+        rankings,
+        checks,
+    })
 }
 
 /// The text output: per ranking pprof's header lines and table, with a line saying what

@@ -3,6 +3,7 @@
 //! (JUnit, GitHub, GitLab, SARIF, Markdown, the terminal).
 
 pub mod api;
+pub mod command;
 pub mod github;
 pub mod gitlab;
 pub mod junit;

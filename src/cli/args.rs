@@ -1,20 +1,18 @@
-//! Argument parsing and dispatch. Every flag is documented where it is defined; every step
-//! writes a [`Report`] and turns it into an exit code the same way.
+//! The command line: every clap struct, every flag documented where it is defined. Flag
+//! groups that several commands share — `--format` ([`FormatArgs`]), `--top` ([`TopArgs`]),
+//! the build matrix `--target/--cgo/--version` ([`MatrixArgs`]), `--json/--fail-on/--config`
+//! ([`CommonArgs`]) and the report outputs ([`OutputArgs`]) — are defined once and
+//! flattened. Nothing here runs a step: `super::options` turns these into each step's
+//! clap-free `Options`.
 
-use std::io::Write;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
-use crate::inspect::{self, rules::RuleOptions};
 use crate::model::{Report, Severity};
-#[cfg(unix)]
-use crate::probe;
 use crate::report::publish::Outputs;
-
-/// Exit code for usage, configuration and internal errors (DESIGN.md).
-pub const EXIT_USAGE: u8 = 2;
 
 /// Is this Go service production-ready? Checks binaries, toolchain and runtime in CI.
 #[derive(Debug, Parser)]
@@ -77,12 +75,22 @@ pub struct CommonArgs {
     /// when it exists].
     #[arg(long, value_name = "PATH", env = "GOREADY_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// The configuration, once read: goready.toml is read once per run.
+    #[arg(skip)]
+    loaded: OnceLock<Config>,
 }
 
 impl CommonArgs {
-    /// The configuration these flags point at.
-    pub fn load_config(&self) -> anyhow::Result<Config> {
-        Config::load(self.config.as_deref())
+    /// The configuration these flags point at, read on the first call (the dispatch makes
+    /// it, so that a broken file is a usage error before any work) and kept for the rest of
+    /// the run.
+    pub fn load_config(&self) -> anyhow::Result<&Config> {
+        if let Some(config) = self.loaded.get() {
+            return Ok(config);
+        }
+        let config = Config::load(self.config.as_deref())?;
+        Ok(self.loaded.get_or_init(|| config))
     }
 
     /// `report` with goready.toml's `[rules]` applied: what every output shows.
@@ -90,6 +98,45 @@ impl CommonArgs {
         self.load_config()?.apply(&mut report);
         Ok(report)
     }
+}
+
+/// `--format`: how `inspect`, `probe` and `pprof` print to stdout.
+#[derive(Debug, Clone, Args)]
+pub struct FormatArgs {
+    /// Output on stdout: the facts and the checks as tables (text), or as one JSON document
+    /// (json).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// `--top`: the length of an allocation ranking (`probe`, `test --memprofile`, `pprof`).
+#[derive(Debug, Clone, Args)]
+pub struct TopArgs {
+    /// Rows per allocation ranking (runtime.allocs, each sample type), like `go tool pprof
+    /// -top -nodecount=N`; 0 shows every node past the 0.5 % cut.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
+}
+
+/// The build matrix and the version to inject: `goready build`'s flags, and `goready
+/// check`'s own flags for its `[build]` settings (`--target` is `[build] targets`).
+#[derive(Debug, Clone, Args)]
+pub struct MatrixArgs {
+    /// Targets as GOOS/GOARCH, comma-separated or repeated (`[build] targets`;
+    /// GOREADY_TARGETS). Default: linux/amd64, linux/arm64, darwin/arm64, windows/amd64 with
+    /// CGO 0, plus linux/amd64 with CGO 1.
+    #[arg(long = "target", value_name = "GOOS/GOARCH[,...]")]
+    pub targets: Vec<String>,
+
+    /// CGO_ENABLED settings to cross with the targets, e.g. `0,1` (`[build] cgo`;
+    /// GOREADY_CGO; default: 0).
+    #[arg(long, value_name = "0,1")]
+    pub cgo: Vec<String>,
+
+    /// Inject this version with -X and prove it: the inspector must find it in every binary,
+    /// and the native binary must print it (`[build] version`; GOREADY_VERSION).
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
 }
 
 /// How `inspect`, `probe` and `pprof` print to stdout.
@@ -109,9 +156,8 @@ pub struct InspectArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Output on stdout.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    #[command(flatten)]
+    pub stdout: FormatArgs,
 
     /// Check that this version string is embedded (found through the symbol table, or in the
     /// data of stripped binaries; -trimpath drops -ldflags from the build info).
@@ -237,10 +283,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
 
-    /// Rows per runtime.allocs ranking (alloc_space, alloc_objects), like `go tool pprof
-    /// -top -nodecount=N`; 0 shows every node past the 0.5 % cut.
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub top: usize,
+    #[command(flatten)]
+    pub ranking: TopArgs,
 
     /// Compare allocation shares with this earlier allocs profile, or a goready result file
     /// holding its runtime.allocs check (e.g. from the base branch): runtime.alloc_regression.
@@ -256,9 +300,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "V")]
     pub expect_version: Option<String>,
 
-    /// Output on stdout.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    #[command(flatten)]
+    pub stdout: FormatArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -320,10 +363,8 @@ pub struct TestArgs {
     #[arg(long, value_name = "DIR")]
     pub memprofile_dir: Option<PathBuf>,
 
-    /// Rows per runtime.allocs ranking with --memprofile, like `go tool pprof -top
-    /// -nodecount=N`; 0 shows every node past the 0.5 % cut.
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub top: usize,
+    #[command(flatten)]
+    pub ranking: TopArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -347,14 +388,11 @@ pub struct PprofArgs {
     #[arg(long = "sample-index", value_name = "NAME")]
     pub sample_index: Vec<String>,
 
-    /// Rows per table, like `go tool pprof -top -nodecount=N`; 0 shows every node past the
-    /// 0.5 % cut.
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub top: usize,
+    #[command(flatten)]
+    pub ranking: TopArgs,
 
-    /// Output on stdout: the tables (text) or the rankings and checks (json).
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    #[command(flatten)]
+    pub stdout: FormatArgs,
 
     /// Write a flame graph (SVG) of the first sample type here.
     #[arg(long, value_name = "OUT.svg")]
@@ -476,17 +514,8 @@ pub struct CheckArgs {
     #[arg(long = "set", value_name = "STEP.KEY=VALUE")]
     pub sets: Vec<String>,
 
-    /// Targets to build, GOOS/GOARCH (`[build] targets`; GOREADY_TARGETS).
-    #[arg(long = "target", value_name = "GOOS/GOARCH[,...]")]
-    pub targets: Vec<String>,
-
-    /// CGO_ENABLED settings to build with, e.g. `0,1` (`[build] cgo`; GOREADY_CGO).
-    #[arg(long, value_name = "0,1")]
-    pub cgo: Vec<String>,
-
-    /// The version to inject and prove in every binary (`[build] version`; GOREADY_VERSION).
-    #[arg(long, value_name = "V")]
-    pub version: Option<String>,
+    #[command(flatten)]
+    pub matrix: MatrixArgs,
 
     /// Print every step's command line, resolved from goready.toml, variables and flags,
     /// and exit without running anything.
@@ -520,14 +549,8 @@ pub struct BuildArgs {
     #[arg(value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
 
-    /// Targets as GOOS/GOARCH, comma-separated or repeated. Default: linux/amd64,
-    /// linux/arm64, darwin/arm64, windows/amd64 with CGO 0, plus linux/amd64 with CGO 1.
-    #[arg(long = "target", value_name = "GOOS/GOARCH[,...]")]
-    pub targets: Vec<String>,
-
-    /// CGO_ENABLED settings to cross with the targets, e.g. `0,1` (default: 0).
-    #[arg(long, value_name = "0,1")]
-    pub cgo: Vec<String>,
+    #[command(flatten)]
+    pub matrix: MatrixArgs,
 
     /// The main package to build, relative to DIR.
     #[arg(long = "pkg", value_name = "PKG", default_value = ".")]
@@ -556,11 +579,6 @@ pub struct BuildArgs {
     /// Passed to go build -buildmode (e.g. pie).
     #[arg(long, value_name = "MODE")]
     pub buildmode: Option<String>,
-
-    /// Inject this version with -X and prove it: the inspector must find it in every binary,
-    /// and the native binary must print it.
-    #[arg(long, value_name = "V")]
-    pub version: Option<String>,
 
     /// The string variable -X sets, with its full import path.
     #[arg(long, value_name = "VAR", default_value = crate::build::DEFAULT_VERSION_VAR)]
@@ -600,376 +618,4 @@ fn parse_points(text: &str) -> Result<f64, String> {
             "{text:?} is not a number of percentage points (0 or more, e.g. 10)"
         )),
     }
-}
-
-/// Runs the CLI and returns the process exit code.
-pub fn main() -> u8 {
-    // The matches are kept: `check` layers only the flags given on the command line over
-    // goready.toml, and only clap knows which those were.
-    let parsed = Cli::command()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
-    let (cli, matches) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
-            let _ = e.print();
-            return code;
-        }
-    };
-    let result = match cli.command {
-        Command::Inspect(args) => run_inspect(&args),
-        Command::Build(args) => run_build(&args),
-        Command::Env(args) => run_env(&args),
-        #[cfg(unix)]
-        Command::Probe(args) => run_probe(&args),
-        Command::Test(args) => run_test(&args),
-        Command::Report(args) => run_report(&args),
-        Command::Pprof(args) => crate::probe::offline::run_pprof(&args),
-        Command::Check(args) => match matches.subcommand_matches("check") {
-            Some(m) => crate::check::run(&args, m),
-            None => Err(anyhow::anyhow!("internal error: no matches for check")),
-        },
-        Command::Init(args) => crate::check::init::run(&args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("goready: error: {e:#}");
-            EXIT_USAGE
-        }
-    }
-}
-
-/// Applies goready.toml's `[rules]`, writes the result file if asked, and computes the exit
-/// code (`--fail-on`, else the config's `fail_on`, else error).
-pub(crate) fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
-    finish_with(report, common, &common.load_config()?, unreadable)
-}
-
-/// [`finish`] with the configuration already loaded (`check` reads DIR/goready.toml).
-pub(crate) fn finish_with(
-    report: &Report,
-    common: &CommonArgs,
-    config: &Config,
-    unreadable: bool,
-) -> anyhow::Result<u8> {
-    let mut report = report.clone();
-    config.apply(&mut report);
-    if let Some(path) = &common.json {
-        report.write_json(path)?;
-    }
-    if unreadable {
-        return Ok(EXIT_USAGE);
-    }
-    let fail_on = common.fail_on.or(config.fail_on).unwrap_or(Severity::Error);
-    Ok(report.exit_code(fail_on))
-}
-
-fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
-    let releases = match (&args.releases, args.offline) {
-        (Some(src), _) => crate::env::Choice::Explicit(src.clone()),
-        (None, true) => crate::env::Choice::Offline,
-        (None, false) => crate::env::Choice::Default,
-    };
-    if !args.dir.is_dir() {
-        anyhow::bail!("{} is not a directory", args.dir.display());
-    }
-    let opts = crate::env::Options {
-        dir: args.dir.clone(),
-        releases,
-        private: args.private.clone(),
-    };
-    let outcome = crate::env::run(&crate::gotool::Go::default(), &opts);
-    let report = args.common.configured(Report::new(outcome.checks))?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    write!(out, "{}", crate::report::text::checks_table(&report))?;
-    out.flush()?;
-    if let Some(e) = &outcome.config_error {
-        eprintln!("goready: {e}");
-    }
-    finish(&report, &args.common, outcome.config_error.is_some())
-}
-
-fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
-    // A broken goready.toml is a usage error before minutes of building, not after.
-    args.common.load_config()?;
-    let opts = crate::build::Options {
-        dir: args.dir.clone(),
-        targets: args.targets.clone(),
-        cgo: args.cgo.clone(),
-        package: args.package.clone(),
-        jobs: args.jobs.map(usize::from),
-        trimpath: !args.no_trimpath,
-        ldflags: args.ldflags.clone(),
-        tags: args.tags.clone(),
-        buildmode: args.buildmode.clone(),
-        version: args.version.clone(),
-        version_var: args.version_var.clone(),
-        version_cmd: crate::build::version::split_quoted(&args.version_cmd),
-        require_static: args.require_static,
-        reproducible: args.reproducible,
-        shard: args.shard,
-        progress: crate::build::runner::ProgressMode::detect(),
-    };
-    let report = args
-        .common
-        .configured(crate::build::run(&crate::gotool::Go::default(), &opts)?)?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    write!(out, "{}", crate::report::text::checks_table(&report))?;
-    out.flush()?;
-    finish(&report, &args.common, false)
-}
-
-fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
-    let opts = inspect::Options {
-        vars: args.vars.clone(),
-        expect_version: args.expect_version.clone(),
-    };
-    let rule_opts = RuleOptions {
-        require_static: args.require_static,
-    };
-    let mut binaries = Vec::new();
-    let mut checks = Vec::new();
-    let mut unreadable = false;
-    for path in &args.files {
-        let shown = path.display().to_string();
-        let started = std::time::Instant::now();
-        match inspect::inspect_path(path, &opts) {
-            Err(e) => {
-                unreadable = true;
-                eprintln!("goready: cannot read {shown}: {e}");
-                checks.push(inspect::rules::unreadable(&shown, &e));
-            }
-            Ok(Err(e)) => checks.push(inspect::rules::unparsable(&shown, &e)),
-            Ok(Ok(facts)) => {
-                let ms = started.elapsed().as_millis() as u64;
-                checks.extend(
-                    inspect::rules::evaluate(&facts, &rule_opts)
-                        .into_iter()
-                        .map(|mut c| {
-                            c.duration_ms = ms;
-                            c
-                        }),
-                );
-                binaries.push(facts);
-            }
-        }
-    }
-    let report = args.common.configured(Report::new(checks))?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match args.format {
-        OutputFormat::Json => {
-            #[derive(serde::Serialize)]
-            struct Output<'a> {
-                binaries: &'a [inspect::BinaryFacts],
-                checks: &'a [crate::model::Check],
-            }
-            let doc = Output {
-                binaries: &binaries,
-                checks: &report.checks,
-            };
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
-        OutputFormat::Text => {
-            for facts in &binaries {
-                write!(out, "{}", inspect::text::facts_table(facts))?;
-            }
-            write!(out, "{}", crate::report::text::checks_table(&report))?;
-        }
-    }
-    out.flush()?;
-    finish(&report, &args.common, unreadable)
-}
-
-fn run_test(args: &TestArgs) -> anyhow::Result<u8> {
-    // A broken goready.toml is a usage error before any test runs.
-    args.common.load_config()?;
-    let opts = crate::gotest::Options {
-        dir: args.dir.clone(),
-        packages: args.packages.clone(),
-        go_args: args.go_args.clone(),
-        memprofile: (args.memprofile || args.memprofile_dir.is_some()).then(|| {
-            crate::gotest::memprofile::MemProfile {
-                keep_dir: args.memprofile_dir.clone(),
-                top: args.top,
-            }
-        }),
-    };
-    let checks = crate::gotest::run(&opts, &mut std::io::stderr())?;
-    let report = args.common.configured(Report::new(checks))?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    write!(out, "{}", crate::report::text::checks_table(&report))?;
-    out.flush()?;
-    finish(&report, &args.common, false)
-}
-
-#[cfg(unix)]
-fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
-    // A broken goready.toml is a usage error before any service is started.
-    args.common.load_config()?;
-    let launch = match (&args.exec, &args.go_test) {
-        (Some(line), _) => probe::service::Launch::Exec(line.clone()),
-        (None, Some(pkg)) => probe::service::Launch::GoTest {
-            pkg: pkg.clone(),
-            run: args.run.clone(),
-        },
-        (None, None) => anyhow::bail!("give --exec CMD or --go-test PKG"),
-    };
-    let pprof = args
-        .pprof
-        .as_deref()
-        .map(probe::http::Endpoint::parse)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--pprof {e}"))?;
-    let load = args
-        .load
-        .as_deref()
-        .map(|l| -> anyhow::Result<probe::run::LoadPlan> {
-            Ok(probe::run::LoadPlan {
-                spec: probe::load::LoadSpec::parse(l).map_err(anyhow::Error::msg)?,
-                requests: args.requests,
-                concurrency: args.concurrency,
-                limit: args.load_timeout,
-            })
-        })
-        .transpose()?;
-    if !args.ready.starts_with('/') {
-        anyhow::bail!("--ready {:?}: give a path starting with /", args.ready);
-    }
-    if let Some(base) = args.baseline.as_ref().filter(|b| !b.is_file()) {
-        anyhow::bail!("--baseline {}: no such file", base.display());
-    }
-    let opts = probe::run::ProbeOptions {
-        launch,
-        dir: std::path::absolute(&args.dir)?,
-        pprof,
-        ready_path: args.ready.clone(),
-        ready_timeout: args.ready_timeout,
-        grace: args.grace,
-        public_port: args.public_port,
-        headers: args.headers.clone(),
-        gctrace: args.gctrace,
-        load,
-        artifacts: args.artifacts.clone(),
-        expect_version: args.expect_version.clone(),
-    };
-    if !args.dir.is_dir() {
-        anyhow::bail!("--dir {}: not a directory", args.dir.display());
-    }
-    if args.exec.as_deref().is_some_and(|e| e.contains("{bin}")) {
-        anyhow::bail!(
-            "--exec: {{bin}} is the binary `goready check` builds; with `goready probe`, give the \
-             service's path"
-        );
-    }
-    probe::service::install_signal_handlers(args.grace)?;
-    let facts = probe::run::run(&opts);
-    if probe::service::interrupted() {
-        // The signal thread stops the service and exits with 128 + the signal; a report of
-        // a half-finished probe would only mislead.
-        loop {
-            std::thread::park();
-        }
-    }
-    let mut facts = facts?;
-    let rule_opts = probe::rules::RuleOptions {
-        max_heap_mb: args.max_heap,
-        expect_version: args.expect_version.clone(),
-        go_test: args.go_test.is_some() && args.exec.is_none(),
-        headers_given: !args.headers.is_empty(),
-        ready_path: args.ready.clone(),
-    };
-    let mut checks = probe::rules::evaluate(&facts, &rule_opts);
-    let allocs = probe::allocs::evaluate(
-        &mut facts,
-        &probe::allocs::AllocOptions {
-            top: args.top,
-            baseline: args.baseline.clone(),
-            max_growth: args.max_alloc_growth,
-            artifacts: args.artifacts.clone(),
-        },
-    );
-    checks.extend(allocs.checks.iter().cloned());
-    let report = args.common.configured(Report::new(checks))?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match args.format {
-        OutputFormat::Json => {
-            #[derive(serde::Serialize)]
-            struct Output<'a> {
-                service: &'a probe::run::ProbeFacts,
-                checks: &'a [crate::model::Check],
-            }
-            serde_json::to_writer_pretty(
-                &mut out,
-                &Output {
-                    service: &facts,
-                    checks: &report.checks,
-                },
-            )?;
-            writeln!(out)?;
-        }
-        OutputFormat::Text => {
-            write!(out, "{}", probe::text::facts_table(&facts))?;
-            write!(out, "{}", probe::allocs::text(&allocs, &facts))?;
-            write!(out, "{}", crate::report::text::checks_table(&report))?;
-        }
-    }
-    out.flush()?;
-    finish(&report, &args.common, facts.launch_error.is_some())
-}
-
-fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
-    let env = &crate::report::process_env;
-    // A broken goready.toml is a usage error before anything is published.
-    let config = args.common.load_config()?;
-    let fail_on = args
-        .common
-        .fail_on
-        .or(config.fail_on)
-        .unwrap_or(Severity::Error);
-    let outputs = args.outputs.outputs(&args.common, fail_on, env);
-    let files = crate::report::expand_inputs(&args.inputs)?;
-    let (mut report, unreadable) = crate::report::read_and_merge(&files);
-    config.apply(&mut report);
-    let problems: Vec<String> = unreadable
-        .iter()
-        .map(|(path, e)| format!("cannot read result file {}: {e:#}", path.display()))
-        .collect();
-    publish_merged(&report, &outputs, &problems, env)?;
-    finish_with(&report, &args.common, &config, !unreadable.is_empty())
-}
-
-/// What `report` and `check` share once they hold a merged report: `problems` (inputs that
-/// could not be read) on stderr and as error annotations, the table on stdout, then every
-/// output asked for.
-pub(crate) fn publish_merged(
-    report: &Report,
-    outputs: &Outputs,
-    problems: &[String],
-    env: crate::report::Env,
-) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for message in problems {
-        eprintln!("goready: {message}");
-        if outputs.github {
-            writeln!(
-                out,
-                "::error title=goready::{}",
-                crate::report::github::escape_data(message)
-            )?;
-        }
-    }
-    if report.checks.is_empty() && problems.is_empty() {
-        eprintln!("goready: warning: the result files hold no checks");
-    }
-    write!(
-        out,
-        "{}",
-        crate::report::text::checks_table_styled(report, crate::report::text::color_for_stdout())
-    )?;
-    crate::report::publish::publish(report, outputs, env, &mut out)?;
-    out.flush()?;
-    Ok(())
 }

@@ -1,0 +1,338 @@
+//! The command line: parses, dispatches to each step's front door (`run(&Options)` in the
+//! step's own module, which knows nothing of clap), prints what it returns, and maps it to
+//! an exit code — the same way for every step. `args` holds the clap structs, `options`
+//! turns them into the steps' `Options`, `check` plans `goready check` (the settings
+//! layering needs the steps' typed `Args`). Nothing below this module imports it
+//! (`tests/layers.rs` holds that).
+
+pub mod args;
+pub mod check;
+mod options;
+
+use std::io::Write;
+
+use clap::{CommandFactory, FromArgMatches};
+
+pub use args::*;
+
+use crate::config::Config;
+use crate::inspect::{self, rules::RuleOptions};
+use crate::model::{Report, Severity};
+#[cfg(unix)]
+use crate::probe;
+
+/// Exit code for usage, configuration and internal errors (DESIGN.md).
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> u8 {
+    // The matches are kept: `check` layers only the flags given on the command line over
+    // goready.toml, and only clap knows which those were.
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match dispatch(&cli.command, &matches) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("goready: error: {e:#}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// Runs one command. goready.toml is read here, once, before any work: a broken file is a
+/// usage error before minutes of building, not after (`check` reads DIR/goready.toml itself).
+fn dispatch(command: &Command, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
+    if let Some(common) = command.common() {
+        common.load_config()?;
+    }
+    match command {
+        Command::Inspect(args) => run_inspect(args),
+        Command::Build(args) => run_build(args),
+        Command::Env(args) => run_env(args),
+        #[cfg(unix)]
+        Command::Probe(args) => run_probe(args),
+        Command::Test(args) => run_test(args),
+        Command::Report(args) => run_report(args),
+        Command::Pprof(args) => run_pprof(args),
+        Command::Check(args) => match matches.subcommand_matches("check") {
+            Some(m) => check::run(args, m),
+            None => Err(anyhow::anyhow!("internal error: no matches for check")),
+        },
+        Command::Init(args) => run_init(args),
+    }
+}
+
+impl Command {
+    /// The flags every step shares, for the steps that read goready.toml from the working
+    /// directory (or --config).
+    fn common(&self) -> Option<&CommonArgs> {
+        match self {
+            Command::Inspect(a) => Some(&a.common),
+            Command::Env(a) => Some(&a.common),
+            Command::Build(a) => Some(&a.common),
+            #[cfg(unix)]
+            Command::Probe(a) => Some(&a.common),
+            Command::Test(a) => Some(&a.common),
+            Command::Report(a) => Some(&a.common),
+            Command::Pprof(a) => Some(&a.common),
+            Command::Check(_) | Command::Init(_) => None,
+        }
+    }
+}
+
+/// Applies goready.toml's `[rules]`, writes the result file if asked, and computes the exit
+/// code (`--fail-on`, else the config's `fail_on`, else error).
+pub(crate) fn finish(report: &Report, common: &CommonArgs, unreadable: bool) -> anyhow::Result<u8> {
+    finish_with(report, common, common.load_config()?, unreadable)
+}
+
+/// [`finish`] with the configuration already loaded (`check` reads DIR/goready.toml).
+pub(crate) fn finish_with(
+    report: &Report,
+    common: &CommonArgs,
+    config: &Config,
+    unreadable: bool,
+) -> anyhow::Result<u8> {
+    let mut report = report.clone();
+    config.apply(&mut report);
+    if let Some(path) = &common.json {
+        report.write_json(path)?;
+    }
+    if unreadable {
+        return Ok(EXIT_USAGE);
+    }
+    let fail_on = common.fail_on.or(config.fail_on).unwrap_or(Severity::Error);
+    Ok(report.exit_code(fail_on))
+}
+
+/// Prints the checks table of `report` on stdout.
+fn print_checks(report: &Report) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write!(out, "{}", crate::report::text::checks_table(report))?;
+    out.flush()?;
+    Ok(())
+}
+
+fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
+    let outcome = crate::env::run(&crate::gotool::Go::default(), &args.options()?);
+    let report = args.common.configured(Report::new(outcome.checks))?;
+    print_checks(&report)?;
+    if let Some(e) = &outcome.config_error {
+        eprintln!("goready: {e}");
+    }
+    finish(&report, &args.common, outcome.config_error.is_some())
+}
+
+fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
+    let report = crate::build::run(&crate::gotool::Go::default(), &args.options())?;
+    let report = args.common.configured(report)?;
+    print_checks(&report)?;
+    finish(&report, &args.common, false)
+}
+
+fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
+    let opts = inspect::Options {
+        vars: args.vars.clone(),
+        expect_version: args.expect_version.clone(),
+    };
+    let rule_opts = RuleOptions {
+        require_static: args.require_static,
+    };
+    let mut binaries = Vec::new();
+    let mut checks = Vec::new();
+    let mut unreadable = false;
+    for path in &args.files {
+        let shown = path.display().to_string();
+        let started = std::time::Instant::now();
+        match inspect::inspect_path(path, &opts) {
+            Err(e) => {
+                unreadable = true;
+                eprintln!("goready: cannot read {shown}: {e}");
+                checks.push(inspect::rules::unreadable(&shown, &e));
+            }
+            Ok(Err(e)) => checks.push(inspect::rules::unparsable(&shown, &e)),
+            Ok(Ok(facts)) => {
+                let ms = started.elapsed().as_millis() as u64;
+                checks.extend(
+                    inspect::rules::evaluate(&facts, &rule_opts)
+                        .into_iter()
+                        .map(|mut c| {
+                            c.duration_ms = ms;
+                            c
+                        }),
+                );
+                binaries.push(facts);
+            }
+        }
+    }
+    let report = args.common.configured(Report::new(checks))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.stdout.format {
+        OutputFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                binaries: &'a [inspect::BinaryFacts],
+                checks: &'a [crate::model::Check],
+            }
+            let doc = Output {
+                binaries: &binaries,
+                checks: &report.checks,
+            };
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            for facts in &binaries {
+                write!(out, "{}", inspect::text::facts_table(facts))?;
+            }
+            write!(out, "{}", crate::report::text::checks_table(&report))?;
+        }
+    }
+    out.flush()?;
+    finish(&report, &args.common, unreadable)
+}
+
+fn run_test(args: &TestArgs) -> anyhow::Result<u8> {
+    let checks = crate::gotest::run(&args.options(), &mut std::io::stderr())?;
+    let report = args.common.configured(Report::new(checks))?;
+    print_checks(&report)?;
+    finish(&report, &args.common, false)
+}
+
+#[cfg(unix)]
+fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
+    let probed = probe::command::run(&args.options()?)?;
+    let report = args.common.configured(Report::new(probed.checks))?;
+    let facts = &probed.facts;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.stdout.format {
+        OutputFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                service: &'a probe::run::ProbeFacts,
+                checks: &'a [crate::model::Check],
+            }
+            serde_json::to_writer_pretty(
+                &mut out,
+                &Output {
+                    service: facts,
+                    checks: &report.checks,
+                },
+            )?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            write!(out, "{}", probe::text::facts_table(facts))?;
+            write!(out, "{}", probe::allocs::text(&probed.allocs, facts))?;
+            write!(out, "{}", crate::report::text::checks_table(&report))?;
+        }
+    }
+    out.flush()?;
+    finish(&report, &args.common, facts.launch_error.is_some())
+}
+
+fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
+    use crate::probe::offline::{self, Outcome};
+    let (shown, profile, rankings, checks) = match offline::run(&args.options())? {
+        Outcome::Ranked {
+            shown,
+            profile,
+            rankings,
+            checks,
+        } => (shown, profile, rankings, checks),
+        Outcome::Unusable(check) => {
+            finish(&Report::new(vec![check]), &args.common, true)?;
+            return Ok(EXIT_USAGE);
+        }
+        Outcome::NoSuchSampleType => return Ok(EXIT_USAGE),
+    };
+    let report = args.common.configured(Report::new(checks))?;
+    let tops: Vec<&crate::probe::top::Top> = rankings.iter().map(|r| &r.top).collect();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.stdout.format {
+        OutputFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                file: &'a str,
+                samples: usize,
+                sample_types: &'a [crate::probe::ValueType],
+                rankings: &'a [&'a crate::probe::top::Top],
+                checks: &'a [crate::model::Check],
+            }
+            let doc = Output {
+                file: &shown,
+                samples: profile.sample_count(),
+                sample_types: &profile.sample_types,
+                rankings: &tops,
+                checks: &report.checks,
+            };
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            write!(out, "{}", offline::text(&shown, &profile, &tops))?;
+            write!(out, "{}", crate::report::text::checks_table(&report))?;
+        }
+    }
+    out.flush()?;
+    finish(&report, &args.common, false)
+}
+
+fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
+    let env = &crate::report::process_env;
+    let config = args.common.load_config()?;
+    let fail_on = args
+        .common
+        .fail_on
+        .or(config.fail_on)
+        .unwrap_or(Severity::Error);
+    let merged = crate::report::command::run(&crate::report::command::Options {
+        inputs: args.inputs.clone(),
+        outputs: args.outputs.outputs(&args.common, fail_on, env),
+        config,
+        env,
+    })?;
+    finish_with(&merged.report, &args.common, config, merged.unreadable)
+}
+
+fn run_init(args: &InitArgs) -> anyhow::Result<u8> {
+    use crate::check::init::{self, Outcome};
+    let steps = check::steps();
+    let outcome = init::run(&init::Options {
+        dir: &args.dir,
+        force: args.force,
+        steps: &steps,
+    })?;
+    let shown = |paths: &[std::path::PathBuf]| -> Vec<String> {
+        paths.iter().map(|p| p.display().to_string()).collect()
+    };
+    match outcome {
+        Outcome::Exist(existing) => {
+            eprintln!(
+                "goready: {} already exist{}; nothing written (--force overwrites)",
+                shown(&existing).join(", "),
+                if existing.len() == 1 { "s" } else { "" }
+            );
+            Ok(EXIT_USAGE)
+        }
+        Outcome::Written(written) => {
+            for path in shown(&written) {
+                println!("wrote {path}");
+            }
+            println!(
+                "next: goready check {} (goready check --dry-run shows what it will run)",
+                args.dir.display()
+            );
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! From the command line to the steps: each `Args` struct becomes its step's clap-free
+//! `Options`. Checks that are about how a flag was written (a path that must exist, a header
+//! without a colon) are made here, and their messages name the flag.
+
+use anyhow::bail;
+
+#[cfg(unix)]
+use super::args::ProbeArgs;
+use super::args::{BuildArgs, EnvArgs, PprofArgs, TestArgs};
+#[cfg(unix)]
+use crate::probe;
+
+impl EnvArgs {
+    /// `goready env`'s options.
+    pub fn options(&self) -> anyhow::Result<crate::env::Options> {
+        let releases = match (&self.releases, self.offline) {
+            (Some(src), _) => crate::env::Choice::Explicit(src.clone()),
+            (None, true) => crate::env::Choice::Offline,
+            (None, false) => crate::env::Choice::Default,
+        };
+        if !self.dir.is_dir() {
+            bail!("{} is not a directory", self.dir.display());
+        }
+        Ok(crate::env::Options {
+            dir: self.dir.clone(),
+            releases,
+            private: self.private.clone(),
+        })
+    }
+}
+
+impl BuildArgs {
+    /// `goready build`'s options.
+    pub fn options(&self) -> crate::build::Options {
+        crate::build::Options {
+            dir: self.dir.clone(),
+            targets: self.matrix.targets.clone(),
+            cgo: self.matrix.cgo.clone(),
+            package: self.package.clone(),
+            jobs: self.jobs.map(usize::from),
+            trimpath: !self.no_trimpath,
+            ldflags: self.ldflags.clone(),
+            tags: self.tags.clone(),
+            buildmode: self.buildmode.clone(),
+            version: self.matrix.version.clone(),
+            version_var: self.version_var.clone(),
+            version_cmd: crate::build::version::split_quoted(&self.version_cmd),
+            require_static: self.require_static,
+            reproducible: self.reproducible,
+            shard: self.shard,
+            progress: crate::build::runner::ProgressMode::detect(),
+        }
+    }
+}
+
+impl TestArgs {
+    /// `goready test`'s options.
+    pub fn options(&self) -> crate::gotest::Options {
+        crate::gotest::Options {
+            dir: self.dir.clone(),
+            packages: self.packages.clone(),
+            go_args: self.go_args.clone(),
+            memprofile: (self.memprofile || self.memprofile_dir.is_some()).then(|| {
+                crate::gotest::memprofile::MemProfile {
+                    keep_dir: self.memprofile_dir.clone(),
+                    top: self.ranking.top,
+                }
+            }),
+        }
+    }
+}
+
+#[cfg(unix)]
+impl ProbeArgs {
+    /// `goready probe`'s options.
+    pub fn options(&self) -> anyhow::Result<probe::command::Options> {
+        let launch = match (&self.exec, &self.go_test) {
+            (Some(line), _) => probe::service::Launch::Exec(line.clone()),
+            (None, Some(pkg)) => probe::service::Launch::GoTest {
+                pkg: pkg.clone(),
+                run: self.run.clone(),
+            },
+            (None, None) => bail!("give --exec CMD or --go-test PKG"),
+        };
+        let pprof = self
+            .pprof
+            .as_deref()
+            .map(probe::http::Endpoint::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--pprof {e}"))?;
+        let load = self
+            .load
+            .as_deref()
+            .map(|l| -> anyhow::Result<probe::run::LoadPlan> {
+                Ok(probe::run::LoadPlan {
+                    spec: probe::load::LoadSpec::parse(l).map_err(anyhow::Error::msg)?,
+                    requests: self.requests,
+                    concurrency: self.concurrency,
+                    limit: self.load_timeout,
+                })
+            })
+            .transpose()?;
+        if !self.ready.starts_with('/') {
+            bail!("--ready {:?}: give a path starting with /", self.ready);
+        }
+        if let Some(base) = self.baseline.as_ref().filter(|b| !b.is_file()) {
+            bail!("--baseline {}: no such file", base.display());
+        }
+        let gather = probe::run::ProbeOptions {
+            launch,
+            dir: std::path::absolute(&self.dir)?,
+            pprof,
+            ready_path: self.ready.clone(),
+            ready_timeout: self.ready_timeout,
+            grace: self.grace,
+            public_port: self.public_port,
+            headers: self.headers.clone(),
+            gctrace: self.gctrace,
+            load,
+            artifacts: self.artifacts.clone(),
+            expect_version: self.expect_version.clone(),
+        };
+        if !self.dir.is_dir() {
+            bail!("--dir {}: not a directory", self.dir.display());
+        }
+        if self.exec.as_deref().is_some_and(|e| e.contains("{bin}")) {
+            bail!(
+                "--exec: {{bin}} is the binary `goready check` builds; with `goready probe`, give \
+                 the service's path"
+            );
+        }
+        Ok(probe::command::Options {
+            probe: gather,
+            rules: probe::rules::RuleOptions {
+                max_heap_mb: self.max_heap,
+                expect_version: self.expect_version.clone(),
+                go_test: self.go_test.is_some() && self.exec.is_none(),
+                headers_given: !self.headers.is_empty(),
+                ready_path: self.ready.clone(),
+            },
+            allocs: probe::allocs::AllocOptions {
+                top: self.ranking.top,
+                baseline: self.baseline.clone(),
+                max_growth: self.max_alloc_growth,
+                artifacts: self.artifacts.clone(),
+            },
+        })
+    }
+}
+
+impl PprofArgs {
+    /// `goready pprof`'s options.
+    pub fn options(&self) -> crate::probe::offline::Options {
+        crate::probe::offline::Options {
+            file: self.file.clone(),
+            base: self.base.clone(),
+            sample_index: self.sample_index.clone(),
+            top: self.ranking.top,
+            flame: self.flame.clone(),
+            max_alloc_growth: self.max_alloc_growth,
+            keep_profiler_frames: self.keep_profiler_frames,
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `goready probe`'s front door: [`run`] starts the service, probes it, stops it and judges
+//! what it saw. It knows nothing of the command line; the CLI builds the [`Options`] and
+//! prints the [`Outcome`].
+
+use super::allocs::{self, AllocOptions, Allocations};
+use super::rules::{self, RuleOptions};
+use super::run::{self, ProbeFacts, ProbeOptions};
+use super::service;
+use crate::model::Check;
+
+/// What `goready probe` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How to start the service and what to gather from it.
+    pub probe: ProbeOptions,
+    /// What the runtime rules judge against (`--max-heap`, `--expect-version`, …).
+    pub rules: RuleOptions,
+    /// The allocation rankings, the baseline they are compared with, and where the raw
+    /// profiles go.
+    pub allocs: AllocOptions,
+}
+
+/// One probe: the facts gathered, the allocation rankings, and every check.
+#[derive(Debug)]
+pub struct Outcome {
+    /// What the service showed (a `launch_error` means it could not be probed: exit 2).
+    pub facts: ProbeFacts,
+    /// The scraped allocation profile, ranked and compared.
+    pub allocs: Allocations,
+    /// The runtime checks, then the allocation checks.
+    pub checks: Vec<Check>,
+}
+
+/// Runs `goready probe`. Interrupted (SIGINT, SIGTERM, SIGHUP), it does not return: the
+/// signal thread stops the service and exits with 128 + the signal, since a report of a
+/// half-finished probe would only mislead.
+pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
+    service::install_signal_handlers(opts.probe.grace)?;
+    let facts = run::run(&opts.probe);
+    if service::interrupted() {
+        loop {
+            std::thread::park();
+        }
+    }
+    let mut facts = facts?;
+    let mut checks = rules::evaluate(&facts, &opts.rules);
+    let allocs = allocs::evaluate(&mut facts, &opts.allocs);
+    checks.extend(allocs.checks.iter().cloned());
+    Ok(Outcome {
+        facts,
+        allocs,
+        checks,
+    })
+}

@@ -1,0 +1,83 @@
+//! `goready report`'s front door: [`run`] merges result files and publishes the merged
+//! report; [`publish_merged`] is what `report` and `check` share once they hold one. It knows
+//! nothing of the command line; the CLI builds the [`Options`] and turns the [`Outcome`] into
+//! the exit code.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::Env;
+use super::publish::Outputs;
+use crate::config::Config;
+use crate::model::Report;
+
+/// What `goready report` was asked to do.
+pub struct Options<'a> {
+    /// Result files, and directories to search for `*.json`.
+    pub inputs: Vec<PathBuf>,
+    /// Where the merged report goes.
+    pub outputs: Outputs,
+    /// goready.toml: its `[rules]` apply to the merged report.
+    pub config: &'a Config,
+    /// The environment the CI outputs read (the process's own, or a test's).
+    pub env: Env<'a>,
+}
+
+/// The merged report, as published.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Every readable result file merged, goready.toml's `[rules]` applied.
+    pub report: Report,
+    /// Some result file could not be read (exit 2, after every output was written).
+    pub unreadable: bool,
+}
+
+/// Runs `goready report`: reads and merges the result files, applies goready.toml's
+/// `[rules]`, and publishes the merged report to every output asked for.
+pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
+    let files = super::expand_inputs(&opts.inputs)?;
+    let (mut report, unreadable) = super::read_and_merge(&files);
+    opts.config.apply(&mut report);
+    let problems: Vec<String> = unreadable
+        .iter()
+        .map(|(path, e)| format!("cannot read result file {}: {e:#}", path.display()))
+        .collect();
+    publish_merged(&report, &opts.outputs, &problems, opts.env)?;
+    Ok(Outcome {
+        report,
+        unreadable: !unreadable.is_empty(),
+    })
+}
+
+/// What `report` and `check` share once they hold a merged report: `problems` (inputs that
+/// could not be read) on stderr and as error annotations, the table on stdout, then every
+/// output asked for.
+pub fn publish_merged(
+    report: &Report,
+    outputs: &Outputs,
+    problems: &[String],
+    env: Env,
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for message in problems {
+        eprintln!("goready: {message}");
+        if outputs.github {
+            writeln!(
+                out,
+                "::error title=goready::{}",
+                super::github::escape_data(message)
+            )?;
+        }
+    }
+    if report.checks.is_empty() && problems.is_empty() {
+        eprintln!("goready: warning: the result files hold no checks");
+    }
+    write!(
+        out,
+        "{}",
+        super::text::checks_table_styled(report, super::text::color_for_stdout())
+    )?;
+    super::publish::publish(report, outputs, env, &mut out)?;
+    out.flush()?;
+    Ok(())
+}
