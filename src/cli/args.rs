@@ -619,3 +619,94 @@ fn parse_points(text: &str) -> Result<f64, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn goready_toml_is_read_once_per_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("goready.toml");
+        std::fs::write(&path, "fail_on = \"warning\"\n").unwrap();
+        let cli = Cli::try_parse_from([
+            "goready".as_ref(),
+            "build".as_ref(),
+            "--config".as_ref(),
+            path.as_os_str(),
+        ])
+        .unwrap();
+        let Command::Build(args) = cli.command else {
+            panic!("{cli:?}")
+        };
+        let first: *const Config = args.common.load_config().unwrap();
+        // A second read would now fail; the run keeps the configuration it started with.
+        std::fs::write(&path, "fail_on = [[[").unwrap();
+        let second = args.common.load_config().unwrap();
+        assert!(std::ptr::eq(first, second));
+        assert_eq!(second.fail_on, Some(Severity::Warning));
+        // A fresh run reads the file again, and says what is wrong with it.
+        let cli = Cli::try_parse_from([
+            "goready".as_ref(),
+            "test".as_ref(),
+            "--config".as_ref(),
+            path.as_os_str(),
+        ])
+        .unwrap();
+        let Command::Test(args) = cli.command else {
+            panic!("{cli:?}")
+        };
+        assert!(args.common.load_config().is_err());
+    }
+
+    #[test]
+    fn shared_flag_groups_parse_the_same_in_every_command() {
+        let top = |argv: &[&str]| match Cli::try_parse_from(argv).unwrap().command {
+            Command::Test(a) => a.ranking.top,
+            Command::Pprof(a) => a.ranking.top,
+            #[cfg(unix)]
+            Command::Probe(a) => a.ranking.top,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(top(&["goready", "test", "--top", "7"]), 7);
+        assert_eq!(top(&["goready", "pprof", "x.pb.gz", "--top", "7"]), 7);
+        #[cfg(unix)]
+        assert_eq!(top(&["goready", "probe", "--exec", "svc", "--top", "7"]), 7);
+        assert_eq!(top(&["goready", "test"]), 20, "the one default");
+        let Command::Check(check) = Cli::try_parse_from([
+            "goready",
+            "check",
+            "--target",
+            "linux/arm64",
+            "--cgo",
+            "1",
+            "--version",
+            "1.2.3",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!()
+        };
+        let Command::Build(build) = Cli::try_parse_from([
+            "goready",
+            "build",
+            "--target",
+            "linux/arm64",
+            "--cgo",
+            "1",
+            "--version",
+            "1.2.3",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!()
+        };
+        assert_eq!(check.matrix.targets, build.matrix.targets);
+        assert_eq!(check.matrix.cgo, build.matrix.cgo);
+        assert_eq!(check.matrix.version, build.matrix.version);
+    }
+}
