@@ -31,6 +31,8 @@ pub const DEFAULT_VERSION_VAR: &str = "main.Version";
 /// Everything `goready build` was asked to do.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The `go` command that builds.
+    pub go: Go,
     /// The module directory (`go build` runs there; outputs go to `DIR/dist`).
     pub dir: PathBuf,
     /// `--target` values (`GOOS/GOARCH`, comma-separated).
@@ -68,6 +70,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            go: Go::default(),
             dir: PathBuf::from("."),
             targets: Vec::new(),
             cgo: Vec::new(),
@@ -108,7 +111,8 @@ struct Shared<'a> {
 
 /// Runs the step: the errors returned are usage and setup errors (exit 2); everything that
 /// goes wrong with a target becomes a check.
-pub fn run(go: &Go, opts: &Options) -> anyhow::Result<Report> {
+pub fn run(opts: &Options) -> anyhow::Result<Report> {
+    let go = &opts.go;
     if !opts.dir.is_dir() {
         bail!(
             "{} is not a directory: pass the module directory (the one with go.mod)",

@@ -123,7 +123,7 @@ fn print_checks(report: &Report) -> anyhow::Result<()> {
 }
 
 fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
-    let outcome = crate::env::run(&crate::gotool::Go::default(), &args.options()?);
+    let outcome = crate::env::run(&args.options()?);
     let report = args.common.configured(Report::new(outcome.checks))?;
     print_checks(&report)?;
     if let Some(e) = &outcome.config_error {
@@ -133,7 +133,7 @@ fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
 }
 
 fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
-    let report = crate::build::run(&crate::gotool::Go::default(), &args.options())?;
+    let report = crate::build::run(&args.options())?;
     let report = args.common.configured(report)?;
     print_checks(&report)?;
     finish(&report, &args.common, false)

@@ -22,6 +22,7 @@ impl EnvArgs {
             bail!("{} is not a directory", self.dir.display());
         }
         Ok(crate::env::Options {
+            go: crate::gotool::Go::default(),
             dir: self.dir.clone(),
             releases,
             private: self.private.clone(),
@@ -33,6 +34,7 @@ impl BuildArgs {
     /// `goready build`'s options.
     pub fn options(&self) -> crate::build::Options {
         crate::build::Options {
+            go: crate::gotool::Go::default(),
             dir: self.dir.clone(),
             targets: self.matrix.targets.clone(),
             cgo: self.matrix.cgo.clone(),

@@ -21,6 +21,8 @@ pub use releases::{Choice, ReleaseData};
 /// What `goready env` was asked to do.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The `go` command whose environment is judged.
+    pub go: Go,
     /// The module directory (or any directory below its go.mod).
     pub dir: PathBuf,
     /// Which release data judges `env.go_supported`.
@@ -43,7 +45,8 @@ pub struct Outcome {
 
 /// Runs the env step: gathers facts (the release feed concurrently with `go env`), then
 /// applies every env rule.
-pub fn run(go: &Go, opts: &Options) -> Outcome {
+pub fn run(opts: &Options) -> Outcome {
+    let go = &opts.go;
     let started = Instant::now();
     let choice = opts.releases.clone();
     let releases = std::thread::spawn(move || releases::load(&choice));
