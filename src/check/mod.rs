@@ -11,9 +11,10 @@
 //! The [`Plan`] — each step's command line — is made on the CLI's side (`cli/check.rs`):
 //! it layers goready.toml, `GOREADY_*` variables, `--set` and `check`'s own flags, and
 //! validates each step's settings by parsing them with that step's clap `Args`, which only
-//! the CLI knows. What stays here needs no clap: the plan's types, the step table's shape
-//! ([`Step`], filled in by the CLI), the binary `{bin}` names, the dry-run text, and running
-//! the plan ([`run`]).
+//! the CLI knows. What stays here knows none of the CLI's types: the plan's types, the step
+//! table's shape ([`Step`]: the CLI fills in each step's clap command as a function, which
+//! `init` reads to document every setting), the binary `{bin}` names, the dry-run text, and
+//! running the plan ([`run`]).
 //!
 //! A step that cannot run is a skipped check that says why (no service configured, nothing
 //! to test); a step that fails does not stop the others, except the probe of the binary the
