@@ -625,7 +625,7 @@ pub fn main() -> u8 {
         Command::Probe(args) => run_probe(&args),
         Command::Test(args) => run_test(&args),
         Command::Report(args) => run_report(&args),
-        Command::Pprof(args) => crate::probe::offline::run_pprof(&args),
+        Command::Pprof(args) => crate::pprof::command::run_pprof(&args),
         Command::Check(args) => match matches.subcommand_matches("check") {
             Some(m) => crate::check::run(&args, m),
             None => Err(anyhow::anyhow!("internal error: no matches for check")),

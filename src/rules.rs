@@ -90,7 +90,7 @@ rules! { RUNTIME;
 }
 
 // Suite "runtime", profile checks: goready pprof (offline) and goready probe (live scrape),
-// in src/probe/profile_rules.rs.
+// in src/pprof/profile_rules.rs.
 rules! { RUNTIME_PROFILE;
     RUNTIME_ALLOCS = "runtime.allocs", "runtime", Notice, "allocation profile decodes; top allocation sites";
     RUNTIME_ALLOC_REGRESSION = "runtime.alloc_regression", "runtime", Warning, "no allocation site's share grew beyond the limit";

@@ -7,7 +7,7 @@
 //! that would expand into unbounded memory (gzip bombs, floods of empty messages).
 //!
 //! After [`Profile::parse`] the internal tables hold *indexes* instead of ids (resolved
-//! and checked once), so the ranking ([`crate::probe::top`]) and the flame graph walk them
+//! and checked once), so the ranking ([`crate::pprof::top`]) and the flame graph walk them
 //! without lookups and without bounds surprises.
 
 use std::fmt;
@@ -491,7 +491,7 @@ impl Message for Decoder {
 /// A decoded, validated pprof profile.
 ///
 /// Build one with [`Profile::parse`]; rank it with [`Profile::top`]; draw it with
-/// [`crate::probe::flame`].
+/// [`crate::pprof::flame`].
 #[derive(Debug, Clone)]
 pub struct Profile {
     /// What each sample value means, in order.

@@ -1,0 +1,20 @@
+//! pprof profiles, read and analysed the way `go tool pprof` does: used by `goready probe`
+//! on a live scrape, by `goready pprof` on saved files, by `goready test --memprofile` on
+//! each package's profile, and by the fuzz target.
+//!
+//! `profile` decodes profile.proto into a validated [`Profile`], `top` ranks it like
+//! `go tool pprof -top` (with `units` for pprof's number formatting), `regression` compares
+//! two profiles' site shares, `flame` draws them, `profile_rules` turns them into
+//! `runtime.allocs`/`runtime.alloc_regression` checks, and `command` is `goready pprof`.
+//! Every platform: nothing here needs a process or /proc.
+
+pub mod command;
+pub mod flame;
+pub mod profile;
+pub mod profile_rules;
+pub mod regression;
+pub mod top;
+pub mod units;
+
+pub use profile::{ParseOptions, Profile, ProfileError, ValueType};
+pub use top::{Top, TopOptions, TopRow};
