@@ -5,7 +5,7 @@ mod common;
 
 use std::io::Write;
 
-use goready::pprof::profile::{ParseOptions, ProfileError, proto};
+use goready::pprof::{ParseOptions, ProfileError, proto};
 use goready::pprof::{Profile, flame};
 use prost::Message;
 

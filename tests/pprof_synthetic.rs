@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use goready::pprof::Profile;
-use goready::pprof::profile::proto;
+use goready::pprof::proto;
 use prost::Message;
 
 /// xorshift64*: a small deterministic generator, so a failure names a reproducible seed.

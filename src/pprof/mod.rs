@@ -2,19 +2,26 @@
 //! on a live scrape, by `goready pprof` on saved files, by `goready test --memprofile` on
 //! each package's profile, and by the fuzz target.
 //!
-//! `profile` decodes profile.proto into a validated [`Profile`], `top` ranks it like
+//! `profile` is the decoded, validated [`Profile`] and its queries (read from the bytes by
+//! `decode` into the `samples` storage, checked by `validate`, pruned by `drop_frames`;
+//! `proto` is the profile.proto schema), `top` ranks it like
 //! `go tool pprof -top` (with `units` for pprof's number formatting), `regression` compares
 //! two profiles' site shares, `flame` draws them, `profile_rules` turns them into
 //! `runtime.allocs`/`runtime.alloc_regression` checks, and `command` is `goready pprof`.
 //! Every platform: nothing here needs a process or /proc.
 
 pub mod command;
+mod decode;
+mod drop_frames;
 pub mod flame;
 pub mod profile;
 pub mod profile_rules;
+pub mod proto;
 pub mod regression;
+mod samples;
 pub mod top;
 pub mod units;
+mod validate;
 
 pub use profile::{ParseOptions, Profile, ProfileError, ValueType};
 pub use top::{Top, TopOptions, TopRow};

@@ -11,12 +11,12 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use super::run::ProbeFacts;
+use crate::model::Check;
 use crate::pprof::flame;
 use crate::pprof::profile::Profile;
 use crate::pprof::profile_rules::{self, PROFILER_FRAMES};
 use crate::pprof::regression::Ranking;
 use crate::pprof::top::Top;
-use crate::model::Check;
 use crate::rules;
 
 /// What the allocation checks of a probe were asked for.
