@@ -6,7 +6,7 @@
 pub mod facts;
 pub mod gomod;
 pub mod releases;
-pub mod rules;
+pub mod toolchain_rules;
 pub mod version;
 
 use std::path::PathBuf;
@@ -58,11 +58,11 @@ pub fn run(go: &Go, opts: &Options) -> Outcome {
     } else if let Err(e) = &releases {
         config_error = Some(e.clone());
     }
-    let rule_opts = rules::RuleOptions {
+    let rule_opts = toolchain_rules::RuleOptions {
         private: opts.private.clone(),
     };
     let ms = started.elapsed().as_millis() as u64;
-    let checks = rules::evaluate(&facts, &releases, &rule_opts)
+    let checks = toolchain_rules::evaluate(&facts, &releases, &rule_opts)
         .into_iter()
         .map(|mut c| {
             c.duration_ms = ms;
