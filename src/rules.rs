@@ -55,7 +55,7 @@ rules! { BINARY;
     BINARY_PIE = "binary.pie", "binary", Notice, "position-independent executable";
 }
 
-// Suite "env": goready env (src/env/rules.rs).
+// Suite "env": goready env (src/env/toolchain_rules.rs, src/env/module_rules.rs).
 rules! { ENV;
     ENV_GO_SUPPORTED = "env.go_supported", "env", Error, "Go release inside the support window";
     ENV_GO_MOD_DIRECTIVE = "env.go_mod_directive", "env", Error, "go.mod go/toolchain lines satisfied by the Go in use";
