@@ -266,15 +266,6 @@ impl Profile {
         self.samples.len()
     }
 
-    /// Each sample's value of `sample_index`, in order.
-    ///
-    /// # Panics
-    /// If `sample_index` is not below `sample_types.len()`.
-    pub fn values_of(&self, sample_index: usize) -> impl Iterator<Item = i64> + '_ {
-        assert!(sample_index < self.sample_types.len());
-        self.samples.iter().map(move |(_, v)| v[sample_index])
-    }
-
     /// The path of the main binary (`mapping[0]`), as `go tool pprof` prints it in `File:`.
     pub fn main_binary(&self) -> Option<&str> {
         self.mappings
