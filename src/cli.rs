@@ -706,7 +706,7 @@ fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
         buildmode: args.buildmode.clone(),
         version: args.version.clone(),
         version_var: args.version_var.clone(),
-        version_cmd: crate::build::version::split_quoted(&args.version_cmd),
+        version_cmd: crate::build::version_stamp::split_quoted(&args.version_cmd),
         require_static: args.require_static,
         reproducible: args.reproducible,
         shard: args.shard,
@@ -911,7 +911,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
             writeln!(out)?;
         }
         OutputFormat::Text => {
-            write!(out, "{}", probe::text::facts_table(&facts))?;
+            write!(out, "{}", probe::facts_text::facts_table(&facts))?;
             write!(out, "{}", probe::allocs::text(&allocs, &facts))?;
             write!(out, "{}", crate::report::text::checks_table(&report))?;
         }

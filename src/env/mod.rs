@@ -5,11 +5,11 @@
 //! environment or module files.
 
 pub mod facts;
+pub mod go_version;
 pub mod gomod;
 pub mod module_rules;
 pub mod releases;
 pub mod toolchain_rules;
-pub mod version;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -34,7 +34,7 @@ pub struct Options {
 
 /// The result of the env step.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct EnvRun {
     /// Every env check.
     pub checks: Vec<Check>,
     /// The facts they judged.
@@ -46,7 +46,7 @@ pub struct Outcome {
 
 /// Runs the env step: gathers facts (the release feed concurrently with `go env`), then
 /// applies every env rule.
-pub fn run(go: &Go, opts: &Options) -> Outcome {
+pub fn run(go: &Go, opts: &Options) -> EnvRun {
     let started = Instant::now();
     let choice = opts.releases.clone();
     let releases = std::thread::spawn(move || releases::load(&choice));
@@ -72,7 +72,7 @@ pub fn run(go: &Go, opts: &Options) -> Outcome {
             c
         })
         .collect();
-    Outcome {
+    EnvRun {
         checks,
         facts,
         config_error,

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::facts::{EnvFacts, ExeKind, switch_target};
+use super::go_version::GoVersion;
 use super::releases::{ReleaseData, Source, plural};
-use super::version::GoVersion;
 use crate::model::{Check, Severity};
 use crate::rules as ids;
 

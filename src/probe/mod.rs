@@ -13,6 +13,8 @@ pub mod allocs;
 #[cfg(unix)]
 pub mod exposure;
 #[cfg(unix)]
+pub mod facts_text;
+#[cfg(unix)]
 pub mod gctrace;
 #[cfg(unix)]
 pub mod http;
@@ -30,5 +32,3 @@ pub mod rules;
 pub mod run;
 #[cfg(unix)]
 pub mod service;
-#[cfg(unix)]
-pub mod text;
