@@ -2,12 +2,12 @@
 //! on a live scrape, by `goready pprof` on saved files, by `goready test --memprofile` on
 //! each package's profile, and by the fuzz target.
 //!
-//! `profile` is the decoded, validated [`Profile`] and its queries (read from the bytes by
-//! `decode` into the `samples` storage, checked by `validate`, pruned by `drop_frames`;
-//! `proto` is the profile.proto schema), `top` ranks it like
-//! `go tool pprof -top` (with `units` for pprof's number formatting), `regression` compares
-//! two profiles' site shares, `flame` draws them, `profile_rules` turns them into
-//! `runtime.allocs`/`runtime.alloc_regression` checks, and `command` is `goready pprof`.
+//! `profile` is the decoded, validated [`Profile`] and its queries: `decode` reads it from
+//! the bytes into the `samples` storage, `validate` checks it, `drop_frames` prunes it, and
+//! `proto` is the profile.proto schema. `top` ranks it like `go tool pprof -top` (with
+//! `units` for pprof's number formatting), `regression` compares two profiles' site shares,
+//! `flame` draws them, `profile_rules` turns them into `runtime.allocs` and
+//! `runtime.alloc_regression` checks, and `command` is `goready pprof`.
 //! Every platform: nothing here needs a process or /proc.
 
 pub mod command;
