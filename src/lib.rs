@@ -11,6 +11,7 @@ pub mod gotest;
 pub mod gotool;
 pub mod inspect;
 pub mod model;
+pub mod pprof;
 pub mod probe;
 pub mod process;
 pub mod report;

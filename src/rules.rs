@@ -55,7 +55,7 @@ rules! { BINARY;
     BINARY_PIE = "binary.pie", "binary", Notice, "position-independent executable";
 }
 
-// Suite "env": goready env (src/env/rules.rs).
+// Suite "env": goready env (src/env/toolchain_rules.rs, src/env/module_rules.rs).
 rules! { ENV;
     ENV_GO_SUPPORTED = "env.go_supported", "env", Error, "Go release inside the support window";
     ENV_GO_MOD_DIRECTIVE = "env.go_mod_directive", "env", Error, "go.mod go/toolchain lines satisfied by the Go in use";
@@ -90,7 +90,7 @@ rules! { RUNTIME;
 }
 
 // Suite "runtime", profile checks: goready pprof (offline) and goready probe (live scrape),
-// in src/probe/profile_rules.rs.
+// in src/pprof/profile_rules.rs.
 rules! { RUNTIME_PROFILE;
     RUNTIME_ALLOCS = "runtime.allocs", "runtime", Notice, "allocation profile decodes; top allocation sites";
     RUNTIME_ALLOC_REGRESSION = "runtime.alloc_regression", "runtime", Warning, "no allocation site's share grew beyond the limit";

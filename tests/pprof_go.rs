@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use common::pprof::{IGNORE_PROFILER, Row, dropped, go_pprof, go_rows, rows_of};
 use common::{Spec, build, fixture_dir, run_goready, run_ok};
-use goready::probe::{Profile, flame};
+use goready::pprof::{Profile, flame};
 use serde_json::Value;
 
 const HOST_ARCH: &str = if cfg!(target_arch = "aarch64") {
@@ -148,7 +148,7 @@ fn allocs_profile_has_the_fixture_sites_with_exact_values() {
     assert_eq!(row("main.makeBuf").flat, 200 * 4096);
     assert_eq!(
         row("main.makeBuf").inline,
-        Some(goready::probe::top::Inline::Inline)
+        Some(goready::pprof::top::Inline::Inline)
     );
     assert_eq!(row("main.viaInline").flat, 0);
     assert_eq!(row("main.viaInline").cum, 200 * 4096);
@@ -384,7 +384,7 @@ fn flame_graph_is_an_svg_of_the_profiles_stacks() {
 
     // Folded stacks carry every positive value once, root first, inlined frames marked.
     let mut profile = Profile::parse(&std::fs::read(&p.base).unwrap()).unwrap();
-    profile.drop_samples_with_frames(goready::probe::profile_rules::PROFILER_FRAMES);
+    profile.drop_samples_with_frames(goready::pprof::profile_rules::PROFILER_FRAMES);
     let si = profile.sample_index(Some("alloc_space")).unwrap();
     let stacks = flame::folded_stacks(&profile, si);
     let sum: u64 = stacks.iter().map(|(_, v)| v).sum();

@@ -5,8 +5,8 @@ mod common;
 
 use std::io::Write;
 
-use goready::probe::profile::{ParseOptions, ProfileError, proto};
-use goready::probe::{Profile, flame};
+use goready::pprof::{ParseOptions, ProfileError, proto};
+use goready::pprof::{Profile, flame};
 use prost::Message;
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -325,7 +325,7 @@ fn extreme_values_wrap_like_go_instead_of_panicking() {
     let _ = top.table();
     let _ = top.header();
     let _ = flame::folded_stacks(&p, 0);
-    let _ = goready::probe::regression::SiteShares::from_profile(&p, 0);
+    let _ = goready::pprof::regression::SiteShares::from_profile(&p, 0);
 }
 
 #[test]

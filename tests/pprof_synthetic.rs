@@ -11,8 +11,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use goready::probe::Profile;
-use goready::probe::profile::proto;
+use goready::pprof::Profile;
+use goready::pprof::proto;
 use prost::Message;
 
 /// xorshift64*: a small deterministic generator, so a failure names a reproducible seed.

@@ -5,9 +5,9 @@
 //! profiler's own frames.
 #![no_main]
 
-use goready::probe::profile::{ParseOptions, Profile};
-use goready::probe::profile_rules::PROFILER_FRAMES;
-use goready::probe::{flame, regression};
+use goready::pprof::profile::{ParseOptions, Profile};
+use goready::pprof::profile_rules::PROFILER_FRAMES;
+use goready::pprof::{flame, regression};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,7 +12,7 @@ pub mod matrix;
 pub mod reproducible;
 pub mod rules;
 pub mod runner;
-pub mod version;
+pub mod version_stamp;
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +22,7 @@ use crate::gotool::{self, Go};
 use crate::inspect;
 use crate::model::{Check, Report};
 use matrix::{Shard, Target};
-use rules::{Compile, Outcome, Rebuild, RuleOptions};
+use rules::{Compile, Rebuild, RuleOptions, TargetBuild};
 use runner::{Progress, ProgressMode};
 
 /// The default `--version-var`.
@@ -135,7 +135,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         }
     };
     let name = matrix::binary_name(&dir, &opts.package)?;
-    let ldflags = version::ldflags(
+    let ldflags = version_stamp::ldflags(
         opts.ldflags.as_deref(),
         opts.version
             .as_deref()
@@ -235,7 +235,7 @@ impl Shared<'_> {
             gocache: None,
         };
         let shown = runner::display_path(Path::new(""), &output, &self.cwd);
-        let mut outcome = Outcome {
+        let mut outcome = TargetBuild {
             target: target.clone(),
             output: shown,
             command: build.shell_line(),
@@ -256,7 +256,7 @@ impl Shared<'_> {
         if outcome.built() {
             binary_checks = self.inspect(&output, target);
             if self.opts.version.is_some() && target.is_native(&self.host.0, &self.host.1) {
-                outcome.version_run = Some(version::run(&output, &self.opts.version_cmd));
+                outcome.version_run = Some(version_stamp::run(&output, &self.opts.version_cmd));
             }
             if let Some(cache) = &self.fresh_cache {
                 outcome.rebuild = Some(self.rebuild(&build, cache));

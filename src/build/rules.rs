@@ -1,4 +1,4 @@
-//! The `build` suite: rules that judge what building one target produced ([`Outcome`]).
+//! The `build` suite: rules that judge what building one target produced ([`TargetBuild`]).
 //! Each rule is documented in docs/checks.md under its id. The `binary` suite's checks of the
 //! built file come from `inspect::rules`, re-targeted with the matrix label.
 
@@ -7,7 +7,7 @@ use serde_json::json;
 use super::matrix::Target;
 use super::reproducible::Comparison;
 use super::runner::Diagnostic;
-use super::version::{self, VersionRun};
+use super::version_stamp::{self, VersionRun};
 use crate::inspect::rules::human_bytes;
 use crate::model::Check;
 use crate::rules as ids;
@@ -53,7 +53,7 @@ pub enum Rebuild {
 
 /// Everything one target's build produced, for the rules to judge.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct TargetBuild {
     /// The target.
     pub target: Target,
     /// The output path, as shown to users.
@@ -88,7 +88,7 @@ pub struct RuleOptions {
 }
 
 /// The `build.compile` check.
-pub fn compile(o: &Outcome, opts: &RuleOptions) -> Check {
+pub fn compile(o: &TargetBuild, opts: &RuleOptions) -> Check {
     let label = o.target.label();
     let at = Check::of(&ids::BUILD_COMPILE)
         .target(&label)
@@ -156,7 +156,7 @@ pub fn compile(o: &Outcome, opts: &RuleOptions) -> Check {
     }
 }
 
-impl Outcome {
+impl TargetBuild {
     /// The output file exists.
     pub fn built(&self) -> bool {
         matches!(self.compile, Compile::Built { .. })
@@ -166,7 +166,7 @@ impl Outcome {
 /// Every `build` check of one target, after `build.compile`: `build.static` with
 /// `--require-static`, `build.version` with `--version`, `build.reproducible` with
 /// `--reproducible`.
-pub fn evaluate(o: &Outcome, opts: &RuleOptions) -> Vec<Check> {
+pub fn evaluate(o: &TargetBuild, opts: &RuleOptions) -> Vec<Check> {
     let mut checks = vec![compile(o, opts)];
     if opts.require_static {
         checks.push(static_flags(o, opts));
@@ -181,7 +181,7 @@ pub fn evaluate(o: &Outcome, opts: &RuleOptions) -> Vec<Check> {
 }
 
 /// `build.static`: the build is set up to produce a static Linux binary.
-fn static_flags(o: &Outcome, opts: &RuleOptions) -> Check {
+fn static_flags(o: &TargetBuild, opts: &RuleOptions) -> Check {
     let t = &o.target;
     let at = Check::of(&ids::BUILD_STATIC)
         .target(t.label())
@@ -221,7 +221,7 @@ fn static_flags(o: &Outcome, opts: &RuleOptions) -> Check {
 
 /// Whether the `-ldflags` value tells the external linker to link statically.
 fn extld_static(ldflags: Option<&str>) -> bool {
-    let words = version::split_quoted(ldflags.unwrap_or(""));
+    let words = version_stamp::split_quoted(ldflags.unwrap_or(""));
     let mut values = Vec::new();
     let mut it = words.iter();
     while let Some(w) = it.next() {
@@ -238,14 +238,14 @@ fn extld_static(ldflags: Option<&str>) -> bool {
         }
     }
     values.iter().any(|v| {
-        version::split_quoted(v)
+        version_stamp::split_quoted(v)
             .iter()
             .any(|f| f == "-static" || f == "-static-pie" || f == "--static")
     })
 }
 
 /// `build.version`: the native binary prints the injected version.
-fn version_check(o: &Outcome, version: &str, opts: &RuleOptions) -> Check {
+fn version_check(o: &TargetBuild, version: &str, opts: &RuleOptions) -> Check {
     let t = &o.target;
     let at = Check::of(&ids::BUILD_VERSION).target(t.label());
     let Some(run) = &o.version_run else {
@@ -266,7 +266,7 @@ fn version_check(o: &Outcome, version: &str, opts: &RuleOptions) -> Check {
             "`{}` did not exit within {}s: does the program handle the flag? (--version-cmd sets \
              the arguments)",
             run.command,
-            version::VERSION_TIMEOUT.as_secs()
+            version_stamp::VERSION_TIMEOUT.as_secs()
         ));
     }
     let shown = first_lines(&run.output, 2);
@@ -292,7 +292,7 @@ fn version_check(o: &Outcome, version: &str, opts: &RuleOptions) -> Check {
 }
 
 /// `build.reproducible`: the rebuild without the build cache is byte-identical.
-fn reproducible(o: &Outcome) -> Check {
+fn reproducible(o: &TargetBuild) -> Check {
     let at = Check::of(&ids::BUILD_REPRODUCIBLE).target(o.target.label());
     match &o.rebuild {
         None => at.skip("the target did not build, so there is nothing to rebuild"),

@@ -275,7 +275,7 @@ pub struct Options<'a> {
 
 /// What `goready init` did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum InitRun {
     /// These files were written.
     Written(Vec<PathBuf>),
     /// These files exist, and without `force` nothing was written (exit 2).
@@ -283,7 +283,7 @@ pub enum Outcome {
 }
 
 /// `goready init`: writes the files, or none of them when one exists and `force` is not set.
-pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
+pub fn run(opts: &Options) -> anyhow::Result<InitRun> {
     if !opts.dir.is_dir() {
         bail!("{} is not a directory", opts.dir.display());
     }
@@ -294,7 +294,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
         .map(|(p, _)| p.clone())
         .collect();
     if !existing.is_empty() && !opts.force {
-        return Ok(Outcome::Exist(existing));
+        return Ok(InitRun::Exist(existing));
     }
     let mut written = Vec::new();
     for (path, text) in files {
@@ -305,7 +305,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         written.push(path);
     }
-    Ok(Outcome::Written(written))
+    Ok(InitRun::Written(written))
 }
 
 #[cfg(test)]

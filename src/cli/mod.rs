@@ -231,7 +231,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
             writeln!(out)?;
         }
         OutputFormat::Text => {
-            write!(out, "{}", probe::text::facts_table(facts))?;
+            write!(out, "{}", probe::facts_text::facts_table(facts))?;
             write!(out, "{}", probe::allocs::text(&probed.allocs, facts))?;
             write!(out, "{}", crate::report::text::checks_table(&report))?;
         }
@@ -241,22 +241,22 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
 }
 
 fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
-    use crate::probe::offline::{self, Outcome};
-    let (shown, profile, rankings, checks) = match offline::run(&args.options())? {
-        Outcome::Ranked {
+    use crate::pprof::command::{self, PprofRun};
+    let (shown, profile, rankings, checks) = match command::run(&args.options())? {
+        PprofRun::Ranked {
             shown,
             profile,
             rankings,
             checks,
         } => (shown, profile, rankings, checks),
-        Outcome::Unusable(check) => {
+        PprofRun::Unusable(check) => {
             finish(&Report::new(vec![check]), &args.common, true)?;
             return Ok(EXIT_USAGE);
         }
-        Outcome::NoSuchSampleType => return Ok(EXIT_USAGE),
+        PprofRun::NoSuchSampleType => return Ok(EXIT_USAGE),
     };
     let report = args.common.configured(Report::new(checks))?;
-    let tops: Vec<&crate::probe::top::Top> = rankings.iter().map(|r| &r.top).collect();
+    let tops: Vec<&crate::pprof::top::Top> = rankings.iter().map(|r| &r.top).collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.stdout.format {
         OutputFormat::Json => {
@@ -264,8 +264,8 @@ fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
             struct Output<'a> {
                 file: &'a str,
                 samples: usize,
-                sample_types: &'a [crate::probe::ValueType],
-                rankings: &'a [&'a crate::probe::top::Top],
+                sample_types: &'a [crate::pprof::ValueType],
+                rankings: &'a [&'a crate::pprof::top::Top],
                 checks: &'a [crate::model::Check],
             }
             let doc = Output {
@@ -279,7 +279,7 @@ fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
             writeln!(out)?;
         }
         OutputFormat::Text => {
-            write!(out, "{}", offline::text(&shown, &profile, &tops))?;
+            write!(out, "{}", command::text(&shown, &profile, &tops))?;
             write!(out, "{}", crate::report::text::checks_table(&report))?;
         }
     }
@@ -305,7 +305,7 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
 }
 
 fn run_init(args: &InitArgs) -> anyhow::Result<u8> {
-    use crate::check::init::{self, Outcome};
+    use crate::check::init::{self, InitRun};
     let steps = check::steps();
     let outcome = init::run(&init::Options {
         dir: &args.dir,
@@ -316,7 +316,7 @@ fn run_init(args: &InitArgs) -> anyhow::Result<u8> {
         paths.iter().map(|p| p.display().to_string()).collect()
     };
     match outcome {
-        Outcome::Exist(existing) => {
+        InitRun::Exist(existing) => {
             eprintln!(
                 "goready: {} already exist{}; nothing written (--force overwrites)",
                 shown(&existing).join(", "),
@@ -324,7 +324,7 @@ fn run_init(args: &InitArgs) -> anyhow::Result<u8> {
             );
             Ok(EXIT_USAGE)
         }
-        Outcome::Written(written) => {
+        InitRun::Written(written) => {
             for path in shown(&written) {
                 println!("wrote {path}");
             }

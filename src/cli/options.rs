@@ -46,7 +46,7 @@ impl BuildArgs {
             buildmode: self.buildmode.clone(),
             version: self.matrix.version.clone(),
             version_var: self.version_var.clone(),
-            version_cmd: crate::build::version::split_quoted(&self.version_cmd),
+            version_cmd: crate::build::version_stamp::split_quoted(&self.version_cmd),
             require_static: self.require_static,
             reproducible: self.reproducible,
             shard: self.shard,
@@ -152,8 +152,8 @@ impl ProbeArgs {
 
 impl PprofArgs {
     /// `goready pprof`'s options.
-    pub fn options(&self) -> crate::probe::offline::Options {
-        crate::probe::offline::Options {
+    pub fn options(&self) -> crate::pprof::command::Options {
+        crate::pprof::command::Options {
             file: self.file.clone(),
             base: self.base.clone(),
             sample_index: self.sample_index.clone(),

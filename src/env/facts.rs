@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::go_version::GoVersion;
 use super::gomod::GoMod;
-use super::version::GoVersion;
 use crate::gotool::Go;
-use crate::process::Finished as Outcome;
+use crate::process::Finished;
 
 /// How long `go mod verify` / `go mod tidy -diff` may run (they may download modules).
 pub const MOD_TIMEOUT: Duration = Duration::from_secs(300);
@@ -97,7 +97,7 @@ pub struct CommandResult {
 }
 
 impl CommandResult {
-    fn from(command: &str, r: anyhow::Result<Outcome>) -> CommandResult {
+    fn from(command: &str, r: anyhow::Result<Finished>) -> CommandResult {
         match r {
             Ok(o) => CommandResult {
                 command: command.to_string(),

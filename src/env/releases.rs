@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use super::version::GoVersion;
+use super::go_version::GoVersion;
 
 /// The official release feed, every release including unsupported and unstable ones.
 pub const FEED_URL: &str = "https://go.dev/dl/?mode=json&include=all";

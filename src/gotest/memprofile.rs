@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::events::PackageRun;
 use crate::model::Check;
-use crate::probe::profile_rules;
+use crate::pprof::profile_rules;
 
 /// The profile's file name inside each package's output directory.
 pub const PROFILE_FILE: &str = "mem.pprof";

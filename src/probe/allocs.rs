@@ -10,13 +10,13 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use super::flame;
-use super::profile::Profile;
-use super::profile_rules::{self, PROFILER_FRAMES};
-use super::regression::Ranking;
 use super::run::ProbeFacts;
-use super::top::Top;
 use crate::model::Check;
+use crate::pprof::flame;
+use crate::pprof::profile::Profile;
+use crate::pprof::profile_rules::{self, PROFILER_FRAMES};
+use crate::pprof::regression::Ranking;
+use crate::pprof::top::Top;
 use crate::rules;
 
 /// What the allocation checks of a probe were asked for.
@@ -189,7 +189,7 @@ pub fn text(allocs: &Allocations, facts: &ProbeFacts) -> String {
         .cloned()
         .unwrap_or_else(|| profile_url(facts, "allocs"));
     let tops: Vec<&Top> = rankings.iter().map(|r| &r.top).collect();
-    super::offline::text(&file, profile, &tops)
+    crate::pprof::command::text(&file, profile, &tops)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `goready probe`'s front door: [`run`] starts the service, probes it, stops it and judges
 //! what it saw. It knows nothing of the command line; the CLI builds the [`Options`] and
-//! prints the [`Outcome`].
+//! prints the [`ProbeRun`].
 
 use super::allocs::{self, AllocOptions, Allocations};
 use super::rules::{self, RuleOptions};
@@ -22,7 +22,7 @@ pub struct Options {
 
 /// One probe: the facts gathered, the allocation rankings, and every check.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct ProbeRun {
     /// What the service showed (a `launch_error` means it could not be probed: exit 2).
     pub facts: ProbeFacts,
     /// The scraped allocation profile, ranked and compared.
@@ -34,7 +34,7 @@ pub struct Outcome {
 /// Runs `goready probe`. Interrupted (SIGINT, SIGTERM, SIGHUP), it does not return: the
 /// signal thread stops the service and exits with 128 + the signal, since a report of a
 /// half-finished probe would only mislead.
-pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
+pub fn run(opts: &Options) -> anyhow::Result<ProbeRun> {
     service::install_signal_handlers(opts.probe.grace)?;
     let facts = run::run(&opts.probe);
     if service::interrupted() {
@@ -46,7 +46,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
     let mut checks = rules::evaluate(&facts, &opts.rules);
     let allocs = allocs::evaluate(&mut facts, &opts.allocs);
     checks.extend(allocs.checks.iter().cloned());
-    Ok(Outcome {
+    Ok(ProbeRun {
         facts,
         allocs,
         checks,

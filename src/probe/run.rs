@@ -248,8 +248,8 @@ pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create --artifacts {}: {e}", dir.display()))?;
     }
-    if let Some(v) = &opts.expect_version {
-        check_version(opts, v, &ports, &mut facts);
+    if opts.expect_version.is_some() {
+        check_version(opts, &ports, &mut facts);
     }
     let prepared = match service::prepare(&opts.launch, &ports, &opts.dir, &Go::default()) {
         Ok(p) => p,
@@ -467,12 +467,7 @@ fn choose_pprof(
     }
 }
 
-fn check_version(
-    opts: &ProbeOptions,
-    _expected: &str,
-    ports: &service::Ports,
-    facts: &mut ProbeFacts,
-) {
+fn check_version(opts: &ProbeOptions, ports: &service::Ports, facts: &mut ProbeFacts) {
     let Launch::Exec(line) = &opts.launch else {
         return;
     };

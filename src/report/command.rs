@@ -1,6 +1,6 @@
 //! `goready report`'s front door: [`run`] merges result files and publishes the merged
 //! report; [`publish_merged`] is what `report` and `check` share once they hold one. It knows
-//! nothing of the command line; the CLI builds the [`Options`] and turns the [`Outcome`] into
+//! nothing of the command line; the CLI builds the [`Options`] and turns the [`Published`] into
 //! the exit code.
 
 use std::io::Write;
@@ -25,7 +25,7 @@ pub struct Options<'a> {
 
 /// The merged report, as published.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct Published {
     /// Every readable result file merged, goready.toml's `[rules]` applied.
     pub report: Report,
     /// Some result file could not be read (exit 2, after every output was written).
@@ -34,7 +34,7 @@ pub struct Outcome {
 
 /// Runs `goready report`: reads and merges the result files, applies goready.toml's
 /// `[rules]`, and publishes the merged report to every output asked for.
-pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
+pub fn run(opts: &Options) -> anyhow::Result<Published> {
     let files = super::expand_inputs(&opts.inputs)?;
     let (mut report, unreadable) = super::read_and_merge(&files);
     opts.config.apply(&mut report);
@@ -43,7 +43,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
         .map(|(path, e)| format!("cannot read result file {}: {e:#}", path.display()))
         .collect();
     publish_merged(&report, &opts.outputs, &problems, opts.env)?;
-    Ok(Outcome {
+    Ok(Published {
         report,
         unreadable: !unreadable.is_empty(),
     })

@@ -33,7 +33,7 @@ pub struct Options {
 
 /// What `goready pprof` found.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum PprofRun {
     /// The profile, ranked per sample type, and its checks.
     Ranked {
         /// The file as shown in messages.
@@ -53,7 +53,7 @@ pub enum Outcome {
 
 /// Runs `goready pprof`: decodes the profile, ranks it, compares it with the base and draws
 /// the flame graph. Why a file cannot be used is said on stderr as it is found.
-pub fn run(args: &Options) -> anyhow::Result<Outcome> {
+pub fn run(args: &Options) -> anyhow::Result<PprofRun> {
     let shown = args.file.display().to_string();
     let started = std::time::Instant::now();
     let mut profile = match load(&args.file) {
@@ -61,18 +61,18 @@ pub fn run(args: &Options) -> anyhow::Result<Outcome> {
         Err(LoadError::Io(e)) => {
             eprintln!("goready: cannot read {shown}: {e}");
             let check = profile_rules::undecodable(&shown, &format!("cannot read: {e}"));
-            return Ok(Outcome::Unusable(check));
+            return Ok(PprofRun::Unusable(check));
         }
         Err(LoadError::Decode(e)) => {
             eprintln!("goready: cannot decode {shown}: {e}");
-            return Ok(Outcome::Unusable(profile_rules::undecodable(&shown, &e)));
+            return Ok(PprofRun::Unusable(profile_rules::undecodable(&shown, &e)));
         }
     };
     let indexes = match profile_rules::sample_indexes(&profile, &args.sample_index) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("goready: {shown}: {e}");
-            return Ok(Outcome::NoSuchSampleType);
+            return Ok(PprofRun::NoSuchSampleType);
         }
     };
     if !args.keep_profiler_frames {
@@ -111,7 +111,7 @@ pub fn run(args: &Options) -> anyhow::Result<Outcome> {
         }
     }
 
-    Ok(Outcome::Ranked {
+    Ok(PprofRun::Ranked {
         shown,
         profile: Box::new(profile),
         rankings,
