@@ -864,9 +864,8 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
              service's path"
         );
     }
-    probe::service::install_signal_handlers(args.grace)?;
     let facts = probe::run::run(&opts);
-    if probe::service::interrupted() {
+    if crate::process::interrupted() {
         // The signal thread stops the service and exits with 128 + the signal; a report of
         // a half-finished probe would only mislead.
         loop {
