@@ -12,21 +12,22 @@
 //! to test); a step that fails does not stop the others, except the probe of the binary the
 //! build made (`{bin}`), which needs that build.
 
+mod execute;
 pub mod init;
 
-use std::ffi::OsString;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+pub use execute::execute;
 
-use anyhow::{Context, anyhow, bail};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
 use crate::build::matrix;
 use crate::cli::{BuildArgs, CheckArgs, EnvArgs, OutputArgs, ProbeArgs, TestArgs};
 use crate::config::{self, Config, Settings, Source};
-use crate::model::{Check, Report, Severity};
+use crate::model::{Check, Severity};
 use crate::rules;
 
 /// Keys no step table takes, and why: `check` sets them itself.
@@ -142,6 +143,9 @@ pub struct Plan {
     pub outputs: OutputArgs,
     /// The `[report]` settings as flags (for `--dry-run`).
     pub report_argv: Vec<OsString>,
+    /// The build matrix's labels, in the order one build of it reports them: the merged
+    /// report keeps that order when the matrix is built in parts.
+    pub matrix: Vec<String>,
 }
 
 /// `check`'s own flags that are step settings: (argument id, step, key). The output flags
@@ -240,35 +244,102 @@ pub fn plan(dir: &Path, settings: &Settings) -> anyhow::Result<Plan> {
         settings.parse::<TestArgs>("test", &[leading_flag("dir", dir)], reserved("test"))?;
     let (outputs, report_argv) = settings.parse::<OutputArgs>("report", &[], &[])?;
     let with_dir = |argv: Vec<OsString>| [vec![dir_arg.clone()], argv].concat();
-    Ok(Plan {
-        dir: dir.to_path_buf(),
-        steps: vec![
-            (
-                "env",
-                Action::Run {
-                    argv: with_dir(env_argv),
-                    needs: None,
-                },
-            ),
+    let native = match &probe {
+        Action::Run { needs, .. } => needs.as_ref(),
+        Action::Skip(_) => None,
+    };
+    let builds = split_build(&build_argv, &targets, native)
+        .into_iter()
+        .map(|argv| {
             (
                 "build",
                 Action::Run {
-                    argv: with_dir(build_argv),
+                    argv: with_dir(argv),
                     needs: None,
                 },
-            ),
-            ("probe", probe),
-            (
-                "test",
-                Action::Run {
-                    argv: [vec![leading_flag("dir", dir)], test_argv].concat(),
-                    needs: None,
-                },
-            ),
-        ],
+            )
+        });
+    let mut steps = vec![(
+        "env",
+        Action::Run {
+            argv: with_dir(env_argv),
+            needs: None,
+        },
+    )];
+    steps.extend(builds);
+    Ok(Plan {
+        dir: dir.to_path_buf(),
+        steps: [
+            steps,
+            vec![
+                ("probe", probe),
+                (
+                    "test",
+                    Action::Run {
+                        argv: [vec![leading_flag("dir", dir)], test_argv].concat(),
+                        needs: None,
+                    },
+                ),
+            ],
+        ]
+        .concat(),
         outputs,
         report_argv,
+        matrix: targets.iter().map(matrix::Target::label).collect(),
     })
+}
+
+/// The build's command lines: one for the whole matrix, or — when the probe starts the
+/// native binary and the matrix has more — the native target first (the probe starts when
+/// it is built), then the rest, one command per set of CGO settings (`--shard` is then
+/// spelled out as the targets it selects).
+fn split_build(
+    argv: &[OsString],
+    targets: &[matrix::Target],
+    native: Option<&Native>,
+) -> Vec<Vec<OsString>> {
+    let Some(first) = native.and_then(|n| targets.iter().find(|t| t.label() == n.label)) else {
+        return vec![argv.to_vec()];
+    };
+    if targets.len() < 2 {
+        return vec![argv.to_vec()];
+    }
+    let base: Vec<OsString> = argv
+        .iter()
+        .filter(|w| {
+            let w = w.to_string_lossy();
+            !["--target=", "--cgo=", "--shard="]
+                .iter()
+                .any(|f| w.starts_with(f))
+        })
+        .cloned()
+        .collect();
+    let part = |pairs: &[String], cgo: &[bool]| {
+        let cgo: Vec<&str> = cgo.iter().map(|&c| if c { "1" } else { "0" }).collect();
+        let mut words = base.clone();
+        words.push(format!("--target={}", pairs.join(",")).into());
+        words.push(format!("--cgo={}", cgo.join(",")).into());
+        words
+    };
+    let pair = |t: &matrix::Target| format!("{}/{}", t.goos, t.goarch);
+    let mut parts = vec![part(&[pair(first)], &[first.cgo])];
+    // The rest: each GOOS/GOARCH with its CGO settings, grouped by those settings.
+    let mut cgo_of: Vec<(String, Vec<bool>)> = Vec::new();
+    for t in targets.iter().filter(|t| *t != first) {
+        match cgo_of.iter_mut().find(|(p, _)| *p == pair(t)) {
+            Some((_, cgo)) => cgo.push(t.cgo),
+            None => cgo_of.push((pair(t), vec![t.cgo])),
+        }
+    }
+    let mut groups: Vec<(Vec<bool>, Vec<String>)> = Vec::new();
+    for (p, cgo) in cgo_of {
+        match groups.iter_mut().find(|(c, _)| *c == cgo) {
+            Some((_, pairs)) => pairs.push(p),
+            None => groups.push((cgo, vec![p])),
+        }
+    }
+    parts.extend(groups.iter().map(|(cgo, pairs)| part(pairs, cgo)));
+    parts
 }
 
 /// The build matrix, checked now: a bad target is a setting error, not a failed build.
@@ -546,330 +617,6 @@ pub fn describe_plan(plan: &Plan, config: Option<&Path>) -> String {
     out
 }
 
-/// The rule whose error stands for "this step could not run at all".
-fn could_not_run_rule(step: &str) -> &'static rules::Rule {
-    match step {
-        "env" => &rules::ENV_TOOLCHAIN_CONSISTENT,
-        "build" => &rules::BUILD_COMPILE,
-        "probe" => &rules::RUNTIME_START,
-        _ => &rules::TEST_PACKAGE,
-    }
-}
-
-/// Runs the plan's steps in order and merges their results.
-pub fn execute(plan: &Plan, config: Option<&Path>) -> anyhow::Result<Report> {
-    let tmp = tempfile::Builder::new()
-        .prefix("goready-check-")
-        .tempdir()
-        .context("creating a directory for the steps' results")?;
-    // Every step reads the same goready.toml ([rules]); none reads one by accident.
-    let config_file = match config {
-        Some(path) => std::path::absolute(path)?,
-        None => {
-            let empty = tmp.path().join("goready.toml");
-            std::fs::write(&empty, "")?;
-            empty
-        }
-    };
-    #[cfg(unix)]
-    signals::forward();
-    let total = plan.steps.len();
-    let mut reports = Vec::new();
-    let mut build: Option<Report> = None;
-    let started = std::time::Instant::now();
-    let mut in_steps = std::time::Duration::ZERO;
-    for (i, (name, action)) in plan.steps.iter().enumerate() {
-        let n = i + 1;
-        let step_started = std::time::Instant::now();
-        let checks = match action {
-            Action::Skip(check) => {
-                eprintln!(
-                    "goready check: [{n}/{total}] {name} skipped: {}",
-                    check.message
-                );
-                vec![check.clone()]
-            }
-            Action::Run { argv, needs } => {
-                let unbuilt = needs
-                    .as_ref()
-                    .and_then(|native| unbuilt(native, build.as_ref()));
-                if let Some(why) = unbuilt {
-                    eprintln!("goready check: [{n}/{total}] {name} skipped: {why}");
-                    vec![Check::of(&rules::RUNTIME_START).skip(why)]
-                } else {
-                    let mut words = vec![OsString::from("goready"), OsString::from(*name)];
-                    words.extend(argv.iter().cloned());
-                    eprintln!("goready check: [{n}/{total}] {}", shell_line(&words));
-                    let json = tmp.path().join(format!("{name}.json"));
-                    let ran = run_step(name, argv, &json, &config_file)?;
-                    let mut checks = match Report::read_json(&json) {
-                        Ok(report) => report.checks,
-                        Err(_) => vec![Check::of(could_not_run_rule(name)).error(format!(
-                            "goready {name} stopped without a result ({}){}",
-                            describe_status(&ran.status),
-                            ran.reason().map(|r| format!(": {r}")).unwrap_or_default()
-                        ))],
-                    };
-                    if *name == "test" && checks.is_empty() {
-                        checks.push(Check::of(&rules::TEST_PACKAGE).skip(format!(
-                            "go test found no Go packages in {}: nothing to test",
-                            plan.dir.display()
-                        )));
-                    }
-                    checks
-                }
-            }
-        };
-        let report = Report::new(checks);
-        let (pass, fail, skip, error) = report.counts();
-        let took = step_started.elapsed();
-        in_steps += took;
-        eprintln!(
-            "goready check: {name}: {pass} passed, {fail} failed, {skip} skipped, {error} errors \
-             ({:.2} s)",
-            took.as_secs_f64()
-        );
-        if *name == "build" {
-            build = Some(report.clone());
-        }
-        reports.push(report);
-    }
-    eprintln!(
-        "goready check: steps done in {:.2} s ({:.2} s in the steps themselves)",
-        started.elapsed().as_secs_f64(),
-        in_steps.as_secs_f64()
-    );
-    Ok(crate::report::merge(reports))
-}
-
-/// Why `{bin}` cannot be started: its target did not build (or the build did not run).
-fn unbuilt(native: &Native, build: Option<&Report>) -> Option<String> {
-    let compiled = build.is_some_and(|r| {
-        r.checks.iter().any(|c| {
-            c.id == rules::BUILD_COMPILE.id
-                && c.target.as_deref() == Some(native.label.as_str())
-                && c.status == crate::model::Status::Pass
-        })
-    });
-    if compiled && native.bin.is_file() {
-        return None;
-    }
-    Some(format!(
-        "{{bin}} is {}, and the build of {} did not produce it (see build.compile): nothing to \
-         start",
-        native.bin.display(),
-        native.label
-    ))
-}
-
-fn describe_status(status: &ExitStatus) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return format!("killed by signal {sig}");
-        }
-    }
-    match status.code() {
-        Some(code) => format!("exit code {code}"),
-        None => status.to_string(),
-    }
-}
-
-/// How a step's process ended, and the end of what it printed on stderr.
-struct StepRun {
-    status: ExitStatus,
-    stderr_tail: Vec<u8>,
-}
-
-impl StepRun {
-    /// The step's own words for why it stopped: its `goready: error:` line, else its last
-    /// line.
-    fn reason(&self) -> Option<String> {
-        let text = String::from_utf8_lossy(&self.stderr_tail);
-        let lines: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        lines
-            .iter()
-            .rev()
-            .find_map(|l| l.strip_prefix("goready: error: "))
-            .or_else(|| lines.last().copied())
-            .map(str::to_string)
-    }
-}
-
-/// How much of a step's stderr is kept for the reason it stopped.
-const STDERR_TAIL: usize = 16 * 1024;
-
-/// Runs `goready STEP --json JSON --config CONFIG ARGV…`: stdout (the step's own table) is
-/// dropped, stderr (progress, go's output) passes through.
-fn run_step(name: &str, argv: &[OsString], json: &Path, config: &Path) -> anyhow::Result<StepRun> {
-    let exe = std::env::current_exe().context("finding goready's own executable")?;
-    let mut cmd = Command::new(exe);
-    // The options go before ARGV: `goready test`'s ARGV may end in `-- GO_TEST_ARGS`.
-    cmd.arg(name)
-        .arg("--json")
-        .arg(json)
-        .arg("--config")
-        .arg(config)
-        .args(argv)
-        .env_remove("GOREADY_FAIL_ON")
-        .env_remove("GOREADY_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    #[cfg(unix)]
-    let mut child = signals::spawn(&mut cmd)?;
-    #[cfg(not(unix))]
-    let mut child = cmd.spawn().context("starting a goready step")?;
-    let mut tail = Vec::new();
-    if let Some(mut stderr) = child.stderr.take() {
-        let mut buf = [0u8; 8192];
-        let mut out = std::io::stderr();
-        loop {
-            match stderr.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let _ = out.write_all(&buf[..n]);
-                    tail.extend_from_slice(&buf[..n]);
-                    if tail.len() > STDERR_TAIL {
-                        tail.drain(..tail.len() - STDERR_TAIL);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
-    }
-    #[cfg(unix)]
-    let status = signals::wait(child)?;
-    #[cfg(not(unix))]
-    let status = child.wait().context("waiting for a goready step")?;
-    Ok(StepRun {
-        status,
-        stderr_tail: tail,
-    })
-}
-
-/// Signals to `check` go to the step that is running, which stops its own children the way
-/// it does when run alone; `check` then dies of the same signal, publishing nothing.
-#[cfg(unix)]
-mod signals {
-    use std::process::{Child, Command};
-    use std::sync::atomic::{AtomicI32, Ordering};
-    use std::sync::{Mutex, Once};
-
-    use anyhow::Context;
-
-    /// The running step's pid.
-    static CURRENT: Mutex<Option<u32>> = Mutex::new(None);
-    /// The signal received, or 0.
-    static SIGNALLED: AtomicI32 = AtomicI32::new(0);
-
-    fn exit_if_signalled() {
-        let sig = SIGNALLED.load(Ordering::SeqCst);
-        if sig != 0 {
-            die_of(sig);
-        }
-    }
-
-    /// Dies of `sig`, as every goready step does, so that the caller sees the usual status.
-    fn die_of(sig: i32) -> ! {
-        let _ = signal_hook::low_level::emulate_default_handler(sig);
-        std::process::exit(128 + sig);
-    }
-
-    /// Installs the forwarding thread (once).
-    pub fn forward() {
-        static ONCE: Once = Once::new();
-        ONCE.call_once(|| {
-            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-            else {
-                eprintln!("goready: warning: cannot watch for interrupts");
-                return;
-            };
-            std::thread::spawn(move || {
-                for sig in signals.forever() {
-                    SIGNALLED.store(sig, Ordering::SeqCst);
-                    let current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
-                    match *current {
-                        Some(pid) => {
-                            if let Ok(pid) = libc::pid_t::try_from(pid) {
-                                // SAFETY: kill only sends a signal, to our own child, which
-                                // is not reaped before CURRENT is cleared under this lock.
-                                unsafe {
-                                    libc::kill(pid, sig);
-                                }
-                            }
-                        }
-                        None => die_of(sig),
-                    }
-                }
-            });
-        });
-    }
-
-    /// Starts a step in its own process group (so that a terminal's Ctrl-C reaches it once,
-    /// through `check`), told to stop (SIGTERM) if `check` itself dies.
-    pub fn spawn(cmd: &mut Command) -> anyhow::Result<Child> {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-        #[cfg(target_os = "linux")]
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent; it runs in
-        // the forked child before exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
-        exit_if_signalled();
-        let child = cmd.spawn().context("starting a goready step")?;
-        *current = Some(child.id());
-        Ok(child)
-    }
-
-    /// Waits for the step. It is reaped only after signals stop going to it, so that its pid
-    /// cannot have been reused by the time one is sent.
-    pub fn wait(mut child: Child) -> anyhow::Result<std::process::ExitStatus> {
-        let pid = child.id();
-        loop {
-            // SAFETY: `info` is a valid, zeroed siginfo_t that waitid fills in; WNOWAIT leaves
-            // the child to be reaped below.
-            let rc = unsafe {
-                let mut info: libc::siginfo_t = std::mem::zeroed();
-                libc::waitid(
-                    libc::P_PID,
-                    pid as libc::id_t,
-                    &mut info,
-                    libc::WEXITED | libc::WNOWAIT,
-                )
-            };
-            if rc == 0 {
-                break;
-            }
-            let err = std::io::Error::last_os_error();
-            if err.kind() != std::io::ErrorKind::Interrupted {
-                break;
-            }
-        }
-        {
-            let mut current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
-            *current = None;
-        }
-        let status = child.wait().context("waiting for a goready step")?;
-        exit_if_signalled();
-        Ok(status)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -964,35 +711,6 @@ mod tests {
             "{}",
             check.message
         );
-    }
-
-    #[test]
-    fn a_probe_of_bin_is_skipped_when_its_target_did_not_build() {
-        let native = Native {
-            label: "linux/amd64 cgo=0".into(),
-            bin: PathBuf::from("/nonexistent/dist/svc_linux_amd64"),
-        };
-        let failed = Report::new(vec![
-            Check::of(&rules::BUILD_COMPILE)
-                .target("linux/amd64 cgo=0")
-                .fail("main.go:3: syntax error"),
-        ]);
-        let why = unbuilt(&native, Some(&failed)).unwrap();
-        assert!(
-            why.contains("build.compile") && why.contains("linux/amd64 cgo=0"),
-            "{why}"
-        );
-        assert!(unbuilt(&native, None).is_some());
-        // Built, but the file is gone: still nothing to start.
-        let built = Report::new(vec![
-            Check::of(&rules::BUILD_COMPILE)
-                .target("linux/amd64 cgo=0")
-                .pass("built"),
-        ]);
-        assert!(unbuilt(&native, Some(&built)).is_some());
-        let exe = std::env::current_exe().unwrap();
-        let here = Native { bin: exe, ..native };
-        assert_eq!(unbuilt(&here, Some(&built)), None);
     }
 
     #[test]
