@@ -14,8 +14,11 @@
 # shared and the load drifts over minutes. HYPERFINE=1 adds a hyperfine run (needs hyperfine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-G=$PWD/target/release/goready
+# GOREADY=path measures that binary instead of a fresh release build.
+if [[ -z "${GOREADY:-}" ]]; then
+  cargo build --release --quiet
+fi
+G=${GOREADY:-$PWD/target/release/goready}
 W=$(mktemp -d)
 trap 'chmod -R u+w "$W"; rm -rf "$W"' EXIT
 mkdir -p "$W/r"
