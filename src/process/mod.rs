@@ -112,9 +112,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// goready is a child subreaper (set at the first [`Stop::Graceful`] spawn).
+#[cfg(unix)]
 static SUBREAPER: AtomicBool = AtomicBool::new(false);
 
 /// True when `pid` is a registered child: goready's own, not an orphan of some tree.
+#[cfg(unix)]
 fn is_registered(pid: i32) -> bool {
     running().entries.iter().any(|e| e.pid as i32 == pid)
 }
