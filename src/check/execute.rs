@@ -65,7 +65,7 @@ pub fn execute(plan: &Plan, config: Option<&Path>) -> anyhow::Result<Report> {
         }
     };
     process::watch_signals();
-    let console = Console::default();
+    let console = Console::new(std::io::stderr());
     let done: Vec<Done> = plan.steps.iter().map(|_| Done::default()).collect();
     let started = Instant::now();
     let ctx = Ctx {
@@ -150,7 +150,7 @@ fn merge_in_plan_order(plan: &Plan, reports: Vec<Report>) -> Report {
 /// What every step's thread shares.
 struct Ctx<'a> {
     plan: &'a Plan,
-    console: &'a Console,
+    console: &'a Console<std::io::Stderr>,
     done: &'a [Done],
     /// Where the steps' result files go.
     dir: &'a Path,
@@ -262,13 +262,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// the first step to write streams live; the others' output is kept, and when the live step
 /// ends, the kept output of the steps that ended meanwhile is printed whole (in plan order),
 /// then the next running step's, which streams live from then on.
-#[derive(Default)]
-struct Console {
-    state: Mutex<ConsoleState>,
+struct Console<W: Write> {
+    state: Mutex<ConsoleState<W>>,
 }
 
-#[derive(Default)]
-struct ConsoleState {
+struct ConsoleState<W> {
+    out: W,
     live: Option<usize>,
     /// What the steps that are not live printed, by step.
     kept: BTreeMap<usize, Vec<u8>>,
@@ -276,12 +275,23 @@ struct ConsoleState {
     ended: Vec<usize>,
 }
 
-impl Console {
+impl<W: Write> Console<W> {
+    fn new(out: W) -> Self {
+        Console {
+            state: Mutex::new(ConsoleState {
+                out,
+                live: None,
+                kept: BTreeMap::new(),
+                ended: Vec::new(),
+            }),
+        }
+    }
+
     fn write(&self, step: usize, bytes: &[u8]) {
         let mut state = lock(&self.state);
         let live = *state.live.get_or_insert(step);
         if live == step {
-            let _ = std::io::stderr().write_all(bytes);
+            let _ = state.out.write_all(bytes);
         } else {
             state.kept.entry(step).or_default().extend_from_slice(bytes);
         }
@@ -293,12 +303,11 @@ impl Console {
             state.ended.push(step);
             return;
         }
-        let mut err = std::io::stderr().lock();
-        let mut ended = std::mem::take(&mut state.ended);
-        ended.sort_unstable();
-        for s in ended {
+        let state = &mut *state;
+        state.ended.sort_unstable();
+        for s in state.ended.drain(..) {
             if let Some(text) = state.kept.remove(&s) {
-                let _ = err.write_all(&text);
+                let _ = state.out.write_all(&text);
             }
         }
         // The next live step: the first (in plan order) that printed and still runs.
@@ -306,7 +315,7 @@ impl Console {
         if let Some(next) = state.live
             && let Some(text) = state.kept.remove(&next)
         {
-            let _ = err.write_all(&text);
+            let _ = state.out.write_all(&text);
         }
     }
 }
@@ -508,6 +517,33 @@ mod tests {
                 (rules::BINARY_VERSION.id, arm),
                 (rules::RUNTIME_START.id, None),
             ]
+        );
+    }
+
+    #[test]
+    fn each_steps_output_stays_together_while_steps_overlap() {
+        let console = Console::new(Vec::new());
+        // env (0) writes first and streams; build (1) and test (2) write meanwhile.
+        console.write(0, b"env: start\n");
+        console.write(1, b"build: start\n");
+        console.write(2, b"test: start\n");
+        console.write(0, b"env: done\n");
+        console.write(2, b"test: pa");
+        console.write(2, b"ss\n");
+        console.end(2);
+        console.write(1, b"build: one\n");
+        console.end(0);
+        // build is live now: its kept lines came out, the rest streams.
+        console.write(1, b"build: two\n");
+        console.write(3, b"probe: start\n");
+        console.end(1);
+        console.write(3, b"probe: done\n");
+        console.end(3);
+        let out = String::from_utf8(console.state.into_inner().unwrap().out).unwrap();
+        assert_eq!(
+            out,
+            "env: start\nenv: done\ntest: start\ntest: pass\nbuild: start\nbuild: one\n\
+             build: two\nprobe: start\nprobe: done\n"
         );
     }
 }
