@@ -866,7 +866,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
     }
     let facts = probe::run::run(&opts);
     if crate::process::interrupted() {
-        // The signal thread stops the service and exits with 128 + the signal; a report of
+        // The signal watcher stops the service and ends goready by the signal; a report of
         // a half-finished probe would only mislead.
         loop {
             std::thread::park();
