@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::process::{self, Finished, Supervised};
+use crate::process::{self, Finished, Stop, Supervised};
 
 /// A `go` command to run.
 #[derive(Debug, Clone)]
@@ -42,19 +42,16 @@ impl Go {
     /// `go env -json` in `dir`: every variable as Go resolves it (environment, go env file,
     /// defaults). One call answers everything a step needs to know about the toolchain.
     pub fn env_json(&self, dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-        let out = self
-            .command(dir)
-            .args(["env", "-json"])
-            .output()
+        let out = process::capture(self.command(dir).args(["env", "-json"]), None)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
-        if !out.status.success() {
+        if !out.success() {
             bail!(
                 "`go env -json` failed in {}: {}",
                 dir.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
+                out.stderr.trim()
             );
         }
-        serde_json::from_slice(&out.stdout)
+        serde_json::from_str(&out.stdout)
             .context("`go env -json` printed something that is not JSON")
     }
 
@@ -62,19 +59,15 @@ impl Go {
     /// under a test is one process goready can watch and stop (killing `go test` would
     /// leave the test binary running).
     pub fn test_binary(&self, dir: &Path, pkg: &str, out: &Path) -> anyhow::Result<()> {
-        let result = self
-            .command(dir)
-            .args(["test", "-c", "-o"])
-            .arg(out)
-            .arg(pkg)
-            .stdin(std::process::Stdio::null())
-            .output()
+        let mut cmd = self.command(dir);
+        cmd.args(["test", "-c", "-o"]).arg(out).arg(pkg);
+        let result = process::capture(&mut cmd, None)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
-        if !result.status.success() {
+        if !result.success() {
             bail!(
                 "`go test -c {pkg}` failed in {}:\n{}",
                 dir.display(),
-                String::from_utf8_lossy(&result.stderr).trim()
+                result.stderr.trim()
             );
         }
         if !out.is_file() {
@@ -89,20 +82,19 @@ impl Go {
     /// The directory of package `pkg` (`go list -f {{.Dir}}`), where `go test` would run
     /// its test binary.
     pub fn package_dir(&self, dir: &Path, pkg: &str) -> anyhow::Result<PathBuf> {
-        let out = self
-            .command(dir)
-            .args(["list", "-f", "{{.Dir}}", pkg])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
-        if !out.status.success() {
+        let out = process::capture(
+            self.command(dir).args(["list", "-f", "{{.Dir}}", pkg]),
+            None,
+        )
+        .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
+        if !out.success() {
             bail!(
                 "`go list {pkg}` failed in {}: {}",
                 dir.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
+                out.stderr.trim()
             );
         }
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = &out.stdout;
         let first = text.lines().next().unwrap_or("").trim();
         if first.is_empty() || text.lines().count() > 1 {
             bail!(
@@ -176,7 +168,7 @@ impl Go {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        process::spawn(&mut cmd)
+        process::spawn(&mut cmd, Stop::Kill)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))
     }
 
@@ -225,14 +217,12 @@ impl Go {
         if import_paths.is_empty() {
             return Ok(dirs);
         }
-        let out = self
-            .command(dir)
-            .args(["list", "-e", "-f", "{{.ImportPath}}\t{{.Dir}}"])
-            .args(import_paths)
-            .stdin(Stdio::null())
-            .output()
+        let mut cmd = self.command(dir);
+        cmd.args(["list", "-e", "-f", "{{.ImportPath}}\t{{.Dir}}"])
+            .args(import_paths);
+        let out = process::capture(&mut cmd, None)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
+        for line in out.stdout.lines() {
             if let Some((path, pkg_dir)) = line.split_once('\t')
                 && !pkg_dir.is_empty()
             {

@@ -120,7 +120,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         );
     }
     // First: every `go` goready starts from here on dies with it.
-    crate::process::kill_children_on_signal();
+    crate::process::watch_signals();
     let cwd = std::env::current_dir().context("reading the working directory")?;
     let dir = std::path::absolute(&opts.dir)
         .with_context(|| format!("resolving {}", opts.dir.display()))?;

@@ -17,7 +17,7 @@ use clap::parser::ValueSource;
 
 use super::args::{BuildArgs, CheckArgs, EnvArgs, MatrixArgs, OutputArgs, ProbeArgs, TestArgs};
 use crate::build::matrix;
-use crate::check::{self, Action, Plan, Step};
+use crate::check::{self, Action, Native, Plan, Step};
 use crate::config::{self, Config, Settings, Source};
 use crate::model::{Check, Severity};
 use crate::rules;
@@ -224,35 +224,98 @@ pub fn plan(dir: &Path, settings: &Settings) -> anyhow::Result<Planned> {
         settings.parse::<TestArgs>("test", &[leading_flag("dir", dir)], reserved("test"))?;
     let (outputs, report_argv) = settings.parse::<OutputArgs>("report", &[], &[])?;
     let with_dir = |argv: Vec<OsString>| [vec![dir_arg.clone()], argv].concat();
+    let native = match &probe {
+        Action::Run { needs, .. } => needs.as_ref(),
+        Action::Skip(_) => None,
+    };
+    let mut steps = vec![(
+        "env",
+        Action::Run {
+            argv: with_dir(env_argv),
+            needs: None,
+        },
+    )];
+    steps.extend(
+        split_build(&build_argv, &targets, native)
+            .into_iter()
+            .map(|argv| {
+                (
+                    "build",
+                    Action::Run {
+                        argv: with_dir(argv),
+                        needs: None,
+                    },
+                )
+            }),
+    );
+    steps.push(("probe", probe));
+    steps.push((
+        "test",
+        Action::Run {
+            argv: [vec![leading_flag("dir", dir)], test_argv].concat(),
+            needs: None,
+        },
+    ));
     let plan = Plan {
         dir: dir.to_path_buf(),
-        steps: vec![
-            (
-                "env",
-                Action::Run {
-                    argv: with_dir(env_argv),
-                    needs: None,
-                },
-            ),
-            (
-                "build",
-                Action::Run {
-                    argv: with_dir(build_argv),
-                    needs: None,
-                },
-            ),
-            ("probe", probe),
-            (
-                "test",
-                Action::Run {
-                    argv: [vec![leading_flag("dir", dir)], test_argv].concat(),
-                    needs: None,
-                },
-            ),
-        ],
+        steps,
         report_argv,
+        matrix: targets.iter().map(matrix::Target::label).collect(),
     };
     Ok(Planned { plan, outputs })
+}
+
+/// The build's command lines: one for the whole matrix, or — when the probe starts the
+/// native binary and the matrix has more — the native target first (the probe starts when
+/// it is built), then the rest, one command per set of CGO settings (`--shard` is then
+/// spelled out as the targets it selects).
+fn split_build(
+    argv: &[OsString],
+    targets: &[matrix::Target],
+    native: Option<&Native>,
+) -> Vec<Vec<OsString>> {
+    let Some(first) = native.and_then(|n| targets.iter().find(|t| t.label() == n.label)) else {
+        return vec![argv.to_vec()];
+    };
+    if targets.len() < 2 {
+        return vec![argv.to_vec()];
+    }
+    let base: Vec<OsString> = argv
+        .iter()
+        .filter(|w| {
+            let w = w.to_string_lossy();
+            !["--target=", "--cgo=", "--shard="]
+                .iter()
+                .any(|f| w.starts_with(f))
+        })
+        .cloned()
+        .collect();
+    let part = |pairs: &[String], cgo: &[bool]| {
+        let cgo: Vec<&str> = cgo.iter().map(|&c| if c { "1" } else { "0" }).collect();
+        let mut words = base.clone();
+        words.push(format!("--target={}", pairs.join(",")).into());
+        words.push(format!("--cgo={}", cgo.join(",")).into());
+        words
+    };
+    let pair = |t: &matrix::Target| format!("{}/{}", t.goos, t.goarch);
+    let mut parts = vec![part(&[pair(first)], &[first.cgo])];
+    // The rest: each GOOS/GOARCH with its CGO settings, grouped by those settings.
+    let mut cgo_of: Vec<(String, Vec<bool>)> = Vec::new();
+    for t in targets.iter().filter(|t| *t != first) {
+        match cgo_of.iter_mut().find(|(p, _)| *p == pair(t)) {
+            Some((_, cgo)) => cgo.push(t.cgo),
+            None => cgo_of.push((pair(t), vec![t.cgo])),
+        }
+    }
+    let mut groups: Vec<(Vec<bool>, Vec<String>)> = Vec::new();
+    for (p, cgo) in cgo_of {
+        match groups.iter_mut().find(|(c, _)| *c == cgo) {
+            Some((_, pairs)) => pairs.push(p),
+            None => groups.push((cgo, vec![p])),
+        }
+    }
+    parts.extend(groups.iter().map(|(cgo, pairs)| part(pairs, cgo)));
+    parts
 }
 
 /// The build matrix, checked now: a bad target is a setting error, not a failed build.
@@ -431,6 +494,49 @@ mod tests {
         let exec = format!("--exec=dist/{file} --addr {{addr}} --admin {{admin}}");
         assert!(argv.contains(&OsString::from(exec)), "{argv:?}");
         assert!(argv[0].to_string_lossy().starts_with("--dir="), "{argv:?}");
+    }
+
+    #[test]
+    fn the_native_target_builds_first_and_the_rest_by_cgo_setting() {
+        let target = |goos: &str, goarch: &str, cgo: bool| matrix::Target {
+            goos: goos.into(),
+            goarch: goarch.into(),
+            cgo,
+        };
+        let targets = [
+            target("linux", "amd64", false),
+            target("linux", "amd64", true),
+            target("linux", "arm64", false),
+            target("darwin", "arm64", false),
+        ];
+        let native = Native {
+            label: targets[0].label(),
+            bin: "dist/svc".into(),
+        };
+        let argv: Vec<OsString> = ["--package=.", "--target=linux/amd64", "--cgo=0,1"]
+            .map(OsString::from)
+            .to_vec();
+        let words = |v: &Vec<OsString>| -> Vec<String> {
+            v.iter().map(|w| w.to_string_lossy().into_owned()).collect()
+        };
+        let parts: Vec<Vec<String>> = split_build(&argv, &targets, Some(&native))
+            .iter()
+            .map(words)
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                vec!["--package=.", "--target=linux/amd64", "--cgo=0"],
+                vec!["--package=.", "--target=linux/amd64", "--cgo=1"],
+                vec![
+                    "--package=.",
+                    "--target=linux/arm64,darwin/arm64",
+                    "--cgo=0"
+                ],
+            ]
+        );
+        // Without a probe of the native binary the matrix stays one build.
+        assert_eq!(split_build(&argv, &targets, None), vec![argv.clone()]);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use super::allocs::{self, AllocOptions, Allocations};
 use super::rules::{self, RuleOptions};
 use super::run::{self, ProbeFacts, ProbeOptions};
-use super::service;
 use crate::model::Check;
 
 /// What `goready probe` was asked to do.
@@ -32,12 +31,11 @@ pub struct ProbeRun {
 }
 
 /// Runs `goready probe`. Interrupted (SIGINT, SIGTERM, SIGHUP), it does not return: the
-/// signal thread stops the service and exits with 128 + the signal, since a report of a
-/// half-finished probe would only mislead.
+/// supervisor's signal watcher stops the service and goready dies of the signal, since a
+/// report of a half-finished probe would only mislead.
 pub fn run(opts: &Options) -> anyhow::Result<ProbeRun> {
-    service::install_signal_handlers(opts.probe.grace)?;
     let facts = run::run(&opts.probe);
-    if service::interrupted() {
+    if crate::process::interrupted() {
         loop {
             std::thread::park();
         }

@@ -28,7 +28,7 @@ pub mod memlimit;
 #[cfg(unix)]
 pub mod pprof;
 #[cfg(unix)]
-pub mod procs;
+pub use crate::process::procs;
 #[cfg(unix)]
 pub mod rules;
 #[cfg(unix)]

@@ -262,6 +262,7 @@ pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
     let spawn_opts = SpawnOptions {
         gctrace: opts.gctrace,
         log_dir: opts.artifacts.clone(),
+        grace: opts.grace,
     };
     let mut svc = match Service::spawn(&prepared, &spawn_opts) {
         Ok(s) => s,

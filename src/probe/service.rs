@@ -1,22 +1,17 @@
-//! Starting, watching and stopping the service under test.
-//!
-//! The service runs in its own process group with `PR_SET_PDEATHSIG`, so that
-//! - a stop reaches every process it forked: SIGTERM to the group (and to every process of
-//!   its tree, in case one moved to a group of its own), SIGKILL after the grace period;
-//! - Ctrl-C or SIGTERM to goready stops the service the same way before goready exits
-//!   ([`install_signal_handlers`]);
-//! - if goready itself is killed outright, the kernel kills the service's main process.
-//!
-//! Every process seen in the tree is remembered (pid and start time), so a child that
-//! outlives its parent and leaves the group is still found and stopped.
+//! The service under test: how it is launched, its output (tail, GC trace), readiness, and
+//! how it ended. Starting, watching and stopping its processes is the supervisor's
+//! ([`crate::process`], policy [`Stop::Graceful`]): its own process group and
+//! `PR_SET_PDEATHSIG`, SIGTERM to every process of its tree and SIGKILL after the grace
+//! period, the same on Ctrl-C or SIGTERM to goready; a child that leaves its group is still
+//! found and stopped.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -25,8 +20,9 @@ use serde::Serialize;
 use super::exposure::{self, ListenSocket};
 use super::gctrace::{self, GcStats};
 use super::http::{self, Endpoint, Request};
-use super::procs::{self, ProcStat};
+use super::procs::ProcStat;
 use crate::gotool::Go;
+use crate::process::{self, Stop, Supervised, signal_name};
 
 /// How much of each output stream is kept in memory.
 const TAIL_BYTES: usize = 64 * 1024;
@@ -175,23 +171,6 @@ impl From<ExitStatus> for ExitFacts {
     }
 }
 
-/// `SIGTERM` for 15, `signal 99` for the unnamed.
-pub fn signal_name(sig: i32) -> String {
-    match sig {
-        libc::SIGHUP => "SIGHUP".into(),
-        libc::SIGINT => "SIGINT".into(),
-        libc::SIGQUIT => "SIGQUIT".into(),
-        libc::SIGILL => "SIGILL".into(),
-        libc::SIGABRT => "SIGABRT".into(),
-        libc::SIGBUS => "SIGBUS".into(),
-        libc::SIGKILL => "SIGKILL".into(),
-        libc::SIGSEGV => "SIGSEGV".into(),
-        libc::SIGPIPE => "SIGPIPE".into(),
-        libc::SIGTERM => "SIGTERM".into(),
-        other => format!("signal {other}"),
-    }
-}
-
 /// One output stream of the service: its tail, and for stderr the GC trace.
 #[derive(Debug, Default)]
 struct Capture {
@@ -242,202 +221,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The processes goready is responsible for: a process group and every process ever seen in
-/// the service's tree, by pid and start time.
-#[derive(Debug, Default)]
-struct Known {
-    leader: i32,
-    pgid: i32,
-    seen: BTreeMap<i32, (u64, String)>,
-}
-
-impl Known {
-    /// Live (non-zombie) processes of the service now.
-    fn alive(&mut self) -> Vec<ProcStat> {
-        let all = procs::snapshot(Path::new("/proc"));
-        let mut live: Vec<ProcStat> = procs::tree(&all, self.leader, self.pgid);
-        let subreaper = SUBREAPER.load(std::sync::atomic::Ordering::SeqCst);
-        // SAFETY: getpid has no preconditions.
-        let me = unsafe { libc::getpid() };
-        for p in &all {
-            let remembered = self
-                .seen
-                .get(&p.pid)
-                .is_some_and(|(start, _)| *start == p.start_time);
-            // An orphan re-parented to goready: goready's own children are the services
-            // (each a leader of its own tree) and finished `go` runs, so this one escaped a
-            // service's tree before goready saw it.
-            let orphan = subreaper && p.ppid == me && p.pid != self.leader && !is_leader(p.pid);
-            if (remembered || orphan) && !live.iter().any(|l| l.pid == p.pid) {
-                // Still ours, wherever it moved; its own children too.
-                live.extend(procs::tree(&all, p.pid, 0));
-            }
-        }
-        live.retain(|p| !p.is_zombie());
-        live.sort_by_key(|p| p.pid);
-        live.dedup_by_key(|p| p.pid);
-        for p in &live {
-            self.seen.insert(p.pid, (p.start_time, p.comm.clone()));
-        }
-        live
-    }
-
-    fn signal(&mut self, sig: i32) -> Vec<ProcStat> {
-        let live = self.alive();
-        // Only while a member is alive: an empty group's id may be reused by another.
-        if live.iter().any(|p| p.pgrp == self.pgid) {
-            // SAFETY: kill(2) with a negative pid signals a process group; no memory is
-            // involved.
-            unsafe {
-                libc::kill(-self.pgid, sig);
-            }
-        }
-        for p in &live {
-            // SAFETY: as above, for one process that is part of the service's tree.
-            unsafe {
-                libc::kill(p.pid, sig);
-            }
-        }
-        live
-    }
-}
-
-/// True when `pid` is the main process of a running service.
-fn is_leader(pid: i32) -> bool {
-    lock(registry()).iter().any(|k| match k.try_lock() {
-        Ok(k) => k.leader == pid,
-        // Locked: the caller holds it, and the caller knows its own leader.
-        Err(_) => false,
-    })
-}
-
-/// Services that are running, for the signal handler to stop.
-fn registry() -> &'static Mutex<Vec<Arc<Mutex<Known>>>> {
-    static R: OnceLock<Mutex<Vec<Arc<Mutex<Known>>>>> = OnceLock::new();
-    R.get_or_init(|| Mutex::new(Vec::new()))
-}
-
-/// Stops every running service: SIGTERM, then SIGKILL after `grace` (or at once).
-fn stop_all(grace: Duration) {
-    let all: Vec<_> = lock(registry()).clone();
-    let until = Instant::now() + grace;
-    for k in &all {
-        lock(k).signal(libc::SIGTERM);
-    }
-    while Instant::now() < until && all.iter().any(|k| !lock(k).alive().is_empty()) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for _ in 0..50 {
-        let mut any = false;
-        for k in &all {
-            any |= !lock(k).signal(libc::SIGKILL).is_empty();
-        }
-        if !any {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// goready is a child subreaper: every child of goready's other than the ones it started
-/// itself is an orphan of a service's tree.
-static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// True once goready got SIGINT/SIGTERM/SIGHUP: the signal thread is stopping the service
-/// and will exit the process; the main thread must not report or exit on its own.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
-}
-
-/// Makes Ctrl-C (SIGINT), SIGTERM and SIGHUP to goready stop the service before goready
-/// exits (with 128 + the signal's number): SIGTERM to the service, SIGKILL after `grace`.
-/// A second signal kills at once. Call once, from the CLI.
-pub fn install_signal_handlers(grace: Duration) -> anyhow::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-        .context("installing signal handlers")?;
-    std::thread::Builder::new()
-        .name("goready-signals".into())
-        .spawn(move || {
-            let mut first = true;
-            for sig in signals.forever() {
-                INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-                if first {
-                    first = false;
-                    eprintln!(
-                        "goready: {} received: stopping the service (SIGTERM, SIGKILL after {})",
-                        signal_name(sig),
-                        crate::duration::format(grace)
-                    );
-                    std::thread::spawn(move || {
-                        stop_all(grace);
-                        std::process::exit(128 + sig);
-                    });
-                } else {
-                    stop_all(Duration::ZERO);
-                    std::process::exit(128 + sig);
-                }
-            }
-        })
-        .context("starting the signal thread")?;
-    // Orphaned grandchildren are re-parented to goready rather than to init, so they stay
-    // visible (and reapable) until the service is stopped.
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0 {
-        SUBREAPER.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-    Ok(())
-}
-
-/// A process run in its own process group that dies with goready.
-fn supervised(argv: &[String]) -> Command {
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]).process_group(0).stdin(Stdio::null());
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: getpid has no preconditions.
-        let parent = unsafe { libc::getpid() };
-        // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid, _exit).
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // goready died between fork and prctl: do not start an orphan.
-                if libc::getppid() != parent {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
-    }
-    cmd
-}
-
-/// Where a service's output goes besides goready's memory.
+/// How the service runs: where its output goes besides goready's memory, and how long it
+/// gets to stop.
 #[derive(Debug, Default, Clone)]
 pub struct SpawnOptions {
     /// Run with `GODEBUG=gctrace=1` (added to an existing GODEBUG).
     pub gctrace: bool,
     /// Write the full stdout/stderr to `service.stdout.log`/`service.stderr.log` here.
     pub log_dir: Option<PathBuf>,
+    /// When goready is interrupted: the time between SIGTERM and SIGKILL (`--grace`).
+    pub grace: Duration,
 }
 
 /// The running service.
 pub struct Service {
-    child: Child,
+    /// Its processes, stopped gracefully.
+    proc: Supervised,
     /// The main process.
     pub pid: i32,
     /// When it was started.
     pub started: Instant,
-    known: Arc<Mutex<Known>>,
     stdout: Arc<Mutex<Capture>>,
     stderr: Arc<Mutex<Capture>>,
-    exit: Option<(ExitStatus, Instant)>,
-    stopped: bool,
 }
 
 /// The outcome of waiting for readiness.
@@ -500,6 +305,7 @@ pub struct StopReport {
     pub grace_ms: u64,
 }
 
+/// A process of the service, for people: `svc (pid 42)`.
 fn describe_proc(p: &ProcStat) -> String {
     format!("{} (pid {})", p.comm, p.pid)
 }
@@ -507,8 +313,11 @@ fn describe_proc(p: &ProcStat) -> String {
 impl Service {
     /// Starts the prepared command, capturing its output.
     pub fn spawn(prepared: &Prepared, opts: &SpawnOptions) -> anyhow::Result<Service> {
-        let mut cmd = supervised(&prepared.argv);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut cmd = Command::new(&prepared.argv[0]);
+        cmd.args(&prepared.argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if let Some(cwd) = &prepared.cwd {
             cmd.current_dir(cwd);
         }
@@ -520,16 +329,8 @@ impl Service {
             };
             cmd.env("GODEBUG", godebug);
         }
-        let mut child = cmd
-            .spawn()
+        let mut proc = process::spawn(&mut cmd, Stop::Graceful(opts.grace))
             .with_context(|| format!("cannot start {:?}", prepared.argv[0]))?;
-        let pid = child.id() as i32;
-        let known = Arc::new(Mutex::new(Known {
-            leader: pid,
-            pgid: pid,
-            seen: BTreeMap::new(),
-        }));
-        lock(registry()).push(known.clone());
         let open_log = |name: &str| {
             opts.log_dir
                 .as_ref()
@@ -543,44 +344,38 @@ impl Service {
             log: open_log("service.stderr.log"),
             ..Capture::default()
         }));
-        if let Some(out) = child.stdout.take() {
+        if let Some(out) = proc.take_stdout() {
             let to = stdout.clone();
             std::thread::spawn(move || pump(out, to));
         }
-        if let Some(err) = child.stderr.take() {
+        if let Some(err) = proc.take_stderr() {
             let to = stderr.clone();
             std::thread::spawn(move || pump(err, to));
         }
         Ok(Service {
-            child,
-            pid,
+            pid: proc.id() as i32,
+            proc,
             started: Instant::now(),
-            known,
             stdout,
             stderr,
-            exit: None,
-            stopped: false,
         })
     }
 
     /// The main process's exit, if it has exited (checked now).
     pub fn poll_exit(&mut self) -> Option<ExitStatus> {
-        if self.exit.is_none() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.exit = Some((status, Instant::now()));
-            }
-        }
-        self.exit.map(|(s, _)| s)
+        self.proc.try_wait()
     }
 
     /// Time from start to exit, if it exited.
     pub fn exited_after(&self) -> Option<Duration> {
-        self.exit.map(|(_, at)| at.duration_since(self.started))
+        self.proc
+            .exited_at()
+            .map(|at| at.duration_since(self.started))
     }
 
     /// The live processes of the service now (main process first).
     pub fn processes(&self) -> Vec<ProcStat> {
-        let mut live = lock(&self.known).alive();
+        let mut live = self.proc.processes();
         live.sort_by_key(|p| (p.pid != self.pid, p.pid));
         live
     }
@@ -605,11 +400,6 @@ impl Service {
         } else {
             err
         }
-    }
-
-    /// Bytes written to (stdout, stderr) so far.
-    pub fn output_bytes(&self) -> (u64, u64) {
-        (lock(&self.stdout).total, lock(&self.stderr).total)
     }
 
     /// What `GODEBUG=gctrace=1` printed so far.
@@ -676,146 +466,30 @@ impl Service {
     /// SIGKILL to whatever still runs after `grace`; reaps the main process.
     pub fn stop(&mut self, grace: Duration) -> StopReport {
         let exited_before_stop = self.poll_exit().is_some();
-        let began = Instant::now();
-        lock(&self.known).signal(libc::SIGTERM);
-        let mut main_exit_ms = None;
-        let mut live;
-        loop {
-            if self.poll_exit().is_some() && main_exit_ms.is_none() {
-                main_exit_ms = Some(began.elapsed().as_millis() as u64);
-            }
-            live = lock(&self.known).alive();
-            if live.is_empty() && self.exit.is_some() || began.elapsed() >= grace {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let graceful = live.is_empty() && self.exit.is_some();
-        let killed: Vec<String> = live.iter().map(describe_proc).collect();
-        let mut leftover = Vec::new();
-        if !graceful {
-            let until = Instant::now() + Duration::from_secs(5);
-            loop {
-                let still = lock(&self.known).signal(libc::SIGKILL);
-                self.poll_exit();
-                if still.is_empty() && self.exit.is_some() {
-                    break;
-                }
-                if Instant::now() >= until {
-                    leftover = still.iter().map(describe_proc).collect();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-        self.reap_orphans();
-        self.finish();
+        let stopped = self.proc.terminate(grace);
         StopReport {
             exited_before_stop,
-            exit: self.exit.map(|(s, _)| s.into()),
-            graceful,
-            main_exit_ms: if exited_before_stop {
-                None
-            } else {
-                main_exit_ms
-            },
-            killed,
-            leftover,
+            exit: self.poll_exit().map(Into::into),
+            graceful: stopped.graceful,
+            main_exit_ms: stopped.main_exit.map(|d| d.as_millis() as u64),
+            killed: stopped.killed.iter().map(describe_proc).collect(),
+            leftover: stopped.leftover.iter().map(describe_proc).collect(),
             grace_ms: grace.as_millis() as u64,
         }
     }
-
-    /// Reaps zombies of the service that were re-parented to goready (a subreaper).
-    fn reap_orphans(&self) {
-        // SAFETY: getpid has no preconditions.
-        let me = unsafe { libc::getpid() };
-        let seen: Vec<i32> = lock(&self.known).seen.keys().copied().collect();
-        for p in procs::snapshot(Path::new("/proc")) {
-            if p.ppid == me && p.is_zombie() && p.pid != self.pid && seen.contains(&p.pid) {
-                let mut status = 0;
-                // SAFETY: waitpid on a specific zombie child of ours, non-blocking.
-                unsafe {
-                    libc::waitpid(p.pid, &mut status, libc::WNOHANG);
-                }
-            }
-        }
-    }
-
-    fn finish(&mut self) {
-        self.stopped = true;
-        let mut reg = lock(registry());
-        reg.retain(|k| !Arc::ptr_eq(k, &self.known));
-    }
 }
 
-impl Drop for Service {
-    /// A service is never left behind, even when the probe returns early or panics.
-    fn drop(&mut self) {
-        if !self.stopped {
-            let until = Instant::now() + Duration::from_secs(5);
-            while !lock(&self.known).signal(libc::SIGKILL).is_empty() && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-            self.reap_orphans();
-            self.finish();
-        }
-    }
-}
-
-/// Runs `argv` briefly (e.g. `svc --version`) in its own process group, killing the group
-/// if it has not finished within `timeout`. Returns (exit, stdout, stderr).
+/// Runs `argv` briefly (e.g. `svc --version`), killing it and what it started if it has not
+/// finished within `timeout`. Returns (exit, stdout, stderr).
 pub fn run_briefly(
     argv: &[String],
     timeout: Duration,
 ) -> anyhow::Result<(Option<ExitFacts>, String, String)> {
-    let mut cmd = supervised(argv);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    let done = process::capture(&mut cmd, Some(timeout))
         .with_context(|| format!("cannot start {:?}", argv[0]))?;
-    let pid = child.id() as i32;
-    let out = Arc::new(Mutex::new(Capture::default()));
-    let err = Arc::new(Mutex::new(Capture::default()));
-    let mut pumps = Vec::new();
-    if let Some(o) = child.stdout.take() {
-        let to = out.clone();
-        pumps.push(std::thread::spawn(move || pump(o, to)));
-    }
-    if let Some(e) = child.stderr.take() {
-        let to = err.clone();
-        pumps.push(std::thread::spawn(move || pump(e, to)));
-    }
-    let until = Instant::now() + timeout;
-    let status = loop {
-        if let Ok(Some(s)) = child.try_wait() {
-            break Some(s);
-        }
-        if Instant::now() >= until {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut known = Known {
-        leader: pid,
-        pgid: pid,
-        seen: BTreeMap::new(),
-    };
-    // Whatever it left behind, and itself on a timeout.
-    for _ in 0..100 {
-        if known.signal(libc::SIGKILL).is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    for p in pumps {
-        let _ = p.join();
-    }
-    let text = |c: &Arc<Mutex<Capture>>| String::from_utf8_lossy(&lock(c).tail).into_owned();
-    Ok((status.map(Into::into), text(&out), text(&err)))
+    Ok((done.status.map(Into::into), done.stdout, done.stderr))
 }
 
 #[cfg(test)]
@@ -932,7 +606,7 @@ mod tests {
         assert!(stop.leftover.is_empty(), "{:?}", stop.leftover);
         for pid in pids {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let alive = procs::parse_stat(&stat).is_some_and(|p| !p.is_zombie());
+            let alive = crate::process::procs::parse_stat(&stat).is_some_and(|p| !p.is_zombie());
             assert!(!alive, "pid {pid} survived: {stat}");
         }
     }

@@ -1,7 +1,7 @@
 //! The process table as Linux shows it in /proc: who is whose child, which process group a
-//! process is in, and whether it is still running or only a zombie. goready needs the whole
-//! tree of the service — a service may fork workers that listen too, and a stop must reach
-//! every one of them.
+//! process is in, and whether it is still running or only a zombie. A graceful stop needs a
+//! child's whole tree — a service may fork workers that listen too, and a stop must reach
+//! every one of them; the probe reads the same table for the service's processes.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -101,14 +101,6 @@ pub fn tree(procs: &[ProcStat], root: i32, pgid: i32) -> Vec<ProcStat> {
         .iter()
         .filter(|p| seen.contains(&p.pid))
         .cloned()
-        .collect()
-}
-
-/// The live (non-zombie) processes of the service's tree, read from /proc now.
-pub fn live_tree(root: i32, pgid: i32) -> Vec<ProcStat> {
-    tree(&snapshot(Path::new("/proc")), root, pgid)
-        .into_iter()
-        .filter(|p| !p.is_zombie())
         .collect()
 }
 
