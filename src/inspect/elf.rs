@@ -120,6 +120,7 @@ pub fn layout<'a, Elf: FileHeader<Endian = object::Endianness>>(
         pclntab_section: file
             .section_by_name(".gopclntab")
             .and_then(|s| s.data().ok()),
+        pclntab_region: None,
     }
 }
 

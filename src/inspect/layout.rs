@@ -28,6 +28,9 @@ pub struct Layout<'a> {
     pub buildinfo_range: Option<(u64, u64)>,
     /// Bytes of the section that holds the pclntab, where the format names one.
     pub pclntab_section: Option<&'a [u8]>,
+    /// Bytes that hold the pclntab somewhere inside, where the format has no section of its
+    /// own for it (PE: `.rdata`): searched for the magic before the whole file is.
+    pub pclntab_region: Option<&'a [u8]>,
 }
 
 /// What the symbol table says: how many symbols are defined and where the wanted string

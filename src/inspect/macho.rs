@@ -67,6 +67,7 @@ pub fn layout<'a, Mach: MachHeader<Endian = object::Endianness>>(
         pclntab_section: file
             .section_by_name("__gopclntab")
             .and_then(|s| s.data().ok()),
+        pclntab_region: None,
     }
 }
 

@@ -4,8 +4,10 @@
 //!
 //! [`inspect_bytes`] is the one front door over the formats; `elf`, `macho` and `pe` only
 //! produce a `layout::Layout`; `buildinfo` and `pclntab` decode Go's own tables; `rules`
-//! judges the facts.
+//! judges the facts; [`run`] is the front door of `goready inspect FILE...` (many files, in
+//! parallel, judged).
 
+mod batch;
 pub mod buildinfo;
 mod elf;
 pub mod facts;
@@ -25,6 +27,7 @@ use memchr::memmem;
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64};
 use object::{FileKind, Object, ObjectSection, ObjectSymbol};
 
+pub use batch::{MAX_JOBS, Outcome, RunOptions, Unreadable, run};
 pub use facts::{BinaryFacts, Format, Linkage, Relro};
 use facts::{PclntabFacts, VersionEvidence};
 use layout::{Layout, Symbols};
@@ -221,7 +224,11 @@ fn thin(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFacts, InspectE
 
     let pclntab = match layout.pclntab_section.and_then(Pclntab::parse) {
         Some(table) => Some(table),
-        None => Pclntab::scan(data).map(|(_, t)| t),
+        None => layout
+            .pclntab_region
+            .and_then(Pclntab::scan)
+            .or_else(|| Pclntab::scan(data))
+            .map(|(_, t)| t),
     };
     let pprof_linked = pclntab
         .as_ref()
