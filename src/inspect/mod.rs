@@ -251,7 +251,9 @@ fn thin(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFacts, InspectE
     let symbols = match &file {
         object::File::Elf32(f) => elf::symbols(f, data, &wanted),
         object::File::Elf64(f) => elf::symbols(f, data, &wanted),
-        _ => read_symbols(&file, layout.format, &wanted),
+        object::File::MachO32(f) => macho::symbols(f, data, &wanted),
+        object::File::MachO64(f) => macho::symbols(f, data, &wanted),
+        _ => read_symbols(&file, &wanted),
     };
     let version_vars: BTreeMap<String, String> = symbols
         .vars
@@ -358,8 +360,8 @@ fn go_arch(arch: object::Architecture, big_endian: bool) -> Option<&'static str>
     })
 }
 
-/// The generic symbol walk, for Mach-O and PE (ELF has a faster one in `elf.rs`).
-fn read_symbols(file: &object::File<'_>, format: Format, wanted: &BTreeSet<&str>) -> Symbols {
+/// The generic symbol walk, for PE (ELF and Mach-O have faster ones in `elf.rs`, `macho.rs`).
+fn read_symbols(file: &object::File<'_>, wanted: &BTreeSet<&str>) -> Symbols {
     let mut defined = 0;
     let mut vars = BTreeMap::new();
     for sym in file.symbols() {
@@ -368,10 +370,6 @@ fn read_symbols(file: &object::File<'_>, format: Format, wanted: &BTreeSet<&str>
         }
         defined += 1;
         let Ok(name) = sym.name() else { continue };
-        let name = match format {
-            Format::Macho => name.strip_prefix('_').unwrap_or(name),
-            _ => name,
-        };
         if wanted.contains(name) {
             vars.insert(name.to_string(), sym.address());
         }
