@@ -6,6 +6,7 @@
 #                                 # binaries, ~1 GB) in /tmp/goready-inspect-set
 #   SET=goroot bench/inspect.sh   # only GOROOT's tool binaries (the earlier, small set)
 #   BASE=path/to/goready bench/inspect.sh   # also time another goready build, e.g. main's
+#   NO_BUILD=1 bench/inspect.sh   # the set as it is in /tmp/goready-inspect-set (SET_DIR)
 #
 # Rounds are interleaved (every command once per round, the order rotating), so load from
 # other work on the machine hits all alike; the figures are medians over rounds of wall time
@@ -19,7 +20,8 @@ if [ "${SET:-large}" = goroot ]; then
   FILES=$(ls "$GOROOT"/bin/* "$GOROOT"/pkg/tool/*/*)
 else
   DIR=${SET_DIR:-/tmp/goready-inspect-set}
-  bench/inspect-set.sh "$DIR" >&2
+  # NO_BUILD=1 measures the files already in DIR.
+  [ "${NO_BUILD:-0}" = 1 ] || bench/inspect-set.sh "$DIR" >&2
   FILES=$(ls "$DIR"/*)
 fi
 # shellcheck disable=SC2086

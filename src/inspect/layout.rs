@@ -71,7 +71,10 @@ impl<'w> NameMatcher<'w> {
     /// The wanted name that `name` (a string table tail: the name, a NUL, then anything)
     /// spells, if any.
     pub fn find(&self, name: &[u8]) -> Option<&'w [u8]> {
-        if !name.first().is_some_and(|&b| self.first_bytes[usize::from(b)]) {
+        if !name
+            .first()
+            .is_some_and(|&b| self.first_bytes[usize::from(b)])
+        {
             return None;
         }
         self.wanted
