@@ -135,3 +135,48 @@ fn one(path: &std::path::Path, opts: &RunOptions) -> Entry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Real files of three kinds, interleaved, through two workers: the results come back in
+    /// the order given, whichever worker finished first.
+    #[test]
+    fn parallel_results_keep_the_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("run.sh");
+        std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+        let missing = dir.path().join("missing");
+        let exe = std::env::current_exe().unwrap();
+        let files = vec![
+            exe.clone(),
+            script.clone(),
+            missing.clone(),
+            exe.clone(),
+            script,
+            exe,
+        ];
+        let serial = run(&RunOptions {
+            files: files.clone(),
+            jobs: Some(1),
+            ..Default::default()
+        });
+        let parallel = run(&RunOptions {
+            files: files.clone(),
+            jobs: Some(2),
+            ..Default::default()
+        });
+        let targets = |o: &Outcome| -> Vec<String> {
+            o.checks.iter().filter_map(|c| c.target.clone()).collect()
+        };
+        assert_eq!(targets(&serial), targets(&parallel));
+        assert_eq!(parallel.binaries.len(), 3);
+        assert_eq!(parallel.unreadable.len(), 1);
+        assert_eq!(parallel.unreadable[0].path, missing.display().to_string());
+        let mut seen: Vec<String> = targets(&parallel);
+        seen.dedup();
+        let expected: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        assert_eq!(seen, expected, "one run of checks per file, in input order");
+    }
+}
