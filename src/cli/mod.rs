@@ -16,7 +16,7 @@ use clap::{CommandFactory, FromArgMatches};
 pub use args::*;
 
 use crate::config::Config;
-use crate::inspect::{self, rules::RuleOptions};
+use crate::inspect;
 use crate::model::{Report, Severity};
 #[cfg(unix)]
 use crate::probe;
@@ -140,41 +140,13 @@ fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
 }
 
 fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
-    let opts = inspect::Options {
-        vars: args.vars.clone(),
-        expect_version: args.expect_version.clone(),
-    };
-    let rule_opts = RuleOptions {
-        require_static: args.require_static,
-    };
-    let mut binaries = Vec::new();
-    let mut checks = Vec::new();
-    let mut unreadable = false;
-    for path in &args.files {
-        let shown = path.display().to_string();
-        let started = std::time::Instant::now();
-        match inspect::inspect_path(path, &opts) {
-            Err(e) => {
-                unreadable = true;
-                eprintln!("goready: cannot read {shown}: {e}");
-                checks.push(inspect::rules::unreadable(&shown, &e));
-            }
-            Ok(Err(e)) => checks.push(inspect::rules::unparsable(&shown, &e)),
-            Ok(Ok(facts)) => {
-                let ms = started.elapsed().as_millis() as u64;
-                checks.extend(
-                    inspect::rules::evaluate(&facts, &rule_opts)
-                        .into_iter()
-                        .map(|mut c| {
-                            c.duration_ms = ms;
-                            c
-                        }),
-                );
-                binaries.push(facts);
-            }
-        }
+    let inspected = inspect::run(&args.options());
+    for u in &inspected.unreadable {
+        eprintln!("goready: cannot read {}: {}", u.path, u.error);
     }
-    let report = args.common.configured(Report::new(checks))?;
+    let unreadable = !inspected.unreadable.is_empty();
+    let binaries = inspected.binaries;
+    let report = args.common.configured(Report::new(inspected.checks))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.stdout.format {
         OutputFormat::Json => {

@@ -6,9 +6,26 @@ use anyhow::bail;
 
 #[cfg(unix)]
 use super::args::ProbeArgs;
-use super::args::{BuildArgs, EnvArgs, PprofArgs, TestArgs};
+use super::args::{BuildArgs, EnvArgs, InspectArgs, PprofArgs, TestArgs};
 #[cfg(unix)]
 use crate::probe;
+
+impl InspectArgs {
+    /// `goready inspect`'s options.
+    pub fn options(&self) -> crate::inspect::RunOptions {
+        crate::inspect::RunOptions {
+            files: self.files.clone(),
+            facts: crate::inspect::Options {
+                vars: self.vars.clone(),
+                expect_version: self.expect_version.clone(),
+            },
+            rules: crate::inspect::rules::RuleOptions {
+                require_static: self.require_static,
+            },
+            jobs: None,
+        }
+    }
+}
 
 impl EnvArgs {
     /// `goready env`'s options.

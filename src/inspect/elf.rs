@@ -6,7 +6,7 @@ use object::read::elf::{Dyn, ElfFile, FileHeader, ProgramHeader, SectionHeader, 
 use object::{Object, ObjectSection};
 
 use super::facts::{Format, Linkage, Relro};
-use super::layout::{Layout, Symbols};
+use super::layout::{Layout, NameMatcher, Symbols};
 use super::memory::{Memory, Range};
 
 const ET_DYN: u16 = 3;
@@ -120,6 +120,7 @@ pub fn layout<'a, Elf: FileHeader<Endian = object::Endianness>>(
         pclntab_section: file
             .section_by_name(".gopclntab")
             .and_then(|s| s.data().ok()),
+        pclntab_region: None,
     }
 }
 
@@ -155,8 +156,9 @@ const STT_FUNC: u8 = 2;
 const STT_TLS: u8 = 6;
 
 /// Counts defined symbols and finds the wanted variables. Names are compared in place in
-/// the string table, and only for data symbols: a Go binary has tens of thousands of
-/// symbols, and decoding every name would cost more than the rest of the inspection.
+/// the string table ([`NameMatcher`]), and only for data symbols: a Go binary has tens of
+/// thousands of symbols, and decoding every name would cost more than the rest of the
+/// inspection.
 pub fn symbols<'a, Elf: FileHeader<Endian = object::Endianness>>(
     file: &ElfFile<'a, Elf>,
     data: &'a [u8],
@@ -170,15 +172,7 @@ pub fn symbols<'a, Elf: FileHeader<Endian = object::Endianness>>(
         .ok()
         .and_then(|s| s.data(endian, data).ok())
         .unwrap_or_default();
-    let wanted: Vec<&[u8]> = wanted.iter().map(|w| w.as_bytes()).collect();
-    // Most data symbols (type:*, go:*, runtime.*) differ from every wanted name at the first
-    // byte: a table of first bytes rejects them with one lookup.
-    let mut first_bytes = [false; 256];
-    for w in &wanted {
-        if let Some(&b) = w.first() {
-            first_bytes[usize::from(b)] = true;
-        }
-    }
+    let matcher = NameMatcher::new(wanted);
     let mut result = Symbols::default();
     for sym in table.symbols() {
         let shndx = sym.st_shndx(endian).0;
@@ -197,13 +191,7 @@ pub fn symbols<'a, Elf: FileHeader<Endian = object::Endianness>>(
         let Some(name) = strtab.get(name_at..) else {
             continue;
         };
-        if !name.first().is_some_and(|&b| first_bytes[usize::from(b)]) {
-            continue;
-        }
-        let hit = wanted
-            .iter()
-            .find(|w| name.get(..w.len()) == Some(**w) && name.get(w.len()) == Some(&0));
-        if let Some(w) = hit {
+        if let Some(w) = matcher.find(name) {
             result.vars.insert(
                 String::from_utf8_lossy(w).into_owned(),
                 sym.st_value(endian).into(),

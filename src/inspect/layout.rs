@@ -28,6 +28,9 @@ pub struct Layout<'a> {
     pub buildinfo_range: Option<(u64, u64)>,
     /// Bytes of the section that holds the pclntab, where the format names one.
     pub pclntab_section: Option<&'a [u8]>,
+    /// Bytes that hold the pclntab somewhere inside, where the format has no section of its
+    /// own for it (PE: `.rdata`): searched for the magic before the whole file is.
+    pub pclntab_region: Option<&'a [u8]>,
 }
 
 /// What the symbol table says: how many symbols are defined and where the wanted string
@@ -38,6 +41,47 @@ pub struct Symbols {
     pub defined: usize,
     /// Addresses of the wanted variables (Go names, without Mach-O's leading underscore).
     pub vars: std::collections::BTreeMap<String, u64>,
+}
+
+/// Finds wanted names among symbol names compared in place in a string table (bytes up to a
+/// NUL), without decoding them: a Go binary has tens of thousands of symbols, and most differ
+/// from every wanted name at the first byte (type:*, go:*, runtime.*), which a table of first
+/// bytes rejects with one lookup.
+pub struct NameMatcher<'w> {
+    wanted: Vec<&'w [u8]>,
+    first_bytes: [bool; 256],
+}
+
+impl<'w> NameMatcher<'w> {
+    /// A matcher for these names.
+    pub fn new(wanted: &std::collections::BTreeSet<&'w str>) -> Self {
+        let wanted: Vec<&[u8]> = wanted.iter().map(|w| w.as_bytes()).collect();
+        let mut first_bytes = [false; 256];
+        for w in &wanted {
+            if let Some(&b) = w.first() {
+                first_bytes[usize::from(b)] = true;
+            }
+        }
+        NameMatcher {
+            wanted,
+            first_bytes,
+        }
+    }
+
+    /// The wanted name that `name` (a string table tail: the name, a NUL, then anything)
+    /// spells, if any.
+    pub fn find(&self, name: &[u8]) -> Option<&'w [u8]> {
+        if !name
+            .first()
+            .is_some_and(|&b| self.first_bytes[usize::from(b)])
+        {
+            return None;
+        }
+        self.wanted
+            .iter()
+            .find(|w| name.get(..w.len()) == Some(**w) && name.get(w.len()) == Some(&0))
+            .copied()
+    }
 }
 
 /// The C library implied by a list of needed libraries (and an ELF interpreter).

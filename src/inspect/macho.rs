@@ -1,10 +1,12 @@
 //! Mach-O specifics: linked dylibs, PIE/NX flags, segments, and Go's sections.
 
-use object::read::macho::{LoadCommandVariant, MachHeader, MachOFile, Segment};
+use std::collections::BTreeSet;
+
+use object::read::macho::{LoadCommandVariant, MachHeader, MachOFile, Nlist, Segment};
 use object::{Object, ObjectSection};
 
 use super::facts::{Format, Linkage};
-use super::layout::Layout;
+use super::layout::{Layout, NameMatcher, Symbols};
 use super::memory::{Memory, Range};
 
 const MH_PIE: u32 = 0x0020_0000;
@@ -67,6 +69,7 @@ pub fn layout<'a, Mach: MachHeader<Endian = object::Endianness>>(
         pclntab_section: file
             .section_by_name("__gopclntab")
             .and_then(|s| s.data().ok()),
+        pclntab_region: None,
     }
 }
 
@@ -94,4 +97,52 @@ fn add_segment<S: Segment<Endian = object::Endianness>>(
     {
         *first_rw = Some((addr, seg.vmsize(endian).into()));
     }
+}
+
+/// Counts defined symbols and finds the wanted variables (Go names: the leading underscore
+/// of Mach-O names is dropped). Names are compared in place in the string table
+/// ([`NameMatcher`]) rather than decoded one by one.
+pub fn symbols<'a, Mach: MachHeader<Endian = object::Endianness>>(
+    file: &MachOFile<'a, Mach>,
+    data: &'a [u8],
+    wanted: &BTreeSet<&str>,
+) -> Symbols {
+    let endian = file.endian();
+    let strtab = string_table(file, data).unwrap_or_default();
+    let matcher = NameMatcher::new(wanted);
+    let mut result = Symbols::default();
+    for nlist in file.macho_symbol_table().iter() {
+        if !nlist.is_definition() {
+            continue;
+        }
+        result.defined += 1;
+        let Some(name) = strtab.get(nlist.n_strx(endian) as usize..) else {
+            continue;
+        };
+        let name = name.strip_prefix(b"_").unwrap_or(name);
+        if let Some(w) = matcher.find(name) {
+            result.vars.insert(
+                String::from_utf8_lossy(w).into_owned(),
+                nlist.n_value(endian).into(),
+            );
+        }
+    }
+    result
+}
+
+/// The bytes of the LC_SYMTAB string table.
+fn string_table<'a, Mach: MachHeader<Endian = object::Endianness>>(
+    file: &MachOFile<'a, Mach>,
+    data: &'a [u8],
+) -> Option<&'a [u8]> {
+    let endian = file.endian();
+    let mut commands = file.macho_load_commands().ok()?;
+    while let Ok(Some(command)) = commands.next() {
+        if let Ok(LoadCommandVariant::Symtab(symtab)) = command.variant() {
+            let start = usize::try_from(symtab.stroff.get(endian)).ok()?;
+            let len = usize::try_from(symtab.strsize.get(endian)).ok()?;
+            return data.get(start..start.checked_add(len)?);
+        }
+    }
+    None
 }

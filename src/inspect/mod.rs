@@ -4,8 +4,10 @@
 //!
 //! [`inspect_bytes`] is the one front door over the formats; `elf`, `macho` and `pe` only
 //! produce a `layout::Layout`; `buildinfo` and `pclntab` decode Go's own tables; `rules`
-//! judges the facts.
+//! judges the facts; [`run`] is the front door of `goready inspect FILE...` (many files, in
+//! parallel, judged).
 
+mod batch;
 pub mod buildinfo;
 mod elf;
 pub mod facts;
@@ -25,6 +27,7 @@ use memchr::memmem;
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64};
 use object::{FileKind, Object, ObjectSection, ObjectSymbol};
 
+pub use batch::{InspectRun, MAX_JOBS, RunOptions, Unreadable, run};
 pub use facts::{BinaryFacts, Format, Linkage, Relro};
 use facts::{PclntabFacts, VersionEvidence};
 use layout::{Layout, Symbols};
@@ -221,7 +224,11 @@ fn thin(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFacts, InspectE
 
     let pclntab = match layout.pclntab_section.and_then(Pclntab::parse) {
         Some(table) => Some(table),
-        None => Pclntab::scan(data).map(|(_, t)| t),
+        None => layout
+            .pclntab_region
+            .and_then(Pclntab::scan)
+            .or_else(|| Pclntab::scan(data))
+            .map(|(_, t)| t),
     };
     let pprof_linked = pclntab
         .as_ref()
@@ -244,7 +251,9 @@ fn thin(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFacts, InspectE
     let symbols = match &file {
         object::File::Elf32(f) => elf::symbols(f, data, &wanted),
         object::File::Elf64(f) => elf::symbols(f, data, &wanted),
-        _ => read_symbols(&file, layout.format, &wanted),
+        object::File::MachO32(f) => macho::symbols(f, data, &wanted),
+        object::File::MachO64(f) => macho::symbols(f, data, &wanted),
+        _ => read_symbols(&file, &wanted),
     };
     let version_vars: BTreeMap<String, String> = symbols
         .vars
@@ -351,8 +360,8 @@ fn go_arch(arch: object::Architecture, big_endian: bool) -> Option<&'static str>
     })
 }
 
-/// The generic symbol walk, for Mach-O and PE (ELF has a faster one in `elf.rs`).
-fn read_symbols(file: &object::File<'_>, format: Format, wanted: &BTreeSet<&str>) -> Symbols {
+/// The generic symbol walk, for PE (ELF and Mach-O have faster ones in `elf.rs`, `macho.rs`).
+fn read_symbols(file: &object::File<'_>, wanted: &BTreeSet<&str>) -> Symbols {
     let mut defined = 0;
     let mut vars = BTreeMap::new();
     for sym in file.symbols() {
@@ -361,10 +370,6 @@ fn read_symbols(file: &object::File<'_>, format: Format, wanted: &BTreeSet<&str>
         }
         defined += 1;
         let Ok(name) = sym.name() else { continue };
-        let name = match format {
-            Format::Macho => name.strip_prefix('_').unwrap_or(name),
-            _ => name,
-        };
         if wanted.contains(name) {
             vars.insert(name.to_string(), sym.address());
         }

@@ -2,6 +2,7 @@
 //! linker puts the build info.
 
 use object::LittleEndian as LE;
+use object::{Object, ObjectSection};
 
 use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile};
 
@@ -70,7 +71,9 @@ pub fn layout<'a, Pe: ImageNtHeaders>(file: &PeFile<'a, Pe>, data: &'a [u8]) -> 
         nx: Some(dll & NX_COMPAT != 0),
         memory: Memory::new(data, ranges),
         buildinfo_range: data_section,
-        // Go keeps the pclntab inside .rdata with no section of its own: it is found by its magic.
+        // Go keeps the pclntab inside .rdata with no section of its own: it is found by its
+        // magic, in .rdata first so that the rest of the file is never paged in.
         pclntab_section: None,
+        pclntab_region: file.section_by_name(".rdata").and_then(|s| s.data().ok()),
     }
 }
