@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::rules::Rule;
 
+pub mod findings;
+
+pub use findings::{Baseline, BaselineInfo, BaselineState, Change, Finding, Fixed};
+
 /// The schema tag of every result file.
 pub const SCHEMA: &str = "goready/v1";
 
@@ -117,6 +121,16 @@ pub struct Check {
     /// Step-specific facts.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub data: serde_json::Value,
+    /// The rule id of the check that settled this one (see `rules::Evidence`): a failed check
+    /// with it is part of that check's finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_by: Option<String>,
+    /// The stable identity of the finding a failed check is part of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
+    /// Against a baseline: whether this failed check is new or was there already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
 }
 
 impl Check {
@@ -238,6 +252,9 @@ impl CheckBuilder {
             duration_ms: self.duration_ms,
             fingerprint,
             data: self.data,
+            settled_by: None,
+            finding: None,
+            change: None,
         }
     }
 }
@@ -264,6 +281,12 @@ pub struct Report {
     pub tool: Tool,
     /// Every evaluated rule.
     pub checks: Vec<Check>,
+    /// The baseline this report was judged against, when one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineInfo>,
+    /// Against a baseline: its failures that are gone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed: Vec<Fixed>,
 }
 
 impl Default for Report {
@@ -272,6 +295,8 @@ impl Default for Report {
             schema: SCHEMA.to_string(),
             tool: Tool::default(),
             checks: Vec::new(),
+            baseline: None,
+            fixed: Vec::new(),
         }
     }
 }
@@ -285,9 +310,19 @@ impl Report {
         }
     }
 
-    /// The process exit code DESIGN.md defines: 1 when a check fails at or above `fail_on`.
+    /// The checks that fail the job at `fail_on`: problems at or above it, and under
+    /// `fail_on_new` (recorded in [`Report::baseline`]) only those that are not `existing`.
+    pub fn failing(&self, fail_on: Severity) -> impl Iterator<Item = &Check> {
+        let only_new = self.baseline.as_ref().is_some_and(|b| b.fail_on_new);
+        self.checks
+            .iter()
+            .filter(move |c| c.fails_at(fail_on) && !(only_new && c.change == Some(Change::Existing)))
+    }
+
+    /// The process exit code DESIGN.md defines: 1 when a check fails at or above `fail_on`
+    /// (only a new one under `fail_on_new`).
     pub fn exit_code(&self, fail_on: Severity) -> u8 {
-        if self.checks.iter().any(|c| c.fails_at(fail_on)) {
+        if self.failing(fail_on).next().is_some() {
             1
         } else {
             0

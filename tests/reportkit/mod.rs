@@ -26,12 +26,14 @@ pub const ENV_MOD_TIDY: Rule = Rule {
     suite: "env",
     severity: Severity::Warning,
     title: "go.mod and go.sum are tidy",
+    settled_by: &[],
 };
 pub const RUNTIME_ALLOCS: Rule = Rule {
     id: "runtime.allocs",
     suite: "runtime",
     severity: Severity::Notice,
     title: "allocation hot spots within budget",
+    settled_by: &[],
 };
 
 /// The binary suite for two real builds of examples/hello-svc (static, and cgo/dynamic),
