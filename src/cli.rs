@@ -432,6 +432,16 @@ pub struct OutputArgs {
     /// SARIF and Code Quality.
     #[arg(long, value_name = "PATH", default_value = crate::report::DEFAULT_FALLBACK_FILE)]
     pub fallback_file: String,
+
+    /// An earlier result (the base branch's goready.json, or a directory of them): each failed
+    /// check becomes new or existing by fingerprint, and the base's failures that are gone are
+    /// listed as fixed. A baseline that does not exist yet is judged as none.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub baseline: Option<PathBuf>,
+
+    /// Only new findings at or above --fail-on fail the job (with --baseline).
+    #[arg(long)]
+    pub fail_on_new: bool,
 }
 
 impl OutputArgs {
@@ -454,6 +464,8 @@ impl OutputArgs {
             result_json: common.json.clone(),
             fallback_file: self.fallback_file.clone(),
             fail_on,
+            baseline: self.baseline.clone(),
+            fail_on_new: self.fail_on_new,
         }
     }
 }
@@ -929,10 +941,22 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
         .fail_on
         .or(config.fail_on)
         .unwrap_or(Severity::Error);
-    let outputs = args.outputs.outputs(&args.common, fail_on, env);
+    let mut outputs = args.outputs.outputs(&args.common, fail_on, env);
+    // `[report] baseline` / `fail_on_new` and GOREADY_REPORT_* under the flags, as check
+    // layers them.
+    let layered = crate::check::settings(&config, crate::check::goready_vars(), &[], None)?;
+    if outputs.baseline.is_none() {
+        outputs.baseline = layered
+            .get("report", "baseline")
+            .and_then(|s| s.value.as_str().map(PathBuf::from));
+    }
+    outputs.fail_on_new |= layered
+        .get("report", "fail_on_new")
+        .is_some_and(|s| s.value.as_bool() == Some(true) || s.value.as_str() == Some("true"));
     let files = crate::report::expand_inputs(&args.inputs)?;
     let (mut report, unreadable) = crate::report::read_and_merge(&files);
     config.apply(&mut report);
+    crate::report::publish::judge(&mut report, &outputs);
     let problems: Vec<String> = unreadable
         .iter()
         .map(|(path, e)| format!("cannot read result file {}: {e:#}", path.display()))
@@ -964,10 +988,12 @@ pub(crate) fn publish_merged(
     if report.checks.is_empty() && problems.is_empty() {
         eprintln!("goready: warning: the result files hold no checks");
     }
+    let color = crate::report::text::color_for_stdout();
     write!(
         out,
-        "{}",
-        crate::report::text::checks_table_styled(report, crate::report::text::color_for_stdout())
+        "{}{}",
+        crate::report::text::headline(report, outputs.fail_on, color),
+        crate::report::text::checks_table_styled(report, color)
     )?;
     crate::report::publish::publish(report, outputs, env, &mut out)?;
     out.flush()?;

@@ -408,12 +408,16 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
         Some(path) => Config::load(Some(path))?,
         None => Config::default(),
     };
-    let vars = std::env::vars_os().filter_map(|(k, v)| {
-        let k = k.into_string().ok()?;
-        k.starts_with("GOREADY_")
-            .then(|| (k, v.to_string_lossy().into_owned()))
-    });
-    let mut settings = settings(&config, vars, &args.sets, Some(matches))?;
+    let mut settings = settings(&config, goready_vars(), &args.sets, Some(matches))?;
+    if settings.get("probe", "baseline").is_none() {
+        // runtime.alloc_regression takes its base from the report's baseline, when that is
+        // a result file already there.
+        if let Some(base) = settings.get("report", "baseline").cloned() {
+            if base.value.as_str().is_some_and(|p| Path::new(p).is_file()) {
+                settings.set("probe", "baseline", base.value, base.source);
+            }
+        }
+    }
     if settings.get("report", "fallback_file").is_none() {
         // Findings without a source location point at the goready.toml that configures
         // them, as the repository knows it (SARIF and Code Quality want repo-relative paths).
@@ -443,8 +447,18 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
     let outputs = plan.outputs.outputs(&args.common, fail_on, env);
     let mut report = execute(&plan, config_path.as_deref())?;
     config.apply(&mut report);
+    crate::report::publish::judge(&mut report, &outputs);
     crate::cli::publish_merged(&report, &outputs, &[], env)?;
     crate::cli::finish_with(&report, &args.common, &config, false)
+}
+
+/// The `GOREADY_*` variables of this process: the environment layer of the settings.
+pub fn goready_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| {
+        let k = k.into_string().ok()?;
+        k.starts_with("GOREADY_")
+            .then(|| (k, v.to_string_lossy().into_owned()))
+    })
 }
 
 /// The root of the git checkout holding `path`, if any.
