@@ -314,9 +314,9 @@ impl Report {
     /// `fail_on_new` (recorded in [`Report::baseline`]) only those that are not `existing`.
     pub fn failing(&self, fail_on: Severity) -> impl Iterator<Item = &Check> {
         let only_new = self.baseline.as_ref().is_some_and(|b| b.fail_on_new);
-        self.checks
-            .iter()
-            .filter(move |c| c.fails_at(fail_on) && !(only_new && c.change == Some(Change::Existing)))
+        self.checks.iter().filter(move |c| {
+            c.fails_at(fail_on) && !(only_new && c.change == Some(Change::Existing))
+        })
     }
 
     /// The process exit code DESIGN.md defines: 1 when a check fails at or above `fail_on`

@@ -47,7 +47,9 @@ pub struct Evidence {
 
 impl PartialEq for Evidence {
     fn eq(&self, other: &Self) -> bool {
-        self.by == other.by && self.settles == other.settles && self.same_target == other.same_target
+        self.by == other.by
+            && self.settles == other.settles
+            && self.same_target == other.same_target
     }
 }
 

@@ -411,9 +411,13 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
     let mut settings = settings(&config, goready_vars(), &args.sets, Some(matches))?;
     if settings.get("probe", "baseline").is_none() {
         // runtime.alloc_regression takes its base from the report's baseline, when that is
-        // a result file already there.
+        // a result file already there with allocation shares to compare with.
         if let Some(base) = settings.get("report", "baseline").cloned() {
-            if base.value.as_str().is_some_and(|p| Path::new(p).is_file()) {
+            let has_allocs = |p: &str| {
+                crate::model::Report::read_json(Path::new(p))
+                    .is_ok_and(|r| r.checks.iter().any(|c| c.id == "runtime.allocs"))
+            };
+            if base.value.as_str().is_some_and(has_allocs) {
                 settings.set("probe", "baseline", base.value, base.source);
             }
         }

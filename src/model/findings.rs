@@ -100,7 +100,10 @@ impl<'a> Finding<'a> {
 
     /// The most severe of its checks (an explained symptom may weigh more than its cause).
     pub fn severity(&self) -> Severity {
-        self.all().map(|c| c.severity).max().unwrap_or(Severity::Notice)
+        self.all()
+            .map(|c| c.severity)
+            .max()
+            .unwrap_or(Severity::Notice)
     }
 
     /// `Error` when a check could not be evaluated, else `Fail`.
@@ -153,7 +156,7 @@ impl<'a> Finding<'a> {
 fn cause_text(c: &Check) -> String {
     let mut text = c.message.trim_end().to_string();
     if let Some(t) = c.target.as_deref().filter(|t| !t.is_empty()) {
-        text = text.replace(t, "<target>");
+        text = replace_word(&text, t, "<target>");
     }
     let words: Vec<String> = text
         .split_whitespace()
@@ -179,6 +182,26 @@ fn cause_text(c: &Check) -> String {
         })
         .collect();
     words.join(" ")
+}
+
+/// `text` with every occurrence of `word` that is not part of a longer word replaced.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric() && c != '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(word) {
+        let before = rest[..at].chars().last().or_else(|| out.chars().last());
+        let after = rest[at + word.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if edge(before) && edge(after) {
+            out.push_str(with);
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[at + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The identity of the finding a failed check is part of (before settling).
@@ -420,7 +443,11 @@ pub fn findings(report: &Report) -> Vec<Finding<'_>> {
 /// Findings counted per severity: (errors, warnings, notices).
 pub fn count_by_severity(findings: &[Finding]) -> (usize, usize, usize) {
     let n = |s| findings.iter().filter(|f| f.severity() == s).count();
-    (n(Severity::Error), n(Severity::Warning), n(Severity::Notice))
+    (
+        n(Severity::Error),
+        n(Severity::Warning),
+        n(Severity::Notice),
+    )
 }
 
 #[cfg(test)]
@@ -429,7 +456,11 @@ mod tests {
     use crate::rules;
 
     fn targets() -> [&'static str; 3] {
-        ["linux/amd64 cgo=0", "linux/arm64 cgo=0", "darwin/arm64 cgo=0"]
+        [
+            "linux/amd64 cgo=0",
+            "linux/arm64 cgo=0",
+            "darwin/arm64 cgo=0",
+        ]
     }
 
     #[test]
@@ -455,9 +486,11 @@ mod tests {
         assert_eq!(found[0].lead().id, "binary.static");
         assert_eq!(found[1].targets(), targets());
         // Every failed check carries its finding's identity in the JSON.
-        assert!(report.checks[..3]
-            .iter()
-            .all(|c| c.finding.as_deref() == Some(found[1].id.as_str())));
+        assert!(
+            report.checks[..3]
+                .iter()
+                .all(|c| c.finding.as_deref() == Some(found[1].id.as_str()))
+        );
     }
 
     #[test]
@@ -515,7 +548,11 @@ mod tests {
         ]);
         judge(&mut report, None, false);
         assert_eq!(report.checks[0].status, Status::Fail);
-        assert!(report.checks[0].message.contains("see runtime.pprof_exposed on dist/svc"));
+        assert!(
+            report.checks[0]
+                .message
+                .contains("see runtime.pprof_exposed on dist/svc")
+        );
         let found = findings(&report);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].lead().id, "runtime.pprof_exposed");
@@ -557,12 +594,21 @@ mod tests {
     #[test]
     fn a_version_never_embedded_explains_the_one_not_printed_on_that_target_only() {
         let mut report = Report::new(vec![
-            Check::of(&rules::BINARY_VERSION).target("a").fail("1.0.0 is not embedded"),
-            Check::of(&rules::BUILD_VERSION).target("a").fail("printed \"dev\""),
-            Check::of(&rules::BUILD_VERSION).target("b").fail("printed \"dev\""),
+            Check::of(&rules::BINARY_VERSION)
+                .target("a")
+                .fail("1.0.0 is not embedded"),
+            Check::of(&rules::BUILD_VERSION)
+                .target("a")
+                .fail("printed \"dev\""),
+            Check::of(&rules::BUILD_VERSION)
+                .target("b")
+                .fail("printed \"dev\""),
         ]);
         judge(&mut report, None, false);
-        assert_eq!(report.checks[1].settled_by.as_deref(), Some("binary.version"));
+        assert_eq!(
+            report.checks[1].settled_by.as_deref(),
+            Some("binary.version")
+        );
         assert_eq!(report.checks[2].settled_by, None);
         assert_eq!(findings(&report).len(), 2);
     }
@@ -570,15 +616,29 @@ mod tests {
     #[test]
     fn baseline_marks_new_existing_and_fixed() {
         let base = Report::new(vec![
-            Check::of(&rules::BINARY_STRIPPED).target("a").fail("symbols"),
-            Check::of(&rules::RUNTIME_PPROF_EXPOSED).target("svc").fail("public"),
+            Check::of(&rules::BINARY_STRIPPED)
+                .target("a")
+                .fail("symbols"),
+            Check::of(&rules::RUNTIME_PPROF_EXPOSED)
+                .target("svc")
+                .fail("public"),
         ]);
         let mut head = Report::new(vec![
-            Check::of(&rules::BINARY_STRIPPED).target("a").fail("symbols"),
-            Check::of(&rules::BINARY_STRIPPED).target("b").fail("symbols"),
-            Check::of(&rules::RUNTIME_PPROF_EXPOSED).target("svc").pass("loopback"),
+            Check::of(&rules::BINARY_STRIPPED)
+                .target("a")
+                .fail("symbols"),
+            Check::of(&rules::BINARY_STRIPPED)
+                .target("b")
+                .fail("symbols"),
+            Check::of(&rules::RUNTIME_PPROF_EXPOSED)
+                .target("svc")
+                .pass("loopback"),
         ]);
-        judge(&mut head, Some(("base.json", &Baseline::Loaded(base))), true);
+        judge(
+            &mut head,
+            Some(("base.json", &Baseline::Loaded(base))),
+            true,
+        );
         assert_eq!(head.checks[0].change, Some(Change::Existing));
         assert_eq!(head.checks[1].change, Some(Change::New));
         assert_eq!(head.checks[2].change, None);

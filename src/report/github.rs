@@ -120,7 +120,12 @@ fn annotation(f: &Finding) -> String {
 pub fn annotations(report: &Report) -> Vec<String> {
     let mut problems = findings(report);
     // Stable: most severe first stays, new findings take the budget before existing ones.
-    problems.sort_by_key(|f| (std::cmp::Reverse(f.severity()), f.change() == Some(Change::Existing)));
+    problems.sort_by_key(|f| {
+        (
+            std::cmp::Reverse(f.severity()),
+            f.change() == Some(Change::Existing),
+        )
+    });
     let count = |s: Severity| problems.iter().filter(|f| f.severity() == s).count();
     let (errors, warnings, notices) = (
         count(Severity::Error),
@@ -419,6 +424,7 @@ pub fn publish_pr_comment(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Check;
     use crate::rules;
 
     #[test]
@@ -428,12 +434,43 @@ mod tests {
     }
 
     #[test]
+    fn one_cause_on_five_targets_is_annotated_once() {
+        let report = Report::new(
+            ["a", "b", "c", "d", "e"]
+                .iter()
+                .map(|t| {
+                    Check::of(&rules::BINARY_STRIPPED)
+                        .target(*t)
+                        .fail("symbols")
+                })
+                .collect(),
+        );
+        let lines = annotations(&report);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("title=binary.stripped (5 targets)"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].contains("%0Aon a%2C b%2C c%2C d%2C e%0A")
+                || lines[0].contains("%0Aon a, b, c, d, e%0A"),
+            "{}",
+            lines[0]
+        );
+    }
+
+    #[test]
     fn an_annotation_carries_file_line_and_title() {
         let c = Check::of(&rules::BINARY_VERSION)
             .target("dist/a,b")
             .location("cmd/main.go", Some(7))
             .fail("100% missing: v1");
-        let line = annotation(&c);
+        let line = annotation(&Finding {
+            id: "f".into(),
+            checks: vec![&c],
+            explains: vec![],
+        });
         assert!(
             line.starts_with("::error file=cmd/main.go,line=7,title=binary.version (dist/a%2Cb)::100%25 missing: v1%0Aexpected version embedded: https"),
             "{line}"

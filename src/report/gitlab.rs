@@ -17,9 +17,9 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::model::findings::findings;
 use crate::model::{Report, Severity};
 use crate::report::api::{self, Api, ApiError, Auth, Method, Note, Sticky, Thread};
-use crate::model::findings::findings;
 use crate::report::{Env, markdown, rule_title, subject, unique_ids};
 
 /// The hidden first line of goready's MR note.

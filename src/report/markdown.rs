@@ -290,7 +290,11 @@ fn build(report: &Report, opts: &Options, detail: Detail) -> String {
         out,
         "{} checks: {pass} passed · {} with findings · {error} not evaluated · {skip} skipped\n",
         report.checks.len(),
-        report.checks.iter().filter(|c| c.status == Status::Fail).count()
+        report
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .count()
     );
     if report.checks.is_empty() {
         out.push_str("_No checks in the result files._\n");
@@ -676,7 +680,11 @@ mod tests {
             checks.push(
                 Check::of(&rules::BINARY_VERSION)
                     .target(format!("dist/svc-{i}"))
-                    .fail(format!("{} is not embedded: {}", letters(i), "y".repeat(200))),
+                    .fail(format!(
+                        "{} is not embedded: {}",
+                        letters(i),
+                        "y".repeat(200)
+                    )),
             );
             checks.push(
                 Check::of(&rules::BINARY_PIE)

@@ -136,13 +136,11 @@ pub fn publish(
             b.path,
             b.detail.as_deref().unwrap_or("unknown reason")
         )),
-        Some(b) if b.state == BaselineState::Missing => info.push(format!(
-            "no baseline at {} yet: judged as none",
-            b.path
-        )),
-        None if out.fail_on_new => warnings.push(
-            "--fail-on-new without --baseline: every finding counts as new".to_string(),
-        ),
+        Some(b) if b.state == BaselineState::Missing => {
+            info.push(format!("no baseline at {} yet: judged as none", b.path))
+        }
+        None if out.fail_on_new => warnings
+            .push("--fail-on-new without --baseline: every finding counts as new".to_string()),
         _ => {}
     }
     if out.github {
