@@ -207,9 +207,16 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
 /// The identity of the finding a failed check is part of (before settling).
 pub fn finding_id(c: &Check) -> String {
     let line = c.line.map(|l| l.to_string()).unwrap_or_default();
+    // Checks of different Go tests are different causes.
+    let test = c
+        .data
+        .get("test")
+        .and_then(|t| t.as_str())
+        .unwrap_or_default();
     fingerprint(&[
         "finding",
         &c.id,
+        test,
         &c.severity.to_string(),
         &c.status.to_string(),
         &c.title,
