@@ -373,3 +373,17 @@ pub fn assert_junit_matches(junit: &Path, report: &Report) -> Value {
     assert_eq!(total, [pass + fail + skip + error, fail, error, skip]);
     seen
 }
+
+/// A copy of examples/hello-svc — its sources and goready.toml — in `root/hello-svc`.
+pub fn hello_copy(root: &Path) -> PathBuf {
+    let dir = root.join("hello-svc");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["go.mod", "main.go", "main_test.go", "goready.toml"] {
+        std::fs::copy(
+            common::repo().join("examples/hello-svc").join(name),
+            dir.join(name),
+        )
+        .unwrap();
+    }
+    dir
+}
