@@ -10,6 +10,7 @@
 #![cfg(target_os = "linux")]
 
 mod common;
+mod forge;
 mod reportkit;
 
 use std::collections::BTreeSet;
@@ -391,5 +392,52 @@ fn junit_keeps_one_testcase_per_check() {
         assert!(junit.is_file(), "{stdout}{stderr}");
         assert_junit_matches(&junit, &report);
         assert!(report.checks.iter().any(|c| c.status == Status::Pass));
+    }
+}
+
+#[test]
+fn the_pr_comment_leads_with_the_new_finding_and_folds_the_existing_ones() {
+    let runs = runs();
+    let forge = forge::Forge::start();
+    let token = "ghs_verdictTOKEN1234";
+    forge.token(token, forge::Perm::Write);
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"number": 9, "pull_request": {"number": 9}}"#).unwrap();
+    let (code, stdout, stderr) = run_with(
+        &[
+            "report",
+            p(&runs.head.result),
+            "--baseline",
+            p(&runs.base.result),
+            "--pr-comment",
+        ],
+        &[
+            ("GITHUB_API_URL", forge.url.as_str()),
+            ("GITHUB_REPOSITORY", "octo-org/hello-svc"),
+            ("GITHUB_EVENT_PATH", p(&event)),
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_TOKEN", token),
+        ],
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let comments = forge.comments(9);
+    assert_eq!(comments.len(), 1, "{stderr}");
+    let body = &comments[0].body;
+    let headline = body
+        .find("## ❌ goready: not ready: 1 finding failed")
+        .expect(body);
+    let new_at = body.find("### 🆕 New findings (1)").expect(body);
+    let exposed_at = body.find("[runtime.pprof_exposed]").expect(body);
+    let existing_at = body
+        .find("existing findings (already on the base)")
+        .expect(body);
+    assert!(
+        headline < new_at && new_at < exposed_at && exposed_at < existing_at,
+        "{body}"
+    );
+    if let Some(path) = std::env::var_os("GOREADY_WRITE_PR_COMMENT") {
+        // How README's example is made: the comment of this very change.
+        std::fs::write(path, body).unwrap();
     }
 }
