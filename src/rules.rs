@@ -273,6 +273,34 @@ mod tests {
     }
 
     #[test]
+    fn settling_evidence_names_known_rules_and_is_documented() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md"))
+            .expect("docs/checks.md exists");
+        for rule in all().filter(|r| !r.settled_by.is_empty()) {
+            let section = docs
+                .split(&format!("## `{}`", rule.id))
+                .nth(1)
+                .unwrap()
+                .split("\n## ")
+                .next()
+                .unwrap();
+            for evidence in rule.settled_by {
+                assert!(
+                    find(evidence.by).is_some(),
+                    "{} settled by {}",
+                    rule.id,
+                    evidence.by
+                );
+                assert!(
+                    section.contains(&format!("**Settled by**: `{}`", evidence.by)),
+                    "docs/checks.md: {} lacks its Settled by line",
+                    rule.id
+                );
+            }
+        }
+    }
+
+    #[test]
     fn find_knows_every_rule() {
         assert_eq!(find("binary.static"), Some(&BINARY_STATIC));
         assert_eq!(find("binary.nope"), None);

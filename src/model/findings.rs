@@ -98,9 +98,16 @@ impl<'a> Finding<'a> {
         self.checks.iter().chain(&self.explains).copied()
     }
 
-    /// The most severe of its checks (an explained symptom may weigh more than its cause).
+    /// Its failed checks: its own and the failed ones it explains (an explained check may also
+    /// be a skip whose reason is this cause).
+    pub fn problems(&self) -> impl Iterator<Item = &'a Check> + '_ {
+        self.all().filter(|c| c.status.is_problem())
+    }
+
+    /// The most severe of its failed checks (an explained symptom may weigh more than its
+    /// cause).
     pub fn severity(&self) -> Severity {
-        self.all()
+        self.problems()
             .map(|c| c.severity)
             .max()
             .unwrap_or(Severity::Notice)
@@ -113,6 +120,38 @@ impl<'a> Finding<'a> {
         } else {
             Status::Fail
         }
+    }
+
+    /// The rule ids of the checks it explains, each once, in report order.
+    pub fn explained_rules(&self) -> Vec<&'a str> {
+        let mut seen = HashSet::new();
+        self.explains
+            .iter()
+            .map(|c| c.id.as_str())
+            .filter(|id| seen.insert(*id))
+            .collect()
+    }
+
+    /// How many distinct targets the checks it explains are on (a check without one counts).
+    pub fn explained_targets(&self) -> usize {
+        self.explains
+            .iter()
+            .map(|c| c.target.as_deref())
+            .collect::<HashSet<_>>()
+            .len()
+    }
+
+    /// "explains binary.buildinfo, binary.vcs on 5 targets", when it explains anything.
+    pub fn explains_line(&self) -> Option<String> {
+        if self.explains.is_empty() {
+            return None;
+        }
+        let n = self.explained_targets();
+        Some(format!(
+            "explains {} on {n} target{}",
+            self.explained_rules().join(", "),
+            if n == 1 { "" } else { "s" }
+        ))
     }
 
     /// The targets it holds on, each once, in report order.
@@ -128,7 +167,7 @@ impl<'a> Finding<'a> {
     /// `New` when any of its checks is new, `Existing` when all are, `None` without a
     /// baseline.
     pub fn change(&self) -> Option<Change> {
-        let mut changes = self.all().map(|c| c.change);
+        let mut changes = self.problems().map(|c| c.change);
         let first = changes.next().flatten()?;
         let mut all_existing = first == Change::Existing;
         for c in changes {
@@ -238,7 +277,9 @@ fn first_clause(message: &str) -> &str {
 pub fn settle(report: &mut Report) {
     for i in 0..report.checks.len() {
         let c = &report.checks[i];
-        if c.status != Status::Fail || c.settled_by.is_some() {
+        // A skip can have a cause too (no VCS stamp because stamping was off); only a fail
+        // can be disproved.
+        if !matches!(c.status, Status::Fail | Status::Skip) || c.settled_by.is_some() {
             continue;
         }
         let Some(rule) = crate::rules::find(&c.id) else {
@@ -259,6 +300,7 @@ pub fn settle(report: &mut Report) {
                 _ => String::new(),
             };
             let settled = match (evidence.settles, failed, passed) {
+                (Settles::Proof, _, _) if c.status == Status::Skip => None,
                 (Settles::Proof, None, Some(e)) => Some((
                     Status::Pass,
                     None,
@@ -282,7 +324,7 @@ pub fn settle(report: &mut Report) {
                     ),
                 )),
                 (Settles::Cause, Some(e), _) => Some((
-                    Status::Fail,
+                    c.status,
                     Some(e.id.clone()),
                     format!(
                         "{}; caused by {}{}: {}",
@@ -419,7 +461,13 @@ pub fn findings(report: &Report) -> Vec<Finding<'_>> {
             }
         }
     }
-    for c in problems().filter(|c| c.settled_by.is_some()) {
+    // Settled checks join the finding of the check that settled them: failed ones, and skipped
+    // ones whose reason is that finding's cause.
+    let settled = report
+        .checks
+        .iter()
+        .filter(|c| c.settled_by.is_some() && (c.status.is_problem() || c.status == Status::Skip));
+    for c in settled {
         let by = c.settled_by.as_deref().unwrap_or_default();
         let host = out
             .iter()
@@ -427,6 +475,8 @@ pub fn findings(report: &Report) -> Vec<Finding<'_>> {
             .or_else(|| out.iter().position(|f| f.lead().id == by));
         match host {
             Some(at) => out[at].explains.push(c),
+            // A skip without its cause in this report says its reason itself.
+            None if !c.status.is_problem() => {}
             // The evidence is not a problem in this report (merged from elsewhere): the check
             // stands on its own.
             None => out.push(Finding {
@@ -578,12 +628,22 @@ mod tests {
         let goflags = Check::of(&rules::ENV_GOFLAGS)
             .data(serde_json::json!({"GOFLAGS": "-mod=readonly -buildvcs=false"}))
             .fail("GOFLAGS=-buildvcs=false: drops the commit");
-        let mut report = Report::new(vec![devel("a"), devel("b"), goflags]);
+        let unstamped = Check::of(&rules::BINARY_VCS)
+            .target("a")
+            .skip("no VCS stamp (built outside a repository, or with -buildvcs=false)");
+        let mut report = Report::new(vec![devel("a"), devel("b"), unstamped, goflags]);
         judge(&mut report, None, false);
         let found = findings(&report);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].lead().id, "env.goflags");
-        assert_eq!(found[0].explains.len(), 2);
+        let explained: Vec<&str> = found[0].explains.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            explained,
+            ["binary.buildinfo", "binary.buildinfo", "binary.vcs"]
+        );
+        // The skip stays a skip (JUnit counts it so), naming its cause.
+        assert_eq!(report.checks[2].status, Status::Skip);
+        assert!(report.checks[2].message.contains("caused by env.goflags"));
         // The symptom weighs more than the cause's own severity.
         assert_eq!(found[0].severity(), Severity::Warning);
 

@@ -95,15 +95,9 @@ fn annotation(f: &Finding) -> String {
     if targets.len() > 1 {
         message.push_str(&format!("\non {}", targets.join(", ")));
     }
-    if !f.explains.is_empty() {
-        let mut ids: Vec<&str> = f.explains.iter().map(|c| c.id.as_str()).collect();
-        ids.dedup();
-        message.push_str(&format!(
-            "\nexplains {} on {} target{}",
-            ids.join(", "),
-            f.explains.len(),
-            crate::report::plural(f.explains.len())
-        ));
+    if let Some(line) = f.explains_line() {
+        message.push('\n');
+        message.push_str(&line);
     }
     message.push_str(&format!("\n{}: {}", rule_title(c), docs_url(&c.id)));
     format!(

@@ -185,17 +185,16 @@ fn finding_row(out: &mut String, f: &Finding) {
     let lead = f.lead();
     let mut details = format!("{}{}", cell(&lead.message), location(lead));
     if !f.explains.is_empty() {
-        let mut ids: Vec<&str> = f.explains.iter().map(|c| c.id.as_str()).collect();
-        ids.dedup();
+        let n = f.explained_targets();
         let _ = write!(
             details,
-            "<br>explains {} on {} target{}",
-            ids.iter()
+            "<br>explains {} on {n} target{}",
+            f.explained_rules()
+                .iter()
                 .map(|id| format!("[{}]({})", cell(id), docs_url(id)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            f.explains.len(),
-            plural(f.explains.len())
+            plural(n)
         );
     }
     let mut target: Vec<String> = f.targets().iter().map(|t| cell(t)).collect();

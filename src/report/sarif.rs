@@ -127,10 +127,9 @@ pub fn to_sarif(report: &Report, fallback_file: &str) -> Value {
                 (true, Some(s)) => text.push_str(&format!(" [{s}]")),
                 (true, None) => {}
             }
-            if !f.explains.is_empty() {
-                let mut explained: Vec<&str> = f.explains.iter().map(|c| c.id.as_str()).collect();
-                explained.dedup();
-                text.push_str(&format!("; explains {}", explained.join(", ")));
+            if let Some(line) = f.explains_line() {
+                text.push_str("; ");
+                text.push_str(&line);
             }
             if f.status() == Status::Error {
                 text = format!("not evaluated — {text}");

@@ -151,16 +151,8 @@ pub fn checks_table_styled(report: &Report, color: bool) -> String {
             message_with_location(lead),
             id = lead.id,
         );
-        if !f.explains.is_empty() {
-            let mut ids: Vec<&str> = f.explains.iter().map(|c| c.id.as_str()).collect();
-            ids.dedup();
-            let _ = writeln!(
-                out,
-                "    explains {} on {} target{}",
-                ids.join(", "),
-                f.explains.len(),
-                crate::report::plural(f.explains.len())
-            );
+        if let Some(line) = f.explains_line() {
+            let _ = writeln!(out, "    {}", one_line(&line));
         }
     }
     for c in others {
