@@ -230,8 +230,8 @@ impl CheckBuilder {
         let line = self.line.map(|l| l.to_string()).unwrap_or_default();
         let mut parts = vec![
             self.rule.id,
-            self.target.as_deref().unwrap_or(""),
-            self.file.as_deref().unwrap_or(""),
+            placeless(self.target.as_deref().unwrap_or("")),
+            placeless(self.file.as_deref().unwrap_or("")),
             &line,
         ];
         // Only a check's own title counts, so rule-titled fingerprints stay as they were.
@@ -256,6 +256,19 @@ impl CheckBuilder {
             finding: None,
             change: None,
         }
+    }
+}
+
+/// A fingerprint part without the place a checkout sits in: an absolute path (a binary given
+/// as `/tmp/x/dist/svc`, a file outside the working directory) counts by its file name only,
+/// so the same code checked out in two directories fingerprints the same. Relative paths,
+/// matrix targets and package paths are kept whole.
+fn placeless(part: &str) -> &str {
+    let path = Path::new(part);
+    if path.is_absolute() {
+        path.file_name().and_then(|n| n.to_str()).unwrap_or(part)
+    } else {
+        part
     }
 }
 
@@ -388,6 +401,27 @@ mod tests {
         assert_ne!(a.fingerprint, c.fingerprint);
         assert_ne!(a.fingerprint, d.fingerprint);
         assert_eq!(a.fingerprint.len(), 16);
+    }
+
+    #[test]
+    fn fingerprints_do_not_depend_on_where_a_checkout_sits() {
+        let at = |target: &str, file: &str| {
+            Check::of(&rules::RUNTIME_START)
+                .target(target)
+                .location(file, Some(3))
+                .fail("x")
+                .fingerprint
+        };
+        assert_eq!(
+            at("/tmp/a/dist/svc", "/tmp/a/go.mod"),
+            at("/home/ci/work/b/dist/svc", "/home/ci/work/b/go.mod")
+        );
+        assert_ne!(at("dist/svc", "go.mod"), at("dist/other", "go.mod"));
+        // Relative targets and locations keep their fingerprints as they were.
+        assert_eq!(
+            at("dist/svc", "go.mod"),
+            fingerprint(&["runtime.start", "dist/svc", "go.mod", "3"])
+        );
     }
 
     #[test]

@@ -244,7 +244,7 @@ fn fail_on_new_fails_on_the_new_exposure_and_base_lists_it_as_fixed() {
     );
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
-        stdout.starts_with("goready: not ready: 1 finding new failed"),
+        stdout.starts_with("goready: not ready: 1 new finding failed"),
         "{stdout}"
     );
 

@@ -239,7 +239,7 @@ impl Verdict {
             )
         } else {
             format!(
-                "not ready: {} finding{}{new} failed at --fail-on {}; findings: {}",
+                "not ready: {}{new} finding{} failed at --fail-on {}; findings: {}",
                 self.failing,
                 plural(self.failing),
                 self.fail_on,
