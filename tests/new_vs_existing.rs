@@ -282,6 +282,24 @@ fn fail_on_new_fails_on_the_new_exposure_and_base_lists_it_as_fixed() {
         stdout.contains("fixed             runtime.pprof_exposed"),
         "{stdout}"
     );
+
+    // The same baseline through the environment layer, and fail_on_new through goready.toml.
+    let config = out.path().join("goready.toml");
+    std::fs::write(&config, "[report]\nfail_on_new = true\n").unwrap();
+    let (code, stdout, stderr) = run_with(
+        &["report", p(&runs.head.result), "--config", p(&config)],
+        &[("GOREADY_REPORT_BASELINE", p(&runs.base.result))],
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("goready: not ready: 1 new finding failed"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = run_with(
+        &["report", p(&runs.base.result), "--config", p(&config)],
+        &[("GOREADY_REPORT_BASELINE", p(&runs.base.result))],
+    );
+    assert_eq!(code, 0, "nothing new against itself: {stdout}{stderr}");
 }
 
 #[test]

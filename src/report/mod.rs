@@ -446,6 +446,39 @@ mod tests {
     }
 
     #[test]
+    fn a_baseline_is_a_file_or_a_directory_missing_or_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            read_baseline(&dir.path().join("none.json")),
+            Baseline::Missing
+        ));
+        let shard = |name: &str, target: &str| {
+            let report = Report::new(vec![
+                Check::of(&rules::BINARY_STRIPPED)
+                    .target(target)
+                    .fail("symbols"),
+            ]);
+            report
+                .write_json(&dir.path().join("base").join(name))
+                .unwrap();
+        };
+        shard("a.json", "a");
+        shard("b.json", "b");
+        match read_baseline(&dir.path().join("base")) {
+            Baseline::Loaded(report) => assert_eq!(report.checks.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        std::fs::write(dir.path().join("base/c.json"), "[]").unwrap();
+        match read_baseline(&dir.path().join("base")) {
+            Baseline::Unreadable(why) => assert!(why.contains("c.json"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert!(matches!(read_baseline(&empty), Baseline::Unreadable(_)));
+    }
+
+    #[test]
     fn redact_removes_every_occurrence() {
         assert_eq!(
             redact("a ghp_secret b ghp_secret", "ghp_secret"),
