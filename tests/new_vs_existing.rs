@@ -459,3 +459,64 @@ fn the_pr_comment_leads_with_the_new_finding_and_folds_the_existing_ones() {
         std::fs::write(path, body).unwrap();
     }
 }
+
+#[test]
+fn sarif_and_code_quality_hold_one_entry_per_finding_and_sarif_says_which_is_new() {
+    let runs = runs();
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("goready.sarif");
+    let cq = dir.path().join("gl-code-quality.json");
+    let (_, stdout, stderr) = run_with(
+        &[
+            "report",
+            p(&runs.head.result),
+            "--baseline",
+            p(&runs.base.result),
+            "--sarif",
+            p(&sarif),
+            "--gitlab-codequality",
+            p(&cq),
+        ],
+        &[],
+    );
+    assert!(sarif.is_file() && cq.is_file(), "{stdout}{stderr}");
+    tool_ok(
+        tool("check-jsonschema")
+            .arg("--schemafile")
+            .arg(sarif_schema())
+            .arg(&sarif),
+    );
+    tool_ok(
+        tool("check-jsonschema")
+            .arg("--schemafile")
+            .arg(common::repo().join("tests/schemas/gitlab-codequality.json"))
+            .arg(&cq),
+    );
+    let report = Report::read_json(&runs.head.result).unwrap();
+    let found = findings(&report);
+    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), found.len());
+    let new: Vec<&str> = results
+        .iter()
+        .filter(|r| r["baselineState"] == "new")
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert_eq!(new, ["runtime.pprof_exposed"]);
+    assert!(
+        results
+            .iter()
+            .all(|r| r["baselineState"] == "new" || r["baselineState"] == "unchanged")
+    );
+    let issues: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&cq).unwrap()).unwrap();
+    assert_eq!(issues.len(), found.len());
+    // Code Quality fingerprints are the findings' identities, as the result JSON holds them.
+    let ids: BTreeSet<&str> = found.iter().map(|f| f.id.as_str()).collect();
+    for issue in &issues {
+        assert!(
+            ids.contains(issue["fingerprint"].as_str().unwrap()),
+            "{issue}"
+        );
+    }
+}
