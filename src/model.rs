@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::rules::Rule;
 
+pub mod findings;
+
+pub use findings::{Baseline, BaselineInfo, BaselineState, Change, Finding, Fixed};
+
 /// The schema tag of every result file.
 pub const SCHEMA: &str = "goready/v1";
 
@@ -117,6 +121,16 @@ pub struct Check {
     /// Step-specific facts.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub data: serde_json::Value,
+    /// The rule id of the check that settled this one (see `rules::Evidence`): a failed check
+    /// with it is part of that check's finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_by: Option<String>,
+    /// The stable identity of the finding a failed check is part of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
+    /// Against a baseline: whether this failed check is new or was there already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
 }
 
 impl Check {
@@ -216,8 +230,8 @@ impl CheckBuilder {
         let line = self.line.map(|l| l.to_string()).unwrap_or_default();
         let mut parts = vec![
             self.rule.id,
-            self.target.as_deref().unwrap_or(""),
-            self.file.as_deref().unwrap_or(""),
+            placeless(self.target.as_deref().unwrap_or("")),
+            placeless(self.file.as_deref().unwrap_or("")),
             &line,
         ];
         // Only a check's own title counts, so rule-titled fingerprints stay as they were.
@@ -238,7 +252,23 @@ impl CheckBuilder {
             duration_ms: self.duration_ms,
             fingerprint,
             data: self.data,
+            settled_by: None,
+            finding: None,
+            change: None,
         }
+    }
+}
+
+/// A fingerprint part without the place a checkout sits in: an absolute path (a binary given
+/// as `/tmp/x/dist/svc`, a file outside the working directory) counts by its file name only,
+/// so the same code checked out in two directories fingerprints the same. Relative paths,
+/// matrix targets and package paths are kept whole.
+fn placeless(part: &str) -> &str {
+    let path = Path::new(part);
+    if path.is_absolute() {
+        path.file_name().and_then(|n| n.to_str()).unwrap_or(part)
+    } else {
+        part
     }
 }
 
@@ -264,6 +294,12 @@ pub struct Report {
     pub tool: Tool,
     /// Every evaluated rule.
     pub checks: Vec<Check>,
+    /// The baseline this report was judged against, when one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineInfo>,
+    /// Against a baseline: its failures that are gone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed: Vec<Fixed>,
 }
 
 impl Default for Report {
@@ -272,6 +308,8 @@ impl Default for Report {
             schema: SCHEMA.to_string(),
             tool: Tool::default(),
             checks: Vec::new(),
+            baseline: None,
+            fixed: Vec::new(),
         }
     }
 }
@@ -285,9 +323,19 @@ impl Report {
         }
     }
 
-    /// The process exit code DESIGN.md defines: 1 when a check fails at or above `fail_on`.
+    /// The checks that fail the job at `fail_on`: problems at or above it, and under
+    /// `fail_on_new` (recorded in [`Report::baseline`]) only those that are not `existing`.
+    pub fn failing(&self, fail_on: Severity) -> impl Iterator<Item = &Check> {
+        let only_new = self.baseline.as_ref().is_some_and(|b| b.fail_on_new);
+        self.checks.iter().filter(move |c| {
+            c.fails_at(fail_on) && !(only_new && c.change == Some(Change::Existing))
+        })
+    }
+
+    /// The process exit code DESIGN.md defines: 1 when a check fails at or above `fail_on`
+    /// (only a new one under `fail_on_new`).
     pub fn exit_code(&self, fail_on: Severity) -> u8 {
-        if self.checks.iter().any(|c| c.fails_at(fail_on)) {
+        if self.failing(fail_on).next().is_some() {
             1
         } else {
             0
@@ -353,6 +401,27 @@ mod tests {
         assert_ne!(a.fingerprint, c.fingerprint);
         assert_ne!(a.fingerprint, d.fingerprint);
         assert_eq!(a.fingerprint.len(), 16);
+    }
+
+    #[test]
+    fn fingerprints_do_not_depend_on_where_a_checkout_sits() {
+        let at = |target: &str, file: &str| {
+            Check::of(&rules::RUNTIME_START)
+                .target(target)
+                .location(file, Some(3))
+                .fail("x")
+                .fingerprint
+        };
+        assert_eq!(
+            at("/tmp/a/dist/svc", "/tmp/a/go.mod"),
+            at("/home/ci/work/b/dist/svc", "/home/ci/work/b/go.mod")
+        );
+        assert_ne!(at("dist/svc", "go.mod"), at("dist/other", "go.mod"));
+        // Relative targets and locations keep their fingerprints as they were.
+        assert_eq!(
+            at("dist/svc", "go.mod"),
+            fingerprint(&["runtime.start", "dist/svc", "go.mod", "3"])
+        );
     }
 
     #[test]

@@ -14,7 +14,119 @@ pub struct Rule {
     pub severity: Severity,
     /// One-line title for tables and annotations.
     pub title: &'static str,
+    /// Other checks of the same run that settle this one (see [`Evidence`]); applied in one
+    /// place, `model::findings::settle`, never by a renderer.
+    pub settled_by: &'static [Evidence],
 }
+
+/// How a check of another rule, in the same run, settles a check of this rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settles {
+    /// Runtime proof over static suspicion: when the evidence passed, the suspicion is
+    /// disproved and the settled check passes, citing it; when the evidence failed, the
+    /// settled check points at it and is part of its finding (only the evidence is annotated).
+    Proof,
+    /// One cause, two symptoms: when the evidence failed, the settled check is part of the
+    /// evidence's finding (the cause is named once); when it passed, nothing changes.
+    Cause,
+}
+
+/// One piece of settling evidence a rule declares.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence {
+    /// The rule id whose check settles this one.
+    pub by: &'static str,
+    /// What the evidence does to the settled check.
+    pub settles: Settles,
+    /// Only checks on the same target settle each other (else any check of `by` in the run:
+    /// the binaries of one build come from one source).
+    pub same_target: bool,
+    /// Whether this evidence applies to this pair: (settled check, evidence check).
+    pub applies: fn(&crate::model::Check, &crate::model::Check) -> bool,
+}
+
+impl PartialEq for Evidence {
+    fn eq(&self, other: &Self) -> bool {
+        self.by == other.by
+            && self.settles == other.settles
+            && self.same_target == other.same_target
+    }
+}
+
+impl Eq for Evidence {}
+
+fn always(_: &crate::model::Check, _: &crate::model::Check) -> bool {
+    true
+}
+
+/// `GOFLAGS` (as go env reports it, go.env included) in `env.goflags`' data turns VCS stamping
+/// off.
+fn buildvcs_off(evidence: &crate::model::Check) -> bool {
+    evidence
+        .data
+        .get("GOFLAGS")
+        .and_then(|v| v.as_str())
+        .is_some_and(|flags| {
+            flags
+                .split_whitespace()
+                .any(|f| f.trim_start_matches('-') == "buildvcs=false")
+        })
+}
+
+/// `binary.buildinfo` failed on a `(devel)` main module, and VCS stamping was off.
+fn devel_for_lack_of_vcs(settled: &crate::model::Check, evidence: &crate::model::Check) -> bool {
+    let devel = settled
+        .data
+        .pointer("/main/version")
+        .and_then(|v| v.as_str())
+        == Some("(devel)");
+    devel && buildvcs_off(evidence)
+}
+
+/// `binary.vcs` has no VCS stamp, and VCS stamping was off.
+fn unstamped_for_lack_of_vcs(_: &crate::model::Check, evidence: &crate::model::Check) -> bool {
+    buildvcs_off(evidence)
+}
+
+/// `binary.pprof_linked` is settled by the probe's exposure check.
+const PPROF_PROVEN: &[Evidence] = &[Evidence {
+    by: "runtime.pprof_exposed",
+    settles: Settles::Proof,
+    same_target: false,
+    applies: always,
+}];
+
+/// `binary.buildinfo` "(devel)" is what `-buildvcs=false` does.
+const DEVEL_BY_GOFLAGS: &[Evidence] = &[Evidence {
+    by: "env.goflags",
+    settles: Settles::Cause,
+    same_target: false,
+    applies: devel_for_lack_of_vcs,
+}];
+
+/// `binary.vcs` without a stamp is what `-buildvcs=false` does.
+const UNSTAMPED_BY_GOFLAGS: &[Evidence] = &[Evidence {
+    by: "env.goflags",
+    settles: Settles::Cause,
+    same_target: false,
+    applies: unstamped_for_lack_of_vcs,
+}];
+
+/// The version a binary prints is missing because it was never embedded.
+const VERSION_NOT_EMBEDDED: &[Evidence] = &[Evidence {
+    by: "binary.version",
+    settles: Settles::Cause,
+    same_target: true,
+    applies: always,
+}];
+
+/// A binary that links dynamically was set up to.
+const LINKED_AS_SET_UP: &[Evidence] = &[Evidence {
+    by: "build.static",
+    settles: Settles::Cause,
+    same_target: true,
+    applies: always,
+}];
 
 impl Rule {
     /// The docs/checks.md anchor of this rule (`binary.static` → `binary-static`).
@@ -25,7 +137,7 @@ impl Rule {
 
 /// Declares one suite's rules: a `pub const` per rule and a slice of them all.
 macro_rules! rules {
-    ($suite_list:ident; $($name:ident = $id:literal, $suite:literal, $sev:ident, $title:literal;)*) => {
+    ($suite_list:ident; $($name:ident = $id:literal, $suite:literal, $sev:ident, $title:literal $(, settled by $evidence:ident)?;)*) => {
         $(
             #[doc = concat!("`", $id, "`: ", $title)]
             pub const $name: Rule = Rule {
@@ -33,6 +145,12 @@ macro_rules! rules {
                 suite: $suite,
                 severity: Severity::$sev,
                 title: $title,
+                settled_by: {
+                    #[allow(unused_variables)]
+                    let evidence: &[Evidence] = &[];
+                    $(let evidence = $evidence;)?
+                    evidence
+                },
             };
         )*
         /// Every rule of this suite, in documentation order.
@@ -44,14 +162,14 @@ macro_rules! rules {
 rules! { BINARY;
     BINARY_READABLE = "binary.readable", "binary", Error, "binary parses as ELF, Mach-O or PE";
     BINARY_GO = "binary.go", "binary", Notice, "binary is a Go program";
-    BINARY_STATIC = "binary.static", "binary", Warning, "statically linked";
+    BINARY_STATIC = "binary.static", "binary", Warning, "statically linked", settled by LINKED_AS_SET_UP;
     BINARY_STRIPPED = "binary.stripped", "binary", Notice, "symbol table stripped";
     BINARY_DWARF = "binary.dwarf", "binary", Notice, "no DWARF debug info shipped";
-    BINARY_BUILDINFO = "binary.buildinfo", "binary", Warning, "Go build info present and versioned";
-    BINARY_VCS = "binary.vcs", "binary", Warning, "built from a clean VCS checkout";
+    BINARY_BUILDINFO = "binary.buildinfo", "binary", Warning, "Go build info present and versioned", settled by DEVEL_BY_GOFLAGS;
+    BINARY_VCS = "binary.vcs", "binary", Warning, "built from a clean VCS checkout", settled by UNSTAMPED_BY_GOFLAGS;
     BINARY_TRIMPATH = "binary.trimpath", "binary", Notice, "built with -trimpath";
     BINARY_VERSION = "binary.version", "binary", Error, "expected version embedded";
-    BINARY_PPROF_LINKED = "binary.pprof_linked", "binary", Warning, "net/http/pprof not linked in";
+    BINARY_PPROF_LINKED = "binary.pprof_linked", "binary", Warning, "net/http/pprof not linked in", settled by PPROF_PROVEN;
     BINARY_PIE = "binary.pie", "binary", Notice, "position-independent executable";
 }
 
@@ -72,7 +190,7 @@ rules! { ENV;
 // Suite "build": goready build (src/build/rules.rs).
 rules! { BUILD;
     BUILD_COMPILE = "build.compile", "build", Error, "target compiles";
-    BUILD_VERSION = "build.version", "build", Error, "native binary reports the injected version";
+    BUILD_VERSION = "build.version", "build", Error, "native binary reports the injected version", settled by VERSION_NOT_EMBEDDED;
     BUILD_STATIC = "build.static", "build", Error, "build is set up to link statically";
     BUILD_REPRODUCIBLE = "build.reproducible", "build", Error, "rebuild without the cache is byte-identical";
 }
@@ -150,6 +268,34 @@ mod tests {
             let section = section.split("\n## ").next().unwrap();
             for part in ["**What**", "**Why**", "**Fix**"] {
                 assert!(section.contains(part), "{}: missing {part}", rule.id);
+            }
+        }
+    }
+
+    #[test]
+    fn settling_evidence_names_known_rules_and_is_documented() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md"))
+            .expect("docs/checks.md exists");
+        for rule in all().filter(|r| !r.settled_by.is_empty()) {
+            let section = docs
+                .split(&format!("## `{}`", rule.id))
+                .nth(1)
+                .unwrap()
+                .split("\n## ")
+                .next()
+                .unwrap();
+            for evidence in rule.settled_by {
+                assert!(
+                    find(evidence.by).is_some(),
+                    "{} settled by {}",
+                    rule.id,
+                    evidence.by
+                );
+                assert!(
+                    section.contains(&format!("**Settled by**: `{}`", evidence.by)),
+                    "docs/checks.md: {} lacks its Settled by line",
+                    rule.id
+                );
             }
         }
     }

@@ -22,20 +22,6 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// A copy of examples/hello-svc — its sources and goready.toml — in `root`.
-fn hello_copy(root: &Path) -> PathBuf {
-    let dir = root.join("hello-svc");
-    std::fs::create_dir_all(&dir).unwrap();
-    for name in ["go.mod", "main.go", "main_test.go", "goready.toml"] {
-        std::fs::copy(
-            common::repo().join("examples/hello-svc").join(name),
-            dir.join(name),
-        )
-        .unwrap();
-    }
-    dir
-}
-
 /// A small module: `files` as (path, contents).
 fn module(root: &Path, files: &[(&str, &str)]) -> PathBuf {
     let dir = root.join("svc");
@@ -283,12 +269,18 @@ fn hello_svc_passes_goready_check_through_the_action_with_every_output() {
     );
     let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
     let results = log["runs"][0]["results"].as_array().unwrap();
-    let problems = report
-        .checks
-        .iter()
-        .filter(|c| c.status.is_problem())
-        .count();
+    // One result per finding: a cause repeated on five targets is one.
+    let found = goready::model::findings::findings(&report);
+    let problems = found.len();
     assert!(problems > 0, "hello-svc has warnings and notices to show");
+    assert!(
+        problems
+            < report
+                .checks
+                .iter()
+                .filter(|c| c.status.is_problem())
+                .count()
+    );
     assert_eq!(results.len(), problems);
     for r in results {
         let line = &r["locations"][0]["physicalLocation"]["region"]["startLine"];
@@ -334,6 +326,31 @@ fn hello_svc_passes_goready_check_through_the_action_with_every_output() {
         (1..=10).contains(&warnings),
         "{warnings} warnings:\n{stdout}"
     );
+    // No rule is annotated twice for one cause, and pprof being linked in is not annotated:
+    // the probe proved it answers on loopback only.
+    let titles: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::") && l.contains("title="))
+        .map(|l| {
+            l.split("title=")
+                .nth(1)
+                .unwrap()
+                .split([' ', ':'])
+                .next()
+                .unwrap()
+        })
+        .collect();
+    let unique: BTreeSet<&str> = titles.iter().copied().collect();
+    assert_eq!(unique.len(), titles.len(), "{stdout}");
+    assert!(!stdout.contains("title=binary.pprof_linked"), "{stdout}");
+    for c in checks(&report, "binary.pprof_linked") {
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(
+            c.message
+                .contains("(loopback), proven by runtime.pprof_exposed"),
+            "{c:?}"
+        );
+    }
 
     // One sticky PR comment on the forge, with the matrix.
     let comments = forge.comments(7);

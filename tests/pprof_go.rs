@@ -307,7 +307,7 @@ fn grown_allocation_site_fails_alloc_regression_with_old_and_new_share() {
         message.contains("main.makeBuf") && message.contains('→'),
         "{message}"
     );
-    assert!(stdout.contains("fail warning"), "{stdout}");
+    assert!(stdout.contains("\nwarning "), "{stdout}");
 
     let (code, _, _) = run_goready(&[
         "pprof",

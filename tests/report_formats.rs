@@ -145,13 +145,8 @@ fn sarif_validates_against_the_official_schema_and_every_result_has_a_line() {
     let run = &log["runs"][0];
     let rules_list = run["tool"]["driver"]["rules"].as_array().unwrap();
     let results = run["results"].as_array().unwrap();
-    let merged = goready::report::merge(inputs.iter().map(|i| Report::read_json(i).unwrap()));
-    let problems = merged
-        .checks
-        .iter()
-        .filter(|c| c.status.is_problem())
-        .count();
-    assert_eq!(results.len(), problems);
+    // One result per finding (a rule and a cause, on all its targets).
+    assert_eq!(results.len(), findings_of(&inputs));
     for r in results {
         let loc = &r["locations"][0]["physicalLocation"];
         assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1, "{r}");
@@ -219,15 +214,8 @@ fn code_quality_follows_gitlabs_rules() {
         .map(|i| i["fingerprint"].as_str().unwrap())
         .collect();
     assert_eq!(fps.len(), issues.len(), "fingerprints are unique");
-    let merged = goready::report::merge(inputs.iter().map(|i| Report::read_json(i).unwrap()));
-    assert_eq!(
-        issues.len(),
-        merged
-            .checks
-            .iter()
-            .filter(|c| c.status.is_problem())
-            .count()
-    );
+    // One issue per finding.
+    assert_eq!(issues.len(), findings_of(&inputs));
     // Stable across runs: the same inputs give the same fingerprints.
     let again = dir.path().join("again.json");
     let mut args2 = vec!["report"];
@@ -290,7 +278,7 @@ fn an_unreadable_shard_exits_2_but_the_others_are_still_reported() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("TestHello"), "{xml}");
     assert!(
-        stdout.contains("1 passed, 1 failed, 1 skipped, 0 errors"),
+        stdout.contains("1 passed, 1 skipped, 0 not evaluated; 1 finding in 1 checks"),
         "{stdout}"
     );
 }
@@ -350,9 +338,10 @@ fn colours_appear_only_on_a_terminal_and_no_color_turns_them_off() {
     );
     let (_, piped, _) = run_with(&["report", p(&r)], &[]);
     assert!(!piped.contains('\u{1b}'), "a pipe gets no colours");
-    // The table is compact: one row per check (a multi-line message indented under it) and
-    // the tally.
-    assert_eq!(piped.lines().count(), 5, "{piped}");
+    // The table is compact: the headline, one row per finding or check (a multi-line message
+    // indented under it) and the tally.
+    assert_eq!(piped.lines().count(), 6, "{piped}");
+    assert!(piped.starts_with("goready: not ready: 1 finding failed at --fail-on error; findings: 1 error, 0 warnings, 0 notices\n"), "{piped}");
     assert!(piped.contains("TestHello: main_test.go:41: got status 500, want 200 (examples/hello-svc/main_test.go:41)\n    body: \"internal error\"\n"), "{piped}");
 }
 
@@ -467,7 +456,11 @@ fn goready_toml_rules_apply_to_the_merged_report_and_every_output() {
         &[],
     );
     assert_eq!(code, 0, "a failing test is a warning now: {stdout}{stderr}");
-    assert!(stdout.contains("fail warning  test.go_test"), "{stdout}");
+    assert!(
+        stdout.contains("warning           test.go_test"),
+        "{stdout}"
+    );
+    assert!(stdout.starts_with("goready: ready: nothing fails at --fail-on error; findings: 0 errors, 1 warning, 0 notices"), "{stdout}");
     assert!(!stdout.contains("binary.static"), "turned off: {stdout}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("type=\"warning\""), "{xml}");
@@ -490,4 +483,11 @@ fn goready_toml_rules_apply_to_the_merged_report_and_every_output() {
         &[],
     );
     assert_eq!(code, 2, "{stderr}");
+}
+
+/// The findings `goready report` makes of these result files.
+fn findings_of(inputs: &[std::path::PathBuf]) -> usize {
+    let mut merged = goready::report::merge(inputs.iter().map(|i| Report::read_json(i).unwrap()));
+    goready::model::findings::judge(&mut merged, None, false);
+    goready::model::findings::findings(&merged).len()
 }

@@ -46,7 +46,13 @@ fn parse_command(line: &str) -> Option<(String, HashMap<String, String>, String)
 }
 
 fn hostile(i: usize) -> String {
-    format!("{i}% of 100: a, b\nsecond line: c,d\r\n::error::injected {i}")
+    // A word of its own per case: messages that differ only in numbers are one finding.
+    let word: String = i
+        .to_string()
+        .bytes()
+        .map(|d| (b'a' + d - b'0') as char)
+        .collect();
+    format!("{i}% of 100 ({word}): a, b\nsecond line: c,d\r\n::error::injected {i}")
 }
 
 #[test]
@@ -176,7 +182,7 @@ fn annotations_keep_the_budget_most_severe_first_with_exact_escaping() {
     // The summary was written too.
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        md.starts_with("## ❌ goready: 15 checks failed at `--fail-on error`"),
+        md.starts_with("## ❌ goready: not ready: 15 findings failed at --fail-on error; findings: 15 errors, 13 warnings, 12 notices"),
         "{md}"
     );
 }
@@ -258,7 +264,10 @@ fn the_job_summary_stays_under_one_mebibyte_and_links_the_full_report() {
         ours.len()
     );
     assert!(ours.contains("(https://github.example/octo-org/hello-svc/actions/runs/4242)"));
-    assert!(ours.contains("## ❌ goready: 2000 checks failed"));
+    assert!(
+        ours.contains("## ❌ goready: not ready: 2000 findings failed"),
+        "one per failed test"
+    );
 }
 
 // ---- the sticky PR comment ---------------------------------------------------------------
@@ -357,7 +366,9 @@ fn pr_comment_is_created_once_then_updated_in_place_and_other_comments_are_untou
     let ours = s.ours(PR);
     assert_eq!(ours.len(), 1);
     assert!(
-        ours[0].body.contains("## ❌ goready: 1 check failed"),
+        ours[0]
+            .body
+            .contains("## ❌ goready: not ready: 1 finding failed"),
         "{}",
         ours[0].body
     );
@@ -634,10 +645,14 @@ fn a_huge_report_is_clipped_to_githubs_comment_limit_with_a_link() {
     assert_eq!(ours.len(), 1);
     let body = &ours[0].body;
     assert!(body.chars().count() <= 65_536, "{}", body.chars().count());
-    let tail = &body[body.len().saturating_sub(600)..];
+    let mut cut = body.len().saturating_sub(600);
+    while !body.is_char_boundary(cut) {
+        cut += 1;
+    }
+    let tail = &body[cut..];
     assert!(
         body.contains("(https://github.example/octo-org/hello-svc/actions/runs/4242)"),
         "{tail}"
     );
-    assert!(body.contains("more problems in this suite"), "{tail}");
+    assert!(body.contains("more findings."), "{tail}");
 }

@@ -26,6 +26,7 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         r#"["linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64"]"#,
     ),
     ("build", "cgo", r#"["0", "1"]"#),
+    ("report", "baseline", r#""base/goready.json""#),
     ("build", "jobs", "2"),
     // On by default; `false` builds without -trimpath.
     ("build", "trimpath", "true"),

@@ -149,8 +149,18 @@ pub struct Options<'a> {
 pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let mut report = execute(&opts.plan, opts.config_file.as_deref())?;
     opts.config.apply(&mut report);
+    crate::report::publish::judge(&mut report, &opts.outputs);
     crate::report::command::publish_merged(&report, &opts.outputs, &[], opts.env)?;
     Ok(report)
+}
+
+/// The `GOREADY_*` variables of this process: the environment layer of the settings.
+pub fn goready_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| {
+        let k = k.into_string().ok()?;
+        k.starts_with("GOREADY_")
+            .then(|| (k, v.to_string_lossy().into_owned()))
+    })
 }
 
 /// The root of the git checkout holding `path`, if any.

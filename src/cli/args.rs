@@ -470,6 +470,16 @@ pub struct OutputArgs {
     /// SARIF and Code Quality.
     #[arg(long, value_name = "PATH", default_value = crate::report::DEFAULT_FALLBACK_FILE)]
     pub fallback_file: String,
+
+    /// An earlier result (the base branch's goready.json, or a directory of them): each failed
+    /// check becomes new or existing by fingerprint, and the base's failures that are gone are
+    /// listed as fixed. A baseline that does not exist yet is judged as none.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub baseline: Option<PathBuf>,
+
+    /// Only new findings at or above --fail-on fail the job (with --baseline).
+    #[arg(long)]
+    pub fail_on_new: bool,
 }
 
 impl OutputArgs {
@@ -492,6 +502,8 @@ impl OutputArgs {
             result_json: common.json.clone(),
             fallback_file: self.fallback_file.clone(),
             fail_on,
+            baseline: self.baseline.clone(),
+            fail_on_new: self.fail_on_new,
         }
     }
 }

@@ -152,12 +152,20 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
         Some(path) => Config::load(Some(path))?,
         None => Config::default(),
     };
-    let vars = std::env::vars_os().filter_map(|(k, v)| {
-        let k = k.into_string().ok()?;
-        k.starts_with("GOREADY_")
-            .then(|| (k, v.to_string_lossy().into_owned()))
-    });
-    let mut settings = settings(&config, vars, &args.sets, Some(matches))?;
+    let mut settings = settings(&config, goready_vars(), &args.sets, Some(matches))?;
+    if settings.get("probe", "baseline").is_none() {
+        // runtime.alloc_regression takes its base from the report's baseline, when that is
+        // a result file already there with allocation shares to compare with.
+        if let Some(base) = settings.get("report", "baseline").cloned() {
+            let has_allocs = |p: &str| {
+                crate::model::Report::read_json(Path::new(p))
+                    .is_ok_and(|r| r.checks.iter().any(|c| c.id == "runtime.allocs"))
+            };
+            if base.value.as_str().is_some_and(has_allocs) {
+                settings.set("probe", "baseline", base.value, base.source);
+            }
+        }
+    }
     if settings.get("report", "fallback_file").is_none() {
         // Findings without a source location point at the goready.toml that configures
         // them, as the repository knows it (SARIF and Code Quality want repo-relative paths).
@@ -192,6 +200,15 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
         env,
     })?;
     super::finish_with(&report, &args.common, &config, false)
+}
+
+/// The `GOREADY_*` variables of this process: the environment layer of the settings.
+pub fn goready_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| {
+        let k = k.into_string().ok()?;
+        k.starts_with("GOREADY_")
+            .then(|| (k, v.to_string_lossy().into_owned()))
+    })
 }
 
 fn leading_flag(name: &str, dir: &Path) -> OsString {

@@ -267,9 +267,21 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
         .fail_on
         .or(config.fail_on)
         .unwrap_or(Severity::Error);
+    let mut outputs = args.outputs.outputs(&args.common, fail_on, env);
+    // `[report] baseline` / `fail_on_new` and GOREADY_REPORT_* under the flags, as check
+    // layers them.
+    let layered = check::settings(config, check::goready_vars(), &[], None)?;
+    if outputs.baseline.is_none() {
+        outputs.baseline = layered
+            .get("report", "baseline")
+            .and_then(|s| s.value.as_str().map(std::path::PathBuf::from));
+    }
+    outputs.fail_on_new |= layered
+        .get("report", "fail_on_new")
+        .is_some_and(|s| s.value.as_bool() == Some(true) || s.value.as_str() == Some("true"));
     let merged = crate::report::command::run(&crate::report::command::Options {
         inputs: args.inputs.clone(),
-        outputs: args.outputs.outputs(&args.common, fail_on, env),
+        outputs,
         config,
         env,
     })?;

@@ -409,10 +409,16 @@ fn find_up(dir: &Path, name: &str) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// A path for check locations: relative to the working directory when it can be (CI
-/// annotations want repo-relative paths), else absolute.
+/// A path for check locations: relative to the root of the git checkout that holds it (CI
+/// annotations want repo-relative paths, and a fingerprint must not depend on where the
+/// checkout sits), else to the working directory when it can be, else absolute.
 fn display_path(dir: &Path, root: &Path, file: &str) -> String {
     let full = root.join(file);
+    if let Some(rel) =
+        crate::check::git_root(root).and_then(|git| crate::check::relative_to(&full, &git))
+    {
+        return rel;
+    }
     let cwd = std::env::current_dir()
         .ok()
         .and_then(|c| std::fs::canonicalize(c).ok());

@@ -38,6 +38,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Published> {
     let files = super::expand_inputs(&opts.inputs)?;
     let (mut report, unreadable) = super::read_and_merge(&files);
     opts.config.apply(&mut report);
+    super::publish::judge(&mut report, &opts.outputs);
     let problems: Vec<String> = unreadable
         .iter()
         .map(|(path, e)| format!("cannot read result file {}: {e:#}", path.display()))
@@ -72,10 +73,12 @@ pub fn publish_merged(
     if report.checks.is_empty() && problems.is_empty() {
         eprintln!("goready: warning: the result files hold no checks");
     }
+    let color = super::text::color_for_stdout();
     write!(
         out,
-        "{}",
-        super::text::checks_table_styled(report, super::text::color_for_stdout())
+        "{}{}",
+        super::text::headline(report, outputs.fail_on, color),
+        super::text::checks_table_styled(report, color)
     )?;
     super::publish::publish(report, outputs, env, &mut out)?;
     out.flush()?;

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::model::{Check, Report, Severity};
+use crate::model::findings::findings;
+use crate::model::{Change, Finding, Report, Severity};
 use crate::report::api::{self, Api, ApiError, Auth, Method, Note, Sticky, Thread};
-use crate::report::{Env, docs_url, markdown, most_severe_first, rule_title, subject};
+use crate::report::{Env, docs_url, markdown, rule_title, subject};
 
 /// The hidden first line of goready's PR comment: how later runs find it again.
 pub const COMMENT_MARKER: &str = "<!-- goready:report -->";
@@ -61,8 +62,10 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// One `::level file=…,line=…,title=…::message` line.
-fn annotation(c: &Check) -> String {
+/// One `::level file=…,line=…,title=…::message` line for a finding: its rule and targets in
+/// the title, the lead message, what its cause explains, and the rule's docs.
+fn annotation(f: &Finding) -> String {
+    let c = f.lead();
     let mut props = Vec::new();
     if let Some(file) = &c.file {
         props.push(format!("file={}", escape_property(file)));
@@ -70,28 +73,54 @@ fn annotation(c: &Check) -> String {
             props.push(format!("line={line}"));
         }
     }
-    let title = match (&c.target, subject(c)) {
-        (Some(t), Some(s)) => format!("{} ({t} {s})", c.id),
-        (Some(t), None) => format!("{} ({t})", c.id),
-        (None, Some(s)) => format!("{} ({s})", c.id),
-        (None, None) => c.id.clone(),
+    let targets = f.targets();
+    let on = match targets.as_slice() {
+        [] => None,
+        [one] => Some(one.to_string()),
+        many => Some(format!("{} targets", many.len())),
+    };
+    let new = if f.change() == Some(Change::New) {
+        "new: "
+    } else {
+        ""
+    };
+    let title = match (on, subject(c)) {
+        (Some(t), Some(s)) => format!("{new}{} ({t} {s})", c.id),
+        (Some(t), None) => format!("{new}{} ({t})", c.id),
+        (None, Some(s)) => format!("{new}{} ({s})", c.id),
+        (None, None) => format!("{new}{}", c.id),
     };
     props.push(format!("title={}", escape_property(&title)));
-    let message = format!("{}\n{}: {}", c.message, rule_title(c), docs_url(&c.id));
+    let mut message = c.message.clone();
+    if targets.len() > 1 {
+        message.push_str(&format!("\non {}", targets.join(", ")));
+    }
+    if let Some(line) = f.explains_line() {
+        message.push('\n');
+        message.push_str(&line);
+    }
+    message.push_str(&format!("\n{}: {}", rule_title(c), docs_url(&c.id)));
     format!(
         "::{} {}::{}",
-        level(c.severity),
+        level(f.severity()),
         props.join(","),
         escape_data(&message)
     )
 }
 
-/// Workflow-command annotations for every problem, within GitHub's per-step budget: at most
-/// 10 errors, 10 warnings and 10 notices, the most severe first; when anything is left out,
-/// the last notice says how many and where to find them.
+/// Workflow-command annotations, one per finding, within GitHub's per-step budget: at most
+/// 10 errors, 10 warnings and 10 notices, the most severe first and new before existing; when
+/// anything is left out, the last notice says how many and where to find them.
 pub fn annotations(report: &Report) -> Vec<String> {
-    let problems = most_severe_first(report.checks.iter().filter(|c| c.status.is_problem()));
-    let count = |s: Severity| problems.iter().filter(|c| c.severity == s).count();
+    let mut problems = findings(report);
+    // Stable: most severe first stays, new findings take the budget before existing ones.
+    problems.sort_by_key(|f| {
+        (
+            std::cmp::Reverse(f.severity()),
+            f.change() == Some(Change::Existing),
+        )
+    });
+    let count = |s: Severity| problems.iter().filter(|f| f.severity() == s).count();
     let (errors, warnings, notices) = (
         count(Severity::Error),
         count(Severity::Warning),
@@ -109,15 +138,15 @@ pub fn annotations(report: &Report) -> Vec<String> {
     let shown_notices = notices.min(notice_room);
     let mut out = Vec::new();
     let mut taken = [0usize; 3];
-    for c in &problems {
-        let (slot, cap) = match c.severity {
+    for f in &problems {
+        let (slot, cap) = match f.severity() {
             Severity::Error => (0, shown_errors),
             Severity::Warning => (1, shown_warnings),
             Severity::Notice => (2, shown_notices),
         };
         if taken[slot] < cap {
             taken[slot] += 1;
-            out.push(annotation(c));
+            out.push(annotation(f));
         }
     }
     let left = [
@@ -389,6 +418,7 @@ pub fn publish_pr_comment(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Check;
     use crate::rules;
 
     #[test]
@@ -398,12 +428,43 @@ mod tests {
     }
 
     #[test]
+    fn one_cause_on_five_targets_is_annotated_once() {
+        let report = Report::new(
+            ["a", "b", "c", "d", "e"]
+                .iter()
+                .map(|t| {
+                    Check::of(&rules::BINARY_STRIPPED)
+                        .target(*t)
+                        .fail("symbols")
+                })
+                .collect(),
+        );
+        let lines = annotations(&report);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("title=binary.stripped (5 targets)"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].contains("%0Aon a%2C b%2C c%2C d%2C e%0A")
+                || lines[0].contains("%0Aon a, b, c, d, e%0A"),
+            "{}",
+            lines[0]
+        );
+    }
+
+    #[test]
     fn an_annotation_carries_file_line_and_title() {
         let c = Check::of(&rules::BINARY_VERSION)
             .target("dist/a,b")
             .location("cmd/main.go", Some(7))
             .fail("100% missing: v1");
-        let line = annotation(&c);
+        let line = annotation(&Finding {
+            id: "f".into(),
+            checks: vec![&c],
+            explains: vec![],
+        });
         assert!(
             line.starts_with("::error file=cmd/main.go,line=7,title=binary.version (dist/a%2Cb)::100%25 missing: v1%0Aexpected version embedded: https"),
             "{line}"

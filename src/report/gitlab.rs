@@ -17,9 +17,10 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::model::findings::findings;
 use crate::model::{Report, Severity};
 use crate::report::api::{self, Api, ApiError, Auth, Method, Note, Sticky, Thread};
-use crate::report::{Env, markdown, most_severe_first, rule_title, subject, unique_fingerprints};
+use crate::report::{Env, markdown, rule_title, subject, unique_ids};
 
 /// The hidden first line of goready's MR note.
 pub const NOTE_MARKER: &str = "<!-- goready:report -->";
@@ -35,29 +36,32 @@ pub fn severity(s: Severity) -> &'static str {
     }
 }
 
-/// The Code Quality issues of a report: one per failed or errored check, most severe first.
+/// The Code Quality issues of a report: one per finding, most severe first, fingerprinted by
+/// the finding's identity (GitLab compares them between the MR and its base).
 pub fn code_quality(report: &Report, fallback_file: &str) -> Vec<Value> {
-    let problems = most_severe_first(report.checks.iter().filter(|c| c.status.is_problem()));
-    let fingerprints = unique_fingerprints(&problems);
-    problems
-        .into_iter()
-        .zip(fingerprints)
-        .map(|(c, fp)| {
+    let found = findings(report);
+    let ids: Vec<&str> = found.iter().map(|f| f.id.as_str()).collect();
+    found
+        .iter()
+        .zip(unique_ids(&ids))
+        .map(|(f, fp)| {
+            let c = f.lead();
+            let targets = f.targets();
             let mut description = format!("{}: {}", rule_title(c), c.message.trim_end());
-            match (&c.target, subject(c)) {
-                (Some(t), Some(s)) => description.push_str(&format!(" [{t} {s}]")),
-                (Some(t), None) => description.push_str(&format!(" [{t}]")),
-                (None, Some(s)) => description.push_str(&format!(" [{s}]")),
-                (None, None) => {}
+            match (targets.is_empty(), subject(c)) {
+                (false, Some(s)) => description.push_str(&format!(" [{} {s}]", targets.join(", "))),
+                (false, None) => description.push_str(&format!(" [{}]", targets.join(", "))),
+                (true, Some(s)) => description.push_str(&format!(" [{s}]")),
+                (true, None) => {}
             }
-            if c.status == crate::model::Status::Error {
+            if f.status() == crate::model::Status::Error {
                 description.insert_str(0, "not evaluated — ");
             }
             json!({
                 "description": description,
                 "check_name": c.id,
                 "fingerprint": fp,
-                "severity": severity(c.severity),
+                "severity": severity(f.severity()),
                 "location": {
                     "path": c.file.as_deref().unwrap_or(fallback_file),
                     "lines": {"begin": c.line.unwrap_or(1).max(1)}

@@ -12,8 +12,9 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::inspect::rules::human_bytes;
-use crate::model::{Check, Report, Severity, Status};
-use crate::report::{Verdict, docs_url, most_severe_first, subject, suite_rank};
+use crate::model::findings::findings;
+use crate::model::{BaselineState, Change, Check, Finding, Report, Severity, Status};
+use crate::report::{Verdict, docs_url, plural, subject, suite_rank};
 
 /// How to render.
 #[derive(Debug, Clone)]
@@ -58,11 +59,7 @@ pub fn render(report: &Report, opts: &Options) -> String {
         return problems;
     }
     // The largest per-suite cap that fits (rendering grows with the cap).
-    let most = report
-        .checks
-        .iter()
-        .filter(|c| c.status.is_problem())
-        .count();
+    let most = findings(report).len();
     let (mut lo, mut hi) = (0usize, most);
     let mut best = None;
     while lo <= hi {
@@ -144,26 +141,29 @@ fn icon(c: &Check) -> &'static str {
     match c.status {
         Status::Pass => "✅ pass",
         Status::Skip => "⏭️ skip",
-        Status::Error => "❗ error",
-        Status::Fail => match c.severity {
-            Severity::Error => "❌ fail",
-            Severity::Warning => "⚠️ warning",
-            Severity::Notice => "ℹ️ notice",
-        },
+        Status::Error => "❗ not evaluated",
+        Status::Fail => severity_icon(c.severity),
+    }
+}
+
+fn severity_icon(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "❌ error",
+        Severity::Warning => "⚠️ warning",
+        Severity::Notice => "ℹ️ notice",
+    }
+}
+
+fn location(c: &Check) -> String {
+    match (&c.file, c.line) {
+        (Some(f), Some(l)) => format!(" — {}:{l}", cell(f)),
+        (Some(f), None) => format!(" — {}", cell(f)),
+        _ => String::new(),
     }
 }
 
 fn row(out: &mut String, c: &Check) {
-    let mut details = cell(&c.message);
-    match (&c.file, c.line) {
-        (Some(f), Some(l)) => {
-            let _ = write!(details, " — {}:{l}", cell(f));
-        }
-        (Some(f), None) => {
-            let _ = write!(details, " — {}", cell(f));
-        }
-        _ => {}
-    }
+    let details = format!("{}{}", cell(&c.message), location(c));
     let target = match (c.target.as_deref(), subject(c)) {
         (Some(t), Some(s)) => format!("{}<br>{}", cell(t), cell(s)),
         (Some(t), None) => cell(t),
@@ -179,39 +179,184 @@ fn row(out: &mut String, c: &Check) {
     );
 }
 
+/// One row per finding: its rule, every target it holds on, the lead message and the checks
+/// of other rules its cause explains.
+fn finding_row(out: &mut String, f: &Finding) {
+    let lead = f.lead();
+    let mut details = format!("{}{}", cell(&lead.message), location(lead));
+    if !f.explains.is_empty() {
+        let n = f.explained_targets();
+        let _ = write!(
+            details,
+            "<br>explains {} on {n} target{}",
+            f.explained_rules()
+                .iter()
+                .map(|id| format!("[{}]({})", cell(id), docs_url(id)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            plural(n)
+        );
+    }
+    let mut target: Vec<String> = f.targets().iter().map(|t| cell(t)).collect();
+    if let Some(s) = subject(lead) {
+        target.push(cell(s));
+    }
+    let status = if f.status() == Status::Error {
+        "❗ not evaluated"
+    } else {
+        severity_icon(f.severity())
+    };
+    let _ = writeln!(
+        out,
+        "| {status} | [{}]({}) | {} | {details} |",
+        cell(&lead.id),
+        docs_url(&lead.id),
+        target.join("<br>"),
+    );
+}
+
 const TABLE_HEAD: &str = "| result | check | target | details |\n|---|---|---|---|\n";
+
+/// A table of findings, at most `cap` rows; says how many were left out.
+fn findings_table(out: &mut String, found: &[&Finding], cap: Option<usize>) -> bool {
+    let shown = cap.map_or(found.len(), |k| k.min(found.len()));
+    if shown > 0 {
+        out.push_str(TABLE_HEAD);
+        for f in &found[..shown] {
+            finding_row(out, f);
+        }
+        out.push('\n');
+    }
+    if shown < found.len() {
+        let left = found.len() - shown;
+        let _ = writeln!(out, "_…and {left} more finding{}._\n", plural(left));
+        return true;
+    }
+    false
+}
+
+/// What the baseline says, when one was asked for.
+fn baseline_line(out: &mut String, report: &Report, found: &[Finding]) {
+    let Some(info) = &report.baseline else {
+        return;
+    };
+    let path = cell(&info.path);
+    match info.state {
+        BaselineState::Loaded => {
+            let new = found
+                .iter()
+                .filter(|f| f.change() == Some(Change::New))
+                .count();
+            let _ = writeln!(
+                out,
+                "Against the baseline `{path}`: **{new} new**, {} existing, {} fixed.\n",
+                found.len() - new,
+                report.fixed.len()
+            );
+        }
+        BaselineState::Missing => {
+            let _ = writeln!(
+                out,
+                "No baseline at `{path}` yet (the first run on this branch): judged as none, every finding counts as new.\n"
+            );
+        }
+        BaselineState::Unreadable => {
+            let _ = writeln!(
+                out,
+                "> ⚠️ The baseline `{path}` could not be read ({}): judged as none, every finding counts as new.\n",
+                cell(info.detail.as_deref().unwrap_or("unknown reason"))
+            );
+        }
+    }
+}
 
 fn build(report: &Report, opts: &Options, detail: Detail) -> String {
     let verdict = Verdict::of(report, opts.fail_on);
-    let (pass, fail, skip, error) = report.counts();
+    let (pass, _, skip, error) = report.counts();
+    let found = findings(report);
     let mut out = String::new();
     if let Some(marker) = opts.marker {
         out.push_str(marker);
         out.push('\n');
     }
-    if verdict.passed() {
-        let _ = writeln!(
-            out,
-            "## ✅ goready: nothing failed at `--fail-on {}`\n",
-            opts.fail_on
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "## ❌ goready: {} check{} failed at `--fail-on {}`\n",
-            verdict.failing,
-            if verdict.failing == 1 { "" } else { "s" },
-            opts.fail_on
-        );
-    }
     let _ = writeln!(
         out,
-        "{} checks: {pass} passed · {fail} failed · {error} errors · {skip} skipped\n",
-        report.checks.len()
+        "## {} goready: {}\n",
+        if verdict.passed() { "✅" } else { "❌" },
+        cell(&verdict.headline())
+    );
+    let _ = writeln!(
+        out,
+        "{} checks: {pass} passed · {} with findings · {error} not evaluated · {skip} skipped\n",
+        report.checks.len(),
+        report
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .count()
     );
     if report.checks.is_empty() {
         out.push_str("_No checks in the result files._\n");
         return out;
+    }
+    baseline_line(&mut out, report, &found);
+
+    let cap = match detail {
+        Detail::Capped(k) => Some(k),
+        _ => None,
+    };
+    let mut clipped = false;
+    let loaded = report
+        .baseline
+        .as_ref()
+        .is_some_and(|b| b.state == BaselineState::Loaded);
+    if loaded {
+        // What this change made new leads; what the base already had is folded away.
+        let new: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.change() != Some(Change::Existing))
+            .collect();
+        let existing: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.change() == Some(Change::Existing))
+            .collect();
+        let _ = writeln!(out, "### 🆕 New findings ({})\n", new.len());
+        if new.is_empty() {
+            out.push_str("_None: this change adds no findings._\n\n");
+        }
+        clipped |= findings_table(&mut out, &new, cap);
+        if !existing.is_empty() {
+            let _ = writeln!(
+                out,
+                "<details><summary>{} existing finding{} (already on the base)</summary>\n",
+                existing.len(),
+                plural(existing.len())
+            );
+            clipped |= findings_table(&mut out, &existing, cap);
+            out.push_str("</details>\n\n");
+        }
+        if !report.fixed.is_empty() {
+            let _ = writeln!(out, "### ✅ Fixed ({})\n", report.fixed.len());
+            for f in &report.fixed {
+                let target = f
+                    .target
+                    .as_deref()
+                    .map(|t| format!(" ({})", cell(t)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "- [{}]({}){target}: {}",
+                    cell(&f.id),
+                    docs_url(&f.id),
+                    cell(&f.title)
+                );
+            }
+            out.push('\n');
+        }
+    } else if !found.is_empty() {
+        let _ = writeln!(out, "### Findings ({})\n", found.len());
+        let all: Vec<&Finding> = found.iter().collect();
+        clipped |= findings_table(&mut out, &all, cap);
     }
 
     // Suites in pipeline order, checks in their own order.
@@ -227,7 +372,7 @@ fn build(report: &Report, opts: &Options, detail: Detail) -> String {
     suites.sort_by_key(|(s, _)| suite_rank(s));
 
     out.push_str(
-        "| suite | ✅ passed | ❌ failed | ❗ errors | ⏭️ skipped |\n|---|---:|---:|---:|---:|\n",
+        "| suite | ✅ passed | 🔎 with findings | ❗ not evaluated | ⏭️ skipped |\n|---|---:|---:|---:|---:|\n",
     );
     for (suite, checks) in &suites {
         let n = |s: Status| checks.iter().filter(|c| c.status == s).count();
@@ -243,68 +388,32 @@ fn build(report: &Report, opts: &Options, detail: Detail) -> String {
     }
     out.push('\n');
 
-    let mut clipped = false;
     for (suite, checks) in &suites {
-        let problems: Vec<&Check> = most_severe_first(checks.iter().copied())
-            .into_iter()
-            .filter(|c| c.status.is_problem())
-            .collect();
         let others: Vec<&Check> = checks
             .iter()
             .copied()
             .filter(|c| !c.status.is_problem())
             .collect();
-        let _ = writeln!(
-            out,
-            "### `{}` — {}\n",
-            cell(suite),
-            if problems.is_empty() {
-                "all good".to_string()
-            } else {
-                format!("{} problem{}", problems.len(), plural(problems.len()))
-            }
-        );
-        if !problems.is_empty() {
-            let shown = match detail {
-                Detail::Capped(k) => k.min(problems.len()),
-                _ => problems.len(),
-            };
-            if shown > 0 {
-                out.push_str(TABLE_HEAD);
-                for c in &problems[..shown] {
-                    row(&mut out, c);
-                }
-                out.push('\n');
-            }
-            if shown < problems.len() {
-                clipped = true;
-                let _ = writeln!(
-                    out,
-                    "_…and {} more problem{} in this suite._\n",
-                    problems.len() - shown,
-                    plural(problems.len() - shown)
-                );
-            }
+        if others.is_empty() {
+            continue;
         }
-        if !others.is_empty() {
-            let passed = others.iter().filter(|c| c.status == Status::Pass).count();
-            let skipped = others.len() - passed;
-            let what = format!("{passed} passed, {skipped} skipped");
-            if detail == Detail::Full {
-                let _ = writeln!(out, "<details><summary>{what}</summary>\n");
-                out.push_str(TABLE_HEAD);
-                // Skips first: they say why something was not checked.
-                for c in others.iter().filter(|c| c.status == Status::Skip) {
-                    row(&mut out, c);
-                }
-                for c in others.iter().filter(|c| c.status == Status::Pass) {
-                    row(&mut out, c);
-                }
-                out.push_str("\n</details>\n\n");
-            } else {
-                clipped = true;
-                let _ = writeln!(out, "_{what} (not listed here)._\n");
+        let passed = others.iter().filter(|c| c.status == Status::Pass).count();
+        let skipped = others.len() - passed;
+        let what = format!("`{}`: {passed} passed, {skipped} skipped", cell(suite));
+        if detail == Detail::Full {
+            let _ = writeln!(out, "<details><summary>{what}</summary>\n");
+            out.push_str(TABLE_HEAD);
+            // Skips first: they say why something was not checked.
+            for c in others.iter().filter(|c| c.status == Status::Skip) {
+                row(&mut out, c);
             }
+            for c in others.iter().filter(|c| c.status == Status::Pass) {
+                row(&mut out, c);
+            }
+            out.push_str("\n</details>\n\n");
+        } else {
+            clipped = true;
+            let _ = writeln!(out, "_{what} (not listed here)._\n");
         }
     }
 
@@ -315,10 +424,6 @@ fn build(report: &Report, opts: &Options, detail: Detail) -> String {
         out.push_str(&clipped_note(opts));
     }
     out
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// An array of objects with a `function` key anywhere at the top of `data` (or `data` itself):
@@ -556,13 +661,29 @@ mod tests {
         assert_eq!(cell(&long).chars().count(), CELL_CHARS + 1);
     }
 
+    /// A distinct word per number: findings group messages that differ only in numbers.
+    fn letters(mut i: usize) -> String {
+        let mut s = String::new();
+        loop {
+            s.push((b'a' + (i % 26) as u8) as char);
+            i /= 26;
+            if i == 0 {
+                return s;
+            }
+        }
+    }
+
     fn many(n: usize) -> Report {
         let mut checks = Vec::new();
         for i in 0..n {
             checks.push(
                 Check::of(&rules::BINARY_VERSION)
                     .target(format!("dist/svc-{i}"))
-                    .fail(format!("{i}.0.0 is not embedded: {}", "y".repeat(200))),
+                    .fail(format!(
+                        "{} is not embedded: {}",
+                        letters(i),
+                        "y".repeat(200)
+                    )),
             );
             checks.push(
                 Check::of(&rules::BINARY_PIE)
@@ -576,8 +697,11 @@ mod tests {
     #[test]
     fn small_reports_are_rendered_whole() {
         let text = render(&many(3), &opts(65_536));
-        assert!(text.starts_with("<!-- goready -->\n## ❌ goready: 3 checks failed"));
-        assert!(text.contains("<details><summary>3 passed, 0 skipped</summary>"));
+        assert!(
+            text.starts_with("<!-- goready -->\n## ❌ goready: not ready: 3 findings failed at --fail-on error; findings: 3 errors, 0 warnings, 0 notices"),
+            "{text}"
+        );
+        assert!(text.contains("<details><summary>`binary`: 3 passed, 0 skipped</summary>"));
         assert!(!text.contains("Clipped"));
     }
 
@@ -589,7 +713,7 @@ mod tests {
         let clipped = render(&report, &opts(65_536));
         assert!(clipped.len() <= 65_536, "{}", clipped.len());
         assert!(!clipped.contains("<details>"));
-        assert!(clipped.contains("more problems in this suite"));
+        assert!(clipped.contains("more findings."));
         assert!(clipped.contains("(https://ci.example/run/1)"));
         // It used the room it had: more than half the budget.
         assert!(clipped.len() > 40_000, "{}", clipped.len());

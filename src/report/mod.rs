@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::model::{Check, Report, Severity, Status};
+use crate::model::findings::{count_by_severity, findings};
+use crate::model::{Baseline, Check, Report, Severity, Status};
 
 /// Reads an environment variable; empty counts as unset. Outputs take the environment as a
 /// function so that tests and `goready check` can hand them one.
@@ -105,20 +106,28 @@ pub fn merge(reports: impl IntoIterator<Item = Report>) -> Report {
 /// check's own, refined by its [`subject`] (checks of different Go tests in one package share
 /// id, target and location), then by occurrence for what is still equal.
 pub fn unique_fingerprints(checks: &[&Check]) -> Vec<String> {
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    checks
+    let bases: Vec<String> = checks
         .iter()
-        .map(|c| {
-            let base = match subject(c) {
-                Some(s) => crate::model::fingerprint(&[&c.fingerprint, s]),
-                None => c.fingerprint.clone(),
-            };
-            let n = seen.entry(base.clone()).or_insert(0);
+        .map(|c| match subject(c) {
+            Some(s) => crate::model::fingerprint(&[&c.fingerprint, s]),
+            None => c.fingerprint.clone(),
+        })
+        .collect();
+    unique_ids(&bases.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Makes identities unique within a list and stable across runs: the first of equal ones is
+/// kept, later ones are refined by their occurrence.
+pub fn unique_ids(ids: &[&str]) -> Vec<String> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    ids.iter()
+        .map(|id| {
+            let n = seen.entry(id).or_insert(0);
             *n += 1;
             if *n == 1 {
-                base
+                id.to_string()
             } else {
-                crate::model::fingerprint(&[&base, &n.to_string()])
+                crate::model::fingerprint(&[id, &n.to_string()])
             }
         })
         .collect()
@@ -180,22 +189,87 @@ pub fn read_and_merge(files: &[PathBuf]) -> (Report, Vec<(PathBuf, anyhow::Error
 pub struct Verdict {
     /// The level that fails the job.
     pub fail_on: Severity,
-    /// Checks that failed (or errored) at or above `fail_on`.
+    /// Findings that fail the job: failed (or errored) at or above `fail_on` (only new ones
+    /// under `--fail-on-new`).
     pub failing: usize,
+    /// Findings per severity, failing or not: (errors, warnings, notices).
+    pub by_severity: (usize, usize, usize),
+    /// Only new findings fail the job.
+    pub only_new: bool,
 }
 
 impl Verdict {
     /// Judges `report` at `fail_on`.
     pub fn of(report: &Report, fail_on: Severity) -> Verdict {
+        let failing: HashSet<*const Check> =
+            report.failing(fail_on).map(|c| c as *const Check).collect();
+        let found = findings(report);
         Verdict {
             fail_on,
-            failing: report.checks.iter().filter(|c| c.fails_at(fail_on)).count(),
+            failing: found.iter().filter(|f| f.fails(&failing)).count(),
+            by_severity: count_by_severity(&found),
+            only_new: report.baseline.as_ref().is_some_and(|b| b.fail_on_new),
         }
     }
 
     /// Nothing failed at or above the fail level.
     pub fn passed(&self) -> bool {
         self.failing == 0
+    }
+
+    /// "2 errors, 1 warning, 9 notices": findings by severity, the words every surface uses.
+    pub fn severities(&self) -> String {
+        let (e, w, n) = self.by_severity;
+        format!(
+            "{e} error{}, {w} warning{}, {n} notice{}",
+            plural(e),
+            plural(w),
+            plural(n)
+        )
+    }
+
+    /// The first line of every surface: ready or not, and findings by severity. Only what
+    /// fails the job is called failed.
+    pub fn headline(&self) -> String {
+        let new = if self.only_new { " new" } else { "" };
+        if self.passed() {
+            format!(
+                "ready: nothing{new} fails at --fail-on {}; findings: {}",
+                self.fail_on,
+                self.severities()
+            )
+        } else {
+            format!(
+                "not ready: {}{new} finding{} failed at --fail-on {}; findings: {}",
+                self.failing,
+                plural(self.failing),
+                self.fail_on,
+                self.severities()
+            )
+        }
+    }
+}
+
+/// "" for one, "s" for more.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Reads `--baseline FILE|DIR` (a directory's `*.json` files are merged, as downloaded
+/// artifacts are laid out). Nothing there is [`Baseline::Missing`]; anything else that does
+/// not read as results is [`Baseline::Unreadable`] with the reason — never a silent pass.
+pub fn read_baseline(path: &Path) -> Baseline {
+    if !path.exists() {
+        return Baseline::Missing;
+    }
+    let files = match expand_inputs(&[path.to_path_buf()]) {
+        Ok(files) => files,
+        Err(e) => return Baseline::Unreadable(format!("{e:#}")),
+    };
+    let (merged, unreadable) = read_and_merge(&files);
+    match unreadable.into_iter().next() {
+        Some((file, e)) => Baseline::Unreadable(format!("{}: {e:#}", file.display())),
+        None => Baseline::Loaded(merged),
     }
 }
 
@@ -309,6 +383,7 @@ mod tests {
             Check::of(&rules::BINARY_PIE).skip("n/a"),
         ]);
         assert_eq!(Verdict::of(&report, Severity::Error).failing, 1);
+        assert_eq!(Verdict::of(&report, Severity::Error).by_severity, (1, 1, 1));
         assert_eq!(Verdict::of(&report, Severity::Warning).failing, 2);
         assert_eq!(Verdict::of(&report, Severity::Notice).failing, 3);
         assert!(!Verdict::of(&report, Severity::Error).passed());
@@ -369,6 +444,39 @@ mod tests {
         // TestB keeps its fingerprint when TestA disappears (not an ordinal).
         assert_eq!(unique_fingerprints(&[&b])[0], first[1]);
         assert_eq!(first[2], twice.fingerprint);
+    }
+
+    #[test]
+    fn a_baseline_is_a_file_or_a_directory_missing_or_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            read_baseline(&dir.path().join("none.json")),
+            Baseline::Missing
+        ));
+        let shard = |name: &str, target: &str| {
+            let report = Report::new(vec![
+                Check::of(&rules::BINARY_STRIPPED)
+                    .target(target)
+                    .fail("symbols"),
+            ]);
+            report
+                .write_json(&dir.path().join("base").join(name))
+                .unwrap();
+        };
+        shard("a.json", "a");
+        shard("b.json", "b");
+        match read_baseline(&dir.path().join("base")) {
+            Baseline::Loaded(report) => assert_eq!(report.checks.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        std::fs::write(dir.path().join("base/c.json"), "[]").unwrap();
+        match read_baseline(&dir.path().join("base")) {
+            Baseline::Unreadable(why) => assert!(why.contains("c.json"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert!(matches!(read_baseline(&empty), Baseline::Unreadable(_)));
     }
 
     #[test]

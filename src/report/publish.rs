@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::model::{Report, Severity};
+use crate::model::{BaselineState, Report, Severity};
 use crate::report::api::Sticky;
 use crate::report::{Env, Verdict, github, gitlab, junit, sarif};
 
@@ -35,6 +35,24 @@ pub struct Outputs {
     pub fallback_file: String,
     /// The level that fails the job.
     pub fail_on: Severity,
+    /// `--baseline`: the base's result file or directory.
+    pub baseline: Option<PathBuf>,
+    /// `--fail-on-new`: only new findings fail the job.
+    pub fail_on_new: bool,
+}
+
+/// Judges a merged report once, before it is written or rendered: settling evidence, findings
+/// and, with `--baseline`, new/existing/fixed ([`crate::model::findings::judge`]).
+pub fn judge(report: &mut Report, out: &Outputs) {
+    let baseline = out
+        .baseline
+        .as_ref()
+        .map(|p| (p.display().to_string(), crate::report::read_baseline(p)));
+    crate::model::findings::judge(
+        report,
+        baseline.as_ref().map(|(p, b)| (p.as_str(), b)),
+        out.fail_on_new,
+    );
 }
 
 fn absolute(path: &Path) -> String {
@@ -112,6 +130,19 @@ pub fn publish(
 
     let mut warnings = Vec::new();
     let mut info = Vec::new();
+    match &report.baseline {
+        Some(b) if b.state == BaselineState::Unreadable => warnings.push(format!(
+            "the baseline {} could not be read ({}): judged as none, every finding counts as new",
+            b.path,
+            b.detail.as_deref().unwrap_or("unknown reason")
+        )),
+        Some(b) if b.state == BaselineState::Missing => {
+            info.push(format!("no baseline at {} yet: judged as none", b.path))
+        }
+        None if out.fail_on_new => warnings
+            .push("--fail-on-new without --baseline: every finding counts as new".to_string()),
+        _ => {}
+    }
     if out.github {
         for line in github::annotations(report) {
             writeln!(stdout, "{line}")?;

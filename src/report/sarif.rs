@@ -13,8 +13,9 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::model::{Report, Severity, Status};
-use crate::report::{docs_url, most_severe_first, rule_title, subject, unique_fingerprints};
+use crate::model::findings::findings;
+use crate::model::{Change, Report, Severity, Status};
+use crate::report::{docs_url, rule_title, subject, unique_ids};
 use crate::rules;
 
 /// docs/checks.md as built into this goready.
@@ -108,25 +109,31 @@ pub fn to_sarif(report: &Report, fallback_file: &str) -> Value {
         .collect();
     let rules: Vec<Value> = ids.iter().map(|id| rule_descriptor(id)).collect();
 
-    let problems = most_severe_first(report.checks.iter().filter(|c| c.status.is_problem()));
-    let fingerprints = unique_fingerprints(&problems);
-    let results: Vec<Value> = problems
-        .into_iter()
+    // One result per finding: its lead check's rule, message and location, every target as
+    // a logical location, and the finding's identity as the fingerprint.
+    let found = findings(report);
+    let ids: Vec<&str> = found.iter().map(|f| f.id.as_str()).collect();
+    let fingerprints = unique_ids(&ids);
+    let results: Vec<Value> = found
+        .iter()
         .zip(fingerprints)
-        .map(|(c, fp)| {
-            let text = match (&c.target, subject(c)) {
-                (Some(t), Some(s)) => {
-                    format!("{}: {} [{t} {s}]", rule_title(c), c.message.trim_end())
-                }
-                (Some(t), None) => format!("{}: {} [{t}]", rule_title(c), c.message.trim_end()),
-                (None, Some(s)) => format!("{}: {} [{s}]", rule_title(c), c.message.trim_end()),
-                (None, None) => format!("{}: {}", rule_title(c), c.message.trim_end()),
-            };
-            let text = if c.status == Status::Error {
-                format!("not evaluated — {text}")
-            } else {
-                text
-            };
+        .map(|(f, fp)| {
+            let c = f.lead();
+            let targets = f.targets();
+            let mut text = format!("{}: {}", rule_title(c), c.message.trim_end());
+            match (targets.is_empty(), subject(c)) {
+                (false, Some(s)) => text.push_str(&format!(" [{} {s}]", targets.join(", "))),
+                (false, None) => text.push_str(&format!(" [{}]", targets.join(", "))),
+                (true, Some(s)) => text.push_str(&format!(" [{s}]")),
+                (true, None) => {}
+            }
+            if let Some(line) = f.explains_line() {
+                text.push_str("; ");
+                text.push_str(&line);
+            }
+            if f.status() == Status::Error {
+                text = format!("not evaluated — {text}");
+            }
             let mut location = json!({
                 "physicalLocation": {
                     "artifactLocation": {
@@ -136,22 +143,34 @@ pub fn to_sarif(report: &Report, fallback_file: &str) -> Value {
                     "region": {"startLine": c.line.unwrap_or(1).max(1)}
                 }
             });
-            if let Some(t) = &c.target {
-                location["logicalLocations"] = json!([{"fullyQualifiedName": t, "kind": "module"}]);
+            if !targets.is_empty() {
+                location["logicalLocations"] = Value::Array(
+                    targets
+                        .iter()
+                        .map(|t| json!({"fullyQualifiedName": t, "kind": "module"}))
+                        .collect(),
+                );
             }
-            let mut properties = json!({"suite": c.suite, "status": c.status.to_string()});
-            if let Some(t) = &c.target {
-                properties["target"] = json!(t);
+            let mut properties = json!({"suite": c.suite, "status": f.status().to_string()});
+            if !targets.is_empty() {
+                properties["targets"] = json!(targets);
             }
-            json!({
+            let mut result = json!({
                 "ruleId": c.id,
                 "ruleIndex": index[c.id.as_str()],
-                "level": level(c.severity),
+                "level": level(f.severity()),
                 "message": {"text": text},
                 "locations": [location],
                 "partialFingerprints": {"goready/v1": fp},
                 "properties": properties
-            })
+            });
+            if let Some(change) = f.change() {
+                result["baselineState"] = json!(match change {
+                    Change::New => "new",
+                    Change::Existing => "unchanged",
+                });
+            }
+            result
         })
         .collect();
 

@@ -1,4 +1,5 @@
-//! The terminal rendering of a report: one row per check, problems first, then a tally.
+//! The terminal rendering of a report: one row per finding (a rule and a cause, with its
+//! targets), then the skipped and passed checks, then a tally.
 //! Colours only when stdout is a terminal and `NO_COLOR` is unset (<https://no-color.org>).
 //!
 //! Messages are untrusted text (test output, server answers): control characters become
@@ -10,7 +11,8 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use crate::model::{Check, Report, Severity, Status};
+use crate::model::findings::{count_by_severity, findings};
+use crate::model::{BaselineState, Change, Check, Finding, Report, Severity, Status};
 
 /// A compact table of checks without colour: failures and errors first (most severe first),
 /// then skips and passes, each in the order the step produced them.
@@ -71,32 +73,90 @@ fn message_lines(text: &str) -> String {
     out
 }
 
-/// [`checks_table`], with colours when `color` is true.
+/// The status column of a finding: its severity (or "not evaluated"), and against a baseline
+/// whether it is new.
+fn finding_status(f: &Finding) -> String {
+    let what = if f.status() == Status::Error {
+        "not evaluated".to_string()
+    } else {
+        f.severity().to_string()
+    };
+    match f.change() {
+        Some(Change::New) => format!("new {what}"),
+        Some(Change::Existing) => format!("old {what}"),
+        None => what,
+    }
+}
+
+fn paint(text: String, style: Style, color: bool) -> String {
+    if color {
+        format!("{style}{text}{style:#}")
+    } else {
+        text
+    }
+}
+
+fn location(c: &Check) -> String {
+    match (&c.file, c.line) {
+        (Some(f), Some(l)) => format!(" ({}:{l})", one_line(f)),
+        (Some(f), None) => format!(" ({})", one_line(f)),
+        _ => String::new(),
+    }
+}
+
+/// The message of a row, the location at the end of its first line (where the eye is).
+fn message_with_location(c: &Check) -> String {
+    let mut message = message_lines(&c.message);
+    let location = location(c);
+    match message.find('\n') {
+        Some(i) => message.insert_str(i, &location),
+        None => message.push_str(&location),
+    }
+    message
+}
+
+/// [`checks_table`], with colours when `color` is true: one row per finding (its targets
+/// listed), then one per skipped and passed check.
 pub fn checks_table_styled(report: &Report, color: bool) -> String {
-    let mut rows: Vec<&Check> = report.checks.iter().collect();
-    rows.sort_by_key(|c| {
-        let rank = match c.status {
-            Status::Error => 0,
-            Status::Fail => 1,
-            Status::Skip => 2,
-            Status::Pass => 3,
-        };
-        (rank, std::cmp::Reverse(c.severity))
-    });
-    let id_width = rows.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let found = findings(report);
+    let mut others: Vec<&Check> = report
+        .checks
+        .iter()
+        .filter(|c| !c.status.is_problem())
+        .collect();
+    others.sort_by_key(|c| c.status == Status::Pass);
+    let id_width = found
+        .iter()
+        .map(|f| f.lead().id.len())
+        .chain(others.iter().map(|c| c.id.len()))
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
-    for c in rows {
-        let status = match c.status {
-            Status::Fail | Status::Error => format!("{} {}", c.status, c.severity),
-            other => other.to_string(),
-        };
-        let status = format!("{status:<13}");
-        let status = if color {
-            let style = style_of(c);
-            format!("{style}{status}{style:#}")
+    for f in &found {
+        let lead = f.lead();
+        let status = paint(format!("{:<17}", finding_status(f)), style_of(lead), color);
+        let targets = f.targets();
+        let target = if targets.is_empty() {
+            String::new()
         } else {
-            status
+            format!("[{}] ", one_line(&targets.join(", ")))
         };
+        let title = match crate::report::own_title(lead) {
+            Some(t) => format!("{}: ", one_line(t)),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{status} {id:<id_width$}  {target}{title}{}",
+            message_with_location(lead),
+            id = lead.id,
+        );
+        if let Some(line) = f.explains_line() {
+            let _ = writeln!(out, "    {}", one_line(&line));
+        }
+    }
+    for c in others {
+        let status = paint(format!("{:<17}", c.status.to_string()), style_of(c), color);
         let target = c
             .target
             .as_deref()
@@ -108,29 +168,73 @@ pub fn checks_table_styled(report: &Report, color: bool) -> String {
             Some(t) => format!("{}: ", one_line(t)),
             None => String::new(),
         };
-        let location = match (&c.file, c.line) {
-            (Some(f), Some(l)) => format!(" ({}:{l})", one_line(f)),
-            (Some(f), None) => format!(" ({})", one_line(f)),
-            _ => String::new(),
-        };
-        let mut message = message_lines(&c.message);
-        // The location ends the first line, where the eye is.
-        match message.find('\n') {
-            Some(i) => message.insert_str(i, &location),
-            None => message.push_str(&location),
-        }
         let _ = writeln!(
             out,
-            "{status} {id:<id_width$}  {target}{title}{message}",
+            "{status} {id:<id_width$}  {target}{title}{}",
+            message_with_location(c),
             id = c.id,
         );
     }
     let (pass, fail, skip, error) = report.counts();
+    let (e, w, n) = count_by_severity(&found);
     let _ = writeln!(
         out,
-        "{pass} passed, {fail} failed, {skip} skipped, {error} errors"
+        "{pass} passed, {skip} skipped, {error} not evaluated; {} finding{} in {fail} checks: {e} error{}, {w} warning{}, {n} notice{}",
+        found.len(),
+        crate::report::plural(found.len()),
+        crate::report::plural(e),
+        crate::report::plural(w),
+        crate::report::plural(n),
     );
     out
+}
+
+/// The first line of `goready report` and `goready check`: ready or not at `fail_on`, and
+/// findings by severity.
+pub fn headline(report: &Report, fail_on: Severity, color: bool) -> String {
+    let verdict = crate::report::Verdict::of(report, fail_on);
+    let style = if verdict.passed() {
+        AnsiColor::Green.on_default().bold()
+    } else {
+        AnsiColor::Red.on_default().bold()
+    };
+    let mut line = paint(format!("goready: {}", verdict.headline()), style, color);
+    if let Some(info) = &report.baseline {
+        let found = findings(report);
+        let new = found
+            .iter()
+            .filter(|f| f.change() == Some(Change::New))
+            .count();
+        line.push_str(&match info.state {
+            BaselineState::Loaded => format!(
+                "\ngoready: against {}: {new} new, {} existing, {} fixed",
+                one_line(&info.path),
+                found.len() - new,
+                report.fixed.len()
+            ),
+            BaselineState::Missing => format!(
+                "\ngoready: no baseline at {} yet: judged as none",
+                one_line(&info.path)
+            ),
+            BaselineState::Unreadable => format!(
+                "\ngoready: the baseline {} could not be read: judged as none",
+                one_line(&info.path)
+            ),
+        });
+        for f in &report.fixed {
+            line.push_str(&format!(
+                "\nfixed             {}  {}{}",
+                f.id,
+                f.target
+                    .as_deref()
+                    .map(|t| format!("[{}] ", one_line(t)))
+                    .unwrap_or_default(),
+                one_line(&f.title)
+            ));
+        }
+    }
+    line.push('\n');
+    line
 }
 
 #[cfg(test)]
@@ -163,7 +267,7 @@ mod tests {
     fn plain_table_has_no_escape_codes_and_no_line_reads_as_a_command() {
         let table = checks_table(&sample());
         assert!(!table.contains('\u{1b}'), "{table:?}");
-        assert!(table.lines().next().unwrap().starts_with("fail error"));
+        assert!(table.lines().next().unwrap().starts_with("error "));
         assert!(
             table.contains("not embedded\n     [31mred [0m\n"),
             "{table}"

@@ -26,12 +26,14 @@ pub const ENV_MOD_TIDY: Rule = Rule {
     suite: "env",
     severity: Severity::Warning,
     title: "go.mod and go.sum are tidy",
+    settled_by: &[],
 };
 pub const RUNTIME_ALLOCS: Rule = Rule {
     id: "runtime.allocs",
     suite: "runtime",
     severity: Severity::Notice,
     title: "allocation hot spots within budget",
+    settled_by: &[],
 };
 
 /// The binary suite for two real builds of examples/hello-svc (static, and cgo/dynamic),
@@ -370,4 +372,18 @@ pub fn assert_junit_matches(junit: &Path, report: &Report) -> Value {
     let (pass, fail, skip, error) = report.counts();
     assert_eq!(total, [pass + fail + skip + error, fail, error, skip]);
     seen
+}
+
+/// A copy of examples/hello-svc — its sources and goready.toml — in `root/hello-svc`.
+pub fn hello_copy(root: &Path) -> PathBuf {
+    let dir = root.join("hello-svc");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["go.mod", "main.go", "main_test.go", "goready.toml"] {
+        std::fs::copy(
+            common::repo().join("examples/hello-svc").join(name),
+            dir.join(name),
+        )
+        .unwrap();
+    }
+    dir
 }
