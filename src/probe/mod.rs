@@ -6,7 +6,11 @@
 //! /proc, `pprof` and `http` talk to the endpoints, `gctrace`, `memlimit` and `load` gather
 //! numbers, `run` puts one probe together into [`run::ProbeFacts`], `rules` turns those
 //! into checks of the `runtime` suite, and `allocs` judges the scraped allocation profile
-//! with the offline code below (Unix only: process groups, /proc).
+//! with the offline code below (Unix only: process groups, /proc). Under sustained load:
+//! `soak` keeps the `--load` going in rounds and `soak_rules` judges its series
+//! (goroutine leaks, heap growth), `drain` stops the service with requests in flight, `cpu`
+//! ranks the CPU, mutex and block profiles, `goroutines` reads goroutine dumps; `live` is
+//! their one door to the HTTP layer.
 //!
 //! Profiles (every platform): `profile` decodes profile.proto, `top` ranks it like
 //! `go tool pprof -top`, `regression` compares two profiles, `flame` draws them,
@@ -16,11 +20,19 @@
 #[cfg(unix)]
 pub mod allocs;
 #[cfg(unix)]
+pub mod cpu;
+#[cfg(unix)]
+pub mod drain;
+#[cfg(unix)]
 pub mod exposure;
 #[cfg(unix)]
 pub mod gctrace;
 #[cfg(unix)]
+pub mod goroutines;
+#[cfg(unix)]
 pub mod http;
+#[cfg(unix)]
+pub mod live;
 #[cfg(unix)]
 pub mod load;
 #[cfg(unix)]
@@ -35,6 +47,10 @@ pub mod rules;
 pub mod run;
 #[cfg(unix)]
 pub mod service;
+#[cfg(unix)]
+pub mod soak;
+#[cfg(unix)]
+pub mod soak_rules;
 #[cfg(unix)]
 pub mod text;
 
