@@ -699,3 +699,64 @@ fn check_version(
         Err(e) => facts.version_error = Some(format!("{e:#}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ports() -> service::Ports {
+        service::Ports {
+            addr: "127.0.0.1:4222".parse().unwrap(),
+            admin: "127.0.0.1:8222".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn bare_port_placeholders_are_replaced_beside_the_addresses() {
+        let p = ports();
+        assert_eq!(
+            service::substitute("-p {port} -m {admin_port} --a {addr} --b {admin}", &p),
+            "-p 4222 -m 8222 --a 127.0.0.1:4222 --b 127.0.0.1:8222"
+        );
+        assert!(service::names_main_address("nats-server -p {port}"));
+        assert!(!service::names_main_address("svc --admin {admin}"));
+    }
+
+    #[test]
+    fn the_time_bound_grows_with_every_phase_asked_for() {
+        let opts = |soak: Option<SoakPlan>, drain: bool| ProbeOptions {
+            launch: Launch::Exec("svc".into()),
+            dir: PathBuf::from("."),
+            pprof: None,
+            ready_path: "/".into(),
+            ready_timeout: Duration::from_secs(30),
+            grace: Duration::from_secs(5),
+            public_port: None,
+            headers: vec![],
+            gctrace: false,
+            load: Some(LoadPlan {
+                spec: LoadSpec::parse("GET /").unwrap(),
+                requests: 10,
+                concurrency: 1,
+                limit: Duration::from_secs(60),
+            }),
+            artifacts: None,
+            expect_version: None,
+            soak,
+            drain: drain.then(|| DrainPlan {
+                spec: LoadSpec::parse("GET /slow").unwrap(),
+                requests: 8,
+            }),
+        };
+        let soak = SoakPlan {
+            duration: Duration::from_secs(30),
+            settle: Duration::from_secs(1),
+        };
+        let plain = time_bound(&opts(None, false));
+        let soaked = time_bound(&opts(Some(soak), false));
+        assert!(soaked >= plain + soak.duration + soak.settle);
+        assert!(time_bound(&opts(Some(soak), true)) > soaked);
+        assert_eq!(cpu_seconds(&opts(Some(soak), false)), 30);
+        assert_eq!(cpu_seconds(&opts(None, false)), 1);
+    }
+}
