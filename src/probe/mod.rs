@@ -59,6 +59,7 @@ pub mod offline;
 pub mod profile;
 pub mod profile_rules;
 pub mod regression;
+pub mod spark;
 pub mod top;
 pub mod units;
 
