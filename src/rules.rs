@@ -205,6 +205,10 @@ rules! { RUNTIME;
     RUNTIME_VERSION = "runtime.version", "runtime", Error, "service reports the expected version";
     RUNTIME_MEMLIMIT = "runtime.memlimit", "runtime", Warning, "GOMEMLIMIT set below the cgroup memory limit";
     RUNTIME_SHUTDOWN = "runtime.shutdown", "runtime", Warning, "stops cleanly on SIGTERM";
+    RUNTIME_GOROUTINE_LEAK = "runtime.goroutine_leak", "runtime", Error, "goroutines come back after sustained load";
+    RUNTIME_HEAP_GROWTH = "runtime.heap_growth", "runtime", Error, "in-use heap does not rise with the work";
+    RUNTIME_DRAIN = "runtime.drain", "runtime", Warning, "in-flight requests complete on SIGTERM";
+    RUNTIME_CONTENTION = "runtime.contention", "runtime", Notice, "top mutex and block contention sites";
 }
 
 // Suite "runtime", profile checks: goready pprof (offline) and goready probe (live scrape),
@@ -212,6 +216,8 @@ rules! { RUNTIME;
 rules! { RUNTIME_PROFILE;
     RUNTIME_ALLOCS = "runtime.allocs", "runtime", Notice, "allocation profile decodes; top allocation sites";
     RUNTIME_ALLOC_REGRESSION = "runtime.alloc_regression", "runtime", Warning, "no allocation site's share grew beyond the limit";
+    RUNTIME_CPU = "runtime.cpu", "runtime", Notice, "CPU profile under load decodes; top CPU sites";
+    RUNTIME_CPU_REGRESSION = "runtime.cpu_regression", "runtime", Warning, "no function's CPU share grew beyond the limit";
 }
 
 // Suite "test": goready test (src/gotest/rules.rs).

@@ -12,7 +12,6 @@ mod common;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -20,119 +19,10 @@ use serde_json::Value;
 use common::pprof::{
     IGNORE_PROFILER, assert_svg, go_pprof, go_rows, ranking, rows_of, xml_escaped,
 };
+use common::probe::{
+    MARKER_VAR, Run, assert_nothing_left, marker, probe_env, probe_in, processes_with_marker,
+};
 use common::{goready, repo, service};
-
-struct Run {
-    code: i32,
-    json: Value,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn check(&self, id: &str) -> &Value {
-        self.json["checks"]
-            .as_array()
-            .and_then(|cs| cs.iter().find(|c| c["id"] == id))
-            .unwrap_or_else(|| panic!("no {id} check in:\n{}", self.stdout))
-    }
-
-    fn status(&self, id: &str) -> &str {
-        self.check(id)["status"].as_str().unwrap()
-    }
-
-    fn message(&self, id: &str) -> &str {
-        self.check(id)["message"].as_str().unwrap()
-    }
-
-    fn service(&self) -> &Value {
-        &self.json["service"]
-    }
-}
-
-fn marker() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-const MARKER_VAR: &str = "GOREADY_FIXTURE_RUN";
-
-/// Live (non-zombie) processes whose environment carries this run's marker.
-fn processes_with_marker(marker: &str) -> Vec<String> {
-    let needle = format!("{MARKER_VAR}={marker}");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let state = stat.rsplit_once(") ").map(|(_, r)| r.chars().next());
-        if matches!(state, Some(Some('Z' | 'X')) | None) {
-            continue;
-        }
-        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
-        if environ.split(|&b| b == 0).any(|e| e == needle.as_bytes()) {
-            let exe = std::fs::read_link(entry.path().join("exe"))
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            found.push(format!("pid {pid} {exe}"));
-        }
-    }
-    found
-}
-
-/// No process of the run is left; allows a moment for the kernel to finish reaping.
-fn assert_nothing_left(marker: &str) {
-    let until = Instant::now() + Duration::from_secs(2);
-    loop {
-        let left = processes_with_marker(marker);
-        if left.is_empty() {
-            return;
-        }
-        if Instant::now() > until {
-            panic!("processes outlived goready: {left:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn probe_in(dir: &Path, args: &[&str]) -> Run {
-    probe_env(dir, args, &[])
-}
-
-/// A probe whose goready (and so its service) runs with extra environment variables.
-fn probe_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let marker = marker();
-    let out = goready()
-        .current_dir(dir)
-        .arg("probe")
-        .args(args)
-        .args(["--format", "json"])
-        .envs(env.iter().copied())
-        .env(MARKER_VAR, &marker)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run goready");
-    assert_nothing_left(&marker);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        json,
-        stdout,
-        stderr,
-    }
-}
 
 fn probe(args: &[&str]) -> Run {
     probe_in(&repo(), args)

@@ -18,6 +18,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -95,7 +96,25 @@ func publicMux() *http.ServeMux {
 	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, Version)
 	})
+	// /slow stands in for a request that takes a while (a report, an upstream call): on
+	// SIGTERM, Shutdown lets it finish, which `goready probe --drain 'GET /slow'` checks.
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(slowFor(r)):
+			fmt.Fprintln(w, "done")
+		case <-r.Context().Done():
+		}
+	})
 	return mux
+}
+
+// slowFor is how long /slow takes: ?ms=N, else one second, at most ten.
+func slowFor(r *http.Request) time.Duration {
+	ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+	if err != nil || ms < 0 {
+		ms = 1000
+	}
+	return time.Duration(min(ms, 10000)) * time.Millisecond
 }
 
 // adminMux mounts net/http/pprof explicitly, on its own mux, for the admin listener only.

@@ -27,6 +27,20 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
+func TestSlowTakesWhatItIsAsked(t *testing.T) {
+	srv := httptest.NewServer(publicMux())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/slow?ms=10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "done" {
+		t.Fatalf("slow: %d %q", resp.StatusCode, body)
+	}
+}
+
 func TestPprofNotOnPublicMux(t *testing.T) {
 	srv := httptest.NewServer(publicMux())
 	defer srv.Close()

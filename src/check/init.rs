@@ -46,6 +46,8 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
     ),
     ("probe", "max_heap", "64"),
     ("probe", "load", r#""GET /healthz""#),
+    ("probe", "soak", r#""30s""#),
+    ("probe", "drain", r#""GET /slow""#),
     ("probe", "artifacts", r#""goready-artifacts""#),
     ("probe", "expect_version", r#""1.2.3""#),
     // An earlier run's result file (e.g. the base branch's artifact) or a saved profile.

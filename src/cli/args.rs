@@ -208,8 +208,8 @@ pub struct EnvArgs {
 #[command(group(clap::ArgGroup::new("launch").required(true).args(["exec", "go_test"])))]
 pub struct ProbeArgs {
     /// Start the service with this command line (shell quoting, no shell). `{addr}` and
-    /// `{admin}` are replaced by free loopback addresses, e.g.
-    /// 'dist/svc --addr {addr} --admin {admin}'.
+    /// `{admin}` are replaced by free loopback addresses, `{port}` and `{admin_port}` by
+    /// their bare port numbers, e.g. 'dist/svc --addr {addr} --admin {admin}'.
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
 
@@ -228,7 +228,7 @@ pub struct ProbeArgs {
     pub run: String,
 
     /// Probe pprof at this URL instead of discovering it on the service's sockets, e.g.
-    /// http://127.0.0.1:6060/debug/pprof/.
+    /// http://127.0.0.1:6060/debug/pprof/ or http://127.0.0.1:{admin_port}/debug/pprof/.
     #[arg(long, value_name = "URL")]
     pub pprof: Option<String>,
 
@@ -295,6 +295,40 @@ pub struct ProbeArgs {
     /// percentage points (e.g. 6 % → 17 % is 11 points).
     #[arg(long, default_value_t = 10.0, value_name = "PCT", value_parser = parse_points)]
     pub max_alloc_growth: f64,
+
+    /// After the first --load, keep that traffic going in rounds for this long, reading
+    /// HeapInuse and the goroutine count after a forced GC each round (runtime.goroutine_leak,
+    /// runtime.heap_growth); the CPU profile (runtime.cpu) covers it.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub soak: Option<std::time::Duration>,
+
+    /// After --soak, how long goroutines get to finish before they are counted.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::duration::parse)]
+    pub settle: std::time::Duration,
+
+    /// runtime.goroutine_leak fails when more goroutines than this are left after --soak
+    /// and --settle than after the first --load.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_goroutine_growth: u64,
+
+    /// runtime.heap_growth fails when HeapInuse rises with the work by more than this over
+    /// the --soak (fitted over the rounds), in MiB.
+    #[arg(long, value_name = "MB", default_value = "2", value_parser = parse_mb)]
+    pub max_heap_growth: f64,
+
+    /// Stop the service with requests like this one in flight, e.g. 'GET /slow': each must
+    /// complete and the service exit 0 within --grace (runtime.drain).
+    #[arg(long, value_name = "'METHOD /path'")]
+    pub drain: Option<String>,
+
+    /// How many --drain requests are in flight at SIGTERM.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_concurrency)]
+    pub drain_requests: usize,
+
+    /// With --baseline: a function fails runtime.cpu_regression when its CPU share grew by
+    /// more than PCT percentage points.
+    #[arg(long, default_value_t = 10.0, value_name = "PCT", value_parser = parse_points)]
+    pub max_cpu_growth: f64,
 
     /// Check that `SERVICE --version` prints this version (--exec only).
     #[arg(long, value_name = "V")]

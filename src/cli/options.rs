@@ -101,12 +101,7 @@ impl ProbeArgs {
             },
             (None, None) => bail!("give --exec CMD or --go-test PKG"),
         };
-        let pprof = self
-            .pprof
-            .as_deref()
-            .map(probe::http::Endpoint::parse)
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("--pprof {e}"))?;
+        let pprof = self.pprof.clone();
         let load = self
             .load
             .as_deref()
@@ -119,6 +114,9 @@ impl ProbeArgs {
                 })
             })
             .transpose()?;
+        if self.soak.is_some() && self.load.is_none() {
+            bail!("--soak keeps the --load traffic going: give --load 'GET /path' too");
+        }
         if !self.ready.starts_with('/') {
             bail!("--ready {:?}: give a path starting with /", self.ready);
         }
@@ -138,6 +136,21 @@ impl ProbeArgs {
             load,
             artifacts: self.artifacts.clone(),
             expect_version: self.expect_version.clone(),
+            soak: self.soak.map(|duration| probe::soak::SoakPlan {
+                duration,
+                settle: self.settle,
+            }),
+            drain: self
+                .drain
+                .as_deref()
+                .map(|d| -> anyhow::Result<probe::drain::DrainPlan> {
+                    Ok(probe::drain::DrainPlan {
+                        spec: probe::load::LoadSpec::parse(d)
+                            .map_err(|e| anyhow::anyhow!(e.replace("--load", "--drain")))?,
+                        requests: self.drain_requests,
+                    })
+                })
+                .transpose()?,
         };
         if !self.dir.is_dir() {
             bail!("--dir {}: not a directory", self.dir.display());
@@ -156,6 +169,16 @@ impl ProbeArgs {
                 go_test: self.go_test.is_some() && self.exec.is_none(),
                 headers_given: !self.headers.is_empty(),
                 ready_path: self.ready.clone(),
+                load: self.load.is_some(),
+                drain: self.drain.is_some(),
+                soak: self.soak.is_some(),
+                soak_limits: probe::soak_rules::SoakLimits {
+                    max_goroutine_growth: self.max_goroutine_growth,
+                    max_heap_growth_mb: self.max_heap_growth,
+                },
+                top: self.ranking.top,
+                baseline: self.baseline.clone(),
+                max_cpu_growth: self.max_cpu_growth,
             },
             allocs: probe::allocs::AllocOptions {
                 top: self.ranking.top,

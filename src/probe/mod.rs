@@ -7,12 +7,20 @@
 //! numbers, `run` puts one probe together into [`run::ProbeFacts`], `rules` turns those
 //! into checks of the `runtime` suite, and `allocs` judges the scraped allocation profile
 //! with [`crate::pprof`]; `command` is the front door of `goready probe` (Unix only:
-//! process groups, /proc).
+//! process groups, /proc). Under sustained load: `soak` keeps the `--load` going in rounds
+//! and `soak_rules` judges its series (goroutine leaks, heap growth), `drain` stops the
+//! service with requests in flight, `cpu` ranks the CPU, mutex and block profiles,
+//! `goroutines` reads goroutine dumps, `spark` draws the series; `live` is their one door to
+//! the HTTP layer.
 
 #[cfg(unix)]
 pub mod allocs;
 #[cfg(unix)]
 pub mod command;
+#[cfg(unix)]
+pub mod cpu;
+#[cfg(unix)]
+pub mod drain;
 #[cfg(unix)]
 pub mod exposure;
 #[cfg(unix)]
@@ -20,7 +28,11 @@ pub mod facts_text;
 #[cfg(unix)]
 pub mod gctrace;
 #[cfg(unix)]
+pub mod goroutines;
+#[cfg(unix)]
 pub mod http;
+#[cfg(unix)]
+pub mod live;
 #[cfg(unix)]
 pub mod load;
 #[cfg(unix)]
@@ -35,3 +47,9 @@ pub mod rules;
 pub mod run;
 #[cfg(unix)]
 pub mod service;
+#[cfg(unix)]
+pub mod soak;
+#[cfg(unix)]
+pub mod soak_rules;
+
+pub mod spark;

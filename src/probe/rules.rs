@@ -1,11 +1,15 @@
 //! The `runtime` suite: rules that judge [`ProbeFacts`]. Each rule is documented in
 //! docs/checks.md under its id.
 
+use std::path::PathBuf;
+
 use serde_json::json;
 
 use super::pprof::{self, Class, EndpointResult};
 use super::run::{ProbeFacts, SocketFacts};
 use super::service::Readiness;
+use super::soak_rules::{self, SoakLimits};
+use super::{cpu, drain};
 use super::{memlimit, run::VersionFacts};
 use crate::model::{Check, Severity};
 use crate::rules::{self as ids, Rule};
@@ -23,6 +27,20 @@ pub struct RuleOptions {
     pub headers_given: bool,
     /// `--ready` path, for messages.
     pub ready_path: String,
+    /// `--load` was given.
+    pub load: bool,
+    /// `--drain` was given.
+    pub drain: bool,
+    /// `--soak` was given.
+    pub soak: bool,
+    /// `--max-goroutine-growth`, `--max-heap-growth`.
+    pub soak_limits: SoakLimits,
+    /// Rows per ranking (`--top`).
+    pub top: usize,
+    /// `--baseline` (for `runtime.cpu_regression`).
+    pub baseline: Option<PathBuf>,
+    /// `--max-cpu-growth`, in percentage points.
+    pub max_cpu_growth: f64,
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -49,6 +67,7 @@ pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
         if o.max_heap_mb.is_some() {
             checks.push(at(&ids::RUNTIME_HEAP_BUDGET).skip(why));
         }
+        checks.extend(load_rules(o).into_iter().map(|rule| at(rule).skip(why)));
         if matches!(f.readiness, Some(Readiness::TimedOut { .. })) {
             if let Some(c) = shutdown(f, at(&ids::RUNTIME_SHUTDOWN)) {
                 checks.push(c);
@@ -59,6 +78,32 @@ pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
     checks.push(pprof_registered(f, o, at(&ids::RUNTIME_PPROF_REGISTERED)));
     checks.push(pprof_exposed(f, at(&ids::RUNTIME_PPROF_EXPOSED)));
     checks.push(heap_budget(f, o, at(&ids::RUNTIME_HEAP_BUDGET)));
+    if let Some(why) = &f.load_skipped {
+        let why = format!("not evaluated: {why}");
+        checks.extend(
+            load_rules(o)
+                .into_iter()
+                .map(|rule| at(rule).skip(why.clone())),
+        );
+    } else {
+        checks.extend(under_load(f, o));
+    }
+    if f.pprof_found {
+        let profiles = [
+            ("mutex", f.profiles.get("mutex")),
+            ("block", f.profiles.get("block")),
+        ];
+        checks.push(cpu::contention(
+            &profiles,
+            o.top,
+            at(&ids::RUNTIME_CONTENTION),
+        ));
+    } else {
+        checks.push(
+            at(&ids::RUNTIME_CONTENTION)
+                .skip("no pprof endpoint to read the mutex and block profiles from"),
+        );
+    }
     if let Some(load) = &f.load {
         let c = at(&ids::RUNTIME_LOAD).data(json!(load));
         let failed = load.requested.saturating_sub(load.ok);
@@ -99,6 +144,105 @@ pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
     checks.push(memlimit_rule(f, at(&ids::RUNTIME_MEMLIMIT)));
     if let Some(c) = shutdown(f, at(&ids::RUNTIME_SHUTDOWN)) {
         checks.push(c);
+    }
+    if let Some(d) = &f.drain {
+        checks.push(drain::check(d, f.stop.as_ref(), at(&ids::RUNTIME_DRAIN)));
+    } else if o.drain && f.load_skipped.is_none() {
+        checks.push(
+            at(&ids::RUNTIME_DRAIN)
+                .skip("not evaluated: the service exited before goready stopped it"),
+        );
+    }
+    checks
+}
+
+/// The rules that need the `--load` traffic (and `--soak`, `--drain`), in report order.
+fn load_rules(o: &RuleOptions) -> Vec<&'static Rule> {
+    let mut rules = Vec::new();
+    if o.load {
+        rules.push(&ids::RUNTIME_LOAD);
+        rules.push(&ids::RUNTIME_CPU);
+        if o.baseline.is_some() {
+            rules.push(&ids::RUNTIME_CPU_REGRESSION);
+        }
+    }
+    if o.soak {
+        rules.push(&ids::RUNTIME_GOROUTINE_LEAK);
+        rules.push(&ids::RUNTIME_HEAP_GROWTH);
+    }
+    if o.drain {
+        rules.push(&ids::RUNTIME_DRAIN);
+    }
+    rules
+}
+
+/// The checks of the load's CPU profile and of the soak (the drain is judged with the stop).
+fn under_load(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
+    let at = |rule: &Rule| Check::of(rule).target(f.target.clone());
+    let mut checks = Vec::new();
+    if o.load {
+        let cpu_check = match (f.profiles.get("cpu"), &f.cpu_error) {
+            (Some(bytes), _) => {
+                let (mut c, ranking) =
+                    cpu::cpu_check(bytes, f.cpu_seconds.unwrap_or(0), o.top, at(&ids::RUNTIME_CPU));
+                if let serde_json::Value::Object(data) = &mut c.data {
+                    let saved: serde_json::Map<String, serde_json::Value> = f
+                        .artifacts
+                        .iter()
+                        .filter(|(n, _)| n.starts_with("cpu."))
+                        .map(|(n, p)| (n.clone(), json!(p)))
+                        .collect();
+                    data.insert("artifacts".into(), serde_json::Value::Object(saved));
+                }
+                checks.push(c);
+                if let (Some(base), Some(r)) = (&o.baseline, ranking) {
+                    checks.extend(cpu::regression(&f.target, base, &r.shares, o.max_cpu_growth));
+                }
+                None
+            }
+            (None, _) if f.died.is_some() => Some(at(&ids::RUNTIME_CPU).skip(
+                "not evaluated: the service exited while the CPU profile was taken (see runtime.start)",
+            )),
+            (None, Some(e)) => Some(at(&ids::RUNTIME_CPU).error(format!(
+                "no CPU profile could be taken during the load: {e}"
+            ))),
+            (None, None) => Some(at(&ids::RUNTIME_CPU).skip(
+                "not evaluated: no pprof endpoint to take a CPU profile from",
+            )),
+        };
+        if let Some(c) = cpu_check {
+            let why = c.message.clone();
+            checks.push(c);
+            if o.baseline.is_some() {
+                checks.push(at(&ids::RUNTIME_CPU_REGRESSION).skip(format!("not evaluated: {why}")));
+            }
+        }
+    }
+    if o.soak {
+        match &f.soak {
+            Some(s) => {
+                let sites = match (f.profiles.get("heap-first"), f.profiles.get("heap-last")) {
+                    (Some(a), Some(b)) => Some(soak_rules::growing_sites(a, b)),
+                    _ => None,
+                };
+                checks.push(soak_rules::goroutine_leak(
+                    s,
+                    &o.soak_limits,
+                    at(&ids::RUNTIME_GOROUTINE_LEAK),
+                ));
+                checks.push(soak_rules::heap_growth(
+                    s,
+                    sites,
+                    &o.soak_limits,
+                    at(&ids::RUNTIME_HEAP_GROWTH),
+                ));
+            }
+            None => {
+                let why = "not evaluated: no pprof endpoint to read HeapInuse and goroutines from";
+                checks.push(at(&ids::RUNTIME_GOROUTINE_LEAK).skip(why));
+                checks.push(at(&ids::RUNTIME_HEAP_GROWTH).skip(why));
+            }
+        }
     }
     checks
 }

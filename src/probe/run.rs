@@ -4,20 +4,23 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::drain::{self, DrainFacts, DrainPlan};
 use super::exposure::ListenSocket;
 use super::gctrace::GcStats;
 use super::http::Endpoint;
-use super::load::{self, LoadSpec, LoadStats};
+use super::live::{self, Admin};
+use super::load::{LoadSpec, LoadStats};
 use super::memlimit::{self, CgroupLimit};
 use super::pprof::{self, Class, MemStats, PprofProbe, SocketAnswer};
 use super::procs;
 use super::service::{
     self, ExitFacts, Launch, Readiness, ReadyOptions, Service, SpawnOptions, StopReport,
 };
+use super::soak::{self, SoakFacts, SoakPlan};
 use crate::gotool::Go;
 
 /// Load to send before profiling.
@@ -40,8 +43,9 @@ pub struct ProbeOptions {
     pub launch: Launch,
     /// Directory for `go test -c` and relative paths.
     pub dir: PathBuf,
-    /// `--pprof URL`: use this pprof mount instead of discovering one.
-    pub pprof: Option<Endpoint>,
+    /// `--pprof URL`: use this pprof mount instead of discovering one (`{admin}` and
+    /// `{admin_port}` are replaced like in `--exec`).
+    pub pprof: Option<String>,
     /// `--ready PATH`.
     pub ready_path: String,
     /// `--ready-timeout`.
@@ -60,6 +64,10 @@ pub struct ProbeOptions {
     pub artifacts: Option<PathBuf>,
     /// `--expect-version`.
     pub expect_version: Option<String>,
+    /// `--soak`: keep the `--load` going in rounds.
+    pub soak: Option<SoakPlan>,
+    /// `--drain`: stop the service with these requests in flight.
+    pub drain: Option<DrainPlan>,
 }
 
 /// A process of the service.
@@ -185,6 +193,26 @@ pub struct ProbeFacts {
     pub load: Option<LoadStats>,
     /// The service exited during the probe.
     pub died: Option<Died>,
+    /// Why the load (and the checks that need it) did not run: the main port does not
+    /// speak HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_skipped: Option<String>,
+    /// The `--soak` series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soak: Option<SoakFacts>,
+    /// The length of the CPU profile taken during the load (`profile?seconds=N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<u64>,
+    /// Why that CPU profile could not be taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_error: Option<String>,
+    /// The requests in flight at SIGTERM (`--drain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drain: Option<DrainFacts>,
+    /// How long the whole probe took.
+    pub elapsed_ms: u64,
+    /// The most it could take: every phase has its own limit.
+    pub bound_ms: u64,
     /// `--version` output (`--expect-version`).
     pub version: Option<VersionFacts>,
     /// Why the version could not be read.
@@ -229,14 +257,61 @@ fn cmdline(pid: i32) -> Option<Vec<String>> {
     Some(args)
 }
 
-/// Runs the whole probe. Errors are goready's own (no free port); everything about the
-/// service, including a command that does not start, ends up in the facts.
+/// The length of the CPU profile taken while the load runs: the soak's length (at least a
+/// second, at most a minute), else one second.
+fn cpu_seconds(opts: &ProbeOptions) -> u64 {
+    opts.soak
+        .map(|s| s.duration.as_secs_f64().ceil() as u64)
+        .unwrap_or(1)
+        .clamp(1, 60)
+}
+
+/// The most a probe can take: each phase is bounded on its own (requests have deadlines,
+/// the load a time limit, the soak its duration, the stop its grace period); the margin
+/// covers the scrapes' own deadlines.
+fn time_bound(opts: &ProbeOptions) -> Duration {
+    let mut bound = opts.ready_timeout + opts.grace * 2 + Duration::from_secs(60);
+    if let Some(l) = &opts.load {
+        bound += l.limit + Duration::from_secs(cpu_seconds(opts));
+        if let Some(s) = &opts.soak {
+            bound += s.duration + l.limit.min(s.duration) + s.settle + Duration::from_secs(30);
+        }
+    }
+    if opts.drain.is_some() {
+        bound += Duration::from_secs(6);
+    }
+    bound
+}
+
+/// Runs the whole probe. Errors are goready's own (no free port, a bad `--pprof` URL);
+/// everything about the service, including a command that does not start, ends up in the
+/// facts. The time it took, and the most it could take, are printed.
 pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
+    let started = Instant::now();
+    let bound = time_bound(opts);
+    let mut facts = run_bounded(opts)?;
+    facts.elapsed_ms = started.elapsed().as_millis() as u64;
+    facts.bound_ms = bound.as_millis() as u64;
+    eprintln!(
+        "goready: probe took {} (bounded by {})",
+        crate::duration::format(Duration::from_millis(facts.elapsed_ms)),
+        crate::duration::format(bound)
+    );
+    Ok(facts)
+}
+
+fn run_bounded(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
     let ports = service::free_ports()?;
     let uses_addr = match &opts.launch {
-        Launch::Exec(line) => line.contains("{addr}"),
+        Launch::Exec(line) => service::names_main_address(line),
         Launch::GoTest { .. } => true,
     };
+    let pprof_ep = opts
+        .pprof
+        .as_deref()
+        .map(|url| Endpoint::parse(&service::substitute(url, &ports)))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--pprof {e}"))?;
     let mut facts = ProbeFacts {
         target: target_name(&opts.launch),
         addr: ports.addr.to_string(),
@@ -280,8 +355,7 @@ pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
     }
     facts.pid = Some(svc.pid);
     eprintln!("goready: started {} (pid {})", facts.target, svc.pid);
-    let prefix = opts
-        .pprof
+    let prefix = pprof_ep
         .as_ref()
         .map(|e| e.path.clone())
         .filter(|p| !p.is_empty() && p != "/")
@@ -290,7 +364,7 @@ pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
         path: &opts.ready_path,
         timeout: opts.ready_timeout,
         headers: &opts.headers,
-        extra: opts.pprof.as_ref(),
+        extra: pprof_ep.as_ref(),
     });
     facts.readiness = Some(readiness.clone());
     match &readiness {
@@ -318,21 +392,20 @@ pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
         return Ok(facts);
     }
 
+    let (endpoint, pid) = choose_pprof(opts, pprof_ep.as_ref(), &facts, &svc, &prefix);
+    let main = Endpoint::at(ports.addr);
     if let Some(plan) = &opts.load {
-        eprintln!(
-            "goready: load: {} requests of {} {} over {} connections",
-            plan.requests, plan.spec.method, plan.spec.target, plan.concurrency
-        );
-        facts.load = Some(load::run(
-            &Endpoint::at(ports.addr),
-            &plan.spec,
-            plan.requests,
-            plan.concurrency,
-            plan.limit,
-        ));
+        let admin = endpoint
+            .as_ref()
+            .filter(|(_, found)| *found)
+            .map(|(ep, _)| Admin {
+                endpoint: ep,
+                prefix: &prefix,
+                headers: &opts.headers,
+            });
+        under_load(opts, plan, &main, admin, &mut svc, &mut facts);
     }
 
-    let (endpoint, pid) = choose_pprof(opts, &facts, &svc, &prefix);
     if let Some((ep, found)) = endpoint {
         facts.pprof_found = found;
         // MemStats first: `heap?gc=1` runs a full GC, and the runtime publishes allocation
@@ -347,8 +420,21 @@ pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
         }
         let expected = cmdline(pid);
         let probe = pprof::probe(&ep, &prefix, &opts.headers, expected.as_deref());
-        facts.profiles = probe.raw.clone();
+        facts.profiles.extend(probe.raw.clone());
         facts.pprof = Some(probe);
+        if found {
+            let admin = Admin {
+                endpoint: &ep,
+                prefix: &prefix,
+                headers: &opts.headers,
+            };
+            // Empty unless the service enabled them; `runtime.contention` says which.
+            for name in ["mutex", "block"] {
+                if let Ok(b) = admin.profile(name, Duration::from_secs(20)) {
+                    facts.profiles.insert(name.into(), b);
+                }
+            }
+        }
     }
     if let Some(dir) = &opts.artifacts {
         for (name, bytes) in &facts.profiles {
@@ -357,6 +443,9 @@ pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
             std::fs::write(&path, bytes)
                 .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
             facts.artifacts.insert(file, path.display().to_string());
+        }
+        if let Some(bytes) = facts.profiles.get("cpu").cloned() {
+            draw_cpu(&bytes, dir, &mut facts);
         }
     }
     facts.memlimit = Some(MemLimitFacts {
@@ -373,11 +462,125 @@ pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
             });
         facts.output_tail = svc.output_tail(20);
     }
-    facts.stop = Some(svc.stop(opts.grace));
+    match &opts.drain {
+        Some(plan) if facts.died.is_none() && facts.load_skipped.is_none() => {
+            eprintln!(
+                "goready: stopping with {} × {} {} in flight",
+                plan.requests, plan.spec.method, plan.spec.target
+            );
+            let (stop, drained) = drain::stop_draining(&mut svc, &main, plan, opts.grace);
+            facts.stop = Some(stop);
+            facts.drain = Some(drained);
+        }
+        _ => facts.stop = Some(svc.stop(opts.grace)),
+    }
     if opts.gctrace {
         facts.gctrace = Some(svc.gc_stats());
     }
     Ok(facts)
+}
+
+/// The first `--load`, then any `--soak`, with a CPU profile taken meanwhile; skipped, with
+/// the reason, when the main port does not answer HTTP.
+fn under_load(
+    opts: &ProbeOptions,
+    plan: &LoadPlan,
+    main: &Endpoint,
+    admin: Option<Admin<'_>>,
+    svc: &mut Service,
+    facts: &mut ProbeFacts,
+) {
+    if let Some(why) = live::speaks_http(main, &plan.spec) {
+        let why = format!("the main port {} does not answer HTTP: {why}", main.addr);
+        eprintln!("goready: load skipped: {why}");
+        facts.load_skipped = Some(why);
+        return;
+    }
+    eprintln!(
+        "goready: load: {} requests of {} {} over {} connections{}",
+        plan.requests,
+        plan.spec.method,
+        plan.spec.target,
+        plan.concurrency,
+        opts.soak
+            .map(|s| format!(
+                ", then again in rounds for {}",
+                crate::duration::format(s.duration)
+            ))
+            .unwrap_or_default()
+    );
+    let seconds = cpu_seconds(opts);
+    std::thread::scope(|s| {
+        // The CPU profile starts with the load and covers it (and the soak).
+        let cpu = admin.map(|a| {
+            s.spawn(move || {
+                a.profile(
+                    &format!("profile?seconds={seconds}"),
+                    Duration::from_secs(seconds + 30),
+                )
+            })
+        });
+        let first = live::load(
+            main,
+            &plan.spec,
+            plan.requests,
+            plan.concurrency,
+            plan.limit,
+        );
+        let sent = first.answered + first.errors;
+        facts.load = Some(first);
+        if let (Some(soak_plan), Some(a)) = (&opts.soak, &admin) {
+            let soaked = soak::run(svc, a, main, plan, soak_plan, sent);
+            if let Some(d) = &soaked.died {
+                facts.died = svc.exited_after().map(|after| Died {
+                    after_ms: after.as_millis() as u64,
+                    exit: d.exit.clone(),
+                });
+                facts.output_tail = d.output_tail.clone();
+            }
+            for (name, bytes) in [
+                ("heap-first", &soaked.heap_first),
+                ("heap-last", &soaked.heap_last),
+            ] {
+                if let Some(b) = bytes {
+                    facts.profiles.insert(name.into(), b.clone());
+                }
+            }
+            facts.soak = Some(soaked);
+        }
+        if let Some(handle) = cpu {
+            facts.cpu_seconds = Some(seconds);
+            match handle.join() {
+                Ok(Ok(bytes)) => {
+                    facts.profiles.insert("cpu".into(), bytes);
+                }
+                Ok(Err(e)) => facts.cpu_error = Some(e),
+                Err(_) => facts.cpu_error = Some("the CPU profile's thread panicked".into()),
+            }
+        }
+    });
+}
+
+/// `cpu.svg` next to the saved `cpu.pb.gz`; a flame graph that cannot be drawn is a line on
+/// stderr, not a failed probe.
+fn draw_cpu(bytes: &[u8], dir: &Path, facts: &mut ProbeFacts) {
+    let drawn = super::cpu::rank(bytes, 0).and_then(|(profile, ranking)| {
+        let title = format!("{}: cpu ({})", facts.target, ranking.top.sample_type.ty);
+        let mut svg = Vec::new();
+        crate::pprof::flame::write_svg(&profile, ranking.top.sample_index, &title, &mut svg)
+            .map_err(|e| format!("{e:#}"))?;
+        let path = dir.join("cpu.svg");
+        std::fs::write(&path, &svg).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    });
+    match drawn {
+        Ok(path) => {
+            facts
+                .artifacts
+                .insert("cpu.svg".into(), path.display().to_string());
+        }
+        Err(e) => eprintln!("goready: no flame graph of the CPU profile: {e}"),
+    }
 }
 
 fn describe_processes(svc: &Service) -> Vec<ProcFacts> {
@@ -415,11 +618,12 @@ fn describe_sockets(
 /// else — only to show what is there instead — the admin socket or the first one.
 fn choose_pprof(
     opts: &ProbeOptions,
+    given: Option<&Endpoint>,
     facts: &ProbeFacts,
     svc: &Service,
     prefix: &str,
 ) -> (Option<(Endpoint, bool)>, i32) {
-    if let Some(ep) = &opts.pprof {
+    if let Some(ep) = given {
         return (Some((ep.clone(), true)), svc.pid);
     }
     let endpoint_of = |s: &SocketFacts| {
@@ -489,5 +693,66 @@ fn check_version(opts: &ProbeOptions, ports: &service::Ports, facts: &mut ProbeF
             });
         }
         Err(e) => facts.version_error = Some(format!("{e:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ports() -> service::Ports {
+        service::Ports {
+            addr: "127.0.0.1:4222".parse().unwrap(),
+            admin: "127.0.0.1:8222".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn bare_port_placeholders_are_replaced_beside_the_addresses() {
+        let p = ports();
+        assert_eq!(
+            service::substitute("-p {port} -m {admin_port} --a {addr} --b {admin}", &p),
+            "-p 4222 -m 8222 --a 127.0.0.1:4222 --b 127.0.0.1:8222"
+        );
+        assert!(service::names_main_address("nats-server -p {port}"));
+        assert!(!service::names_main_address("svc --admin {admin}"));
+    }
+
+    #[test]
+    fn the_time_bound_grows_with_every_phase_asked_for() {
+        let opts = |soak: Option<SoakPlan>, drain: bool| ProbeOptions {
+            launch: Launch::Exec("svc".into()),
+            dir: PathBuf::from("."),
+            pprof: None,
+            ready_path: "/".into(),
+            ready_timeout: Duration::from_secs(30),
+            grace: Duration::from_secs(5),
+            public_port: None,
+            headers: vec![],
+            gctrace: false,
+            load: Some(LoadPlan {
+                spec: LoadSpec::parse("GET /").unwrap(),
+                requests: 10,
+                concurrency: 1,
+                limit: Duration::from_secs(60),
+            }),
+            artifacts: None,
+            expect_version: None,
+            soak,
+            drain: drain.then(|| DrainPlan {
+                spec: LoadSpec::parse("GET /slow").unwrap(),
+                requests: 8,
+            }),
+        };
+        let soak = SoakPlan {
+            duration: Duration::from_secs(30),
+            settle: Duration::from_secs(1),
+        };
+        let plain = time_bound(&opts(None, false));
+        let soaked = time_bound(&opts(Some(soak), false));
+        assert!(soaked >= plain + soak.duration + soak.settle);
+        assert!(time_bound(&opts(Some(soak), true)) > soaked);
+        assert_eq!(cpu_seconds(&opts(Some(soak), false)), 30);
+        assert_eq!(cpu_seconds(&opts(None, false)), 1);
     }
 }

@@ -50,7 +50,8 @@ pub fn free_ports() -> std::io::Result<Ports> {
 /// How the service is started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Launch {
-    /// A command line; `{addr}` and `{admin}` are replaced in each argument.
+    /// A command line; `{addr}`, `{admin}`, `{port}` and `{admin_port}` are replaced in each
+    /// argument.
     Exec(String),
     /// A Go test, run from its test binary (`go test -c`) with `-test.run`.
     GoTest {
@@ -74,10 +75,18 @@ pub struct Prepared {
     _build_dir: Option<tempfile::TempDir>,
 }
 
-/// Replaces `{addr}` and `{admin}` in one argument.
+/// Replaces `{addr}` and `{admin}` (host:port) and `{port}` and `{admin_port}` (bare port
+/// numbers, for services such as nats-server that take `-p 4222`) in one argument.
 pub fn substitute(arg: &str, ports: &Ports) -> String {
     arg.replace("{addr}", &ports.addr.to_string())
         .replace("{admin}", &ports.admin.to_string())
+        .replace("{port}", &ports.addr.port().to_string())
+        .replace("{admin_port}", &ports.admin.port().to_string())
+}
+
+/// True when a command line names the main address, as `{addr}` or as `{port}`.
+pub fn names_main_address(line: &str) -> bool {
+    line.contains("{addr}") || line.contains("{port}")
 }
 
 /// Resolves a launch: splits the command line (shell quoting rules, no shell), or builds the

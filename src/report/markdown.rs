@@ -418,6 +418,7 @@ fn build(report: &Report, opts: &Options, detail: Detail) -> String {
     }
 
     alloc_sites(&mut out, report);
+    soak_chart(&mut out, report);
     binary_matrix(&mut out, report);
 
     if clipped {
@@ -542,6 +543,58 @@ fn alloc_sites(out: &mut String, report: &Report) {
         }
         out.push('\n');
     }
+}
+
+/// The `--soak` series of `runtime.heap_growth` (its data's `rounds`) as sparklines: a
+/// trend is seen at a glance where the numbers would have to be read.
+fn soak_chart(out: &mut String, report: &Report) {
+    let soaks: Vec<(&Check, &Vec<Value>)> = report
+        .checks
+        .iter()
+        .filter(|c| c.id == crate::rules::RUNTIME_HEAP_GROWTH.id)
+        .filter_map(|c| Some((c, c.data.get("rounds")?.as_array()?)))
+        .filter(|(_, rounds)| !rounds.is_empty())
+        .collect();
+    if soaks.is_empty() {
+        return;
+    }
+    out.push_str(
+        "### Soak: after each round's forced GC
+
+",
+    );
+    out.push_str(
+        "| service | rounds | HeapInuse | goroutines |
+|---|---:|---|---|
+",
+    );
+    for (c, rounds) in soaks {
+        let series = |key: &str| -> Vec<u64> {
+            rounds
+                .iter()
+                .filter_map(|r| r.get(key).and_then(Value::as_u64))
+                .collect()
+        };
+        let (heap, goroutines) = (series("heap_inuse"), series("goroutines"));
+        let ends = |v: &[u64], show: &dyn Fn(u64) -> String| match (v.first(), v.last()) {
+            (Some(&a), Some(&b)) => format!(
+                "{} {} → {}",
+                crate::probe::spark::sparkline(v),
+                show(a),
+                show(b)
+            ),
+            _ => "–".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            cell(c.target.as_deref().unwrap_or("")),
+            rounds.len().saturating_sub(1),
+            ends(&heap, &human_bytes),
+            ends(&goroutines, &|n| n.to_string())
+        );
+    }
+    out.push('\n');
 }
 
 /// Size from `data.size` of `binary.readable`, else from its message ("… 7.6 MiB").
@@ -776,5 +829,34 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("| 3 | ? |"), "{out}");
+    }
+
+    #[test]
+    fn the_soak_series_is_drawn_and_bad_data_is_left_out() {
+        let rounds: Vec<serde_json::Value> = (0..5u64)
+            .map(|i| json!({"round": i, "heap_inuse": (2 + i) << 20, "goroutines": 10 + 100 * i}))
+            .collect();
+        let report = Report::new(vec![
+            Check::of(&rules::RUNTIME_HEAP_GROWTH)
+                .target("svc")
+                .data(json!({ "rounds": rounds }))
+                .fail("rises"),
+            Check::of(&rules::RUNTIME_HEAP_GROWTH)
+                .target("other")
+                .data(json!({ "rounds": "not a list" }))
+                .pass("ok"),
+        ]);
+        let text = render(&report, &opts(65_536));
+        assert!(
+            text.contains("### Soak: after each round's forced GC"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| svc | 4 | ▁▃▅▆█ 2.0 MiB → 6.0 MiB | ▁▃▅▆█ 10 → 410 |"),
+            "{text}"
+        );
+        let soak = text.split("### Soak").nth(1).unwrap();
+        let soak = soak.split("###").next().unwrap();
+        assert!(!soak.contains("other"), "{soak}");
     }
 }

@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
 pub mod pprof;
+pub mod probe;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -365,6 +366,7 @@ pub fn service_specs() -> Vec<Spec> {
         svc("svc-neverready", "tests/fixtures/svc/neverready"),
         svc("svc-crash", "tests/fixtures/svc/crash"),
         svc("svc-stubborn", "tests/fixtures/svc/stubborn"),
+        svc("svc-runtime", "tests/fixtures/svc/runtime"),
     ]
 }
 

@@ -1,0 +1,206 @@
+//! The runtime-integrity probes' one door to the wire: every request that `soak`, `drain`
+//! and the CPU/contention scrapes send goes through these few functions, which call the HTTP
+//! layer (`http`, `pprof`, `load`) by its public functions — so a change of that layer
+//! touches this file only.
+
+use std::time::{Duration, Instant};
+
+use super::http::{self, Conn, Endpoint, HttpError, Request};
+use super::load::{self, LoadSpec, LoadStats};
+use super::pprof::{self, Class, Expect, MemStats};
+
+/// A pprof mount and the credentials to reach it.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin<'a> {
+    /// Where pprof answers.
+    pub endpoint: &'a Endpoint,
+    /// Its path prefix, e.g. `/debug/pprof/`.
+    pub prefix: &'a str,
+    /// `--header` fields (never logged).
+    pub headers: &'a [(String, String)],
+}
+
+impl Admin<'_> {
+    /// A gzipped profile as served (`heap`, `mutex`, `profile?seconds=5`).
+    pub fn profile(&self, name: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+        let target = format!("{}{name}", self.prefix);
+        let (result, resp) = pprof::fetch(
+            self.endpoint,
+            name,
+            &target,
+            Expect::Profile,
+            self.headers,
+            timeout,
+        );
+        match resp {
+            Some(r) if result.class == Class::Ok => Ok(r.body),
+            _ => {
+                let status = result.status.map(|s| format!("{s} ")).unwrap_or_default();
+                let detail = if result.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", result.detail)
+                };
+                Err(format!(
+                    "GET {target}: {status}{}{detail}",
+                    result.class.describe()
+                ))
+            }
+        }
+    }
+
+    /// A text page (`goroutine?debug=2`).
+    pub fn text(&self, name: &str, timeout: Duration) -> Result<String, String> {
+        let target = format!("{}{name}", self.prefix);
+        let mut req = Request::get(&target, timeout);
+        req.headers = self.headers;
+        let resp = http::send(self.endpoint, &req).map_err(|e| format!("GET {target}: {e}"))?;
+        if resp.status != 200 {
+            return Err(format!("GET {target} answered {}", resp.status));
+        }
+        Ok(resp.text())
+    }
+
+    /// MemStats after a forced GC (`heap?gc=1&debug=1`).
+    pub fn memstats(&self) -> Result<MemStats, String> {
+        pprof::memstats(self.endpoint, self.prefix, self.headers)
+    }
+}
+
+/// One run of the `--load` traffic.
+pub fn load(
+    main: &Endpoint,
+    spec: &LoadSpec,
+    requests: u64,
+    concurrency: usize,
+    limit: Duration,
+) -> LoadStats {
+    load::run(main, spec, requests, concurrency, limit)
+}
+
+/// Whether the main port speaks HTTP: `None` when the first bytes of its answer to one
+/// request of the load are an HTTP status line, else what it did instead — a port that
+/// speaks another protocol (nats-server's client port greets with `INFO {…}`) is told
+/// apart at once, without waiting for a response head that never comes.
+pub fn speaks_http(main: &Endpoint, spec: &LoadSpec) -> Option<String> {
+    use std::io::{Read, Write};
+    let wait = Duration::from_secs(5);
+    let mut stream = match std::net::TcpStream::connect_timeout(&main.addr, wait) {
+        Ok(s) => s,
+        Err(e) => return Some(format!("nothing accepts connections there ({e})")),
+    };
+    let _ = stream.set_read_timeout(Some(wait));
+    let _ = stream.set_write_timeout(Some(wait));
+    let request = format!(
+        "{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        spec.method, spec.target, main.host
+    );
+    // A server that greets first may close before reading: what it sent still tells.
+    let _ = stream.write_all(request.as_bytes());
+    let mut first = [0u8; 64];
+    let mut n = 0;
+    while n < 5 {
+        match stream.read(&mut first[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if n == 0 => {
+                return Some(
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) {
+                        format!(
+                            "{} {} got no answer within {} s",
+                            spec.method,
+                            spec.target,
+                            wait.as_secs()
+                        )
+                    } else {
+                        format!("{} {} got {e}", spec.method, spec.target)
+                    },
+                );
+            }
+            Err(_) => break,
+        }
+    }
+    if first[..n].starts_with(b"HTTP/") {
+        return None;
+    }
+    if n == 0 {
+        return Some(format!(
+            "{} {}: the connection was closed without an answer",
+            spec.method, spec.target
+        ));
+    }
+    let shown: String = String::from_utf8_lossy(&first[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(40)
+        .collect();
+    Some(format!(
+        "{} {} got {shown:?}…, not an HTTP status line",
+        spec.method, spec.target
+    ))
+}
+
+/// How a drained request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// An HTTP answer with this status.
+    Status(u16),
+    /// No answer: `reset`, `EOF`, `timeout`, `refused` — and the error as read.
+    Cut(&'static str, String),
+}
+
+/// A request sent on its own connection and left in flight: [`InFlight::finish`] waits for
+/// its answer.
+pub struct InFlight {
+    conn: Result<Conn, HttpError>,
+    method: String,
+    target: String,
+    deadline: Instant,
+}
+
+impl InFlight {
+    /// Connects (the request itself is written by [`InFlight::finish`], on a thread of its
+    /// own, since the HTTP layer writes and reads in one call).
+    pub fn open(main: &Endpoint, spec: &LoadSpec, limit: Duration) -> InFlight {
+        InFlight {
+            conn: Conn::open(main, Duration::from_secs(5)),
+            method: spec.method.clone(),
+            target: spec.target.clone(),
+            deadline: Instant::now() + limit,
+        }
+    }
+
+    /// Sends the request and reads its answer (or what cut it off).
+    pub fn finish(self) -> Outcome {
+        let req = Request {
+            method: &self.method,
+            target: &self.target,
+            headers: &[],
+            timeout: self.deadline.saturating_duration_since(Instant::now()),
+            max_body: 16 << 20,
+        };
+        let result = self
+            .conn
+            .and_then(|mut c| c.exchange(&req, self.deadline, false));
+        match result {
+            Ok(r) => Outcome::Status(r.status),
+            Err(e) => {
+                let kind = match &e {
+                    HttpError::Connect(_) => "refused",
+                    HttpError::Timeout => "timeout",
+                    HttpError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
+                        "reset"
+                    }
+                    HttpError::Io(_) | HttpError::Protocol(_) => "EOF",
+                    HttpError::TooLarge(_) => "too large",
+                };
+                Outcome::Cut(kind, e.to_string())
+            }
+        }
+    }
+}
