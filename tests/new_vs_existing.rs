@@ -110,8 +110,8 @@ fn runs() -> &'static Runs {
             // guarded against it removed.
             edit(
                 &dir.join("main.go"),
-                "\t\tfmt.Fprintln(w, Version)\n\t})\n\treturn mux\n",
-                "\t\tfmt.Fprintln(w, Version)\n\t})\n\tmux.HandleFunc(\"/debug/pprof/\", pprof.Index)\n\treturn mux\n",
+                "\t\tfmt.Fprintln(w, Version)\n\t})\n",
+                "\t\tfmt.Fprintln(w, Version)\n\t})\n\tmux.HandleFunc(\"/debug/pprof/\", pprof.Index)\n",
             );
             edit(
                 &dir.join("main_test.go"),
