@@ -48,7 +48,9 @@ fn workflows_action_and_gitlab_template_match_their_schemas() {
     tool_ok(
         tool("check-jsonschema")
             .args(["--builtin-schema", "vendor.github-workflows"])
-            .args(&files),
+            .args(&files)
+            .arg(repo().join("tests/emulators/github-download.yml"))
+            .arg(repo().join("tests/emulators/github-build.yml")),
     );
     tool_ok(
         tool("check-jsonschema")
@@ -67,6 +69,9 @@ fn zizmor_reports_no_findings() {
     let out = tool("zizmor")
         .args(["--offline", "--format", "json", "--persona", "auditor"])
         .arg(repo())
+        // The workflows the act tests run, as a user's repository would hold them.
+        .arg(repo().join("tests/emulators/github-download.yml"))
+        .arg(repo().join("tests/emulators/github-build.yml"))
         .env_remove("GH_TOKEN")
         .env_remove("GITHUB_TOKEN")
         .output()
@@ -251,33 +256,6 @@ impl Drop for Files {
     }
 }
 
-/// A release laid out as release.yml publishes it: `goready-<tag>-<os>-<arch>.tar.gz` holding
-/// the goready binary under test, and SHA256SUMS made with `sha256sum`.
-fn release(root: &Path, repo_path: &str, tag: &str, asset_os_arch: &str) -> PathBuf {
-    let dir = root.join(repo_path).join("releases/download").join(tag);
-    std::fs::create_dir_all(&dir).unwrap();
-    let stage = root.join("stage");
-    std::fs::create_dir_all(&stage).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_goready"), stage.join("goready")).unwrap();
-    let asset = format!("goready-{tag}-{asset_os_arch}.tar.gz");
-    common::run_ok(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&stage)
-            .arg("-czf")
-            .arg(dir.join(&asset))
-            .arg("goready"),
-    );
-    let sums = common::run_ok(
-        Command::new("sh")
-            .arg("-c")
-            .arg("sha256sum goready-*")
-            .current_dir(&dir),
-    );
-    std::fs::write(dir.join("SHA256SUMS"), sums.stdout).unwrap();
-    dir
-}
-
 #[test]
 fn the_action_installs_a_release_only_when_its_checksum_matches() {
     // release.yml and the action must agree on the asset name.
@@ -297,7 +275,10 @@ fn the_action_installs_a_release_only_when_its_checksum_matches() {
         ("RUNNER_OS", "Linux".to_string()),
         ("RUNNER_ARCH", "X64".to_string()),
         ("RUNNER_TEMP", work.path().display().to_string()),
-        ("GITHUB_SERVER_URL", files.url.clone()),
+        (
+            "DOWNLOAD_URL",
+            format!("{}/goready/goready/releases/download/", files.url),
+        ),
         ("ACTION_REPO", "goready/goready".to_string()),
         ("TAG", "v0.1.0".to_string()),
         ("BIN", bin.display().to_string()),
@@ -312,6 +293,25 @@ fn the_action_installs_a_release_only_when_its_checksum_matches() {
     let installed = bin.join("goready");
     let version = common::run_ok(Command::new(&installed).arg("--version"));
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("goready "));
+
+    // download-url names a mirror: a folder on the runner (file://) works as well as https.
+    std::fs::remove_dir_all(&bin).unwrap();
+    let mut mirror = env.clone();
+    mirror.retain(|(k, _)| *k != "DOWNLOAD_URL");
+    let folder = root.path().join("goready/goready/releases/download");
+    mirror.push(("DOWNLOAD_URL", format!("file://{}", folder.display())));
+    let run = run_step(script, work.path(), &mirror);
+    assert!(
+        run.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).contains(&format!(
+        "goready: downloading goready-v0.1.0-linux-x64.tar.gz from file://{}/v0.1.0",
+        folder.display()
+    )));
+    common::run_ok(Command::new(&installed).arg("--version"));
 
     // A tampered asset is refused.
     std::fs::remove_dir_all(&bin).unwrap();
@@ -453,4 +453,42 @@ fn the_action_reports_result_files_and_posts_the_comment_for_a_fork_pr() {
     let run = run_step(script, work.path(), &env("31 --token-env HOME"));
     assert_eq!(run.status.code(), Some(2));
     assert!(forge.seen().is_empty());
+}
+
+/// The release version is written in Cargo.toml and, for users to copy, in action.yml, the
+/// GitLab template, README and docs/ci.md: every place that names a goready release names
+/// this one, so a version bump cannot leave one behind.
+#[test]
+fn every_file_names_the_cargo_version_as_the_release() {
+    let cargo = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let doc: toml::Table = cargo.parse().unwrap();
+    let version = format!("v{}", doc["package"]["version"].as_str().unwrap());
+    // Where a goready release is named: a pinned action, the template's raw URL and
+    // GOREADY_RELEASE, goready-version, asset names, `@<sha> # vX` pins.
+    let release = regex::Regex::new(
+        r"(?:goready@(?:<sha> # )?|goready/goready/|GOREADY_RELEASE: |goready-version: |goready-)(v\d+\.\d+\.\d+)",
+    )
+    .unwrap();
+    for file in [
+        "action.yml",
+        "examples/gitlab-ci.yml",
+        "README.md",
+        "docs/ci.md",
+    ] {
+        let text = std::fs::read_to_string(repo().join(file)).unwrap();
+        let named: Vec<(usize, &str)> = release
+            .captures_iter(&text)
+            .map(|c| {
+                let m = c.get(1).unwrap();
+                (text[..m.start()].lines().count(), m.as_str())
+            })
+            .collect();
+        assert!(!named.is_empty(), "{file} names no goready release");
+        for (line, v) in named {
+            assert_eq!(
+                v, version,
+                "{file}:{line} names release {v}, Cargo.toml is {version}"
+            );
+        }
+    }
 }

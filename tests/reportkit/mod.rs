@@ -138,7 +138,7 @@ pub fn write(dir: &Path, name: &str, report: &Report) -> PathBuf {
 
 /// Every variable that would steer goready's CI integrations, removed so that a test run
 /// inside GitHub Actions or GitLab CI does not post to the real job.
-const CI_VARS: &[&str] = &[
+pub const CI_VARS: &[&str] = &[
     "GITHUB_ACTIONS",
     "GITHUB_STEP_SUMMARY",
     "GITHUB_OUTPUT",
@@ -349,4 +349,32 @@ pub fn assert_junit_matches(junit: &Path, report: &Report) -> Value {
     let (pass, fail, skip, error) = report.counts();
     assert_eq!(total, [pass + fail + skip + error, fail, error, skip]);
     seen
+}
+
+/// A release laid out as release.yml publishes it, at `root/<repo_path>/releases/download/<tag>`:
+/// `goready-<tag>-<os>-<arch>.tar.gz` holding the goready binary under test, and SHA256SUMS
+/// made with `sha256sum`. Returns the tag's folder.
+pub fn release(root: &Path, repo_path: &str, tag: &str, asset_os_arch: &str) -> PathBuf {
+    let dir = root.join(repo_path).join("releases/download").join(tag);
+    std::fs::create_dir_all(&dir).unwrap();
+    let stage = root.join("stage");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_goready"), stage.join("goready")).unwrap();
+    let asset = format!("goready-{tag}-{asset_os_arch}.tar.gz");
+    common::run_ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&stage)
+            .arg("-czf")
+            .arg(dir.join(&asset))
+            .arg("goready"),
+    );
+    let sums = common::run_ok(
+        Command::new("sh")
+            .arg("-c")
+            .arg("sha256sum goready-*")
+            .current_dir(&dir),
+    );
+    std::fs::write(dir.join("SHA256SUMS"), sums.stdout).unwrap();
+    dir
 }
