@@ -70,7 +70,9 @@ fn tool_path(name: &str) -> PathBuf {
     dirs.into_iter()
         .map(|d| d.join(name))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{name} is not installed: run ci/install-tools.sh (.ci/run does)"))
+        .unwrap_or_else(|| {
+            panic!("{name} is not installed: run ci/install-tools.sh (.ci/run does)")
+        })
 }
 
 /// A local copy of an action repository at the commit a `uses:` line pins: the folder
@@ -95,11 +97,13 @@ fn action_folder(owner_repo: &str, sha: &str) -> PathBuf {
 fn cache_action_sha() -> String {
     let text = std::fs::read_to_string(common::repo().join("action.yml")).unwrap();
     let re = regex::Regex::new(r"uses: actions/cache/(?:restore|save)@([0-9a-f]{40})").unwrap();
-    let shas: std::collections::BTreeSet<String> = re
-        .captures_iter(&text)
-        .map(|c| c[1].to_string())
-        .collect();
-    assert_eq!(shas.len(), 1, "action.yml pins actions/cache once: {shas:?}");
+    let shas: std::collections::BTreeSet<String> =
+        re.captures_iter(&text).map(|c| c[1].to_string()).collect();
+    assert_eq!(
+        shas.len(),
+        1,
+        "action.yml pins actions/cache once: {shas:?}"
+    );
     shas.into_iter().next().unwrap()
 }
 
@@ -118,8 +122,18 @@ fn copy_from_repo(dest: &Path, items: &[&str]) {
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = common::run_ok(
         Command::new("git")
-            .args(["-c", "user.name=goready", "-c", "user.email=goready@example.invalid"])
-            .args(["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=goready",
+                "-c",
+                "user.email=goready@example.invalid",
+            ])
+            .args([
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(args)
             .current_dir(dir),
     );
@@ -151,6 +165,19 @@ fn after<'a>(log: &'a str, label: &str) -> Option<&'a str> {
         l.find(label)
             .map(|i| l[i + label.len()..].trim().trim_end_matches('\r'))
     })
+}
+
+/// Asserts that the run handed its baseline to goready: as GOREADY_REPORT_BASELINE when the
+/// goready under test knows `--baseline`, else with the action's warning that it does not.
+fn assert_handed_over(log: &str) {
+    if reportkit::goready_knows_baseline() {
+        assert!(
+            log.contains("goready: GOREADY_REPORT_BASELINE="),
+            "handed to goready\n{log}"
+        );
+    } else {
+        assert!(log.contains("has no --baseline: judged without"), "{log}");
+    }
 }
 
 const GITHUB_TOKEN: &str = "ghs_actEmulatorToken0123456789abcdefXYZ";
@@ -190,11 +217,15 @@ impl Act<'_> {
                 self.cache_action.1.display()
             ))
             .arg("--action-offline-mode")
-            .args(["--cache-server-addr", "127.0.0.1"])
+            // act's built-in cache server, kept in one folder across the runs of a test.
+            .args([
+                "--cache-server-addr",
+                "127.0.0.1",
+                "--cache-server-port",
+                "0",
+            ])
             .arg("--cache-server-path")
             .arg(self.work.join("act-cache"))
-            .arg("--artifact-server-path")
-            .arg(self.work.join("act-artifacts"))
             .arg("--var")
             .arg(format!("GOREADY_MIRROR={}", self.mirror))
             .arg("--env")
@@ -260,7 +291,9 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
     release(&mirror_root, "goready/goready", &tag, &asset_os_arch());
     let mirror = format!(
         "file://{}",
-        mirror_root.join("goready/goready/releases/download").display()
+        mirror_root
+            .join("goready/goready/releases/download")
+            .display()
     );
     // The action as `goready/goready@<tag>` resolves: its action.yml (download mode reads
     // nothing else).
@@ -307,7 +340,10 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
     let log = text(&run);
     assert!(run.status.success(), "act push (download):\n{log}");
     assert!(
-        log.contains(&format!("goready: downloading goready-{tag}-{}", asset_os_arch())),
+        log.contains(&format!(
+            "goready: downloading goready-{tag}-{}",
+            asset_os_arch()
+        )),
         "{log}"
     );
     assert!(log.contains("outputs: passed=true failed=0"), "{log}");
@@ -320,25 +356,28 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
         "the kept baseline is main's result\n{log}"
     );
     assert!(!log.contains(GITHUB_TOKEN), "the token leaked:\n{log}");
-    assert!(
-        forge.comments(7).is_empty(),
-        "no comment on a push\n{log}"
-    );
+    assert!(forge.comments(7).is_empty(), "no comment on a push\n{log}");
 
     // 2. a pull request into main, download mode: main's newest result is restored and handed
     //    to goready; one comment on the stand-in.
-    let run = act.run("github-download", "pull_request", &pull_request_event(7, &sha));
+    let run = act.run(
+        "github-download",
+        "pull_request",
+        &pull_request_event(7, &sha),
+    );
     let log = text(&run);
     assert!(run.status.success(), "act pull_request (download):\n{log}");
     assert!(
-        log.contains("goready: baseline restored from cache goready-baseline-Linux-"),
+        // act's cache server, like GitHub's, matches keys without regard to case.
+        log.to_lowercase()
+            .contains("goready: baseline restored from cache goready-baseline-linux-"),
         "{log}"
     );
-    assert!(log.contains(&format!("-main-{sha}")), "keyed by branch and commit\n{log}");
     assert!(
-        log.contains("goready: GOREADY_REPORT_BASELINE="),
-        "handed to goready\n{log}"
+        log.contains(&format!("-main-{sha}")),
+        "keyed by branch and commit\n{log}"
     );
+    assert_handed_over(&log);
     assert_eq!(
         after(&log, "baseline sha256:"),
         Some(main_report.as_str()),
@@ -355,23 +394,37 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
     let run = act.run("github-build", "pull_request", &pull_request_event(7, &sha));
     let log = text(&run);
     assert!(run.status.success(), "act pull_request (build):\n{log}");
-    assert!(log.contains("cargo build --release") || log.contains("Compiling goready"), "{log}");
-    assert!(log.contains("outputs: passed=true failed=0"), "{log}");
     assert!(
-        log.contains("goready: baseline restored from cache goready-baseline-Linux-"),
+        log.contains("cargo build --release") || log.contains("Compiling goready"),
         "{log}"
     );
+    assert!(log.contains("outputs: passed=true failed=0"), "{log}");
+    assert!(
+        // act's cache server, like GitHub's, matches keys without regard to case.
+        log.to_lowercase()
+            .contains("goready: baseline restored from cache goready-baseline-linux-"),
+        "{log}"
+    );
+    assert_handed_over(&log);
     assert!(!log.contains(GITHUB_TOKEN), "the token leaked:\n{log}");
     let comments = forge.comments(7);
     assert_eq!(comments.len(), 1, "one sticky comment\n{log}");
-    assert!(comments[0].updated > comments[0].created, "updated in place");
+    assert!(
+        comments[0].updated > comments[0].created,
+        "updated in place"
+    );
 }
 
 const JOB_TOKEN: &str = "glcbt-jobToken0123456789abcdef";
 const GITLAB_TOKEN: &str = "glpat-noteToken0123456789abcdef";
 
 /// One gitlab-ci-local pipeline of the project in `dir`.
-fn gitlab_ci_local(dir: &Path, forge: &forge::Forge, mirror: &str, vars: &[(&str, &str)]) -> Output {
+fn gitlab_ci_local(
+    dir: &Path,
+    forge: &forge::Forge,
+    mirror: &str,
+    vars: &[(&str, &str)],
+) -> Output {
     let mut cmd = Command::new(tool_path("gitlab-ci-local"));
     cmd.arg("--cwd")
         .arg(dir)
@@ -381,7 +434,10 @@ fn gitlab_ci_local(dir: &Path, forge: &forge::Forge, mirror: &str, vars: &[(&str
         .args(["--variable", &format!("CI_JOB_TOKEN={JOB_TOKEN}")])
         .args(["--variable", &format!("GITLAB_TOKEN={GITLAB_TOKEN}")])
         .args(["--variable", &format!("GOREADY_DOWNLOAD_URL={mirror}")])
-        .args(["--variable", &format!("GOREADY_BIN_DIR={}", dir.join(".bin").display())])
+        .args([
+            "--variable",
+            &format!("GOREADY_BIN_DIR={}", dir.join(".bin").display()),
+        ])
         .args(["--variable", "GOREADY_DIR=hello-svc"])
         .args(["--variable", "GOREADY_TARGETS=linux/amd64"])
         .current_dir(dir);
@@ -416,9 +472,17 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
     let template = std::fs::read_to_string(common::repo().join("examples/gitlab-ci.yml")).unwrap();
     let image = regex::Regex::new(r"(?m)^  image: .*\n").unwrap();
     assert!(image.is_match(&template), "the template names an image");
-    std::fs::write(dir.join(".gitlab-ci.yml"), image.replace(&template, "").as_ref()).unwrap();
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        image.replace(&template, "").as_ref(),
+    )
+    .unwrap();
     std::fs::write(dir.join(".gitignore"), ".gitlab-ci-local/\n.bin/\n").unwrap();
-    project(&dir, &["examples/hello-svc"], "https://gitlab.example/octo/hello-svc.git");
+    project(
+        &dir,
+        &["examples/hello-svc"],
+        "https://gitlab.example/octo/hello-svc.git",
+    );
 
     let forge = forge::Forge::start();
     forge.job_token(JOB_TOKEN);
@@ -428,10 +492,16 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
     let run = gitlab_ci_local(&dir, &forge, &mirror, &[]);
     let log = text(&run);
     assert!(run.status.success(), "main pipeline:\n{log}");
-    assert!(!log.contains("GOREADY_REPORT_BASELINE="), "no baseline on main\n{log}");
+    assert!(
+        !log.contains("GOREADY_REPORT_BASELINE="),
+        "no baseline on main\n{log}"
+    );
     let artifact = std::fs::read(dir.join(".gitlab-ci-local/artifacts/goready/goready.json"))
         .unwrap_or_else(|e| panic!("the job's goready.json artifact: {e}\n{log}"));
-    assert!(!log.contains(GITLAB_TOKEN) && !log.contains(JOB_TOKEN), "{log}");
+    assert!(
+        !log.contains(GITLAB_TOKEN) && !log.contains(JOB_TOKEN),
+        "{log}"
+    );
     // GitLab keeps it; the stand-in serves it as main's newest.
     forge.artifact("12", "main", "goready", "goready.json", &artifact);
 
@@ -453,8 +523,11 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
     let run = gitlab_ci_local(&dir, &forge, &mirror, &v);
     let log = text(&run);
     assert!(run.status.success(), "MR pipeline:\n{log}");
-    assert!(log.contains("goready: baseline: goready.json of job goready on main"), "{log}");
-    assert!(log.contains("GOREADY_REPORT_BASELINE="), "{log}");
+    assert!(
+        log.contains("goready: baseline: goready.json of job goready on main"),
+        "{log}"
+    );
+    assert_handed_over(&log);
     let fetched = forge
         .seen()
         .into_iter()
@@ -476,7 +549,10 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
     assert_eq!(handed, artifact, "the baseline is main's goready.json");
     let notes = forge.comments(5);
     assert_eq!(notes.len(), 1, "{log}");
-    assert!(!log.contains(GITLAB_TOKEN) && !log.contains(JOB_TOKEN), "{log}");
+    assert!(
+        !log.contains(GITLAB_TOKEN) && !log.contains(JOB_TOKEN),
+        "{log}"
+    );
 
     // 3. a merge request into a branch with no result yet: said, and judged without one.
     forge.clear_seen();
@@ -484,9 +560,14 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
     let v: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let run = gitlab_ci_local(&dir, &forge, &mirror, &v);
     let log = text(&run);
-    assert!(run.status.success(), "MR pipeline without a baseline:\n{log}");
     assert!(
-        log.contains("goready: no goready.json of job goready on release/1.x yet: judged without a baseline"),
+        run.status.success(),
+        "MR pipeline without a baseline:\n{log}"
+    );
+    assert!(
+        log.contains(
+            "goready: no goready.json of job goready on release/1.x yet: judged without a baseline"
+        ),
         "{log}"
     );
     let asked = forge
@@ -495,6 +576,14 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
         .find(|s| s.url.contains("/jobs/artifacts/"))
         .expect("the artifacts API was asked");
     assert_eq!(asked.status, 404);
-    assert!(asked.url.contains("%2f"), "the branch's '/' is encoded: {}", asked.url);
-    assert_eq!(forge.comments(5).len(), 1, "the note is updated, not repeated");
+    assert!(
+        asked.url.contains("%2f"),
+        "the branch's '/' is encoded: {}",
+        asked.url
+    );
+    assert_eq!(
+        forge.comments(5).len(),
+        1,
+        "the note is updated, not repeated"
+    );
 }

@@ -378,3 +378,11 @@ pub fn release(root: &Path, repo_path: &str, tag: &str, asset_os_arch: &str) -> 
     std::fs::write(dir.join("SHA256SUMS"), sums.stdout).unwrap();
     dir
 }
+
+/// Whether the goready under test takes `--baseline` (GOREADY_REPORT_BASELINE): the action and
+/// the GitLab template hand a baseline only to a goready that does.
+pub fn goready_knows_baseline() -> bool {
+    let help =
+        common::run_ok(Command::new(env!("CARGO_BIN_EXE_goready")).args(["check", "--help"]));
+    String::from_utf8_lossy(&help.stdout).contains("--baseline")
+}
