@@ -311,6 +311,13 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
         )
         .unwrap();
     }
+    // What `uses: ./` builds from besides src/: docs/checks.md is compiled in.
+    std::fs::create_dir_all(repo.join("docs")).unwrap();
+    std::fs::copy(
+        common::repo().join("docs/checks.md"),
+        repo.join("docs/checks.md"),
+    )
+    .unwrap();
     let sha = project(
         &repo,
         &[
@@ -426,9 +433,8 @@ fn gitlab_ci_local(
     vars: &[(&str, &str)],
 ) -> Output {
     let mut cmd = Command::new(tool_path("gitlab-ci-local"));
-    cmd.arg("--cwd")
-        .arg(dir)
-        .arg("goready")
+    // gitlab-ci-local takes the project from its working directory (--cwd must be relative).
+    cmd.arg("goready")
         .args(["--variable", &format!("CI_API_V4_URL={}/api/v4", forge.url)])
         .args(["--variable", "CI_PROJECT_ID=12"])
         .args(["--variable", &format!("CI_JOB_TOKEN={JOB_TOKEN}")])
@@ -477,7 +483,11 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
         image.replace(&template, "").as_ref(),
     )
     .unwrap();
-    std::fs::write(dir.join(".gitignore"), ".gitlab-ci-local/\n.bin/\n").unwrap();
+    std::fs::write(
+        dir.join(".gitignore"),
+        ".gitlab-ci-local/\n.bin/\n.goready-baseline.json\n",
+    )
+    .unwrap();
     project(
         &dir,
         &["examples/hello-svc"],
@@ -543,9 +553,9 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
         "{}",
         fetched.url
     );
-    let handed = std::fs::read(dir.join(".gitlab-ci-local/builds/goready/.goready-baseline.json"))
-        .or_else(|_| std::fs::read(dir.join(".goready-baseline.json")))
-        .unwrap_or_else(|e| panic!("the baseline file in the job's folder: {e}\n{log}"));
+    // The shell executor runs in the project folder: CI_PROJECT_DIR.
+    let handed = std::fs::read(dir.join(".goready-baseline.json"))
+        .unwrap_or_else(|e| panic!("the baseline file in CI_PROJECT_DIR: {e}\n{log}"));
     assert_eq!(handed, artifact, "the baseline is main's goready.json");
     let notes = forge.comments(5);
     assert_eq!(notes.len(), 1, "{log}");
