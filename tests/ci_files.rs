@@ -48,7 +48,9 @@ fn workflows_action_and_gitlab_template_match_their_schemas() {
     tool_ok(
         tool("check-jsonschema")
             .args(["--builtin-schema", "vendor.github-workflows"])
-            .args(&files),
+            .args(&files)
+            .arg(repo().join("tests/emulators/github-download.yml"))
+            .arg(repo().join("tests/emulators/github-build.yml")),
     );
     tool_ok(
         tool("check-jsonschema")
@@ -67,6 +69,9 @@ fn zizmor_reports_no_findings() {
     let out = tool("zizmor")
         .args(["--offline", "--format", "json", "--persona", "auditor"])
         .arg(repo())
+        // The workflows the act tests run, as a user's repository would hold them.
+        .arg(repo().join("tests/emulators/github-download.yml"))
+        .arg(repo().join("tests/emulators/github-build.yml"))
         .env_remove("GH_TOKEN")
         .env_remove("GITHUB_TOKEN")
         .output()
@@ -251,33 +256,6 @@ impl Drop for Files {
     }
 }
 
-/// A release laid out as release.yml publishes it: `goready-<tag>-<os>-<arch>.tar.gz` holding
-/// the goready binary under test, and SHA256SUMS made with `sha256sum`.
-fn release(root: &Path, repo_path: &str, tag: &str, asset_os_arch: &str) -> PathBuf {
-    let dir = root.join(repo_path).join("releases/download").join(tag);
-    std::fs::create_dir_all(&dir).unwrap();
-    let stage = root.join("stage");
-    std::fs::create_dir_all(&stage).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_goready"), stage.join("goready")).unwrap();
-    let asset = format!("goready-{tag}-{asset_os_arch}.tar.gz");
-    common::run_ok(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&stage)
-            .arg("-czf")
-            .arg(dir.join(&asset))
-            .arg("goready"),
-    );
-    let sums = common::run_ok(
-        Command::new("sh")
-            .arg("-c")
-            .arg("sha256sum goready-*")
-            .current_dir(&dir),
-    );
-    std::fs::write(dir.join("SHA256SUMS"), sums.stdout).unwrap();
-    dir
-}
-
 #[test]
 fn the_action_installs_a_release_only_when_its_checksum_matches() {
     // release.yml and the action must agree on the asset name.
@@ -297,7 +275,10 @@ fn the_action_installs_a_release_only_when_its_checksum_matches() {
         ("RUNNER_OS", "Linux".to_string()),
         ("RUNNER_ARCH", "X64".to_string()),
         ("RUNNER_TEMP", work.path().display().to_string()),
-        ("GITHUB_SERVER_URL", files.url.clone()),
+        (
+            "DOWNLOAD_URL",
+            format!("{}/goready/goready/releases/download/", files.url),
+        ),
         ("ACTION_REPO", "goready/goready".to_string()),
         ("TAG", "v0.1.0".to_string()),
         ("BIN", bin.display().to_string()),
@@ -312,6 +293,25 @@ fn the_action_installs_a_release_only_when_its_checksum_matches() {
     let installed = bin.join("goready");
     let version = common::run_ok(Command::new(&installed).arg("--version"));
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("goready "));
+
+    // download-url names a mirror: a folder on the runner (file://) works as well as https.
+    std::fs::remove_dir_all(&bin).unwrap();
+    let mut mirror = env.clone();
+    mirror.retain(|(k, _)| *k != "DOWNLOAD_URL");
+    let folder = root.path().join("goready/goready/releases/download");
+    mirror.push(("DOWNLOAD_URL", format!("file://{}", folder.display())));
+    let run = run_step(script, work.path(), &mirror);
+    assert!(
+        run.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).contains(&format!(
+        "goready: downloading goready-v0.1.0-linux-x64.tar.gz from file://{}/v0.1.0",
+        folder.display()
+    )));
+    common::run_ok(Command::new(&installed).arg("--version"));
 
     // A tampered asset is refused.
     std::fs::remove_dir_all(&bin).unwrap();
@@ -452,5 +452,255 @@ fn the_action_reports_result_files_and_posts_the_comment_for_a_fork_pr() {
     forge.clear_seen();
     let run = run_step(script, work.path(), &env("31 --token-env HOME"));
     assert_eq!(run.status.code(), Some(2));
+    assert!(forge.seen().is_empty());
+}
+
+/// The release version is written in Cargo.toml and, for users to copy, in action.yml, the
+/// GitLab template, README and docs/ci.md: every place that names a goready release names
+/// this one, so a version bump cannot leave one behind.
+#[test]
+fn every_file_names_the_cargo_version_as_the_release() {
+    let cargo = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let doc: toml::Table = cargo.parse().unwrap();
+    let version = format!("v{}", doc["package"]["version"].as_str().unwrap());
+    // Where a goready release is named: a pinned action, the template's raw URL and
+    // GOREADY_RELEASE, goready-version, asset names, `@<sha> # vX` pins.
+    let release = regex::Regex::new(
+        r"(?:goready@(?:<sha> # )?|goready/goready/|GOREADY_RELEASE: |goready-version: |goready-)(v\d+\.\d+\.\d+)",
+    )
+    .unwrap();
+    for file in [
+        "action.yml",
+        "examples/gitlab-ci.yml",
+        "README.md",
+        "docs/ci.md",
+    ] {
+        let text = std::fs::read_to_string(repo().join(file)).unwrap();
+        let named: Vec<(usize, &str)> = release
+            .captures_iter(&text)
+            .map(|c| {
+                let m = c.get(1).unwrap();
+                (text[..m.start()].lines().count(), m.as_str())
+            })
+            .collect();
+        assert!(!named.is_empty(), "{file} names no goready release");
+        for (line, v) in named {
+            assert_eq!(
+                v, version,
+                "{file}:{line} names release {v}, Cargo.toml is {version}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_action_keeps_the_baseline_on_the_default_branch_and_looks_it_up_on_pull_requests() {
+    let action = action();
+    let script = step(&action, "baseline")["run"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let case = |name: &str, vars: &[(&str, &str)]| {
+        let out = dir.path().join(format!("{name}.out"));
+        let mut env = vec![
+            ("RUNNER_OS", "Linux".to_string()),
+            ("HOME", dir.path().display().to_string()),
+            ("GITHUB_OUTPUT", out.display().to_string()),
+            ("BASELINE", "auto".to_string()),
+            ("DEFAULT_BRANCH", "main".to_string()),
+            (
+                "SHA",
+                "0123456789abcdef0123456789abcdef01234567".to_string(),
+            ),
+            ("WORKDIR", "services/api".to_string()),
+            ("BASE_REF", String::new()),
+            ("REF", String::new()),
+            ("EVENT_NAME", String::new()),
+        ];
+        for (k, v) in vars {
+            env.retain(|(n, _)| n != k);
+            env.push((k, v.to_string()));
+        }
+        let run = run_step(script, dir.path(), &env);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        outputs(&out)
+    };
+    let push = case(
+        "push",
+        &[("EVENT_NAME", "push"), ("REF", "refs/heads/main")],
+    );
+    assert_eq!(push["save"], "true");
+    let key = &push["key"];
+    assert!(key.starts_with("goready-baseline-Linux-"), "{key}");
+    assert!(
+        key.ends_with("-main-0123456789abcdef0123456789abcdef01234567"),
+        "keyed by branch and commit: {key}"
+    );
+    // The cache path is spelled with `~` (actions/cache versions a cache by it), the folder
+    // is the same place.
+    let module = push["path"]
+        .strip_prefix("~/.cache/goready-baseline/")
+        .unwrap_or_else(|| panic!("{push:?}"));
+    assert_eq!(
+        push["dir"],
+        format!("{}/.cache/goready-baseline/{module}", dir.path().display())
+    );
+
+    let pr = case(
+        "pr",
+        &[
+            ("EVENT_NAME", "pull_request"),
+            ("REF", "refs/pull/7/merge"),
+            ("BASE_REF", "main"),
+        ],
+    );
+    assert_eq!(pr["restore"], "true");
+    assert_eq!(pr["path"], push["path"]);
+    // Whatever an earlier job left there never passes for the restored baseline.
+    let stale = std::path::Path::new(&pr["dir"]).join("goready.json");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(&stale, "{}").unwrap();
+    case(
+        "again",
+        &[("EVENT_NAME", "pull_request"), ("BASE_REF", "main")],
+    );
+    assert!(!stale.exists());
+    assert!(
+        key.starts_with(&pr["prefix"]) && pr["prefix"].ends_with("-main-"),
+        "the pull request's prefix finds main's key: {} / {key}",
+        pr["prefix"]
+    );
+    assert!(!pr.contains_key("save"));
+
+    // Another module of the same repository has its own baselines.
+    let other = case(
+        "other",
+        &[
+            ("EVENT_NAME", "pull_request"),
+            ("BASE_REF", "main"),
+            ("WORKDIR", "services/web"),
+        ],
+    );
+    assert!(!key.starts_with(&other["prefix"]));
+
+    // A push elsewhere keeps nothing; off does nothing; a path is passed on as it is.
+    let feature = case(
+        "feature",
+        &[("EVENT_NAME", "push"), ("REF", "refs/heads/feature")],
+    );
+    assert!(feature.is_empty(), "{feature:?}");
+    let off = case(
+        "off",
+        &[
+            ("EVENT_NAME", "pull_request"),
+            ("BASE_REF", "main"),
+            ("BASELINE", "off"),
+        ],
+    );
+    assert!(off.is_empty(), "{off:?}");
+    let path = case(
+        "path",
+        &[
+            ("EVENT_NAME", "pull_request"),
+            ("BASE_REF", "main"),
+            ("BASELINE", "base/goready.json"),
+        ],
+    );
+    assert_eq!(path["file"], "base/goready.json");
+    assert!(!path.contains_key("restore"));
+}
+
+#[test]
+fn the_gitlab_template_fetches_the_target_branchs_result_as_the_baseline() {
+    let doc = yaml(&repo().join("examples/gitlab-ci.yml"));
+    let job = &doc[".goready"];
+    assert_eq!(job["variables"]["GOREADY_BASELINE"], "auto");
+    // The first script item fetches; the export reaches the next item (one shell).
+    let fetch = job["script"][0].as_str().unwrap().to_string()
+        + "\nprintf 'handed=%s\\n' \"${GOREADY_REPORT_BASELINE:-}\"\n";
+    let forge = forge::Forge::start();
+    let job_token = "glcbt-fetchToken0123456789";
+    forge.job_token(job_token);
+    let main_result = br#"{"schema":"goready/v1","marker":"main's result"}"#;
+    forge.artifact("12", "main", "goready", "goready.json", main_result);
+    let work = tempfile::tempdir().unwrap();
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_goready"), bin.join("goready")).unwrap();
+    let env = |target: &str, token: &str, iid: &str| {
+        vec![
+            ("GOREADY_BIN_DIR", bin.display().to_string()),
+            ("GOREADY_BASELINE", "auto".to_string()),
+            ("CI_MERGE_REQUEST_IID", iid.to_string()),
+            ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", target.to_string()),
+            ("CI_JOB_NAME", "goready".to_string()),
+            ("CI_API_V4_URL", format!("{}/api/v4", forge.url)),
+            ("CI_PROJECT_ID", "12".to_string()),
+            ("CI_JOB_TOKEN", token.to_string()),
+            ("CI_PROJECT_DIR", work.path().display().to_string()),
+        ]
+    };
+    let base = work.path().join(".goready-baseline.json");
+    // Handed over to a goready that takes --baseline; an older one is told nothing, and that
+    // is said.
+    let handed = if goready_knows_baseline() {
+        format!("handed={}", base.display())
+    } else {
+        "has no --baseline: judged without the target branch's result".to_string()
+    };
+
+    let run = run_step(&fetch, work.path(), &env("main", job_token, "5"));
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        out.contains("goready: baseline: goready.json of job goready on main"),
+        "{out}"
+    );
+    assert!(out.contains(&handed), "{out}");
+    assert_eq!(std::fs::read(&base).unwrap(), main_result);
+    let asked = forge.seen().pop().unwrap();
+    assert_eq!(asked.header("job-token"), Some(job_token));
+    assert_eq!(
+        asked.url,
+        "/api/v4/projects/12/jobs/artifacts/%6d%61%69%6e/raw/goready.json?job=%67%6f%72%65%61%64%79"
+    );
+
+    // None yet on the target branch: said, handed over all the same (goready says it too).
+    let run = run_step(&fetch, work.path(), &env("release/1.x", job_token, "5"));
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success());
+    assert!(
+        out.contains(
+            "goready: no goready.json of job goready on release/1.x yet: judged without a baseline"
+        ),
+        "{out}"
+    );
+    assert!(out.contains(&handed), "{out}");
+    assert!(!base.exists(), "no stale baseline is left");
+    assert_eq!(forge.seen().pop().unwrap().status, 404);
+
+    // A token the API refuses is a warning, never a silent pass; the token is not printed.
+    let run = run_step(&fetch, work.path(), &env("main", "glcbt-wrong", "5"));
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success());
+    assert!(
+        out.contains("goready: WARNING: the baseline of main could not be read (HTTP 401)"),
+        "{out}"
+    );
+    assert!(!out.contains("glcbt-"), "{out}");
+    assert!(!base.exists());
+
+    // Not a merge request: nothing is fetched.
+    forge.clear_seen();
+    let run = run_step(&fetch, work.path(), &env("", job_token, ""));
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success());
+    assert!(out.contains("handed=\n"), "{out}");
     assert!(forge.seen().is_empty());
 }

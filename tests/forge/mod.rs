@@ -9,6 +9,9 @@
 //!   (a fork PR's GITHUB_TOKEN).
 //! - GitLab: `GET/POST /api/v4/projects/:id/merge_requests/:iid/notes`,
 //!   `PUT/DELETE …/notes/:note_id`; `PRIVATE-TOKEN`; a read-only token gets 403.
+//! - GitLab job artifacts: `GET /api/v4/projects/:id/jobs/artifacts/:ref/raw/*path?job=NAME`
+//!   (ref and job percent-encoded) with `JOB-TOKEN`: the newest artifact stored for that ref
+//!   and job, 404 when there is none.
 //! - Failures can be queued for the next matching requests (500, a secondary rate limit).
 
 #![allow(dead_code)]
@@ -96,6 +99,9 @@ struct State {
     tokens: Vec<(String, Perm)>,
     seen: Vec<Seen>,
     inject: VecDeque<Inject>,
+    job_tokens: Vec<String>,
+    /// (project, ref, job, path, bytes), oldest first.
+    artifacts: Vec<(String, String, String, String, Vec<u8>)>,
 }
 
 /// The server. Dropping it stops it.
@@ -156,6 +162,27 @@ impl Forge {
             .push((token.to_string(), perm));
     }
 
+    /// Accepts `token` as a CI job token (`JOB-TOKEN`), which reads job artifacts only.
+    pub fn job_token(&self, token: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .job_tokens
+            .push(token.to_string());
+    }
+
+    /// Stores a file a job on `ref_name` of `project` kept as an artifact; a later one for the
+    /// same ref, job and path is the newer.
+    pub fn artifact(&self, project: &str, ref_name: &str, job: &str, path: &str, bytes: &[u8]) {
+        self.state.lock().unwrap().artifacts.push((
+            project.to_string(),
+            ref_name.to_string(),
+            job.to_string(),
+            path.to_string(),
+            bytes.to_vec(),
+        ));
+    }
+
     /// Adds an existing comment (by someone) to a thread; returns its id.
     pub fn seed(&self, thread: u64, author: &str, body: &str) -> u64 {
         let mut s = self.state.lock().unwrap();
@@ -213,6 +240,8 @@ impl Drop for Forge {
 struct Answer {
     status: u16,
     body: Option<Value>,
+    /// A file's bytes, answered as they are (job artifacts).
+    raw: Option<Vec<u8>>,
     headers: Vec<(String, String)>,
 }
 
@@ -221,6 +250,7 @@ impl Answer {
         Answer {
             status,
             body: Some(body),
+            raw: None,
             headers: Vec::new(),
         }
     }
@@ -228,6 +258,7 @@ impl Answer {
         Answer {
             status,
             body: None,
+            raw: None,
             headers: Vec::new(),
         }
     }
@@ -260,9 +291,10 @@ fn handle(state: &Mutex<State>, base: &str, mut request: tiny_http::Request) {
         });
         answer
     };
-    let mut response = match &answer.body {
-        Some(v) => tiny_http::Response::from_string(v.to_string()),
-        None => tiny_http::Response::from_string(String::new()),
+    let mut response = match (&answer.body, &answer.raw) {
+        (_, Some(bytes)) => tiny_http::Response::from_data(bytes.clone()),
+        (Some(v), None) => tiny_http::Response::from_string(v.to_string()),
+        (None, None) => tiny_http::Response::from_string(String::new()),
     }
     .with_status_code(answer.status);
     if answer.body.is_some() {
@@ -364,6 +396,7 @@ fn route(
         let answer = Answer {
             status: inj.status,
             body: Some(inj.body.clone()),
+            raw: None,
             headers: inj
                 .headers
                 .iter()
@@ -382,6 +415,15 @@ fn route(
             .map(|(_, v)| v.as_str())
     };
     if let Some(i) = path.find("/api/v4/") {
+        if path.contains("/jobs/artifacts/") {
+            return job_artifact(
+                s,
+                method,
+                url,
+                &path[i + "/api/v4".len()..],
+                header("job-token"),
+            );
+        }
         return gitlab(
             s,
             base,
@@ -401,6 +443,71 @@ fn route(
             .or_else(|| v.strip_prefix("token "))
     });
     github(s, base, prefix, method, url, &path[i..], token, body)
+}
+
+/// Percent-decodes a path segment or query value (as GitLab does for `:ref` and `job`).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `GET /projects/:id/jobs/artifacts/:ref/raw/*path?job=NAME`: the newest stored file.
+fn job_artifact(s: &State, method: &str, url: &str, path: &str, token: Option<&str>) -> Answer {
+    if !token.is_some_and(|t| s.job_tokens.iter().any(|k| k == t)) {
+        return Answer::json(401, json!({"message": "401 Unauthorized"}));
+    }
+    let not_found = Answer::json(404, json!({"message": "404 Not found"}));
+    // projects / :id / jobs / artifacts / :ref / raw/<path>
+    let parts: Vec<&str> = path.trim_start_matches('/').splitn(6, '/').collect();
+    let (Some(job), true) = (
+        query(url, "job"),
+        method == "GET"
+            && parts.len() == 6
+            && parts[0] == "projects"
+            && parts[2] == "jobs"
+            && parts[3] == "artifacts",
+    ) else {
+        return not_found;
+    };
+    let Some(file) = parts[5].strip_prefix("raw/") else {
+        return not_found;
+    };
+    let (project, ref_name, job) = (
+        percent_decode(parts[1]),
+        percent_decode(parts[4]),
+        percent_decode(&job),
+    );
+    match s
+        .artifacts
+        .iter()
+        .rev()
+        .find(|(p, r, j, f, _)| *p == project && *r == ref_name && *j == job && f == file)
+    {
+        Some((.., bytes)) => Answer {
+            status: 200,
+            body: None,
+            raw: Some(bytes.clone()),
+            headers: vec![(
+                "Content-Type".to_string(),
+                "application/octet-stream".to_string(),
+            )],
+        },
+        None => not_found,
+    }
 }
 
 fn perm(s: &State, token: Option<&str>) -> Option<Perm> {

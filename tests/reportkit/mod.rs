@@ -140,7 +140,7 @@ pub fn write(dir: &Path, name: &str, report: &Report) -> PathBuf {
 
 /// Every variable that would steer goready's CI integrations, removed so that a test run
 /// inside GitHub Actions or GitLab CI does not post to the real job.
-const CI_VARS: &[&str] = &[
+pub const CI_VARS: &[&str] = &[
     "GITHUB_ACTIONS",
     "GITHUB_STEP_SUMMARY",
     "GITHUB_OUTPUT",
@@ -216,31 +216,10 @@ pub fn tool_ok(cmd: &mut Command) -> Output {
     common::run_ok(cmd)
 }
 
-/// The official SARIF 2.1.0 schema kept beside the project (`../shared/schemas`): looked up
-/// from the repository upwards, since worktrees and CI clones sit at different depths.
+/// The official SARIF 2.1.0 schema, vendored in tests/schemas (its source is noted in
+/// tests/schemas/README.md) so that a clone anywhere runs the suite.
 pub fn sarif_schema() -> PathBuf {
-    let rel = "shared/schemas/sarif-schema-2.1.0.json";
-    if let Some(dir) = std::env::var_os("GOREADY_SHARED") {
-        let p = PathBuf::from(dir).join("schemas/sarif-schema-2.1.0.json");
-        if p.is_file() {
-            return p;
-        }
-    }
-    let repo = common::repo();
-    for dir in repo.ancestors() {
-        let p = dir.join(rel);
-        if p.is_file() {
-            return p;
-        }
-        let p = dir.join("..").join(rel);
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!(
-        "the SARIF 2.1.0 schema ({rel}) was not found above {}; set GOREADY_SHARED to the shared/ folder",
-        repo.display()
-    );
+    common::repo().join("tests/schemas/sarif-schema-2.1.0.json")
 }
 
 /// A YAML file as JSON, read by ruamel.yaml (installed with check-jsonschema).
@@ -386,4 +365,40 @@ pub fn hello_copy(root: &Path) -> PathBuf {
         .unwrap();
     }
     dir
+}
+
+/// A release laid out as release.yml publishes it, at `root/<repo_path>/releases/download/<tag>`:
+/// `goready-<tag>-<os>-<arch>.tar.gz` holding the goready binary under test, and SHA256SUMS
+/// made with `sha256sum`. Returns the tag's folder.
+pub fn release(root: &Path, repo_path: &str, tag: &str, asset_os_arch: &str) -> PathBuf {
+    let dir = root.join(repo_path).join("releases/download").join(tag);
+    std::fs::create_dir_all(&dir).unwrap();
+    let stage = root.join("stage");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_goready"), stage.join("goready")).unwrap();
+    let asset = format!("goready-{tag}-{asset_os_arch}.tar.gz");
+    common::run_ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&stage)
+            .arg("-czf")
+            .arg(dir.join(&asset))
+            .arg("goready"),
+    );
+    let sums = common::run_ok(
+        Command::new("sh")
+            .arg("-c")
+            .arg("sha256sum goready-*")
+            .current_dir(&dir),
+    );
+    std::fs::write(dir.join("SHA256SUMS"), sums.stdout).unwrap();
+    dir
+}
+
+/// Whether the goready under test takes `--baseline` (GOREADY_REPORT_BASELINE): the action and
+/// the GitLab template hand a baseline only to a goready that does.
+pub fn goready_knows_baseline() -> bool {
+    let help =
+        common::run_ok(Command::new(env!("CARGO_BIN_EXE_goready")).args(["check", "--help"]));
+    String::from_utf8_lossy(&help.stdout).contains("--baseline")
 }

@@ -1,0 +1,599 @@
+//! The action and the GitLab template run by real runners' emulators, not read as YAML:
+//!
+//! - nektos/act runs tests/emulators/github-*.yml on the host (`-P ubuntu-latest=-self-hosted`):
+//!   the action in download mode (`goready/goready@v0.1.0` stood in by this checkout with
+//!   `--local-repository`, the release from a `file://` mirror through `download-url`) and in
+//!   build mode (`uses: ./`), on push to main (the baseline saved with the official
+//!   actions/cache, by act's built-in cache server) and on a pull request (the newest baseline
+//!   of the base branch restored and handed to goready, one sticky comment on the local
+//!   GitHub stand-in, outputs set, no token in the log).
+//! - gitlab-ci-local runs examples/gitlab-ci.yml with the shell executor (the job's `image:`
+//!   left out): a default-branch pipeline, then merge request pipelines that fetch the target
+//!   branch's goready.json through the job-artifacts API of the local GitLab stand-in (found,
+//!   and not found) and post the MR note, the binary from a `file://` mirror through
+//!   `GOREADY_DOWNLOAD_URL`.
+//!
+//! Both serve the goready binary under test as the release (tests/reportkit `release`), so one
+//! build is shared by every run. The verdict against the baseline is goready's own
+//! (tests of `--baseline`); these prove the file arrives and is handed over.
+//!
+//! act, gitlab-ci-local and rsync come from ci/install-tools.sh; the official cache action is
+//! a folder of actions/cache at the SHA action.yml pins (`GOREADY_ACTIONS_DIR`, filled by the
+//! same script). `.ci/run` sets `GOREADY_EMULATORS=1`, which makes these tests required: a
+//! missing tool fails them. Without it they return at once with a note on stderr.
+
+mod common;
+mod forge;
+mod reportkit;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use reportkit::release;
+
+/// The tag the action and the template are pinned to in the files under test.
+fn pinned_release() -> String {
+    let cargo = std::fs::read_to_string(common::repo().join("Cargo.toml")).unwrap();
+    let doc: toml::Table = cargo.parse().unwrap();
+    format!("v{}", doc["package"]["version"].as_str().unwrap())
+}
+
+/// `<os>-<arch>` of this machine's release asset, as the action and template name it.
+fn asset_os_arch() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        other => panic!("no goready release asset for {other}"),
+    };
+    format!("linux-{arch}")
+}
+
+/// Whether the emulator tests must run (`GOREADY_EMULATORS=1`, set by .ci/run).
+fn required() -> bool {
+    if std::env::var_os("GOREADY_EMULATORS").is_some_and(|v| v == "1") {
+        return true;
+    }
+    eprintln!(
+        "note: the act and gitlab-ci-local tests run with GOREADY_EMULATORS=1 (as .ci/run does); skipped"
+    );
+    false
+}
+
+/// A tool on PATH or in Go's bin folder; fails the test clearly when it is missing.
+fn tool_path(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Ok(out) = Command::new("go").args(["env", "GOPATH"]).output() {
+        dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("bin"));
+    }
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} is not installed: run ci/install-tools.sh (.ci/run does)")
+        })
+}
+
+/// A local copy of an action repository at the commit a `uses:` line pins: the folder
+/// `$GOREADY_ACTIONS_DIR/<owner>/<repo>@<sha>` that ci/install-tools.sh fills.
+fn action_folder(owner_repo: &str, sha: &str) -> PathBuf {
+    let root = std::env::var_os("GOREADY_ACTIONS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/goready-ci/actions")
+        });
+    let dir = root.join(format!("{owner_repo}@{sha}"));
+    assert!(
+        dir.join("action.yml").is_file(),
+        "{} is missing: run ci/install-tools.sh, which checks out {owner_repo} at {sha}",
+        dir.display()
+    );
+    dir
+}
+
+/// The SHA action.yml pins actions/cache to (the restore/save sub-actions share it).
+fn cache_action_sha() -> String {
+    let text = std::fs::read_to_string(common::repo().join("action.yml")).unwrap();
+    let re = regex::Regex::new(r"uses: actions/cache/(?:restore|save)@([0-9a-f]{40})").unwrap();
+    let shas: std::collections::BTreeSet<String> =
+        re.captures_iter(&text).map(|c| c[1].to_string()).collect();
+    assert_eq!(
+        shas.len(),
+        1,
+        "action.yml pins actions/cache once: {shas:?}"
+    );
+    shas.into_iter().next().unwrap()
+}
+
+/// Copies files and folders of the repository into `dest`.
+fn copy_from_repo(dest: &Path, items: &[&str]) {
+    for item in items {
+        common::run_ok(
+            Command::new("cp")
+                .arg("-R")
+                .arg(common::repo().join(item))
+                .arg(dest.join(item.rsplit('/').next().unwrap())),
+        );
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = common::run_ok(
+        Command::new("git")
+            .args([
+                "-c",
+                "user.name=goready",
+                "-c",
+                "user.email=goready@example.invalid",
+            ])
+            .args([
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir),
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A git repository on branch main holding `items` of this one, committed.
+fn project(dir: &Path, items: &[&str], origin: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    git(dir, &["init", "-q"]);
+    copy_from_repo(dir, items);
+    git(dir, &["remote", "add", "origin", origin]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The value after `label` on the first line holding it.
+fn after<'a>(log: &'a str, label: &str) -> Option<&'a str> {
+    log.lines().find_map(|l| {
+        l.find(label)
+            .map(|i| l[i + label.len()..].trim().trim_end_matches('\r'))
+    })
+}
+
+/// Asserts that the run handed its baseline to goready: as GOREADY_REPORT_BASELINE when the
+/// goready under test knows `--baseline`, else with the action's warning that it does not.
+fn assert_handed_over(log: &str) {
+    if reportkit::goready_knows_baseline() {
+        assert!(
+            log.contains("goready: GOREADY_REPORT_BASELINE="),
+            "handed to goready\n{log}"
+        );
+    } else {
+        assert!(log.contains("has no --baseline: judged without"), "{log}");
+    }
+}
+
+const GITHUB_TOKEN: &str = "ghs_actEmulatorToken0123456789abcdefXYZ";
+
+/// One act run of `workflow` on `event` with `payload`.
+struct Act<'a> {
+    act: PathBuf,
+    repo: &'a Path,
+    work: &'a Path,
+    forge: &'a forge::Forge,
+    mirror: String,
+    goready_action: &'a Path,
+    cache_action: (&'a str, &'a Path),
+}
+
+impl Act<'_> {
+    fn run(&self, workflow: &str, event: &str, payload: &serde_json::Value) -> Output {
+        let event_file = self.work.join(format!("{workflow}-{event}.json"));
+        std::fs::write(&event_file, payload.to_string()).unwrap();
+        let mut cmd = Command::new(&self.act);
+        cmd.arg(event)
+            .arg("-W")
+            .arg(format!(".github/workflows/{workflow}.yml"))
+            .args(["-P", "ubuntu-latest=-self-hosted"])
+            .arg("-e")
+            .arg(&event_file)
+            .arg("--local-repository")
+            .arg(format!(
+                "goready/goready@{}={}",
+                pinned_release(),
+                self.goready_action.display()
+            ))
+            .arg("--local-repository")
+            .arg(format!(
+                "actions/cache@{}={}",
+                self.cache_action.0,
+                self.cache_action.1.display()
+            ))
+            .arg("--action-offline-mode")
+            // act's built-in cache server, kept in one folder across the runs of a test.
+            .args([
+                "--cache-server-addr",
+                "127.0.0.1",
+                "--cache-server-port",
+                "0",
+            ])
+            .arg("--cache-server-path")
+            .arg(self.work.join("act-cache"))
+            .arg("--var")
+            .arg(format!("GOREADY_MIRROR={}", self.mirror))
+            .arg("--env")
+            .arg(format!("GITHUB_API_URL={}", self.forge.url))
+            // The release build of build mode reuses the suite's compiled dependencies.
+            .arg("--env")
+            .arg(format!("CARGO_TARGET_DIR={}", cargo_target_dir().display()))
+            .arg("-s")
+            .arg(format!("GITHUB_TOKEN={GITHUB_TOKEN}"))
+            .current_dir(self.repo)
+            .env("HOME", std::env::var_os("HOME").unwrap_or_default());
+        for v in reportkit::CI_VARS {
+            cmd.env_remove(v);
+        }
+        cmd.output().expect("run act")
+    }
+}
+
+/// The cargo target folder this test was built in (build mode's `cargo build --release`
+/// reuses its compiled dependencies).
+fn cargo_target_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn push_event(sha: &str) -> serde_json::Value {
+    serde_json::json!({
+        "ref": "refs/heads/main",
+        "after": sha,
+        "repository": {"full_name": "octo-org/hello-svc", "name": "hello-svc",
+            "owner": {"login": "octo-org"}, "default_branch": "main"},
+    })
+}
+
+fn pull_request_event(number: u64, sha: &str) -> serde_json::Value {
+    serde_json::json!({
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": {"ref": "feature", "sha": sha,
+                "repo": {"full_name": "octo-org/hello-svc"}},
+            "base": {"ref": "main", "repo": {"full_name": "octo-org/hello-svc"}},
+        },
+        "repository": {"full_name": "octo-org/hello-svc", "name": "hello-svc",
+            "owner": {"login": "octo-org"}, "default_branch": "main"},
+    })
+}
+
+#[test]
+fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_comments() {
+    if !required() {
+        return;
+    }
+    let act = tool_path("act");
+    let cache_sha = cache_action_sha();
+    let cache_dir = action_folder("actions/cache", &cache_sha);
+
+    let work = tempfile::tempdir().unwrap();
+    let tag = pinned_release();
+    let mirror_root = work.path().join("mirror");
+    release(&mirror_root, "goready/goready", &tag, &asset_os_arch());
+    let mirror = format!(
+        "file://{}",
+        mirror_root
+            .join("goready/goready/releases/download")
+            .display()
+    );
+    // The action as `goready/goready@<tag>` resolves: its action.yml (download mode reads
+    // nothing else).
+    let goready_action = work.path().join("goready-action");
+    std::fs::create_dir_all(&goready_action).unwrap();
+    copy_from_repo(&goready_action, &["action.yml"]);
+
+    // The user's repository: hello-svc, and (for `uses: ./`) this action's source.
+    let repo = work.path().join("repo");
+    std::fs::create_dir_all(repo.join(".github/workflows")).unwrap();
+    for wf in ["github-download", "github-build"] {
+        std::fs::copy(
+            common::repo().join(format!("tests/emulators/{wf}.yml")),
+            repo.join(format!(".github/workflows/{wf}.yml")),
+        )
+        .unwrap();
+    }
+    // What `uses: ./` builds from besides src/: docs/checks.md is compiled in.
+    std::fs::create_dir_all(repo.join("docs")).unwrap();
+    std::fs::copy(
+        common::repo().join("docs/checks.md"),
+        repo.join("docs/checks.md"),
+    )
+    .unwrap();
+    let sha = project(
+        &repo,
+        &[
+            "examples/hello-svc",
+            "action.yml",
+            "Cargo.toml",
+            "Cargo.lock",
+            "src",
+        ],
+        "https://github.com/octo-org/hello-svc.git",
+    );
+
+    let forge = forge::Forge::start();
+    forge.token(GITHUB_TOKEN, forge::Perm::Write);
+    let act = Act {
+        act,
+        repo: &repo,
+        work: work.path(),
+        forge: &forge,
+        mirror,
+        goready_action: &goready_action,
+        cache_action: (&cache_sha, &cache_dir),
+    };
+
+    // 1. push to main, download mode: checks pass, the result is kept as main's baseline.
+    let run = act.run("github-download", "push", &push_event(&sha));
+    let log = text(&run);
+    assert!(run.status.success(), "act push (download):\n{log}");
+    assert!(
+        log.contains(&format!(
+            "goready: downloading goready-{tag}-{}",
+            asset_os_arch()
+        )),
+        "{log}"
+    );
+    assert!(log.contains("outputs: passed=true failed=0"), "{log}");
+    let main_report = after(&log, "report sha256:")
+        .expect("the report's hash")
+        .to_string();
+    assert_eq!(
+        after(&log, "baseline sha256:"),
+        Some(main_report.as_str()),
+        "the kept baseline is main's result\n{log}"
+    );
+    assert!(!log.contains(GITHUB_TOKEN), "the token leaked:\n{log}");
+    assert!(forge.comments(7).is_empty(), "no comment on a push\n{log}");
+
+    // 2. a pull request into main, download mode: main's newest result is restored and handed
+    //    to goready; one comment on the stand-in.
+    let run = act.run(
+        "github-download",
+        "pull_request",
+        &pull_request_event(7, &sha),
+    );
+    let log = text(&run);
+    assert!(run.status.success(), "act pull_request (download):\n{log}");
+    assert!(
+        // act's cache server, like GitHub's, matches keys without regard to case.
+        log.to_lowercase()
+            .contains("goready: baseline restored from cache goready-baseline-linux-"),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("-main-{sha}")),
+        "keyed by branch and commit\n{log}"
+    );
+    assert_handed_over(&log);
+    assert_eq!(
+        after(&log, "baseline sha256:"),
+        Some(main_report.as_str()),
+        "the restored baseline is main's result\n{log}"
+    );
+    assert!(log.contains("outputs: passed=true failed=0"), "{log}");
+    assert!(!log.contains(GITHUB_TOKEN), "the token leaked:\n{log}");
+    let comments = forge.comments(7);
+    assert_eq!(comments.len(), 1, "{log}");
+    assert!(comments[0].body.contains("<!-- goready:report -->"));
+
+    // 3. the same pull request, build mode: goready built from source; the comment is
+    //    updated, never a second one.
+    let run = act.run("github-build", "pull_request", &pull_request_event(7, &sha));
+    let log = text(&run);
+    assert!(run.status.success(), "act pull_request (build):\n{log}");
+    assert!(
+        log.contains("cargo build --release") || log.contains("Compiling goready"),
+        "{log}"
+    );
+    assert!(log.contains("outputs: passed=true failed=0"), "{log}");
+    assert!(
+        // act's cache server, like GitHub's, matches keys without regard to case.
+        log.to_lowercase()
+            .contains("goready: baseline restored from cache goready-baseline-linux-"),
+        "{log}"
+    );
+    assert_handed_over(&log);
+    assert!(!log.contains(GITHUB_TOKEN), "the token leaked:\n{log}");
+    let comments = forge.comments(7);
+    assert_eq!(comments.len(), 1, "one sticky comment\n{log}");
+    assert!(
+        comments[0].updated > comments[0].created,
+        "updated in place"
+    );
+}
+
+const JOB_TOKEN: &str = "glcbt-jobToken0123456789abcdef";
+const GITLAB_TOKEN: &str = "glpat-noteToken0123456789abcdef";
+
+/// One gitlab-ci-local pipeline of the project in `dir`.
+fn gitlab_ci_local(
+    dir: &Path,
+    forge: &forge::Forge,
+    mirror: &str,
+    vars: &[(&str, &str)],
+) -> Output {
+    let mut cmd = Command::new(tool_path("gitlab-ci-local"));
+    // gitlab-ci-local takes the project from its working directory (--cwd must be relative).
+    cmd.arg("goready")
+        .args(["--variable", &format!("CI_API_V4_URL={}/api/v4", forge.url)])
+        .args(["--variable", "CI_PROJECT_ID=12"])
+        .args(["--variable", &format!("CI_JOB_TOKEN={JOB_TOKEN}")])
+        .args(["--variable", &format!("GITLAB_TOKEN={GITLAB_TOKEN}")])
+        .args(["--variable", &format!("GOREADY_DOWNLOAD_URL={mirror}")])
+        .args([
+            "--variable",
+            &format!("GOREADY_BIN_DIR={}", dir.join(".bin").display()),
+        ])
+        .args(["--variable", "GOREADY_DIR=hello-svc"])
+        .args(["--variable", "GOREADY_TARGETS=linux/amd64"])
+        .current_dir(dir);
+    for (k, v) in vars {
+        cmd.args(["--variable", &format!("{k}={v}")]);
+    }
+    for v in reportkit::CI_VARS {
+        cmd.env_remove(v);
+    }
+    cmd.output().expect("run gitlab-ci-local")
+}
+
+#[test]
+fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_and_notes() {
+    if !required() {
+        return;
+    }
+    tool_path("gitlab-ci-local");
+    tool_path("rsync");
+    let work = tempfile::tempdir().unwrap();
+    let tag = pinned_release();
+    let mirror_root = work.path().join("mirror");
+    release(&mirror_root, "dl", &tag, &asset_os_arch());
+    let mirror = format!(
+        "file://{}",
+        mirror_root.join("dl/releases/download").display()
+    );
+
+    // The template as a project includes it, with the job's image: left out (shell executor).
+    let dir = work.path().join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = std::fs::read_to_string(common::repo().join("examples/gitlab-ci.yml")).unwrap();
+    let image = regex::Regex::new(r"(?m)^  image: .*\n").unwrap();
+    assert!(image.is_match(&template), "the template names an image");
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        image.replace(&template, "").as_ref(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(".gitignore"),
+        ".gitlab-ci-local/\n.bin/\n.goready-baseline.json\n",
+    )
+    .unwrap();
+    project(
+        &dir,
+        &["examples/hello-svc"],
+        "https://gitlab.example/octo/hello-svc.git",
+    );
+
+    let forge = forge::Forge::start();
+    forge.job_token(JOB_TOKEN);
+    forge.token(GITLAB_TOKEN, forge::Perm::Write);
+
+    // 1. the default branch's pipeline: the checks pass, goready.json is the job's artifact.
+    let run = gitlab_ci_local(&dir, &forge, &mirror, &[]);
+    let log = text(&run);
+    assert!(run.status.success(), "main pipeline:\n{log}");
+    assert!(
+        !log.contains("GOREADY_REPORT_BASELINE="),
+        "no baseline on main\n{log}"
+    );
+    let artifact = std::fs::read(dir.join(".gitlab-ci-local/artifacts/goready/goready.json"))
+        .unwrap_or_else(|e| panic!("the job's goready.json artifact: {e}\n{log}"));
+    assert!(
+        !log.contains(GITLAB_TOKEN) && !log.contains(JOB_TOKEN),
+        "{log}"
+    );
+    // GitLab keeps it; the stand-in serves it as main's newest.
+    forge.artifact("12", "main", "goready", "goready.json", &artifact);
+
+    let mr = |target: &str| {
+        vec![
+            ("CI_PIPELINE_SOURCE", "merge_request_event".to_string()),
+            ("CI_MERGE_REQUEST_IID", "5".to_string()),
+            ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", target.to_string()),
+            ("CI_COMMIT_BRANCH", "feature".to_string()),
+        ]
+    };
+    let vars = |v: &[(&'static str, String)]| -> Vec<(&'static str, String)> { v.to_vec() };
+
+    // 2. a merge request into main: main's goready.json is fetched with the job token and
+    //    handed to goready; the MR note is posted.
+    forge.clear_seen();
+    let v = vars(&mr("main"));
+    let v: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = gitlab_ci_local(&dir, &forge, &mirror, &v);
+    let log = text(&run);
+    assert!(run.status.success(), "MR pipeline:\n{log}");
+    assert!(
+        log.contains("goready: baseline: goready.json of job goready on main"),
+        "{log}"
+    );
+    assert_handed_over(&log);
+    let fetched = forge
+        .seen()
+        .into_iter()
+        .find(|s| s.url.contains("/jobs/artifacts/"))
+        .expect("the artifacts API was asked");
+    assert_eq!(fetched.method, "GET");
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.header("job-token"), Some(JOB_TOKEN));
+    assert!(
+        fetched
+            .url
+            .starts_with("/api/v4/projects/12/jobs/artifacts/%6d%61%69%6e/raw/goready.json?job="),
+        "{}",
+        fetched.url
+    );
+    // The shell executor runs in the project folder: CI_PROJECT_DIR.
+    let handed = std::fs::read(dir.join(".goready-baseline.json"))
+        .unwrap_or_else(|e| panic!("the baseline file in CI_PROJECT_DIR: {e}\n{log}"));
+    assert_eq!(handed, artifact, "the baseline is main's goready.json");
+    let notes = forge.comments(5);
+    assert_eq!(notes.len(), 1, "{log}");
+    assert!(
+        !log.contains(GITLAB_TOKEN) && !log.contains(JOB_TOKEN),
+        "{log}"
+    );
+
+    // 3. a merge request into a branch with no result yet: said, and judged without one.
+    forge.clear_seen();
+    let v = vars(&mr("release/1.x"));
+    let v: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = gitlab_ci_local(&dir, &forge, &mirror, &v);
+    let log = text(&run);
+    assert!(
+        run.status.success(),
+        "MR pipeline without a baseline:\n{log}"
+    );
+    assert!(
+        log.contains(
+            "goready: no goready.json of job goready on release/1.x yet: judged without a baseline"
+        ),
+        "{log}"
+    );
+    let asked = forge
+        .seen()
+        .into_iter()
+        .find(|s| s.url.contains("/jobs/artifacts/"))
+        .expect("the artifacts API was asked");
+    assert_eq!(asked.status, 404);
+    assert!(
+        asked.url.contains("%2f"),
+        "the branch's '/' is encoded: {}",
+        asked.url
+    );
+    assert_eq!(
+        forge.comments(5).len(),
+        1,
+        "the note is updated, not repeated"
+    );
+}
