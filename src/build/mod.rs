@@ -272,8 +272,8 @@ impl Shared<'_> {
                 inspect::rules::human_bytes(*size),
                 match problems {
                     0 => String::new(),
-                    1 => ", 1 check fails".into(),
-                    n => format!(", {n} checks fail"),
+                    1 => ", 1 finding".into(),
+                    n => format!(", {n} findings"),
                 }
             ),
             _ => checks[0].message.clone(),

@@ -220,11 +220,14 @@ impl Ctx<'_> {
             }
         };
         let report = Report::new(checks);
-        let (pass, fail, skip, error) = report.counts();
         let took = step_started.elapsed();
+        // Progress, not the verdict: findings by severity, as every surface counts them; only
+        // the merged report, judged at --fail-on, says what failed.
+        let verdict = crate::report::Verdict::of(&report, crate::model::Severity::Error);
         say(format!(
-            "goready check: {name}: {pass} passed, {fail} failed, {skip} skipped, {error} errors \
-             ({:.2} s)",
+            "goready check: {name}: {} checks; findings: {} ({:.2} s)",
+            report.checks.len(),
+            verdict.severities(),
             took.as_secs_f64()
         ));
         self.console.end(i);
