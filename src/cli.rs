@@ -820,7 +820,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
     let pprof = args
         .pprof
         .as_deref()
-        .map(probe::http::Endpoint::parse)
+        .map(|u| crate::http::Endpoint::parse(u, &crate::http::Tls::default()))
         .transpose()
         .map_err(|e| anyhow::anyhow!("--pprof {e}"))?;
     let load = args

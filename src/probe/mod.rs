@@ -3,7 +3,7 @@
 //! it — leaving no process behind; and the same profile analysis offline.
 //!
 //! Facts and judging are apart: `service` starts/watches/stops, `exposure` and `procs` read
-//! /proc, `pprof` and `http` talk to the endpoints, `gctrace`, `memlimit` and `load` gather
+//! /proc, `pprof` talks to the endpoints (over `crate::http`), `gctrace`, `memlimit` and `load` gather
 //! numbers, `run` puts one probe together into [`run::ProbeFacts`], `rules` turns those
 //! into checks of the `runtime` suite, and `allocs` judges the scraped allocation profile
 //! with the offline code below (Unix only: process groups, /proc).
@@ -19,8 +19,6 @@ pub mod allocs;
 pub mod exposure;
 #[cfg(unix)]
 pub mod gctrace;
-#[cfg(unix)]
-pub mod http;
 #[cfg(unix)]
 pub mod load;
 #[cfg(unix)]

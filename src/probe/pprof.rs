@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::http::{self, Endpoint, HttpError, Request, Response};
+use crate::http::{self, Endpoint, HttpError, Request, Response};
 
 /// Where net/http/pprof lives unless `--pprof URL` says otherwise.
 pub const DEFAULT_PREFIX: &str = "/debug/pprof/";
@@ -646,7 +646,6 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             body: body.to_vec(),
-            keep_alive: false,
         }
     }
 

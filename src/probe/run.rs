@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::exposure::ListenSocket;
 use super::gctrace::GcStats;
-use super::http::Endpoint;
+use crate::http::Endpoint;
 use super::load::{self, LoadSpec, LoadStats};
 use super::memlimit::{self, CgroupLimit};
 use super::pprof::{self, Class, MemStats, PprofProbe, SocketAnswer};

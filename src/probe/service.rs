@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::exposure::{self, ListenSocket};
 use super::gctrace::{self, GcStats};
-use super::http::{self, Endpoint, Request};
+use crate::http::{self, Endpoint, Request};
 use super::procs::{self, ProcStat};
 use crate::gotool::Go;
 
