@@ -182,9 +182,19 @@ pub struct ProbeArgs {
     pub run: String,
 
     /// Probe pprof at this URL instead of discovering it on the service's sockets, e.g.
-    /// http://127.0.0.1:6060/debug/pprof/.
+    /// http://127.0.0.1:6060/debug/pprof/ or https://127.0.0.1:6060/debug/pprof/.
     #[arg(long, value_name = "URL")]
     pub pprof: Option<String>,
+
+    /// Trust the CA certificates in this PEM file (besides the system's roots) when pprof is
+    /// served over TLS.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Do not verify the TLS certificate of pprof served over https (the check's message
+    /// says so).
+    #[arg(long)]
+    pub insecure: bool,
 
     /// The service is ready when this path answers 200 on one of its listening sockets.
     #[arg(long, value_name = "PATH", default_value = "/debug/pprof/")]
@@ -231,6 +241,16 @@ pub struct ProbeArgs {
     /// Stop sending --load after this long.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
     pub load_timeout: std::time::Duration,
+
+    /// Send --load in an open loop at this rate (e.g. 500/s): latency is measured from each
+    /// request's intended send time, so a stall is not hidden. Default: a closed loop over
+    /// --concurrency connections.
+    #[arg(long, value_name = "N/s", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Budget for the --load latency's 99th percentile (runtime.latency), e.g. 50ms.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub max_p99: Option<std::time::Duration>,
 
     /// Save the raw profiles as served (allocs.pb.gz, heap.pb.gz), a flame graph of each
     /// (allocs.svg, heap.svg) and the service's output here.
@@ -282,6 +302,14 @@ fn parse_concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=1024).contains(&n) => Ok(n),
         _ => Err(format!("{text:?}: give 1 to 1024 connections")),
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let number = text.trim().strip_suffix("/s").unwrap_or(text.trim());
+    match number.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1e7 => Ok(v),
+        _ => Err(format!("{text:?}: give requests per second, e.g. 500/s")),
     }
 }
 
@@ -817,10 +845,15 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
         },
         (None, None) => anyhow::bail!("give --exec CMD or --go-test PKG"),
     };
+    let tls = crate::http::Tls::new(&crate::http::TlsOptions {
+        ca_cert: args.ca_cert.clone(),
+        insecure: args.insecure,
+    })
+    .map_err(|e| anyhow::anyhow!("--ca-cert {e}"))?;
     let pprof = args
         .pprof
         .as_deref()
-        .map(|u| crate::http::Endpoint::parse(u, &crate::http::Tls::default()))
+        .map(|u| crate::http::Endpoint::parse(u, &tls))
         .transpose()
         .map_err(|e| anyhow::anyhow!("--pprof {e}"))?;
     let load = args
@@ -832,6 +865,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
                 requests: args.requests,
                 concurrency: args.concurrency,
                 limit: args.load_timeout,
+                rate: args.rate,
             })
         })
         .transpose()?;
@@ -845,6 +879,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
         launch,
         dir: std::path::absolute(&args.dir)?,
         pprof,
+        tls,
         ready_path: args.ready.clone(),
         ready_timeout: args.ready_timeout,
         grace: args.grace,
@@ -880,6 +915,7 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
         go_test: args.go_test.is_some() && args.exec.is_none(),
         headers_given: !args.headers.is_empty(),
         ready_path: args.ready.clone(),
+        max_p99: args.max_p99,
     };
     let mut checks = probe::rules::evaluate(&facts, &rule_opts);
     let allocs = probe::allocs::evaluate(

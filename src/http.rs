@@ -388,7 +388,11 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let name = host.to_string();
     std::thread::spawn(move || {
-        let _ = tx.send((name.as_str(), port).to_socket_addrs().map(|mut a| a.next()));
+        let _ = tx.send(
+            (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|mut a| a.next()),
+        );
     });
     match rx.recv_timeout(RESOLVE_TIMEOUT) {
         Ok(Ok(Some(addr))) => Ok(addr),
@@ -571,10 +575,7 @@ impl Conn {
             .body(Full::new(Bytes::copy_from_slice(req.body)))
             .map_err(|e| HttpError::Protocol(format!("cannot send this request: {e}")))?;
         self.sender.ready().await.map_err(hyper_error)?;
-        self.sender
-            .send_request(request)
-            .await
-            .map_err(hyper_error)
+        self.sender.send_request(request).await.map_err(hyper_error)
     }
 }
 
@@ -797,7 +798,10 @@ mod tests {
         let e = Endpoint::parse("http://127.0.0.1:9?q", &tls).unwrap();
         assert_eq!(e.path, "/?q");
         assert_eq!(
-            Endpoint::parse("http://127.0.0.1", &tls).unwrap().addr.port(),
+            Endpoint::parse("http://127.0.0.1", &tls)
+                .unwrap()
+                .addr
+                .port(),
             80
         );
         assert!(Endpoint::parse("127.0.0.1:6060", &tls).is_err());

@@ -26,6 +26,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::http::{Conn, Endpoint, Request};
+use crate::model::{Check, CheckBuilder};
 
 /// `GET /path`: what each request sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,11 +241,21 @@ fn generate(
     let h = &total.latency_us;
     let answered = h.len();
     let ms = |us: u64| us as f64 / 1000.0;
-    let pct = |q: f64| if answered == 0 { 0.0 } else { ms(h.value_at_quantile(q)) };
+    let pct = |q: f64| {
+        if answered == 0 {
+            0.0
+        } else {
+            ms(h.value_at_quantile(q))
+        }
+    };
     LoadStats {
         request: format!("{} {}", spec.method, spec.target),
         url: ep.url(&spec.target),
-        mode: if rate.is_some() { "open-loop" } else { "closed-loop" },
+        mode: if rate.is_some() {
+            "open-loop"
+        } else {
+            "closed-loop"
+        },
         rate,
         latency_from: if rate.is_some() {
             "intended send time"
@@ -325,7 +336,11 @@ async fn connection(plan: Arc<Plan>, start: Instant, deadline: Instant) -> Tally
         match result {
             Ok((status, _)) => {
                 let us = t0.elapsed().as_micros().min(u64::MAX as u128) as u64;
-                tally.latency_us.saturating_record(us.max(1));
+                // `record` grows the auto-resizing histogram; `saturating_record` would clamp
+                // to its current range instead.
+                if tally.latency_us.record(us.max(1)).is_err() {
+                    tally.latency_us.saturating_record(us.max(1));
+                }
                 *tally.statuses.entry(status).or_insert(0) += 1;
             }
             Err(e) => {
@@ -335,6 +350,90 @@ async fn connection(plan: Arc<Plan>, start: Instant, deadline: Instant) -> Tally
         }
     }
     tally
+}
+
+/// `p50 1.2 ms, p90 …, p99 …, max …`.
+fn percentiles(l: &LoadStats) -> String {
+    format!(
+        "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
+    )
+}
+
+/// How the load was sent, for messages: what the percentiles mean.
+fn shape(l: &LoadStats) -> String {
+    match l.rate {
+        Some(rate) => format!(
+            "open loop at {rate} req/s over up to {} connections, latency from the intended send time",
+            l.concurrency
+        ),
+        None => format!(
+            "closed loop over {} connections: a stall delays the requests queued behind it \
+             without showing in their latency; --rate N/s measures from the intended send time",
+            l.concurrency
+        ),
+    }
+}
+
+/// `runtime.latency`: the load's p99 against `--max-p99`. `None` when there is neither a
+/// load nor a budget (nothing to say).
+pub fn judge_latency(
+    load: Option<&LoadStats>,
+    max_p99: Option<Duration>,
+    c: CheckBuilder,
+) -> Option<Check> {
+    let Some(l) = load else {
+        return max_p99
+            .map(|_| c.skip("--max-p99 needs --load 'GET /path': no latency was measured"));
+    };
+    let c = c.data(serde_json::json!({
+        "mode": l.mode,
+        "rate": l.rate,
+        "latency_from": l.latency_from,
+        "concurrency": l.concurrency,
+        "answered": l.answered,
+        "p50_ms": l.p50_ms,
+        "p90_ms": l.p90_ms,
+        "p99_ms": l.p99_ms,
+        "max_ms": l.max_ms,
+        "max_p99_ms": max_p99.map(|d| d.as_secs_f64() * 1000.0),
+        "source": "HDR histogram of the --load requests that got an answer",
+    }));
+    if l.answered == 0 {
+        return Some(c.skip(format!(
+            "no --load request got an answer ({}), so there is no latency to judge",
+            l.first_error.as_deref().unwrap_or("no request was sent")
+        )));
+    }
+    let Some(max) = max_p99 else {
+        return Some(c.skip(format!(
+            "no --max-p99 budget given; {} of {} answers ({})",
+            percentiles(l),
+            l.answered,
+            shape(l)
+        )));
+    };
+    let budget = crate::duration::format(max);
+    let max_ms = max.as_secs_f64() * 1000.0;
+    Some(if l.p99_ms <= max_ms {
+        c.pass(format!(
+            "p99 {:.2} ms ≤ {budget} ({}; {} answers, {})",
+            l.p99_ms,
+            percentiles(l),
+            l.answered,
+            shape(l)
+        ))
+    } else {
+        c.fail(format!(
+            "p99 {:.2} ms exceeds --max-p99 {budget} ({}; {} answers, {}): at least one request \
+             in a hundred is that slow; the CPU and mutex profiles taken under the same load show \
+             where the time goes",
+            l.p99_ms,
+            percentiles(l),
+            l.answered,
+            shape(l)
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use super::exposure::ListenSocket;
 use super::gctrace::GcStats;
-use crate::http::Endpoint;
 use super::load::{self, LoadSpec, LoadStats};
 use super::memlimit::{self, CgroupLimit};
 use super::pprof::{self, Class, MemStats, PprofProbe, SocketAnswer};
@@ -19,6 +18,7 @@ use super::service::{
     self, ExitFacts, Launch, Readiness, ReadyOptions, Service, SpawnOptions, StopReport,
 };
 use crate::gotool::Go;
+use crate::http::{Endpoint, Tls};
 
 /// Load to send before profiling.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub struct LoadPlan {
     pub concurrency: usize,
     /// Stop sending after this long, whatever is left.
     pub limit: Duration,
+    /// `--rate`: requests per second in an open loop (none: closed loop).
+    pub rate: Option<f64>,
 }
 
 /// Everything `goready probe` was asked to do.
@@ -42,6 +44,8 @@ pub struct ProbeOptions {
     pub dir: PathBuf,
     /// `--pprof URL`: use this pprof mount instead of discovering one.
     pub pprof: Option<Endpoint>,
+    /// `--ca-cert`/`--insecure`: how a TLS pprof listener's certificate is checked.
+    pub tls: Tls,
     /// `--ready PATH`.
     pub ready_path: String,
     /// `--ready-timeout`.
@@ -322,13 +326,18 @@ pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
             "goready: load: {} requests of {} {} over {} connections",
             plan.requests, plan.spec.method, plan.spec.target, plan.concurrency
         );
-        facts.load = Some(load::run(
-            &Endpoint::at(ports.addr),
-            &plan.spec,
-            plan.requests,
-            plan.concurrency,
-            plan.limit,
-        ));
+        let ep = Endpoint::at(ports.addr);
+        facts.load = Some(match plan.rate {
+            Some(rate) => load::run_at_rate(
+                &ep,
+                &plan.spec,
+                plan.requests,
+                plan.concurrency,
+                plan.limit,
+                rate,
+            ),
+            None => load::run(&ep, &plan.spec, plan.requests, plan.concurrency, plan.limit),
+        });
     }
 
     let (endpoint, pid) = choose_pprof(opts, &facts, &svc, &prefix);
@@ -424,7 +433,7 @@ fn choose_pprof(
     let endpoint_of = |s: &SocketFacts| {
         s.answer
             .as_ref()
-            .map(|a| Endpoint::at(a.via))
+            .map(|a| a.endpoint(&opts.tls))
             .or_else(|| s.addr.parse().ok().map(Endpoint::at))
     };
     let mut serving: Vec<&SocketFacts> =

@@ -24,9 +24,9 @@ use serde::Serialize;
 
 use super::exposure::{self, ListenSocket};
 use super::gctrace::{self, GcStats};
-use crate::http::{self, Endpoint, Request};
 use super::procs::{self, ProcStat};
 use crate::gotool::Go;
+use crate::http::{self, Endpoint, Request};
 
 /// How much of each output stream is kept in memory.
 const TAIL_BYTES: usize = 64 * 1024;

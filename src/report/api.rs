@@ -312,7 +312,13 @@ fn api_message(resp: &Response) -> String {
         }
     }
     let text = resp.text();
-    let line: String = text.lines().next().unwrap_or("").chars().take(200).collect();
+    let line: String = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
     if line.trim().is_empty() {
         "(no message)".into()
     } else {

@@ -365,6 +365,8 @@ pub fn service_specs() -> Vec<Spec> {
         svc("svc-neverready", "tests/fixtures/svc/neverready"),
         svc("svc-crash", "tests/fixtures/svc/crash"),
         svc("svc-stubborn", "tests/fixtures/svc/stubborn"),
+        svc("svc-tlspprof", "tests/fixtures/svc/tlspprof"),
+        svc("svc-slowtail", "tests/fixtures/svc/slowtail"),
     ]
 }
 
