@@ -311,7 +311,11 @@ async fn connection(plan: Arc<Plan>, start: Instant, deadline: Instant) -> Tally
             plan.cut_short.store(true, Ordering::Relaxed);
             break;
         }
-        tokio::time::sleep_until(due).await;
+        // Only an open loop waits: a timer, even one already due, yields until the next
+        // millisecond tick, which would idle a closed-loop connection for most of it.
+        if due > Instant::now() {
+            tokio::time::sleep_until(due).await;
+        }
         // Closed loop: from the send. Open loop: from when the request was due.
         let t0 = if plan.rate.is_some() {
             due
