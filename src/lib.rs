@@ -9,6 +9,7 @@ pub mod duration;
 pub mod env;
 pub mod gotest;
 pub mod gotool;
+pub mod http;
 pub mod inspect;
 pub mod model;
 pub mod pprof;

@@ -202,6 +202,7 @@ rules! { RUNTIME;
     RUNTIME_PPROF_EXPOSED = "runtime.pprof_exposed", "runtime", Error, "pprof not reachable from outside";
     RUNTIME_HEAP_BUDGET = "runtime.heap_budget", "runtime", Error, "in-use heap within budget";
     RUNTIME_LOAD = "runtime.load", "runtime", Warning, "load requests succeed";
+    RUNTIME_LATENCY = "runtime.latency", "runtime", Error, "load latency p99 within budget";
     RUNTIME_VERSION = "runtime.version", "runtime", Error, "service reports the expected version";
     RUNTIME_MEMLIMIT = "runtime.memlimit", "runtime", Warning, "GOMEMLIMIT set below the cgroup memory limit";
     RUNTIME_SHUTDOWN = "runtime.shutdown", "runtime", Warning, "stops cleanly on SIGTERM";

@@ -622,6 +622,190 @@ fn an_explicit_pprof_url_is_probed() {
     assert_eq!(run.service()["pprof"]["url"], url);
 }
 
+/// A fresh self-signed certificate for 127.0.0.1 (made by the fixture's `gencert` mode with
+/// Go's crypto/x509), and the --exec line of the service that serves pprof only over https
+/// with it.
+fn tls_service(extra: &str) -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = service("svc-tlspprof");
+    let out = Command::new(&bin)
+        .arg("gencert")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cert = dir.path().join("cert.pem").display().to_string();
+    let key = dir.path().join("key.pem").display().to_string();
+    let exec = exec_line(
+        "svc-tlspprof",
+        &format!("--cert '{cert}' --key '{key}' {extra}"),
+    );
+    (dir, cert, exec)
+}
+
+#[test]
+fn pprof_over_tls_is_discovered_and_verified_with_the_given_ca() {
+    let (_dir, cert, exec) = tls_service("");
+    let run = probe(&["--exec", &exec, "--ready", "/healthz", "--ca-cert", &cert]);
+    let msg = run.message("runtime.pprof_registered");
+    assert_eq!(run.status("runtime.pprof_registered"), "pass", "{msg}");
+    assert!(msg.starts_with("https://127.0.0.1:"), "{msg}");
+    assert!(msg.contains("TLS certificate verified"), "{msg}");
+    let tls_socket = run.service()["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["answer"]["tls"] == true)
+        .unwrap_or_else(|| panic!("no socket answered over TLS: {}", run.stdout));
+    assert_eq!(tls_socket["answer"]["class"], "ok");
+    // Loopback only: not exposed, over TLS as over plain HTTP.
+    assert_eq!(run.status("runtime.pprof_exposed"), "pass");
+    assert_eq!(run.status("runtime.heap_budget"), "skip");
+    assert!(run.service()["memstats"]["heap_inuse"].as_u64().unwrap() > 0);
+    assert_eq!(
+        run.status("runtime.allocs"),
+        "pass",
+        "{}",
+        run.message("runtime.allocs")
+    );
+}
+
+#[test]
+fn pprof_over_tls_with_insecure_says_verification_was_skipped() {
+    let (_dir, _cert, exec) = tls_service("");
+    let run = probe(&["--exec", &exec, "--ready", "/healthz", "--insecure"]);
+    let msg = run.message("runtime.pprof_registered");
+    assert_eq!(run.status("runtime.pprof_registered"), "pass", "{msg}");
+    assert!(msg.contains("not verified (--insecure)"), "{msg}");
+    assert!(
+        run.stderr.contains("--insecure: the TLS certificate"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn pprof_over_tls_with_an_untrusted_certificate_names_the_problem() {
+    let (_dir, _cert, exec) = tls_service("");
+    let run = probe(&["--exec", &exec, "--ready", "/healthz"]);
+    let msg = run.message("runtime.pprof_registered");
+    assert_eq!(run.status("runtime.pprof_registered"), "fail", "{msg}");
+    assert!(msg.contains("TLS certificate is not trusted"), "{msg}");
+    assert!(msg.contains("unknown issuer"), "{msg}");
+    assert!(msg.contains("--ca-cert FILE"), "{msg}");
+    // A bad --ca-cert file is a usage error before anything starts.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let out = goready()
+        .args(["probe", "--exec", &exec, "--ca-cert"])
+        .arg(&junk)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no PEM certificate"));
+}
+
+#[test]
+fn pprof_over_tls_on_all_interfaces_is_still_exposed() {
+    let (_dir, cert, exec) = tls_service("--wildcard");
+    let run = probe(&["--exec", &exec, "--ready", "/healthz", "--ca-cert", &cert]);
+    let msg = run.message("runtime.pprof_exposed");
+    assert_eq!(run.status("runtime.pprof_exposed"), "fail", "{msg}");
+    assert!(msg.contains("all interfaces"), "{msg}");
+}
+
+#[test]
+fn an_explicit_https_pprof_url_is_probed() {
+    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (addr, admin) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+    drop((a, b));
+    let (_dir, cert, _) = tls_service("");
+    let exec = format!(
+        "'{}' --addr {addr} --admin {admin} --cert '{cert}' --key '{}'",
+        service("svc-tlspprof").display(),
+        cert.replace("cert.pem", "key.pem")
+    );
+    let url = format!("https://{admin}/debug/pprof/");
+    let run = probe(&["--exec", &exec, "--pprof", &url, "--ca-cert", &cert]);
+    let msg = run.message("runtime.pprof_registered");
+    assert_eq!(run.status("runtime.pprof_registered"), "pass", "{msg}");
+    assert_eq!(run.service()["pprof"]["url"], url);
+}
+
+#[test]
+fn a_slow_tail_fails_max_p99_and_a_fast_endpoint_passes() {
+    let exec = exec_line("svc-slowtail", "--slow 300ms");
+    let slow = probe(&[
+        "--exec",
+        &exec,
+        "--load",
+        "GET /work",
+        "--requests",
+        "200",
+        "--concurrency",
+        "2",
+        "--max-p99",
+        "100ms",
+    ]);
+    let msg = slow.message("runtime.latency");
+    assert_eq!(slow.status("runtime.latency"), "fail", "{msg}");
+    assert!(msg.contains("exceeds --max-p99 100ms"), "{msg}");
+    assert!(msg.contains("closed loop over 2 connections"), "{msg}");
+    let data = &slow.check("runtime.latency")["data"];
+    // One request in ten sleeps 300 ms: p90 of the fast ones is below it, p99 above.
+    assert!(data["p99_ms"].as_f64().unwrap() >= 300.0, "{data}");
+    assert!(data["max_ms"].as_f64().unwrap() >= data["p99_ms"].as_f64().unwrap());
+    assert_eq!(slow.status("runtime.load"), "pass");
+
+    let fast = probe(&[
+        "--exec",
+        &exec,
+        "--load",
+        "GET /fast",
+        "--requests",
+        "200",
+        "--concurrency",
+        "2",
+        "--max-p99",
+        "100ms",
+    ]);
+    let msg = fast.message("runtime.latency");
+    assert_eq!(fast.status("runtime.latency"), "pass", "{msg}");
+
+    // Open loop: the same slow tail, measured from each request's intended send time.
+    let open = probe(&[
+        "--exec",
+        &exec,
+        "--load",
+        "GET /work",
+        "--requests",
+        "100",
+        "--concurrency",
+        "4",
+        "--rate",
+        "200/s",
+        "--max-p99",
+        "100ms",
+    ]);
+    let msg = open.message("runtime.latency");
+    assert_eq!(open.status("runtime.latency"), "fail", "{msg}");
+    assert!(msg.contains("open loop at 200 req/s"), "{msg}");
+    assert_eq!(
+        open.check("runtime.latency")["data"]["latency_from"],
+        "intended send time"
+    );
+    // Without a budget the distribution is still reported.
+    let none = probe(&["--exec", &exec, "--load", "GET /fast", "--requests", "20"]);
+    assert_eq!(none.status("runtime.latency"), "skip");
+    assert!(none.message("runtime.latency").contains("p90"));
+}
+
 /// hello-svc probed twice with every allocation recorded (`GODEBUG=memprofilerate=1`, so
 /// the values are exact and the profiler's own index requests show up): once idle, its
 /// allocs profile the baseline; once under 2000 × GET /hello with `--baseline` pointing at

@@ -48,6 +48,9 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
     ("probe", "load", r#""GET /healthz""#),
     ("probe", "soak", r#""30s""#),
     ("probe", "drain", r#""GET /slow""#),
+    ("probe", "rate", r#""200/s""#),
+    ("probe", "max_p99", r#""50ms""#),
+    ("probe", "ca_cert", r#""certs/admin-ca.pem""#),
     ("probe", "artifacts", r#""goready-artifacts""#),
     ("probe", "expect_version", r#""1.2.3""#),
     // An earlier run's result file (e.g. the base branch's artifact) or a saved profile.

@@ -228,9 +228,20 @@ pub struct ProbeArgs {
     pub run: String,
 
     /// Probe pprof at this URL instead of discovering it on the service's sockets, e.g.
-    /// http://127.0.0.1:6060/debug/pprof/ or http://127.0.0.1:{admin_port}/debug/pprof/.
+    /// http://127.0.0.1:6060/debug/pprof/, https://127.0.0.1:6060/debug/pprof/ or
+    /// http://127.0.0.1:{admin_port}/debug/pprof/.
     #[arg(long, value_name = "URL")]
     pub pprof: Option<String>,
+
+    /// Trust the CA certificates in this PEM file (besides the system's roots) when pprof is
+    /// served over TLS.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Do not verify the TLS certificate of pprof served over https (the check's message
+    /// says so).
+    #[arg(long)]
+    pub insecure: bool,
 
     /// The service is ready when this path answers 200 on one of its listening sockets.
     #[arg(long, value_name = "PATH", default_value = "/debug/pprof/")]
@@ -277,6 +288,16 @@ pub struct ProbeArgs {
     /// Stop sending --load after this long.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
     pub load_timeout: std::time::Duration,
+
+    /// Send --load in an open loop at this rate (e.g. 500/s): latency is measured from each
+    /// request's intended send time, so a stall is not hidden. Default: a closed loop over
+    /// --concurrency connections.
+    #[arg(long, value_name = "N/s", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Budget for the --load latency's 99th percentile (runtime.latency), e.g. 50ms.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub max_p99: Option<std::time::Duration>,
 
     /// Save the raw profiles as served (allocs.pb.gz, heap.pb.gz), a flame graph of each
     /// (allocs.svg, heap.svg) and the service's output here.
@@ -359,6 +380,14 @@ fn parse_concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=1024).contains(&n) => Ok(n),
         _ => Err(format!("{text:?}: give 1 to 1024 connections")),
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let number = text.trim().strip_suffix("/s").unwrap_or(text.trim());
+    match number.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1e7 => Ok(v),
+        _ => Err(format!("{text:?}: give requests per second, e.g. 500/s")),
     }
 }
 

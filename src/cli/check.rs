@@ -716,7 +716,7 @@ mod tests {
             if !key
                 .trim_matches('"')
                 .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.')
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
             {
                 continue;
             }

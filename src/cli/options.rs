@@ -101,6 +101,11 @@ impl ProbeArgs {
             },
             (None, None) => bail!("give --exec CMD or --go-test PKG"),
         };
+        let tls = crate::http::Tls::new(&crate::http::TlsOptions {
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+        })
+        .map_err(|e| anyhow::anyhow!("--ca-cert {e}"))?;
         let pprof = self.pprof.clone();
         let load = self
             .load
@@ -111,6 +116,7 @@ impl ProbeArgs {
                     requests: self.requests,
                     concurrency: self.concurrency,
                     limit: self.load_timeout,
+                    rate: self.rate,
                 })
             })
             .transpose()?;
@@ -127,6 +133,7 @@ impl ProbeArgs {
             launch,
             dir: std::path::absolute(&self.dir)?,
             pprof,
+            tls,
             ready_path: self.ready.clone(),
             ready_timeout: self.ready_timeout,
             grace: self.grace,
@@ -179,6 +186,7 @@ impl ProbeArgs {
                 top: self.ranking.top,
                 baseline: self.baseline.clone(),
                 max_cpu_growth: self.max_cpu_growth,
+                max_p99: self.max_p99,
             },
             allocs: probe::allocs::AllocOptions {
                 top: self.ranking.top,

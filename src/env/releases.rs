@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::go_version::GoVersion;
+use crate::http::{self, Endpoint, Request, Tls};
 
 /// The official release feed, every release including unsupported and unstable ones.
 pub const FEED_URL: &str = "https://go.dev/dl/?mode=json&include=all";
@@ -21,7 +22,7 @@ pub const FEED_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The feed with every file of every release is a few megabytes; anything far larger is not
 /// a release feed.
-const FEED_LIMIT: u64 = 64 << 20;
+const FEED_LIMIT: usize = 64 << 20;
 
 /// The snapshot compiled into goready (see `src/env/releases-snapshot.json` for how it was
 /// made).
@@ -135,24 +136,17 @@ pub fn load(choice: &Choice) -> anyhow::Result<ReleaseData> {
     }
 }
 
-/// Fetches a URL with goready's short timeout.
+/// Fetches a URL with goready's short timeout, over goready's HTTP stack (system roots).
 fn fetch(url: &str) -> anyhow::Result<String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(FEED_TIMEOUT))
-        .http_status_as_error(false)
-        .user_agent(concat!("goready/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
-    let mut resp = agent.get(url).call()?;
-    let status = resp.status();
-    if !status.is_success() {
-        bail!("HTTP {status}");
+    let ep = Endpoint::parse(url, &Tls::default()).map_err(anyhow::Error::msg)?;
+    let target = if ep.path.is_empty() { "/" } else { &ep.path };
+    let mut req = Request::get(target, FEED_TIMEOUT);
+    req.max_body = FEED_LIMIT;
+    let resp = http::send(&ep, &req)?;
+    if !(200..300).contains(&resp.status) {
+        bail!("HTTP {}", resp.status);
     }
-    Ok(resp
-        .body_mut()
-        .with_config()
-        .limit(FEED_LIMIT)
-        .read_to_string()?)
+    String::from_utf8(resp.body).context("the answer is not UTF-8 text")
 }
 
 /// Parses the feed's JSON (an array of `{version, stable, ...}`).

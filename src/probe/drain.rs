@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 
-use super::http::Endpoint;
 use super::live::{InFlight, Outcome};
 use super::load::LoadSpec;
 use super::service::{Service, StopReport};
+use crate::http::Endpoint;
 use crate::model::{Check, CheckBuilder};
 
 /// What `--drain` asks for.

@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::http::{self, Conn, Endpoint, HttpError, Request};
 use super::load::{self, LoadSpec, LoadStats};
 use super::pprof::{self, Class, Expect, MemStats};
+use crate::http::{self, Conn, Endpoint, HttpError, Request};
 
 /// A pprof mount and the credentials to reach it.
 #[derive(Debug, Clone, Copy)]
@@ -67,15 +67,20 @@ impl Admin<'_> {
     }
 }
 
-/// One run of the `--load` traffic.
+/// One run of the `--load` traffic: a closed loop, or an open one at `rate` requests per
+/// second.
 pub fn load(
     main: &Endpoint,
     spec: &LoadSpec,
     requests: u64,
     concurrency: usize,
     limit: Duration,
+    rate: Option<f64>,
 ) -> LoadStats {
-    load::run(main, spec, requests, concurrency, limit)
+    match rate {
+        Some(rate) => load::run_at_rate(main, spec, requests, concurrency, limit, rate),
+        None => load::run(main, spec, requests, concurrency, limit),
+    }
 }
 
 /// Whether the main port speaks HTTP: `None` when the first bytes of its answer to one
@@ -157,7 +162,9 @@ pub enum Outcome {
 /// A request sent on its own connection and left in flight: [`InFlight::finish`] waits for
 /// its answer.
 pub struct InFlight {
-    conn: Result<Conn, HttpError>,
+    /// The connection and its own runtime: its driver task lives there, so the connection
+    /// is made now and used later, from the thread that finishes the request.
+    conn: Result<(tokio::runtime::Runtime, Conn), HttpError>,
     method: String,
     target: String,
     deadline: Instant,
@@ -165,13 +172,19 @@ pub struct InFlight {
 
 impl InFlight {
     /// Connects (the request itself is written by [`InFlight::finish`], on a thread of its
-    /// own, since the HTTP layer writes and reads in one call).
+    /// own, so that every request is in flight at once).
     pub fn open(main: &Endpoint, spec: &LoadSpec, limit: Duration) -> InFlight {
+        let deadline = Instant::now() + limit;
+        let conn = http::runtime().map_err(HttpError::Io).and_then(|rt| {
+            let connect_by = tokio::time::Instant::now() + Duration::from_secs(5);
+            let conn = rt.block_on(Conn::open(main, connect_by))?;
+            Ok((rt, conn))
+        });
         InFlight {
-            conn: Conn::open(main, Duration::from_secs(5)),
+            conn,
             method: spec.method.clone(),
             target: spec.target.clone(),
-            deadline: Instant::now() + limit,
+            deadline,
         }
     }
 
@@ -181,12 +194,14 @@ impl InFlight {
             method: &self.method,
             target: &self.target,
             headers: &[],
+            body: &[],
             timeout: self.deadline.saturating_duration_since(Instant::now()),
             max_body: 16 << 20,
         };
+        let deadline = tokio::time::Instant::from_std(self.deadline);
         let result = self
             .conn
-            .and_then(|mut c| c.exchange(&req, self.deadline, false));
+            .and_then(|(rt, mut conn)| rt.block_on(async { conn.exchange(&req, deadline).await }));
         match result {
             Ok(r) => Outcome::Status(r.status),
             Err(e) => {
@@ -198,6 +213,7 @@ impl InFlight {
                     }
                     HttpError::Io(_) | HttpError::Protocol(_) => "EOF",
                     HttpError::TooLarge(_) => "too large",
+                    HttpError::Certificate(_) | HttpError::Tls(_) => "TLS",
                 };
                 Outcome::Cut(kind, e.to_string())
             }

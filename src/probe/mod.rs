@@ -3,7 +3,7 @@
 //! process behind.
 //!
 //! Facts and judging are apart: `service` starts/watches/stops, `exposure` and `procs` read
-//! /proc, `pprof` and `http` talk to the endpoints, `gctrace`, `memlimit` and `load` gather
+//! /proc, `pprof` talks to the endpoints (over `crate::http`), `gctrace`, `memlimit` and `load` gather
 //! numbers, `run` puts one probe together into [`run::ProbeFacts`], `rules` turns those
 //! into checks of the `runtime` suite, and `allocs` judges the scraped allocation profile
 //! with [`crate::pprof`]; `command` is the front door of `goready probe` (Unix only:
@@ -29,8 +29,6 @@ pub mod facts_text;
 pub mod gctrace;
 #[cfg(unix)]
 pub mod goroutines;
-#[cfg(unix)]
-pub mod http;
 #[cfg(unix)]
 pub mod live;
 #[cfg(unix)]

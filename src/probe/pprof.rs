@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::http::{self, Endpoint, HttpError, Request, Response};
+use crate::http::{self, Endpoint, HttpError, Request, Response, Tls};
 
 /// Where net/http/pprof lives unless `--pprof URL` says otherwise.
 pub const DEFAULT_PREFIX: &str = "/debug/pprof/";
@@ -294,6 +294,10 @@ pub fn index_profiles(html: &str) -> Vec<String> {
 pub struct PprofProbe {
     /// `http://127.0.0.1:6060/debug/pprof/`.
     pub url: String,
+    /// Over https: how the certificate was treated (`verified`, or `not verified
+    /// (--insecure)`); absent over plain HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
     /// The index's answer.
     pub index: EndpointResult,
     /// Profiles the index lists (empty when it could not be read).
@@ -333,7 +337,22 @@ pub fn fetch(
     let mut req = Request::get(target, timeout);
     req.headers = headers;
     let result = http::send(ep, &req);
-    let ms = started.elapsed().as_millis() as u64;
+    judge(
+        name,
+        target,
+        expect,
+        result,
+        started.elapsed().as_millis() as u64,
+    )
+}
+
+fn judge(
+    name: &str,
+    target: &str,
+    expect: Expect,
+    result: Result<Response, HttpError>,
+    ms: u64,
+) -> (EndpointResult, Option<Response>) {
     match result {
         Ok(resp) => {
             let (class, detail) = classify(&resp, expect);
@@ -380,8 +399,28 @@ pub fn fetch(
     }
 }
 
+/// The error in words, with what to do about a certificate goready cannot verify.
 fn http_error(e: &HttpError) -> String {
-    e.to_string()
+    match e {
+        HttpError::Certificate(_) => format!(
+            "{e}; pass --ca-cert FILE with the certificate or CA that signed it, or --insecure \
+             to skip verification"
+        ),
+        _ => e.to_string(),
+    }
+}
+
+/// Go's answer to a plain-HTTP request on a TLS listener (net/http's server).
+const GO_TLS_HINT: &str = "Client sent an HTTP request to an HTTPS server";
+
+/// True when a plain-HTTP attempt looks like it met a TLS listener: Go's own 400 saying so,
+/// or bytes that are not HTTP (a TLS alert record), or a connection closed without an answer.
+fn maybe_tls(result: &Result<Response, HttpError>) -> bool {
+    match result {
+        Ok(r) => r.status == 400 && r.text().contains(GO_TLS_HINT),
+        Err(HttpError::Protocol(_) | HttpError::Io(_)) => true,
+        Err(_) => false,
+    }
 }
 
 /// Probes a pprof mount: the index, every profile it lists (or the standard ones), cmdline,
@@ -395,11 +434,23 @@ pub fn probe(
     expected_cmdline: Option<&[String]>,
 ) -> PprofProbe {
     let t = Duration::from_secs(5);
+    let tls = ep.tls.as_ref().map(|tls| {
+        if tls.verifies() {
+            "TLS certificate verified".to_string()
+        } else {
+            eprintln!(
+                "goready: --insecure: the TLS certificate of {} is not verified",
+                ep.host
+            );
+            "TLS certificate not verified (--insecure)".to_string()
+        }
+    });
     let (index, index_resp) = fetch(ep, "(index)", prefix, Expect::Index, headers, t);
     if index.class == Class::Unreachable {
         // Nothing answers HTTP there: every other request would only wait for its timeout.
         return PprofProbe {
             url: ep.url(prefix),
+            tls,
             index,
             listed: Vec::new(),
             endpoints: Vec::new(),
@@ -507,6 +558,7 @@ pub fn probe(
     let (endpoints, raw) = slow;
     PprofProbe {
         url: ep.url(prefix),
+        tls,
         index,
         listed,
         endpoints,
@@ -530,11 +582,15 @@ fn panicked(name: &str) -> EndpointResult {
 }
 
 /// What one listening socket answers at the pprof index, asked the way an outsider would:
-/// without goready's `--header` credentials.
+/// without goready's `--header` credentials, and over TLS without verifying the certificate
+/// when the socket speaks TLS (an outsider need not trust it to read what it serves: TLS is
+/// not authentication).
 #[derive(Debug, Clone, Serialize)]
 pub struct SocketAnswer {
     /// Where goready connected.
     pub via: SocketAddr,
+    /// The socket speaks TLS: the answer came over https.
+    pub tls: bool,
     /// HTTP status, when there was an answer.
     pub status: Option<u16>,
     /// What it means.
@@ -544,14 +600,43 @@ pub struct SocketAnswer {
     pub detail: String,
 }
 
-/// Asks each address of a socket for the index (first HTTP answer wins).
+impl SocketAnswer {
+    /// Where goready probes this socket: over https (certificates checked as `tls` says)
+    /// when it speaks TLS, plain HTTP otherwise.
+    pub fn endpoint(&self, tls: &Tls) -> Endpoint {
+        if self.tls {
+            Endpoint::https(self.via, tls.clone())
+        } else {
+            Endpoint::at(self.via)
+        }
+    }
+}
+
+/// Asks each address of a socket for the index (first HTTP answer wins); a socket that
+/// seems to speak TLS is asked again over https.
 pub fn ask_socket(addrs: &[SocketAddr], prefix: &str, timeout: Duration) -> Option<SocketAnswer> {
     let mut last = None;
     for &addr in addrs {
-        let ep = Endpoint::at(addr);
-        let (r, _) = fetch(&ep, "(index)", prefix, Expect::Index, &[], timeout);
+        let ask = |ep: &Endpoint| {
+            let started = Instant::now();
+            let result = http::send(ep, &Request::get(prefix, timeout));
+            let ms = started.elapsed().as_millis() as u64;
+            (
+                maybe_tls(&result),
+                judge("(index)", prefix, Expect::Index, result, ms).0,
+            )
+        };
+        let (tls_hint, mut r) = ask(&Endpoint::at(addr));
+        let mut tls = false;
+        if tls_hint {
+            let (_, over_tls) = ask(&Endpoint::https(addr, Tls::insecure()));
+            if over_tls.status.is_some() {
+                (r, tls) = (over_tls, true);
+            }
+        }
         let answer = SocketAnswer {
             via: addr,
+            tls,
             status: r.status,
             class: r.class,
             detail: r.detail,
@@ -646,7 +731,6 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             body: body.to_vec(),
-            keep_alive: false,
         }
     }
 

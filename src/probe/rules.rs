@@ -41,6 +41,8 @@ pub struct RuleOptions {
     pub baseline: Option<PathBuf>,
     /// `--max-cpu-growth`, in percentage points.
     pub max_cpu_growth: f64,
+    /// `--max-p99`: budget for the load's 99th percentile latency.
+    pub max_p99: Option<std::time::Duration>,
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -141,6 +143,11 @@ pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
             ))
         });
     }
+    checks.extend(super::load::judge_latency(
+        f.load.as_ref(),
+        o.max_p99,
+        at(&ids::RUNTIME_LATENCY),
+    ));
     checks.push(memlimit_rule(f, at(&ids::RUNTIME_MEMLIMIT)));
     if let Some(c) = shutdown(f, at(&ids::RUNTIME_SHUTDOWN)) {
         checks.push(c);
@@ -442,8 +449,13 @@ fn pprof_registered(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuild
             .filter(|e| e.decoded_bytes.is_some() && !e.name.contains('?'))
             .map(|e| e.name.as_str())
             .collect();
+        let tls = p
+            .tls
+            .as_ref()
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default();
         c.pass(format!(
-            "{}: the index, {} profile(s) ({}), cmdline, symbol, a 1 s CPU profile and a 1 s trace \
+            "{}{tls}: the index, {} profile(s) ({}), cmdline, symbol, a 1 s CPU profile and a 1 s trace \
              answer as net/http/pprof does; unknown profiles get pprof's own 404",
             p.url,
             profiles.len(),

@@ -11,7 +11,6 @@ use serde::Serialize;
 use super::drain::{self, DrainFacts, DrainPlan};
 use super::exposure::ListenSocket;
 use super::gctrace::GcStats;
-use super::http::Endpoint;
 use super::live::{self, Admin};
 use super::load::{LoadSpec, LoadStats};
 use super::memlimit::{self, CgroupLimit};
@@ -22,6 +21,7 @@ use super::service::{
 };
 use super::soak::{self, SoakFacts, SoakPlan};
 use crate::gotool::Go;
+use crate::http::{Endpoint, Tls};
 
 /// Load to send before profiling.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub struct LoadPlan {
     pub concurrency: usize,
     /// Stop sending after this long, whatever is left.
     pub limit: Duration,
+    /// `--rate`: requests per second in an open loop (none: closed loop).
+    pub rate: Option<f64>,
 }
 
 /// Everything `goready probe` was asked to do.
@@ -46,6 +48,8 @@ pub struct ProbeOptions {
     /// `--pprof URL`: use this pprof mount instead of discovering one (`{admin}` and
     /// `{admin_port}` are replaced like in `--exec`).
     pub pprof: Option<String>,
+    /// `--ca-cert`/`--insecure`: how a TLS pprof listener's certificate is checked.
+    pub tls: Tls,
     /// `--ready PATH`.
     pub ready_path: String,
     /// `--ready-timeout`.
@@ -309,7 +313,7 @@ fn run_bounded(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
     let pprof_ep = opts
         .pprof
         .as_deref()
-        .map(|url| Endpoint::parse(&service::substitute(url, &ports)))
+        .map(|url| Endpoint::parse(&service::substitute(url, &ports), &opts.tls))
         .transpose()
         .map_err(|e| anyhow::anyhow!("--pprof {e}"))?;
     let mut facts = ProbeFacts {
@@ -526,6 +530,7 @@ fn under_load(
             plan.requests,
             plan.concurrency,
             plan.limit,
+            plan.rate,
         );
         let sent = first.answered + first.errors;
         facts.load = Some(first);
@@ -629,7 +634,7 @@ fn choose_pprof(
     let endpoint_of = |s: &SocketFacts| {
         s.answer
             .as_ref()
-            .map(|a| Endpoint::at(a.via))
+            .map(|a| a.endpoint(&opts.tls))
             .or_else(|| s.addr.parse().ok().map(Endpoint::at))
     };
     let mut serving: Vec<&SocketFacts> =
@@ -724,6 +729,7 @@ mod tests {
             launch: Launch::Exec("svc".into()),
             dir: PathBuf::from("."),
             pprof: None,
+            tls: Tls::insecure(),
             ready_path: "/".into(),
             ready_timeout: Duration::from_secs(30),
             grace: Duration::from_secs(5),
@@ -735,6 +741,7 @@ mod tests {
                 requests: 10,
                 concurrency: 1,
                 limit: Duration::from_secs(60),
+                rate: None,
             }),
             artifacts: None,
             expect_version: None,

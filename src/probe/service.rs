@@ -19,9 +19,9 @@ use serde::Serialize;
 
 use super::exposure::{self, ListenSocket};
 use super::gctrace::{self, GcStats};
-use super::http::{self, Endpoint, Request};
 use super::procs::ProcStat;
 use crate::gotool::Go;
+use crate::http::{self, Endpoint, Request};
 use crate::process::{self, Stop, Supervised, signal_name};
 
 /// How much of each output stream is kept in memory.

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::goroutines::{self, Dump, Growth};
-use super::http::Endpoint;
 use super::live::{self, Admin};
 use super::run::LoadPlan;
 use super::service::{ExitFacts, Service};
+use crate::http::Endpoint;
 
 /// What `--soak` asks for.
 #[derive(Debug, Clone, Copy)]
@@ -197,6 +197,7 @@ pub fn run(
             load.requests,
             load.concurrency,
             left.max(Duration::from_secs(1)).min(load.limit),
+            load.rate,
         );
         requests += stats.answered + stats.errors;
         let failed = (stats.answered + stats.errors).saturating_sub(stats.ok);

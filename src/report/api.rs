@@ -1,34 +1,33 @@
 //! The REST client behind the sticky PR comment (GitHub) and MR note (GitLab).
 //!
-//! It is octocrab (DESIGN.md) on a current-thread tokio runtime owned by this module: the rest
-//! of goready is synchronous, and one small runtime per publish keeps async out of the CLI.
-//! Octocrab supplies the HTTP stack (hyper + rustls with the system's roots, so GitHub
-//! Enterprise and self-managed GitLab with an internal CA work), base-URL joining that keeps a
-//! path prefix (`…/api/v3`, `…/api/v4`), JSON bodies and `Link`-header pagination, which GitHub
-//! and GitLab share. The GitLab client is the same stack with `PRIVATE-TOKEN` instead of a
-//! bearer token.
+//! A few JSON calls over goready's one HTTP stack (`crate::http`: hyper + rustls with the
+//! system's roots, so GitHub Enterprise and self-managed GitLab with an internal CA work):
+//! base-URL joining that keeps a path prefix (`…/api/v3`, `…/api/v4`), JSON bodies and
+//! `Link`-header pagination, which GitHub and GitLab share. The GitLab client is the same
+//! with `PRIVATE-TOKEN` instead of a bearer token.
 //!
-//! Retries are ours, not octocrab's, because the policy is the product's: 5xx and transport
-//! errors back off (1 s, 2 s, 4 s); a rate limit (429, or 403 with `retry-after`,
-//! `x-ratelimit-remaining: 0` or GitHub's "secondary rate limit" message) waits as the headers
-//! say — 60 s when they say nothing, as GitHub advises — but never past the time budget. Any
-//! other 4xx is final: a 403 "Resource not accessible by integration" on a fork PR must not
-//! be retried. Callers warn and go on; nothing here can change a verdict.
+//! The retry policy is the product's: 5xx and transport errors back off (1 s, 2 s, 4 s); a
+//! rate limit (429, or 403 with `retry-after`, `x-ratelimit-remaining: 0` or GitHub's
+//! "secondary rate limit" message) waits as the headers say — 60 s when they say nothing, as
+//! GitHub advises — but never past the time budget. Any other 4xx is final: a 403 "Resource
+//! not accessible by integration" on a fork PR must not be retried. Callers warn and go on;
+//! nothing here can change a verdict.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
-use http::header::HeaderName;
-use octocrab::Octocrab;
-use octocrab::service::middleware::retry::RetryConfig;
 use serde::de::DeserializeOwned;
 
+use crate::http::{self, Endpoint, HttpError, Request, Response, Tls};
 use crate::report::redact;
 
 /// How long one publish (list, create or update, delete duplicates) may take in all.
 pub const TIME_BUDGET: Duration = Duration::from_secs(120);
 /// Retries after the first attempt.
 const MAX_RETRIES: u32 = 3;
+/// One exchange's deadline (within the budget).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// API answers are small JSON documents; a page of 100 long comments stays far below this.
+const MAX_ANSWER: usize = 32 << 20;
 
 /// How the token is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +74,10 @@ pub struct Note {
 
 /// A REST client with a deadline.
 pub struct Api {
-    rt: tokio::runtime::Runtime,
-    crab: Octocrab,
+    /// Where the API lives; its `path` is the prefix every route is joined to.
+    base: Endpoint,
+    /// The auth header (and the JSON headers) sent with every call; never logged.
+    headers: Vec<(String, String)>,
     token: String,
     deadline: Instant,
     /// Scheme and authority of the API: pagination links elsewhere are not followed, since the
@@ -84,38 +85,32 @@ pub struct Api {
     origin: (Option<String>, Option<String>),
 }
 
+/// A failed attempt: the error, and how long to wait before another (`None`: final).
+type Attempt = (ApiError, Option<Duration>);
+
 impl Api {
     /// A client for `base_url` (e.g. `https://api.github.com`, `https://gitlab.com/api/v4`).
     pub fn new(base_url: &str, auth: Auth, token: String) -> anyhow::Result<Api> {
-        use anyhow::Context;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the HTTP runtime")?;
-        let base = base_url.trim_end_matches('/');
-        // Building the client needs the runtime (hyper's connector registers with it).
-        let crab = rt.block_on(async {
-            let builder = Octocrab::builder()
-                .base_uri(base)
-                .with_context(|| format!("{base_url:?} is not a valid API URL"))?
-                .add_retry_config(RetryConfig::None)
-                .set_connect_timeout(Some(Duration::from_secs(10)))
-                .set_read_timeout(Some(Duration::from_secs(30)))
-                .set_write_timeout(Some(Duration::from_secs(30)));
-            let builder = match auth {
-                Auth::Bearer => builder.personal_token(token.clone()),
-                Auth::PrivateToken => {
-                    builder.add_header(HeaderName::from_static("private-token"), token.clone())
-                }
-            };
-            builder
-                .build()
-                .map_err(|e| anyhow::anyhow!("{}", redact(&e.to_string(), &token)))
-        })?;
-        let origin = origin_of(&base.parse::<http::Uri>()?);
+        let base_url = base_url.trim_end_matches('/');
+        let mut base = Endpoint::parse(base_url, &Tls::default())
+            .map_err(|e| anyhow::anyhow!("{e}: not a valid API URL"))?;
+        if base.path.contains('?') {
+            anyhow::bail!("{base_url:?} is not a valid API URL: it has a query");
+        }
+        base.path = base.path.trim_end_matches('/').to_string();
+        let auth_header = match auth {
+            Auth::Bearer => ("Authorization".to_string(), format!("Bearer {token}")),
+            Auth::PrivateToken => ("PRIVATE-TOKEN".to_string(), token.clone()),
+        };
+        let headers = vec![
+            auth_header,
+            ("Accept".into(), "application/json".into()),
+            ("Content-Type".into(), "application/json".into()),
+        ];
+        let origin = origin_of(&base_url.parse::<::http::Uri>()?);
         Ok(Api {
-            rt,
-            crab,
+            base,
+            headers,
             token,
             deadline: Instant::now() + TIME_BUDGET,
             origin,
@@ -127,91 +122,105 @@ impl Api {
         redact(text, &self.token)
     }
 
-    fn error(&self, e: octocrab::Error) -> (ApiError, Option<Duration>) {
-        match e {
-            octocrab::Error::GitHub { source, .. } => {
-                let status = source.status_code.as_u16();
-                let wait = retry_wait(status, &source.message, source.headers.as_ref());
-                (
+    /// One exchange: a 2xx answer, or the error and whether to retry.
+    fn attempt(&self, method: &str, target: &str, body: &[u8]) -> Result<Response, Attempt> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let req = Request {
+            method,
+            target,
+            headers: &self.headers,
+            body,
+            timeout: CALL_TIMEOUT.min(left).max(Duration::from_millis(1)),
+            max_body: MAX_ANSWER,
+        };
+        match http::send(&self.base, &req) {
+            Ok(resp) if (200..300).contains(&resp.status) => Ok(resp),
+            Ok(resp) => {
+                let message = api_message(&resp);
+                let wait = retry_wait(resp.status, &message, &resp.headers);
+                Err((
                     ApiError {
-                        status: Some(status),
-                        message: self.scrub(source.message.trim()),
+                        status: Some(resp.status),
+                        message: self.scrub(&message),
                     },
                     wait,
-                )
+                ))
             }
-            other => {
-                // Transport failures (refused, reset, timed out) are worth another try.
-                let message = self.scrub(&error_chain(&other));
-                let transient = matches!(
-                    other,
-                    octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. }
+            Err(e) => {
+                // Transport failures (refused, reset, timed out) are worth another try; a
+                // certificate that does not verify or a body over the cap is not.
+                let transient = !matches!(
+                    e,
+                    HttpError::Certificate(_) | HttpError::TooLarge(_) | HttpError::Protocol(_)
                 );
-                (
+                Err((
                     ApiError {
                         status: None,
-                        message,
+                        message: self.scrub(&e.to_string()),
                     },
                     transient.then_some(Duration::ZERO),
-                )
+                ))
             }
         }
     }
 
-    /// Runs `call` with the retry policy, within the time budget.
-    fn call<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, ApiError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = octocrab::Result<T>>,
-    {
-        self.rt.block_on(async {
-            let mut attempt = 0;
-            loop {
-                let left = self.deadline.saturating_duration_since(Instant::now());
-                let outcome = match tokio::time::timeout(left, call()).await {
-                    Ok(r) => r,
-                    Err(_) => {
-                        return Err(ApiError {
-                            status: None,
-                            message: format!(
-                                "{what}: no answer within the {}s budget",
-                                TIME_BUDGET.as_secs()
-                            ),
-                        });
-                    }
-                };
-                let (err, wait) = match outcome {
-                    Ok(v) => return Ok(v),
-                    Err(e) => self.error(e),
-                };
-                let Some(wait) = wait else {
-                    return Err(err);
-                };
-                // Transport errors and 5xx back off; rate limits wait as told.
-                let wait = if wait.is_zero() {
-                    Duration::from_secs(1 << attempt)
-                } else {
-                    wait
-                };
-                let left = self.deadline.saturating_duration_since(Instant::now());
-                if attempt >= MAX_RETRIES || wait >= left {
-                    return Err(ApiError {
-                        message: format!(
-                            "{} (gave up after {} attempt{})",
-                            err.message,
-                            attempt + 1,
-                            if attempt == 0 { "" } else { "s" }
-                        ),
-                        ..err
-                    });
-                }
-                eprintln!(
-                    "goready: {what}: {err}; retrying in {}s",
-                    wait.as_secs_f32().ceil()
-                );
-                tokio::time::sleep(wait).await;
-                attempt += 1;
+    /// Runs one call with the retry policy, within the time budget.
+    fn call(
+        &self,
+        what: &str,
+        method: &str,
+        target: &str,
+        body: &[u8],
+    ) -> Result<Response, ApiError> {
+        let mut attempt = 0;
+        loop {
+            if Instant::now() >= self.deadline {
+                return Err(ApiError {
+                    status: None,
+                    message: format!(
+                        "{what}: no answer within the {}s budget",
+                        TIME_BUDGET.as_secs()
+                    ),
+                });
             }
+            let (err, wait) = match self.attempt(method, target, body) {
+                Ok(resp) => return Ok(resp),
+                Err(e) => e,
+            };
+            let Some(wait) = wait else {
+                return Err(err);
+            };
+            // Transport errors and 5xx back off; rate limits wait as told.
+            let wait = if wait.is_zero() {
+                Duration::from_secs(1 << attempt)
+            } else {
+                wait
+            };
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if attempt >= MAX_RETRIES || wait >= left {
+                return Err(ApiError {
+                    message: format!(
+                        "{} (gave up after {} attempt{})",
+                        err.message,
+                        attempt + 1,
+                        if attempt == 0 { "" } else { "s" }
+                    ),
+                    ..err
+                });
+            }
+            eprintln!(
+                "goready: {what}: {err}; retrying in {}s",
+                wait.as_secs_f32().ceil()
+            );
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
+    }
+
+    fn json<T: DeserializeOwned>(&self, what: &str, resp: &Response) -> Result<T, ApiError> {
+        serde_json::from_slice(&resp.body).map_err(|e| ApiError {
+            status: Some(resp.status),
+            message: self.scrub(&format!("{what}: the answer is not the expected JSON: {e}")),
         })
     }
 
@@ -222,27 +231,41 @@ impl Api {
         route: &str,
         query: &[(&str, &str)],
     ) -> Result<Vec<T>, ApiError> {
-        let first: octocrab::Page<T> = self.call(what, || self.crab.get(route, Some(query)))?;
+        let mut target = format!("{}{route}", self.base.path);
+        for (i, (k, v)) in query.iter().enumerate() {
+            target.push(if i == 0 { '?' } else { '&' });
+            target.push_str(&format!("{}={}", encode_segment(k), encode_segment(v)));
+        }
         let mut items = Vec::new();
-        let mut page = first;
         // A server that links pages in a cycle must not keep us here: 100 pages of 100 is
         // far more comments than a merge request ever has.
         for _ in 0..100 {
-            items.append(&mut page.items);
-            let Some(next) = page.next.clone() else {
+            let resp = self.call(what, "GET", &target, &[])?;
+            let mut page: Vec<T> = self.json(what, &resp)?;
+            items.append(&mut page);
+            let Some(next) = resp.header("link").and_then(next_link) else {
                 return Ok(items);
             };
-            if origin_of(&next) != self.origin {
+            let uri: ::http::Uri = next.parse().map_err(|_| ApiError {
+                status: None,
+                message: format!(
+                    "{what}: the server's next-page link is not a URL: {}",
+                    self.scrub(&next)
+                ),
+            })?;
+            if origin_of(&uri) != self.origin {
                 return Err(ApiError {
                     status: None,
                     message: format!(
                         "{what}: the server's next-page link leaves the API host ({}); not following it with the token",
-                        self.scrub(&next.to_string())
+                        self.scrub(&next)
                     ),
                 });
             }
-            let next_route = next.to_string();
-            page = self.call(what, || self.crab.get(&next_route, None::<&()>))?;
+            target = uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into());
         }
         Ok(items)
     }
@@ -255,25 +278,70 @@ impl Api {
         route: &str,
         body: &serde_json::Value,
     ) -> Result<T, ApiError> {
-        self.call(what, || async {
-            match method {
-                Method::Post => self.crab.post(route, Some(body)).await,
-                Method::Patch => self.crab.patch(route, Some(body)).await,
-                Method::Put => self.crab.put(route, Some(body)).await,
-            }
-        })
+        let verb = match method {
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Put => "PUT",
+        };
+        let body = serde_json::to_vec(body).map_err(|e| ApiError {
+            status: None,
+            message: format!("{what}: {e}"),
+        })?;
+        let target = format!("{}{route}", self.base.path);
+        let resp = self.call(what, verb, &target, &body)?;
+        self.json(what, &resp)
     }
 
     /// DELETEs a resource.
     pub fn delete(&self, what: &str, route: &str) -> Result<(), ApiError> {
-        self.call(what, || async {
-            let response = self.crab._delete(route, None::<&()>).await?;
-            octocrab::map_github_error(response).await.map(drop)
-        })
+        let target = format!("{}{route}", self.base.path);
+        self.call(what, "DELETE", &target, &[]).map(drop)
     }
 }
 
-fn origin_of(uri: &http::Uri) -> (Option<String>, Option<String>) {
+/// The error text of an API answer: GitHub's and GitLab's `message` (GitLab's may be an
+/// object of field errors), else `error`, else the body's first line.
+fn api_message(resp: &Response) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&resp.body) {
+        for key in ["message", "error"] {
+            match v.get(key) {
+                Some(serde_json::Value::String(s)) => return s.trim().to_string(),
+                Some(other) if !other.is_null() => return other.to_string(),
+                _ => {}
+            }
+        }
+    }
+    let text = resp.text();
+    let line: String = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    if line.trim().is_empty() {
+        "(no message)".into()
+    } else {
+        line.trim().to_string()
+    }
+}
+
+/// The `rel="next"` URL of a `Link` header (RFC 8288), as GitHub and GitLab send it.
+pub fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, params) = part.trim().split_once(';')?;
+        let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
+        params
+            .split(';')
+            .any(|p| {
+                let p = p.trim().replace(' ', "");
+                p == "rel=\"next\"" || p == "rel=next"
+            })
+            .then(|| url.to_string())
+    })
+}
+
+fn origin_of(uri: &::http::Uri) -> (Option<String>, Option<String>) {
     (
         uri.scheme_str().map(str::to_ascii_lowercase),
         uri.authority().map(|a| a.as_str().to_ascii_lowercase()),
@@ -291,32 +359,14 @@ pub enum Method {
     Put,
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
-}
-
 /// How long to wait before retrying a status, or `None` when retrying cannot help.
 /// `Some(ZERO)` means "back off as usual".
-pub fn retry_wait(
-    status: u16,
-    message: &str,
-    headers: Option<&http::HeaderMap>,
-) -> Option<Duration> {
+pub fn retry_wait(status: u16, message: &str, headers: &[(String, String)]) -> Option<Duration> {
     let header = |name: &str| -> Option<u64> {
-        headers?
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok())
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.trim().parse().ok())
     };
     if status >= 500 {
         return Some(Duration::ZERO);
@@ -440,26 +490,37 @@ mod tests {
 
     #[test]
     fn only_server_errors_and_rate_limits_are_retried() {
-        assert_eq!(retry_wait(500, "boom", None), Some(Duration::ZERO));
-        assert_eq!(retry_wait(502, "", None), Some(Duration::ZERO));
+        assert_eq!(retry_wait(500, "boom", &[]), Some(Duration::ZERO));
+        assert_eq!(retry_wait(502, "", &[]), Some(Duration::ZERO));
         assert_eq!(
-            retry_wait(403, "Resource not accessible by integration", None),
+            retry_wait(403, "Resource not accessible by integration", &[]),
             None,
             "a fork PR's read-only token is final"
         );
-        assert_eq!(retry_wait(404, "Not Found", None), None);
-        assert_eq!(retry_wait(422, "Validation Failed", None), None);
-        let mut h = http::HeaderMap::new();
-        h.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(retry_wait(404, "Not Found", &[]), None);
+        assert_eq!(retry_wait(422, "Validation Failed", &[]), None);
+        let h = vec![("Retry-After".to_string(), "3".to_string())];
         assert_eq!(
-            retry_wait(403, "You have exceeded a secondary rate limit", Some(&h)),
+            retry_wait(403, "You have exceeded a secondary rate limit", &h),
             Some(Duration::from_secs(3))
         );
         assert_eq!(
-            retry_wait(403, "You have exceeded a secondary rate limit", None),
+            retry_wait(403, "You have exceeded a secondary rate limit", &[]),
             Some(Duration::from_secs(60))
         );
-        assert_eq!(retry_wait(429, "", Some(&h)), Some(Duration::from_secs(3)));
+        assert_eq!(retry_wait(429, "", &h), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn finds_the_next_page_in_link_headers() {
+        let gh = "<https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2>; rel=\"next\", <https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=5>; rel=\"last\"";
+        assert_eq!(
+            next_link(gh).as_deref(),
+            Some("https://api.github.com/repositories/1/issues/2/comments?per_page=100&page=2")
+        );
+        let last_page = "<https://x/?page=1>; rel=\"prev\", <https://x/?page=1>; rel=\"first\"";
+        assert_eq!(next_link(last_page), None);
+        assert_eq!(next_link("garbage"), None);
     }
 
     #[derive(Default)]

@@ -367,6 +367,8 @@ pub fn service_specs() -> Vec<Spec> {
         svc("svc-crash", "tests/fixtures/svc/crash"),
         svc("svc-stubborn", "tests/fixtures/svc/stubborn"),
         svc("svc-runtime", "tests/fixtures/svc/runtime"),
+        svc("svc-tlspprof", "tests/fixtures/svc/tlspprof"),
+        svc("svc-slowtail", "tests/fixtures/svc/slowtail"),
     ]
 }
 

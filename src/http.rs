@@ -1,0 +1,828 @@
+//! The one HTTP client stack of goready: hyper's HTTP/1.1 client over tokio, with rustls (the
+//! ring provider) for `https`. Everything goready sends goes through here — the Go release
+//! feed, the pprof probe and the readiness checks, the load generator, the GitHub and GitLab
+//! REST APIs.
+//!
+//! The probe needs the wire as the service sent it: the exact status, every header
+//! (`X-Go-Pprof`), the raw body bytes after transfer decoding but without content decoding.
+//! Every exchange has one deadline (connect, TLS handshake, request, last body byte), every
+//! body a cap, and a hostile or broken peer gets an [`HttpError`], never a panic.
+//!
+//! TLS: certificates are verified against the system's roots (as `rustls-native-certs` finds
+//! them: SSL_CERT_FILE, /etc/ssl/certs, ...) plus an optional extra CA file, or not at all in
+//! the explicit insecure mode ([`Tls::new`]). The rest of goready is synchronous: [`send`]
+//! runs one exchange on a small current-thread runtime of its own; the load generator drives
+//! [`Conn`]s on its own runtimes.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use rustls::ClientConfig;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+/// How long resolving a host name may take; a CI machine without DNS must not stall.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a request produced no response.
+#[derive(Debug)]
+pub enum HttpError {
+    /// Nothing accepted the connection (refused, unreachable, unknown host).
+    Connect(io::Error),
+    /// The deadline passed before the response was complete.
+    Timeout,
+    /// The peer closed the connection or the socket failed mid-exchange.
+    Io(io::Error),
+    /// The bytes are not an HTTP/1.x response.
+    Protocol(String),
+    /// The body is larger than the caller allows.
+    TooLarge(usize),
+    /// The server's TLS certificate could not be verified (unknown issuer, expired, wrong
+    /// name): the text names the problem.
+    Certificate(String),
+    /// The TLS handshake failed for another reason (the peer does not speak TLS, no common
+    /// protocol version, an alert).
+    Tls(String),
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::Connect(e) => write!(f, "cannot connect: {e}"),
+            HttpError::Timeout => f.write_str("timed out"),
+            HttpError::Io(e) => write!(f, "connection failed: {e}"),
+            HttpError::Protocol(m) => write!(f, "not an HTTP response: {m}"),
+            HttpError::TooLarge(cap) => write!(f, "response body larger than {cap} bytes"),
+            HttpError::Certificate(m) => {
+                write!(f, "the server's TLS certificate is not trusted: {m}")
+            }
+            HttpError::Tls(m) => write!(f, "TLS handshake failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// A complete response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status code, e.g. 200.
+    pub status: u16,
+    /// Header fields in the order received (names lower case, as HTTP/1.1 allows).
+    pub headers: Vec<(String, String)>,
+    /// The body after transfer decoding (chunked), as sent otherwise (no content decoding).
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy), for messages and HTML sniffing.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// How server certificates are trusted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// A PEM file of extra CA certificates trusted beside the system's roots (`--ca-cert`).
+    pub ca_cert: Option<PathBuf>,
+    /// Skip verification altogether (`--insecure`).
+    pub insecure: bool,
+}
+
+/// A TLS client configuration. Cheap to clone; the system's roots are read once per process,
+/// on the first handshake that needs them, so plain-HTTP runs never touch them.
+#[derive(Clone)]
+pub struct Tls {
+    extra: Arc<Vec<CertificateDer<'static>>>,
+    insecure: bool,
+    config: Arc<OnceLock<Result<Arc<ClientConfig>, String>>>,
+}
+
+impl fmt::Debug for Tls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tls")
+            .field("extra_cas", &self.extra.len())
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+impl Default for Tls {
+    fn default() -> Self {
+        Tls::from_parts(Vec::new(), false)
+    }
+}
+
+impl Tls {
+    /// The configuration `opts` describe. The CA file is read and parsed here, so a wrong
+    /// path or a file without certificates is an error before anything is sent.
+    pub fn new(opts: &TlsOptions) -> Result<Tls, String> {
+        let extra = match &opts.ca_cert {
+            Some(path) => read_cas(path)?,
+            None => Vec::new(),
+        };
+        Ok(Tls::from_parts(extra, opts.insecure))
+    }
+
+    /// No verification at all: what an outsider who ignores certificates sees.
+    pub fn insecure() -> Tls {
+        Tls::from_parts(Vec::new(), true)
+    }
+
+    fn from_parts(extra: Vec<CertificateDer<'static>>, insecure: bool) -> Tls {
+        Tls {
+            extra: Arc::new(extra),
+            insecure,
+            config: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// False in the insecure mode.
+    pub fn verifies(&self) -> bool {
+        !self.insecure
+    }
+
+    fn client_config(&self) -> Result<Arc<ClientConfig>, HttpError> {
+        self.config
+            .get_or_init(|| self.build().map(Arc::new))
+            .clone()
+            .map_err(HttpError::Tls)
+    }
+
+    fn build(&self) -> Result<ClientConfig, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?;
+        let mut config = if self.insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+                .with_no_client_auth()
+        } else {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add_parsable_certificates(system_roots().iter().cloned());
+            for ca in self.extra.iter() {
+                roots
+                    .add(ca.clone())
+                    .map_err(|e| format!("a --ca-cert certificate is not usable as a CA: {e}"))?;
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        };
+        // Only HTTP/1.1 is spoken; saying so keeps servers that prefer h2 from choosing it.
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(config)
+    }
+}
+
+fn read_cas(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
+/// The system's trust anchors, read once. Unreadable entries are skipped: a missing store
+/// only means fewer servers are trusted, and the handshake says which one was not.
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
+/// The insecure mode's verifier: any certificate is accepted, but the handshake signatures
+/// are still checked (the peer must hold the key of the certificate it sent).
+#[derive(Debug)]
+struct NoVerification(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Where to send requests: `http(s)://host:port` plus a base path.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The resolved socket address.
+    pub addr: SocketAddr,
+    /// The Host header value (`host:port` as the user wrote it, or the address).
+    pub host: String,
+    /// Path prefix, e.g. `/debug/pprof/`; empty for the root. May carry a query.
+    pub path: String,
+    /// `Some` for https: how the server's certificate is checked.
+    pub tls: Option<Tls>,
+}
+
+impl Endpoint {
+    /// A plain-HTTP endpoint for a socket address (Host header = the address).
+    pub fn at(addr: SocketAddr) -> Self {
+        Endpoint {
+            addr,
+            host: addr.to_string(),
+            path: String::new(),
+            tls: None,
+        }
+    }
+
+    /// An https endpoint for a socket address, its certificate checked as `tls` says (the
+    /// name verified is the address, as for `https://127.0.0.1:6060/`).
+    pub fn https(addr: SocketAddr, tls: Tls) -> Self {
+        Endpoint {
+            tls: Some(tls),
+            ..Endpoint::at(addr)
+        }
+    }
+
+    /// Parses `http://host:port/path` or `https://…` (certificates checked as `tls` says).
+    /// Host names are resolved here, within a few seconds.
+    pub fn parse(url: &str, tls: &Tls) -> Result<Self, String> {
+        let (rest, https) = if let Some(r) = url.strip_prefix("http://") {
+            (r, false)
+        } else if let Some(r) = url.strip_prefix("https://") {
+            (r, true)
+        } else {
+            return Err(format!(
+                "{url}: expected a URL like http://127.0.0.1:6060/debug/pprof/"
+            ));
+        };
+        let default_port = if https { 443 } else { 80 };
+        let (hostport, path) = match rest.find(['/', '?']) {
+            Some(i) if rest.as_bytes()[i] == b'?' => (&rest[..i], format!("/{}", &rest[i..])),
+            Some(i) => (&rest[..i], rest[i..].to_string()),
+            None => (rest, String::new()),
+        };
+        if hostport.is_empty() {
+            return Err(format!("{url}: no host"));
+        }
+        if hostport.contains('@') {
+            return Err(format!(
+                "{url}: credentials in the URL are not supported; use --header"
+            ));
+        }
+        let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
+            let (h, after) = inner
+                .split_once(']')
+                .ok_or_else(|| format!("{url}: unclosed [ in the host"))?;
+            match after {
+                "" => (h, default_port),
+                p => (h, parse_port(url, p.strip_prefix(':').unwrap_or(p))?),
+            }
+        } else {
+            match hostport.split_once(':') {
+                None => (hostport, default_port),
+                Some((_, p)) if p.contains(':') => {
+                    return Err(format!(
+                        "{url}: write IPv6 addresses in brackets, [::1]:6060"
+                    ));
+                }
+                Some((h, p)) => (h, parse_port(url, p)?),
+            }
+        };
+        let addr = resolve(host, port).map_err(|e| format!("{url}: {e}"))?;
+        Ok(Endpoint {
+            addr,
+            host: hostport.to_string(),
+            path,
+            tls: https.then(|| tls.clone()),
+        })
+    }
+
+    /// True for https.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// `http(s)://host/path` for messages.
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.host, path)
+    }
+
+    /// The host without port or brackets: the TLS server name.
+    fn host_name(&self) -> &str {
+        let h = &self.host;
+        if let Some(inner) = h.strip_prefix('[') {
+            return inner.split(']').next().unwrap_or(inner);
+        }
+        h.rsplit_once(':').map(|(n, _)| n).unwrap_or(h)
+    }
+}
+
+fn parse_port(url: &str, text: &str) -> Result<u16, String> {
+    text.parse()
+        .map_err(|_| format!("{url}: bad port {text:?}"))
+}
+
+/// Resolves a host name on a helper thread, giving up after [`RESOLVE_TIMEOUT`] (the system
+/// resolver has no timeout of its own; the thread ends whenever it answers).
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_string();
+    std::thread::spawn(move || {
+        let _ = tx.send(
+            (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|mut a| a.next()),
+        );
+    });
+    match rx.recv_timeout(RESOLVE_TIMEOUT) {
+        Ok(Ok(Some(addr))) => Ok(addr),
+        Ok(Ok(None)) => Err(format!("{host} resolves to no address")),
+        Ok(Err(e)) => Err(format!("cannot resolve {host}: {e}")),
+        Err(_) => Err(format!(
+            "cannot resolve {host}: no answer within {} s",
+            RESOLVE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// One request to send.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// `GET`, `POST`, ...
+    pub method: &'a str,
+    /// Origin-form target: `/debug/pprof/heap?gc=1`.
+    pub target: &'a str,
+    /// Extra header fields (e.g. `Authorization` from `--header`); never logged.
+    pub headers: &'a [(String, String)],
+    /// The request body (empty: none).
+    pub body: &'a [u8],
+    /// Whole-exchange deadline, from connect to the last body byte.
+    pub timeout: Duration,
+    /// Largest body accepted.
+    pub max_body: usize,
+}
+
+impl<'a> Request<'a> {
+    /// A GET with the given deadline and a 64 MiB body cap.
+    pub fn get(target: &'a str, timeout: Duration) -> Self {
+        Request {
+            method: "GET",
+            target,
+            headers: &[],
+            body: &[],
+            timeout,
+            max_body: 64 << 20,
+        }
+    }
+}
+
+/// Sends one request on a fresh connection and reads the whole response.
+pub fn send(endpoint: &Endpoint, req: &Request<'_>) -> Result<Response, HttpError> {
+    block_on(async {
+        let deadline = tokio::time::Instant::now() + req.timeout;
+        let mut conn = Conn::open(endpoint, deadline).await?;
+        conn.exchange(req, deadline).await
+    })?
+}
+
+/// Runs a future on a current-thread runtime made for it: the synchronous callers' way into
+/// the async stack. Stray resolver threads are not waited for.
+pub fn block_on<F: Future>(fut: F) -> Result<F::Output, HttpError> {
+    let rt = runtime().map_err(HttpError::Io)?;
+    let out = rt.block_on(fut);
+    rt.shutdown_background();
+    Ok(out)
+}
+
+/// A current-thread tokio runtime with I/O and timers.
+pub fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// A connection that can carry several requests (keep-alive). Must be used inside a tokio
+/// runtime (see [`runtime`]).
+pub struct Conn {
+    sender: http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+impl Conn {
+    /// Connects (and completes the TLS handshake, for https) before `deadline`.
+    pub async fn open(ep: &Endpoint, deadline: tokio::time::Instant) -> Result<Conn, HttpError> {
+        match tokio::time::timeout_at(deadline, Conn::open_now(ep)).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpError::Timeout),
+        }
+    }
+
+    async fn open_now(ep: &Endpoint) -> Result<Conn, HttpError> {
+        let tcp = tokio::net::TcpStream::connect(ep.addr)
+            .await
+            .map_err(HttpError::Connect)?;
+        let _ = tcp.set_nodelay(true);
+        let sender = match &ep.tls {
+            None => handshake(tcp).await?,
+            Some(tls) => {
+                let config = tls.client_config()?;
+                let name = ServerName::try_from(ep.host_name().to_string())
+                    .map_err(|e| HttpError::Tls(format!("{}: {e}", ep.host_name())))?;
+                let stream = tokio_rustls::TlsConnector::from(config)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(tls_error)?;
+                handshake(stream).await?
+            }
+        };
+        Ok(Conn {
+            sender,
+            host: ep.host.clone(),
+        })
+    }
+
+    /// False once the server closed the connection (or said it would).
+    pub fn is_open(&self) -> bool {
+        !self.sender.is_closed()
+    }
+
+    /// Sends `req` and reads its whole response before `deadline`.
+    pub async fn exchange(
+        &mut self,
+        req: &Request<'_>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Response, HttpError> {
+        let fut = async {
+            let resp = self.start(req).await?;
+            let status = resp.status().as_u16();
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let body = read_body(resp.into_body(), req.max_body, true).await?.1;
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        };
+        match tokio::time::timeout_at(deadline, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpError::Timeout),
+        }
+    }
+
+    /// Sends `req` and reads its response, keeping only the status and the body's size:
+    /// what the load generator needs, without copying bodies.
+    pub async fn exchange_discard(
+        &mut self,
+        req: &Request<'_>,
+        deadline: tokio::time::Instant,
+    ) -> Result<(u16, usize), HttpError> {
+        let fut = async {
+            let resp = self.start(req).await?;
+            let status = resp.status().as_u16();
+            let (n, _) = read_body(resp.into_body(), req.max_body, false).await?;
+            Ok((status, n))
+        };
+        match tokio::time::timeout_at(deadline, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpError::Timeout),
+        }
+    }
+
+    async fn start(
+        &mut self,
+        req: &Request<'_>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, HttpError> {
+        let mut builder = hyper::Request::builder()
+            .method(req.method)
+            .uri(req.target)
+            .header("host", &self.host)
+            .header("user-agent", concat!("goready/", env!("CARGO_PKG_VERSION")))
+            .header("accept", "*/*");
+        for (k, v) in req.headers {
+            // http's header types refuse line breaks, so no header can smuggle another.
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let request = builder
+            .body(Full::new(Bytes::copy_from_slice(req.body)))
+            .map_err(|e| HttpError::Protocol(format!("cannot send this request: {e}")))?;
+        self.sender.ready().await.map_err(hyper_error)?;
+        self.sender.send_request(request).await.map_err(hyper_error)
+    }
+}
+
+async fn handshake<S>(io: S) -> Result<http1::SendRequest<Full<Bytes>>, HttpError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(hyper_error)?;
+    // The connection task ends when the sender is dropped or the peer closes.
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+/// Reads a body up to `cap` bytes; returns its size and, when `keep`, the bytes.
+async fn read_body(
+    mut body: hyper::body::Incoming,
+    cap: usize,
+    keep: bool,
+) -> Result<(usize, Vec<u8>), HttpError> {
+    let mut out = Vec::new();
+    let mut n = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(hyper_error)?;
+        if let Ok(data) = frame.into_data() {
+            n = n.saturating_add(data.len());
+            if n > cap {
+                return Err(HttpError::TooLarge(cap));
+            }
+            if keep {
+                out.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok((n, out))
+}
+
+fn hyper_error(e: hyper::Error) -> HttpError {
+    let text = error_chain(&e);
+    if e.is_parse() || e.is_parse_status() {
+        HttpError::Protocol(text)
+    } else if e.is_timeout() {
+        HttpError::Timeout
+    } else {
+        HttpError::Io(io::Error::other(text))
+    }
+}
+
+fn tls_error(e: io::Error) -> HttpError {
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidCertificate(c)) => HttpError::Certificate(describe_cert(c)),
+        Some(other) => HttpError::Tls(other.to_string()),
+        None if e.kind() == io::ErrorKind::UnexpectedEof => {
+            HttpError::Tls("the peer closed the connection during the handshake".into())
+        }
+        None => HttpError::Tls(e.to_string()),
+    }
+}
+
+/// rustls's certificate errors in the words of a person fixing them.
+fn describe_cert(e: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        C::UnknownIssuer => {
+            "it is signed by an unknown issuer (self-signed, or a private CA not among the \
+             trusted roots)"
+                .into()
+        }
+        C::Expired | C::ExpiredContext { .. } => "it has expired".into(),
+        C::NotValidYet | C::NotValidYetContext { .. } => "it is not valid yet".into(),
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "it is not valid for this host name or address".into()
+        }
+        C::BadSignature => "its signature does not verify".into(),
+        C::Revoked => "it has been revoked".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// Serves `reply` (raw bytes) to the first connection, after reading the request head.
+    fn raw_server(reply: &'static [u8]) -> Endpoint {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = ln.accept() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(reply);
+            }
+        });
+        Endpoint::at(addr)
+    }
+
+    fn get(ep: &Endpoint) -> Result<Response, HttpError> {
+        send(ep, &Request::get("/x", Duration::from_secs(2)))
+    }
+
+    #[test]
+    fn reads_content_length_bodies_and_headers() {
+        let ep = raw_server(
+            b"HTTP/1.1 404 Not Found\r\nX-Go-Pprof: 1\r\nContent-Length: 18\r\n\r\nUnknown profile\n..",
+        );
+        let r = get(&ep).unwrap();
+        assert_eq!(r.status, 404);
+        assert_eq!(r.header("x-go-pprof"), Some("1"));
+        assert_eq!(r.body, b"Unknown profile\n..");
+    }
+
+    #[test]
+    fn decodes_chunked_bodies() {
+        let ep = raw_server(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nT: v\r\n\r\n",
+        );
+        assert_eq!(get(&ep).unwrap().body, b"hello world");
+    }
+
+    #[test]
+    fn reads_to_close_without_length() {
+        let ep = raw_server(b"HTTP/1.0 200 OK\r\n\r\nall of it");
+        assert_eq!(get(&ep).unwrap().body, b"all of it");
+    }
+
+    #[test]
+    fn hostile_replies_are_errors_not_panics() {
+        let cases: &[&'static [u8]] = &[
+            b"",
+            b"SSH-2.0-OpenSSH_9.6\r\n",
+            b"HTTP/1.1 abc OK\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nshort",
+            b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n",
+            b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Le",
+        ];
+        for reply in cases {
+            let ep = raw_server(reply);
+            assert!(get(&ep).is_err(), "{:?}", String::from_utf8_lossy(reply));
+        }
+    }
+
+    #[test]
+    fn body_cap_is_enforced() {
+        let ep = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+        let mut req = Request::get("/", Duration::from_secs(2));
+        req.max_body = 10;
+        let err = send(&ep, &req).unwrap_err();
+        assert!(
+            matches!(err, HttpError::TooLarge(10) | HttpError::Io(_)),
+            "{err}"
+        );
+        let ep = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n01234567890123456789");
+        assert!(matches!(send(&ep, &req), Err(HttpError::TooLarge(10))));
+    }
+
+    #[test]
+    fn a_silent_server_times_out() {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let ep = Endpoint::at(ln.local_addr().unwrap());
+        let err = send(&ep, &Request::get("/", Duration::from_millis(300))).unwrap_err();
+        assert!(matches!(err, HttpError::Timeout), "{err}");
+        drop(ln);
+    }
+
+    #[test]
+    fn header_injection_is_refused() {
+        let ep = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        let headers = vec![("X".to_string(), "a\r\nEvil: 1".to_string())];
+        let mut req = Request::get("/", Duration::from_secs(1));
+        req.headers = &headers;
+        assert!(matches!(send(&ep, &req), Err(HttpError::Protocol(_))));
+    }
+
+    #[test]
+    fn a_plain_server_is_not_mistaken_for_tls() {
+        let ep = raw_server(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        let ep = Endpoint::https(ep.addr, Tls::insecure());
+        let err = get(&ep).unwrap_err();
+        assert!(matches!(err, HttpError::Tls(_)), "{err}");
+    }
+
+    #[test]
+    fn parses_urls() {
+        let tls = Tls::default();
+        let e = Endpoint::parse("http://127.0.0.1:6060/debug/pprof/", &tls).unwrap();
+        assert_eq!(e.addr, "127.0.0.1:6060".parse().unwrap());
+        assert_eq!(e.path, "/debug/pprof/");
+        assert!(!e.is_tls());
+        let e = Endpoint::parse("http://[::1]:7/", &tls).unwrap();
+        assert_eq!(e.addr, "[::1]:7".parse().unwrap());
+        assert_eq!(e.host_name(), "::1");
+        let e = Endpoint::parse("https://127.0.0.1/x?y=1", &tls).unwrap();
+        assert_eq!((e.addr.port(), e.path.as_str()), (443, "/x?y=1"));
+        assert!(e.is_tls());
+        assert_eq!(e.url("/a"), "https://127.0.0.1/a");
+        assert_eq!(e.host_name(), "127.0.0.1");
+        let e = Endpoint::parse("http://127.0.0.1:9?q", &tls).unwrap();
+        assert_eq!(e.path, "/?q");
+        assert_eq!(
+            Endpoint::parse("http://127.0.0.1", &tls)
+                .unwrap()
+                .addr
+                .port(),
+            80
+        );
+        assert!(Endpoint::parse("127.0.0.1:6060", &tls).is_err());
+        assert!(Endpoint::parse("http://::1:80/", &tls).is_err());
+        assert!(Endpoint::parse("http://u:p@127.0.0.1/", &tls).is_err());
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("ca.pem");
+        std::fs::write(&f, "not a certificate\n").unwrap();
+        let opts = TlsOptions {
+            ca_cert: Some(f),
+            insecure: false,
+        };
+        assert!(Tls::new(&opts).unwrap_err().contains("no PEM certificate"));
+        let missing = TlsOptions {
+            ca_cert: Some(dir.path().join("nope.pem")),
+            insecure: false,
+        };
+        assert!(Tls::new(&missing).is_err());
+    }
+}
