@@ -307,3 +307,58 @@ fn goready_toml_sets_rule_severities_and_fail_on() {
         "{err}"
     );
 }
+
+#[test]
+fn require_static_judges_the_linkage_of_binaries_that_are_not_go() {
+    // goready itself (a Rust binary, dynamically linked in a debug build): without
+    // --require-static only the Go rules' skip; with it, its linkage is judged.
+    let own = env!("CARGO_BIN_EXE_goready");
+    let (code, out, _) = run_goready(&["inspect", "--format", "json", own]);
+    assert_eq!(code, 0);
+    let doc = json_of(&out);
+    assert!(
+        !doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "binary.static"),
+        "{doc}"
+    );
+    let (code, out, _) = run_goready(&["inspect", "--format", "json", "--require-static", own]);
+    assert_eq!(code, 1, "{out}");
+    let doc = json_of(&out);
+    let c = check(&doc, "binary.static", "goready");
+    assert_eq!(c["status"], "fail");
+    assert_eq!(c["severity"], "error");
+
+    // A static C program passes, as readelf agrees: no NEEDED entries, no interpreter.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("main.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
+    let bin = dir.path().join("static-c");
+    common::run_ok(
+        std::process::Command::new("gcc")
+            .arg("-static")
+            .arg("-o")
+            .arg(&bin)
+            .arg(&src),
+    );
+    let readelf = common::run_ok(std::process::Command::new("readelf").arg("-dl").arg(&bin));
+    let readelf = String::from_utf8_lossy(&readelf.stdout);
+    assert!(
+        !readelf.contains("(NEEDED)") && !readelf.contains("interpreter"),
+        "{readelf}"
+    );
+    let (code, out, _) = run_goready(&[
+        "inspect",
+        "--format",
+        "json",
+        "--require-static",
+        bin.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        check(&json_of(&out), "binary.static", "static-c")["status"],
+        "pass"
+    );
+}

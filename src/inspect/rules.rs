@@ -55,6 +55,11 @@ fn evaluate_thin(f: &BinaryFacts, target: &str, opts: &RuleOptions) -> Vec<Check
                 "no Go build info and no Go function table: not a Go binary, Go rules skipped",
             ),
         );
+        // Linkage is not a Go fact: asked for, it is judged on any binary (goready checks its
+        // own release binaries this way).
+        if opts.require_static {
+            checks.push(static_rule(f, at(&ids::BINARY_STATIC), opts));
+        }
         return checks;
     }
     let go_version = f
