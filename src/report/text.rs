@@ -155,13 +155,32 @@ pub fn checks_table_styled(report: &Report, color: bool) -> String {
             let _ = writeln!(out, "    {}", one_line(&line));
         }
     }
+    // Passes and skips that say the same thing on several targets (a skip's cause, a pass's
+    // proof) are one line listing the targets, like findings: the table stays one line per
+    // thing a person reads.
+    let mut grouped: Vec<(&Check, Vec<&str>)> = Vec::new();
     for c in others {
+        let same = grouped.iter_mut().find(|(g, _)| {
+            g.status == c.status
+                && g.id == c.id
+                && g.title == c.title
+                && g.message == c.message
+                && g.file == c.file
+                && g.line == c.line
+                && g.target.is_some() == c.target.is_some()
+        });
+        match same {
+            Some((_, targets)) => targets.extend(c.target.as_deref()),
+            None => grouped.push((c, c.target.as_deref().into_iter().collect())),
+        }
+    }
+    for (c, targets) in grouped {
         let status = paint(format!("{:<17}", c.status.to_string()), style_of(c), color);
-        let target = c
-            .target
-            .as_deref()
-            .map(|t| format!("[{}] ", one_line(t)))
-            .unwrap_or_default();
+        let target = if targets.is_empty() {
+            String::new()
+        } else {
+            format!("[{}] ", one_line(&targets.join(", ")))
+        };
         // A check with a title of its own (a test's name) shows it; continuation lines of
         // multi-line messages (test output) are indented under the first.
         let title = match crate::report::own_title(c) {
@@ -252,6 +271,39 @@ mod tests {
                 .target("dist/svc")
                 .fail("1.2.3 is not embedded\n\u{1b}[31mred\u{1b}[0m\n  ::error::injected"),
         ])
+    }
+
+    #[test]
+    fn skips_and_passes_that_say_the_same_on_several_targets_are_one_line() {
+        let skip = |t: &str| {
+            Check::of(&rules::BINARY_VCS)
+                .target(t)
+                .skip("no VCS stamp (built with -buildvcs=false)")
+        };
+        let report = Report::new(vec![
+            skip("linux/amd64 cgo=0"),
+            Check::of(&rules::BINARY_PIE)
+                .target("linux/amd64 cgo=0")
+                .pass("position-independent"),
+            skip("darwin/arm64 cgo=0"),
+            Check::of(&rules::BINARY_PIE)
+                .target("darwin/arm64 cgo=0")
+                .pass("position-independent (always on macOS)"),
+        ]);
+        let table = checks_table(&report);
+        let lines: Vec<&str> = table.lines().filter(|l| l.contains("binary.")).collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        assert!(
+            lines[0].starts_with("skip ")
+                && lines[0].contains("[linux/amd64 cgo=0, darwin/arm64 cgo=0] no VCS stamp"),
+            "{table}"
+        );
+        // Different messages stay apart.
+        assert!(
+            lines[1].contains("[linux/amd64 cgo=0] position-independent"),
+            "{table}"
+        );
+        assert!(lines[2].contains("[darwin/arm64 cgo=0] position-independent (always"));
     }
 
     #[test]
