@@ -1159,3 +1159,38 @@ fn a_cgroup_memory_limit_needs_gomemlimit_below_it() {
     assert_eq!(above["status"], "fail", "{above}");
     assert!(above["message"].as_str().unwrap().contains("above it"));
 }
+
+#[test]
+fn max_time_stops_a_probe_that_would_wait_longer_and_leaves_nothing_behind() {
+    // Readiness alone could take 30 s; --max-time cuts the whole probe at 2 s.
+    let exec = exec_line("svc-neverready", "");
+    let marker = marker();
+    let out = goready()
+        .current_dir(repo())
+        .args([
+            "probe",
+            "--exec",
+            &exec,
+            "--ready-timeout",
+            "30s",
+            "--grace",
+            "1s",
+            "--max-time",
+            "2s",
+            "--format",
+            "json",
+        ])
+        .env(MARKER_VAR, &marker)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run goready");
+    assert_nothing_left(&marker);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("ran past its time limit of 2s (--max-time)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("stopping the service"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no report of a half-done probe");
+}

@@ -50,6 +50,7 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
     ("probe", "drain", r#""GET /slow""#),
     ("probe", "rate", r#""200/s""#),
     ("probe", "max_p99", r#""50ms""#),
+    ("probe", "max_time", r#""5m""#),
     ("probe", "ca_cert", r#""certs/admin-ca.pem""#),
     ("probe", "artifacts", r#""goready-artifacts""#),
     ("probe", "expect_version", r#""1.2.3""#),

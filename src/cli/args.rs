@@ -247,6 +247,11 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "PATH", default_value = "/debug/pprof/")]
     pub ready: String,
 
+    /// The whole probe's time limit: past it the service is stopped and goready exits 2
+    /// without a report. Default: the sum of the phases' own limits (printed at the end).
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub max_time: Option<std::time::Duration>,
+
     /// How long to wait for readiness (500ms, 8s, 2m).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse)]
     pub ready_timeout: std::time::Duration,

@@ -134,6 +134,7 @@ impl ProbeArgs {
             dir: std::path::absolute(&self.dir)?,
             pprof,
             tls,
+            max_time: self.max_time,
             ready_path: self.ready.clone(),
             ready_timeout: self.ready_timeout,
             grace: self.grace,

@@ -50,6 +50,8 @@ pub struct ProbeOptions {
     pub pprof: Option<String>,
     /// `--ca-cert`/`--insecure`: how a TLS pprof listener's certificate is checked.
     pub tls: Tls,
+    /// `--max-time`: the whole probe's limit (default: the sum of its phases' limits).
+    pub max_time: Option<Duration>,
     /// `--ready PATH`.
     pub ready_path: String,
     /// `--ready-timeout`.
@@ -292,8 +294,29 @@ fn time_bound(opts: &ProbeOptions) -> Duration {
 /// facts. The time it took, and the most it could take, are printed.
 pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
     let started = Instant::now();
-    let bound = time_bound(opts);
-    let mut facts = run_bounded(opts)?;
+    let bound = opts.max_time.unwrap_or_else(|| time_bound(opts));
+    // The backstop behind every phase's own limit: past the bound, the service is stopped
+    // and goready ends (exit 2) rather than hold a CI job.
+    let (done, watched) = std::sync::mpsc::channel::<()>();
+    let named = match opts.max_time {
+        Some(_) => "--max-time",
+        None => "the sum of its phases' limits",
+    };
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = watched.recv_timeout(bound) {
+            crate::process::give_up(
+                &format!(
+                    "the probe ran past its time limit of {} ({named}): the service was \
+                     stopped and no report is written",
+                    crate::duration::format(bound)
+                ),
+                2,
+            );
+        }
+    });
+    let facts = run_bounded(opts);
+    drop(done);
+    let mut facts = facts?;
     facts.elapsed_ms = started.elapsed().as_millis() as u64;
     facts.bound_ms = bound.as_millis() as u64;
     eprintln!(
@@ -730,6 +753,7 @@ mod tests {
             dir: PathBuf::from("."),
             pprof: None,
             tls: Tls::insecure(),
+            max_time: None,
             ready_path: "/".into(),
             ready_timeout: Duration::from_secs(30),
             grace: Duration::from_secs(5),

@@ -43,6 +43,13 @@ pub fn interrupted() -> bool {
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Stops every child by its policy, says `why`, and exits with `code`: for a time limit of
+/// goready's own that has passed (`goready probe --max-time`).
+#[cfg(unix)]
+pub fn give_up(why: &str, code: i32) -> ! {
+    signals::give_up(why, code)
+}
+
 /// Installs the signal watcher now, before the first child starts ([`spawn`] installs it
 /// too): a signal that comes first then still ends goready the usual way.
 pub fn watch_signals() {

@@ -30,7 +30,7 @@ pub fn watch() {
                     if first {
                         first = false;
                         std::thread::spawn(move || {
-                            stop_all(sig);
+                            stop_all(sig, &format!("{} received", super::signal_name(sig)));
                             die_of(sig)
                         });
                     } else {
@@ -56,8 +56,19 @@ fn say(line: &str) {
     }
 }
 
-/// Stops every registered child by its policy and waits until they are gone.
-fn stop_all(sig: i32) {
+/// Stops every registered child by its policy, says why, then exits with `code`: a time
+/// limit goready set itself has passed (`goready probe --max-time`). Like a signal, it stops
+/// the main thread's work half-done, so nothing is reported.
+pub fn give_up(why: &str, code: i32) -> ! {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    stop_all(libc::SIGTERM, why);
+    say(&format!("goready: {why}\n"));
+    std::process::exit(code);
+}
+
+/// Stops every registered child by its policy and waits until they are gone; `sig` is what
+/// a `Forward` child is passed, `cause` what goready says first.
+fn stop_all(sig: i32, cause: &str) {
     let entries: Vec<_> = {
         let mut running = running();
         running.stopping = true;
@@ -86,11 +97,7 @@ fn stop_all(sig: i32) {
     if entries.iter().any(|e| e.stop == Stop::Forward) {
         what.push("passed on to the running steps".to_string());
     }
-    say(&format!(
-        "goready: {} received: {}\n",
-        super::signal_name(sig),
-        what.join("; ")
-    ));
+    say(&format!("goready: {cause}: {}\n", what.join("; ")));
     for e in &entries {
         match e.stop {
             // The tree is signalled by pid and start time, and its group only while a
