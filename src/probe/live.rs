@@ -77,10 +77,7 @@ pub fn load(
     limit: Duration,
     rate: Option<f64>,
 ) -> LoadStats {
-    match rate {
-        Some(rate) => load::run_at_rate(main, spec, requests, concurrency, limit, rate),
-        None => load::run(main, spec, requests, concurrency, limit),
-    }
+    load::run(main, spec, requests, concurrency, limit, rate)
 }
 
 /// Whether the main port speaks HTTP: `None` when the first bytes of its answer to one

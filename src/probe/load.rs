@@ -105,31 +105,6 @@ pub struct LoadStats {
     pub max_ms: f64,
 }
 
-/// Sends `requests` requests over `concurrency` connections in a closed loop, stopping at
-/// `limit`.
-pub fn run(
-    ep: &Endpoint,
-    spec: &LoadSpec,
-    requests: u64,
-    concurrency: usize,
-    limit: Duration,
-) -> LoadStats {
-    generate(ep, spec, requests, concurrency, limit, None)
-}
-
-/// Sends `requests` requests at `rate` per second in an open loop (at most `concurrency`
-/// in flight), stopping at `limit`.
-pub fn run_at_rate(
-    ep: &Endpoint,
-    spec: &LoadSpec,
-    requests: u64,
-    concurrency: usize,
-    limit: Duration,
-    rate: f64,
-) -> LoadStats {
-    generate(ep, spec, requests, concurrency, limit, Some(rate))
-}
-
 /// What one connection saw.
 struct Tally {
     latency_us: Histogram<u64>,
@@ -172,7 +147,11 @@ struct Plan {
     cut_short: AtomicBool,
 }
 
-fn generate(
+/// Sends `requests` requests over `concurrency` kept-alive connections, stopping at `limit`:
+/// in a closed loop (each connection sends its next request when the last one is answered),
+/// or, with `rate`, in an open loop at that many requests per second (latency counted from
+/// each request's intended send time, so a slow answer cannot hide the ones queued behind it).
+pub fn run(
     ep: &Endpoint,
     spec: &LoadSpec,
     requests: u64,
@@ -471,6 +450,7 @@ mod tests {
             5,
             2,
             Duration::from_secs(5),
+            None,
         );
         assert_eq!((stats.answered, stats.errors), (0, 5));
         assert!(stats.first_error.is_some());
