@@ -8,8 +8,8 @@
 //! dropped as soon as its file's facts are taken.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use super::facts::BinaryFacts;
@@ -19,6 +19,48 @@ use crate::model::Check;
 
 /// More workers than this only add maps held at once; the work per file is short.
 pub const MAX_JOBS: usize = 4;
+
+/// Bytes of files read at once by the pool. The pages a map touches count in the process's
+/// RSS, so two 80 MB binaries read side by side cost twice one: past this budget the next
+/// file waits for a worker to finish (a file larger than the budget is read alone), and the
+/// peak follows the largest file rather than the sum of the largest few.
+pub const MAPPED_BUDGET: u64 = 96 << 20;
+
+/// The file bytes workers are reading now, under [`MAPPED_BUDGET`].
+struct Budget {
+    used: Mutex<u64>,
+    freed: Condvar,
+}
+
+impl Budget {
+    /// Waits until `bytes` more fit (or nothing else is being read), then counts them until
+    /// the returned guard is dropped (even by a panic, so no worker waits forever).
+    fn take(&self, bytes: u64) -> Reading<'_> {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        while *used > 0 && *used + bytes > MAPPED_BUDGET {
+            used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += bytes;
+        Reading {
+            budget: self,
+            bytes,
+        }
+    }
+}
+
+/// One file's share of the [`Budget`], given back on drop.
+struct Reading<'a> {
+    budget: &'a Budget,
+    bytes: u64,
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        let mut used = self.budget.used.lock().unwrap_or_else(|e| e.into_inner());
+        *used -= self.bytes;
+        self.budget.freed.notify_all();
+    }
+}
 
 /// What `goready inspect` is asked to do, without any notion of command-line flags.
 #[derive(Debug, Clone, Default)]
@@ -74,6 +116,10 @@ pub fn run(opts: &RunOptions) -> InspectRun {
         opts.files.iter().map(|p| one(p, opts)).collect()
     } else {
         let next = AtomicUsize::new(0);
+        let budget = Budget {
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+        };
         let slots: Mutex<Vec<Option<Entry>>> = Mutex::new((0..n).map(|_| None).collect());
         std::thread::scope(|scope| {
             for _ in 0..jobs {
@@ -81,7 +127,10 @@ pub fn run(opts: &RunOptions) -> InspectRun {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = opts.files.get(i) else { break };
+                        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+                        let reading = budget.take(bytes);
                         let entry = one(path, opts);
+                        drop(reading);
                         // A poisoned lock only means another worker panicked; its slot stays
                         // empty and the scope re-raises that panic.
                         if let Ok(mut slots) = slots.lock() {
@@ -142,6 +191,37 @@ mod tests {
 
     /// Real files of three kinds, interleaved, through two workers: the results come back in
     /// the order given, whichever worker finished first.
+    #[test]
+    fn files_past_the_mapped_budget_wait_for_the_one_being_read() {
+        let budget = Budget {
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+        };
+        // Larger than the budget, alone: read at once.
+        let big = budget.take(MAPPED_BUDGET + 1);
+        let second_started = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| {
+                let _r = budget.take(1);
+                second_started.store(true, Ordering::SeqCst);
+            });
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            assert!(
+                !second_started.load(Ordering::SeqCst),
+                "read beside the big file"
+            );
+            drop(big);
+            waiter.join().unwrap();
+        });
+        assert!(second_started.load(Ordering::SeqCst));
+        assert_eq!(*budget.used.lock().unwrap(), 0, "every share given back");
+        // Small files share the budget.
+        let a = budget.take(10 << 20);
+        let b = budget.take(10 << 20);
+        assert_eq!(*budget.used.lock().unwrap(), 20 << 20);
+        drop((a, b));
+    }
+
     #[test]
     fn parallel_results_keep_the_input_order() {
         let dir = tempfile::tempdir().unwrap();
