@@ -1,11 +1,11 @@
 //! The runtime-integrity probes' one door to the wire: every request that `soak`, `drain`
 //! and the CPU/contention scrapes send goes through these few functions, which call the HTTP
-//! layer (`http`, `pprof`, `load`) by its public functions — so a change of that layer
-//! touches this file only.
+//! layer (`http`, `pprof`) by its public functions — so a change of that layer touches this
+//! file only. The load itself is `load::run`, called directly.
 
 use std::time::{Duration, Instant};
 
-use super::load::{self, LoadSpec, LoadStats};
+use super::load::LoadSpec;
 use super::pprof::{self, Class, Expect, MemStats};
 use crate::http::{self, Conn, Endpoint, HttpError, Request};
 
@@ -65,19 +65,6 @@ impl Admin<'_> {
     pub fn memstats(&self) -> Result<MemStats, String> {
         pprof::memstats(self.endpoint, self.prefix, self.headers)
     }
-}
-
-/// One run of the `--load` traffic: a closed loop, or an open one at `rate` requests per
-/// second.
-pub fn load(
-    main: &Endpoint,
-    spec: &LoadSpec,
-    requests: u64,
-    concurrency: usize,
-    limit: Duration,
-    rate: Option<f64>,
-) -> LoadStats {
-    load::run(main, spec, requests, concurrency, limit, rate)
 }
 
 /// Whether the main port speaks HTTP: `None` when the first bytes of its answer to one

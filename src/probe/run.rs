@@ -547,7 +547,7 @@ fn under_load(
                 )
             })
         });
-        let first = live::load(
+        let first = super::load::run(
             main,
             &plan.spec,
             plan.requests,

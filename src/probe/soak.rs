@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::goroutines::{self, Dump, Growth};
-use super::live::{self, Admin};
+use super::live::Admin;
 use super::run::LoadPlan;
 use super::service::{ExitFacts, Service};
 use crate::http::Endpoint;
@@ -191,7 +191,7 @@ pub fn run(
         let left = plan.duration.saturating_sub(started.elapsed());
         // A round may not outlast the soak by much: its time limit is what is left, at
         // least a second so a slow round still finishes its requests.
-        let stats = live::load(
+        let stats = super::load::run(
             main,
             &load.spec,
             load.requests,
