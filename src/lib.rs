@@ -2,6 +2,7 @@
 //! why not. The binary (`src/main.rs`) is a thin CLI over these modules; see DESIGN.md.
 
 pub mod build;
+pub mod cancel;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -15,5 +16,8 @@ pub mod model;
 pub mod pprof;
 pub mod probe;
 pub mod process;
+pub mod progress;
 pub mod report;
 pub mod rules;
+pub mod step;
+pub mod vuln;
