@@ -194,16 +194,7 @@ fn shell_line(words: &[OsString]) -> String {
         .collect();
     let quoted: Vec<String> = words
         .iter()
-        .map(|w| {
-            let plain = !w.is_empty()
-                && w.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,@%+^$".contains(&b));
-            if plain {
-                w.clone()
-            } else {
-                shlex::try_quote(w).map_or_else(|_| w.clone(), |q| q.into_owned())
-            }
-        })
+        .map(|w| crate::gotool::shell_quote(w))
         .collect();
     quoted.join(" ")
 }
