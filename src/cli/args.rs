@@ -560,7 +560,11 @@ impl OutputArgs {
     ) -> Outputs {
         Outputs {
             junit: self.junit.clone(),
-            github: self.github || env("GITHUB_ACTIONS").as_deref() == Some("true"),
+            github: self.github
+                || env("GITHUB_ACTIONS")
+                    .as_deref()
+                    .and_then(crate::settings::boolean)
+                    == Some(true),
             pr_comment: self.pr_comment,
             pr: self.pr,
             token_env: self.token_env.clone(),
