@@ -2,15 +2,15 @@
 //! or be turned off, and every step applies that the same way (where the CLI finishes a step), so a merged
 //! report and a single step agree.
 //!
-//! Step settings (`[env]`, `[build]`, `[probe]`, `[test]`, `[report]`) are read by
-//! `goready check`. They are not copied field by field: [`Settings`] layers the file, the
-//! `GOREADY_<STEP>_<KEY>` variables, `--set step.key=value` and `check`'s own flags, and
-//! [`Settings::argv`] turns a step's settings into that step's own command line, which the
-//! step's clap `Args` struct then parses — so validation, defaults and error messages are the
-//! step's own, and a key is simply a flag's name (`ready_timeout` → `--ready-timeout`).
+//! Step settings (`[env]`, `[build]`, `[probe]`, `[test]`, `[report]`: the steps with rows in
+//! [`crate::settings::TABLE`]) are read by `goready check` and, for `[report]`, by `goready
+//! report`. [`Settings`] layers the file, the `GOREADY_<STEP>_<KEY>` variables, `--set
+//! step.key=value` and the flags given, and [`Settings::step_args`] checks a step's settings
+//! against the table (unknown keys, lists where one value goes, booleans) into the typed
+//! [`StepArgs`] that `check` plans with; the step's own parser (its flags, in the CLI) then
+//! judges the values, so its messages are the step's own.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
@@ -18,22 +18,21 @@ use serde::Deserialize;
 
 use crate::model::{Report, Severity};
 use crate::rules;
+use crate::settings::{self, Form, StepArgs, Value};
+use crate::step::Step;
 
 /// The file goready looks for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "goready.toml";
-
-/// The step tables of goready.toml, in the order `goready check` runs them.
-pub const STEPS: [&str; 5] = ["env", "build", "probe", "test", "report"];
 
 /// The top-level keys of goready.toml that are not step tables.
 const TOP_LEVEL: [&str; 2] = ["fail_on", "rules"];
 
 /// Short `GOREADY_*` variables kept for the GitHub Action's inputs: each is another name for
 /// one step setting (the `GOREADY_<STEP>_<KEY>` form wins when both are set).
-pub const ENV_ALIASES: [(&str, &str, &str); 3] = [
-    ("GOREADY_TARGETS", "build", "targets"),
-    ("GOREADY_CGO", "build", "cgo"),
-    ("GOREADY_VERSION", "build", "version"),
+pub const ENV_ALIASES: [(&str, Step, &str); 3] = [
+    ("GOREADY_TARGETS", Step::Build, "targets"),
+    ("GOREADY_CGO", Step::Build, "cgo"),
+    ("GOREADY_VERSION", Step::Build, "version"),
 ];
 
 /// What a rule is set to in `[rules]`.
@@ -94,14 +93,20 @@ impl Config {
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let config: Config = toml::from_str(text)?;
         for (key, value) in &config.steps {
-            if !STEPS.contains(&key.as_str()) {
-                let known: Vec<&str> = TOP_LEVEL.iter().chain(STEPS.iter()).copied().collect();
+            if settings::table(key).is_none() {
+                let known: Vec<&str> = TOP_LEVEL
+                    .iter()
+                    .copied()
+                    .chain(settings::tables().map(Step::name))
+                    .collect();
                 let hint = closest(key, known.iter().copied())
                     .map(|c| format!(" (did you mean {c:?}?)"))
                     .unwrap_or_default();
+                let tables: Vec<String> = settings::tables().map(|s| format!("[{s}]")).collect();
                 bail!(
                     "unknown key {key:?}{hint}; goready.toml has fail_on, [rules] and the step \
-                     tables [env], [build], [probe], [test], [report]"
+                     tables {}",
+                    tables.join(", ")
                 );
             }
             if !value.is_table() {
@@ -122,8 +127,8 @@ impl Config {
     }
 
     /// A step's table (`[build]`, …), if the file has one.
-    pub fn table(&self, step: &str) -> Option<&toml::Value> {
-        self.steps.get(step)
+    pub fn table(&self, step: Step) -> Option<&toml::Value> {
+        self.steps.get(step.name())
     }
 
     /// Applies `[rules]` to a report: drops checks of rules set to `off` and sets the
@@ -170,7 +175,7 @@ pub struct Setting {
 
 /// Names a setting the way the user wrote it: `goready.toml [build] targets`,
 /// `GOREADY_BUILD_TARGETS`, `--set build.targets`, `--target`.
-pub fn describe(step: &str, key: &str, source: &Source) -> String {
+pub fn describe(step: Step, key: &str, source: &Source) -> String {
     match source {
         Source::File(path) => format!("{} [{step}] {key}", path.display()),
         Source::Env(name) => name.clone(),
@@ -184,7 +189,7 @@ pub fn describe(step: &str, key: &str, source: &Source) -> String {
 /// list from a variable replaces the file's list; it is not appended to).
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    steps: BTreeMap<String, BTreeMap<String, Setting>>,
+    steps: BTreeMap<Step, BTreeMap<String, Setting>>,
 }
 
 /// A setting's key as written in a table, a variable (`READY_TIMEOUT`) or `--set`
@@ -213,15 +218,15 @@ impl Settings {
             .path
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
-        let mut settings = Settings::default();
-        for step in STEPS {
+        let mut layered = Settings::default();
+        for step in settings::tables() {
             if let Some(toml::Value::Table(table)) = config.table(step) {
                 for (key, value) in table {
-                    settings.set(step, key, value.clone(), Source::File(path.clone()));
+                    layered.set(step, key, value.clone(), Source::File(path.clone()));
                 }
             }
         }
-        settings
+        layered
     }
 
     /// Layers `GOREADY_<STEP>_<KEY>` variables (`GOREADY_PROBE_READY_TIMEOUT=10s`) and the
@@ -241,8 +246,8 @@ impl Settings {
             let Some(rest) = name.strip_prefix("GOREADY_") else {
                 continue;
             };
-            for step in STEPS {
-                let prefix = format!("{}_", step.to_ascii_uppercase());
+            for step in settings::tables() {
+                let prefix = format!("{}_", step.name().to_ascii_uppercase());
                 if let Some(key) = rest.strip_prefix(&prefix).filter(|k| !k.is_empty()) {
                     specific.push((step, key.to_string(), value.clone(), name.clone()));
                 }
@@ -264,13 +269,14 @@ impl Settings {
             };
             let (path, value) = set.split_once('=').ok_or_else(usage)?;
             let (step, key) = path.split_once('.').ok_or_else(usage)?;
-            let step = step.trim();
-            if !STEPS.contains(&step) {
+            let Some(step) = settings::table(step.trim()) else {
+                let names: Vec<&str> = settings::tables().map(Step::name).collect();
                 bail!(
-                    "--set {set:?}: {step:?} is not a step; the steps are {}",
-                    STEPS.join(", ")
+                    "--set {set:?}: {:?} is not a step with settings; those are {}",
+                    step.trim(),
+                    names.join(", ")
                 );
-            }
+            };
             if key.trim().is_empty() {
                 return Err(usage());
             }
@@ -280,55 +286,41 @@ impl Settings {
     }
 
     /// Sets `step.key` (replacing a value from a lower layer).
-    pub fn set(&mut self, step: &str, key: &str, value: toml::Value, source: Source) {
+    pub fn set(&mut self, step: Step, key: &str, value: toml::Value, source: Source) {
         self.steps
-            .entry(step.to_string())
+            .entry(step)
             .or_default()
             .insert(normalize_key(key), Setting { value, source });
     }
 
     /// The setting of `step.key`, if any layer has one.
-    pub fn get(&self, step: &str, key: &str) -> Option<&Setting> {
-        self.steps.get(step)?.get(&normalize_key(key))
+    pub fn get(&self, step: Step, key: &str) -> Option<&Setting> {
+        self.steps.get(&step)?.get(&normalize_key(key))
     }
 
     /// Removes `step.key` (a value `goready check` takes over, such as `{bin}` resolved).
-    pub fn take(&mut self, step: &str, key: &str) -> Option<Setting> {
-        self.steps.get_mut(step)?.remove(&normalize_key(key))
+    pub fn take(&mut self, step: Step, key: &str) -> Option<Setting> {
+        self.steps.get_mut(&step)?.remove(&normalize_key(key))
     }
 
-    /// `step`'s settings as a command line for `cmd`, the step's own clap command: a key is
-    /// an argument's id (its field name: `targets` is `--target`, `ready_timeout` is
-    /// `--ready-timeout`). Options become `--long=value` (lists repeat it), booleans a bare
-    /// `--flag` (`false` gives `--no-flag` where the step has one), positional arguments
-    /// follow in order, and trailing ones (`go_args`) come after `--`. Keys in `reserved` are
-    /// set by `goready check` itself and are refused with the reason given.
-    pub fn argv(
-        &self,
-        step: &str,
-        cmd: &clap::Command,
-        reserved: &[(&str, &str)],
-    ) -> anyhow::Result<Vec<OsString>> {
-        let mut cmd = cmd.clone();
-        cmd.build();
-        let args: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| settable(a)).collect();
-        let mut options = Vec::new();
-        let mut positional: Vec<(usize, Vec<String>)> = Vec::new();
-        let mut last = Vec::new();
-        let Some(table) = self.steps.get(step) else {
-            return Ok(Vec::new());
+    /// `step`'s settings checked against its rows in [`settings::TABLE`], typed: a key is a
+    /// flag's argument id (`targets` is `--target`, `ready_timeout` is `--ready-timeout`).
+    /// Switches take booleans (or `true`/`1`/`yes`/`on` … as text), lists take a list or one
+    /// value, the others one string or number. Keys `goready check` sets itself are refused
+    /// with the reason. Errors name the setting and where it was set.
+    pub fn step_args(&self, step: Step) -> anyhow::Result<StepArgs> {
+        let mut args = StepArgs::new(step);
+        let Some(table) = self.steps.get(&step) else {
+            return Ok(args);
         };
+        let reserved = settings::reserved(step);
         for (key, setting) in table {
             let at = describe(step, key, &setting.source);
             if let Some((_, why)) = reserved.iter().find(|(k, _)| k == key) {
                 bail!("{at}: {key} cannot be set for `goready check`: {why}");
             }
-            let Some(arg) = args.iter().find(|a| a.get_id().as_str() == key) else {
-                let names: Vec<&str> = args
-                    .iter()
-                    .map(|a| a.get_id().as_str())
-                    .filter(|id| !reserved.iter().any(|(k, _)| k == id))
-                    .collect();
+            let Some(row) = settings::find(step, key) else {
+                let names: Vec<&str> = settings::rows(step).map(|r| r.key).collect();
                 let hint = closest(key, names.iter().copied())
                     .map(|c| format!(" (did you mean {c:?}?)"))
                     .unwrap_or_default();
@@ -338,149 +330,50 @@ impl Settings {
                 );
             };
             let value = &setting.value;
-            if matches!(arg.get_action(), clap::ArgAction::SetTrue) {
-                let long = arg.get_long().unwrap_or(key);
-                if truth(value).ok_or_else(|| anyhow!("{at}: give true or false"))? {
-                    options.push(format!("--{long}"));
-                } else {
-                    let negated = format!("no-{long}");
-                    if args.iter().any(|a| a.get_long() == Some(negated.as_str())) {
-                        options.push(format!("--{negated}"));
-                    }
+            let typed = match row.form {
+                Form::Switch | Form::Negatable(_) => {
+                    Value::Switch(truth(value).ok_or_else(|| anyhow!("{at}: give true or false"))?)
                 }
-                continue;
-            }
-            let many = matches!(arg.get_action(), clap::ArgAction::Append);
-            let items = match value {
-                toml::Value::Array(items) if many => items
-                    .iter()
-                    .map(|v| {
-                        scalar(v).ok_or_else(|| {
-                            anyhow!("{at}: list items must be strings or numbers, not {v}")
-                        })
-                    })
-                    .collect::<anyhow::Result<Vec<_>>>()?,
-                toml::Value::Array(_) => bail!("{at}: takes one value, not a list"),
-                v => vec![scalar(v).ok_or_else(|| {
-                    let example = arg
-                        .get_value_names()
-                        .and_then(|n| n.first())
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "a value".into());
-                    anyhow!("{at}: give {example} as a string or number, not {v}")
-                })?],
+                Form::List | Form::Positional | Form::Trailing => match value {
+                    toml::Value::Array(items) => Value::List(
+                        items
+                            .iter()
+                            .map(|v| {
+                                scalar(v).ok_or_else(|| {
+                                    anyhow!("{at}: list items must be strings or numbers, not {v}")
+                                })
+                            })
+                            .collect::<anyhow::Result<Vec<_>>>()?,
+                    ),
+                    v => Value::List(vec![one_value(v, row, &at)?]),
+                },
+                Form::One => match value {
+                    toml::Value::Array(_) => bail!("{at}: takes one value, not a list"),
+                    v => Value::One(one_value(v, row, &at)?),
+                },
             };
-            if arg.is_last_set() {
-                last.extend(items);
-            } else if arg.is_positional() {
-                positional.push((arg.get_index().unwrap_or(usize::MAX), items));
-            } else {
-                let long = arg.get_long().unwrap_or(key);
-                options.extend(items.into_iter().map(|v| format!("--{long}={v}")));
-            }
+            args.set(row.key, typed).map_err(anyhow::Error::msg)?;
         }
-        positional.sort_by_key(|(i, _)| *i);
-        let mut argv: Vec<OsString> = options.into_iter().map(OsString::from).collect();
-        argv.extend(
-            positional
-                .into_iter()
-                .flat_map(|(_, v)| v)
-                .map(OsString::from),
-        );
-        if !last.is_empty() {
-            argv.push("--".into());
-            argv.extend(last.into_iter().map(OsString::from));
-        }
-        Ok(argv)
+        Ok(args)
     }
+}
 
-    /// Parses `step`'s settings with the step's clap `Args` struct `A`, after `leading`
-    /// arguments that `goready check` supplies (the directory). Returns the parsed struct and
-    /// the command line (without `leading`) for running the step. Errors name the setting
-    /// they are about and where it was set.
-    pub fn parse<A: clap::Args + clap::FromArgMatches>(
-        &self,
-        step: &str,
-        leading: &[OsString],
-        reserved: &[(&str, &str)],
-    ) -> anyhow::Result<(A, Vec<OsString>)> {
-        let cmd = step_command::<A>();
-        let argv = self.argv(step, &cmd, reserved)?;
-        let all: Vec<OsString> = leading.iter().chain(argv.iter()).cloned().collect();
-        let matches = cmd
-            .clone()
-            .try_get_matches_from(&all)
-            .map_err(|e| self.explain(step, &cmd, &e))?;
-        let parsed = A::from_arg_matches(&matches).map_err(|e| self.explain(step, &cmd, &e))?;
-        Ok((parsed, argv))
-    }
-
-    /// A clap error about `step`'s command line, said about the setting it concerns.
-    fn explain(&self, step: &str, cmd: &clap::Command, e: &clap::Error) -> anyhow::Error {
-        let rendered = e.render().to_string();
-        let text = rendered.trim().trim_start_matches("error: ");
-        let text = text.split("\n\n").next().unwrap_or(text).trim();
-        let about = match e.get(clap::error::ContextKind::InvalidArg) {
-            Some(clap::error::ContextValue::String(s)) => Some(s.clone()),
-            _ => None,
+/// One value of a setting, as text.
+fn one_value(v: &toml::Value, row: &settings::Row, at: &str) -> anyhow::Result<String> {
+    scalar(v).ok_or_else(|| {
+        let example = if row.value.is_empty() {
+            "a value"
+        } else {
+            row.value
         };
-        let key = about.and_then(|arg| {
-            let long = arg.trim_start_matches("--");
-            let long = long.split([' ', '=']).next().unwrap_or(long);
-            cmd.get_arguments()
-                .find(|a| a.get_long() == Some(long))
-                .map(|a| a.get_id().as_str().to_string())
-        });
-        match key
-            .as_deref()
-            .and_then(|k| self.get(step, k).map(|s| (k, s)))
-        {
-            Some((k, s)) => anyhow!("{}: {text}", describe(step, k, &s.source)),
-            None => anyhow!("[{step}] settings: {text}"),
-        }
-    }
-}
-
-/// The clap command a step's `Args` struct describes, as `goready check` parses settings
-/// with it (no binary name, no help flag).
-pub fn step_command<A: clap::Args>() -> clap::Command {
-    A::augment_args(
-        clap::Command::new("goready.toml")
-            .no_binary_name(true)
-            .disable_help_flag(true)
-            .disable_version_flag(true),
-    )
-}
-
-/// Whether an argument is a setting (clap's own help and version flags are not).
-fn settable(arg: &clap::Arg) -> bool {
-    !matches!(
-        arg.get_action(),
-        clap::ArgAction::Help
-            | clap::ArgAction::HelpShort
-            | clap::ArgAction::HelpLong
-            | clap::ArgAction::Version
-    )
-}
-
-/// The settable arguments of a step command, for documentation (`goready init`).
-pub fn settings_of(cmd: &clap::Command) -> Vec<clap::Arg> {
-    let mut cmd = cmd.clone();
-    cmd.build();
-    cmd.get_arguments()
-        .filter(|a| settable(a))
-        .cloned()
-        .collect()
+        anyhow!("{at}: give {example} as a string or number, not {v}")
+    })
 }
 
 fn truth(value: &toml::Value) -> Option<bool> {
     match value {
         toml::Value::Boolean(b) => Some(*b),
-        toml::Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Some(true),
-            "false" | "0" | "no" | "off" => Some(false),
-            _ => None,
-        },
+        toml::Value::String(s) => settings::boolean(s),
         _ => None,
     }
 }
@@ -543,7 +436,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.fail_on, Some(Severity::Warning));
-        assert!(config.table("build").is_some());
+        assert!(config.table(Step::Build).is_some());
         let mut report = Report::new(vec![
             Check::of(&rules::BINARY_STRIPPED).fail("symbols"),
             Check::of(&rules::BINARY_STATIC).fail("dynamic"),
@@ -581,7 +474,7 @@ mod tests {
         }
         s.layer_sets(&["build.ready-timeout=1s".into()]).unwrap();
         assert!(
-            s.get("build", "ready_timeout").is_some(),
+            s.get(Step::Build, "ready_timeout").is_some(),
             "dashes read as underscores"
         );
     }

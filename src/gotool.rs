@@ -303,17 +303,19 @@ impl Build {
     }
 }
 
-/// Quotes `word` for a POSIX shell when it needs it.
+/// Quotes `word` for a POSIX shell when it needs it: the one shell quoter (words of safe
+/// characters stay bare, the rest are quoted by shlex). A NUL byte, which no argument can
+/// hold, is shown as `\0`.
 pub fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,+@%".contains(&b));
     if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
+        return word.to_string();
     }
+    let word = word.replace('\0', "\\0");
+    shlex::try_quote(&word).map_or_else(|_| word.clone(), |q| q.into_owned())
 }
 
 impl Go {
@@ -400,7 +402,17 @@ mod tests {
              '-ldflags=-s -X main.Version=1.0' -o dist/svc_linux_arm64 ./cmd/svc"
         );
         assert!(b.env().contains(&("GOCACHE", "/tmp/cache".into())));
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        for word in ["it's", "a b", "$HOME", "", "\"q\" 'q'", "x\ny", "-X a=b c"] {
+            let quoted = shell_quote(word);
+            assert_eq!(
+                shlex::split(&quoted).as_deref(),
+                Some(&[word.to_string()][..]),
+                "{word:?} quoted as {quoted}"
+            );
+        }
+        let nul = shell_quote("a\0b");
+        assert!(!nul.contains('\0'), "{nul:?}");
+        assert_eq!(shlex::split(&nul), Some(vec![r"a\0b".to_string()]));
     }
 
     #[test]

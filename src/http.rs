@@ -273,7 +273,7 @@ pub struct Endpoint {
     pub addr: SocketAddr,
     /// The Host header value (`host:port` as the user wrote it, or the address).
     pub host: String,
-    /// Path prefix, e.g. `/debug/pprof/`; empty for the root. May carry a query.
+    /// Path prefix, e.g. `/debug/pprof/`; `/` (or empty) for the root. May carry a query.
     pub path: String,
     /// `Some` for https: how the server's certificate is checked.
     pub tls: Option<Tls>,
@@ -299,56 +299,63 @@ impl Endpoint {
         }
     }
 
-    /// Parses `http://host:port/path` or `https://…` (certificates checked as `tls` says).
-    /// Host names are resolved here, within a few seconds.
+    /// Parses `http://host:port/path` or `https://…` (certificates checked as `tls` says)
+    /// with [`::http::Uri`], the one URL parser. Host names are resolved here, within a few
+    /// seconds.
     pub fn parse(url: &str, tls: &Tls) -> Result<Self, String> {
-        let (rest, https) = if let Some(r) = url.strip_prefix("http://") {
-            (r, false)
-        } else if let Some(r) = url.strip_prefix("https://") {
-            (r, true)
-        } else {
-            return Err(format!(
-                "{url}: expected a URL like http://127.0.0.1:6060/debug/pprof/"
-            ));
+        let example = "expected a URL like http://127.0.0.1:6060/debug/pprof/";
+        let uri: ::http::Uri = url.parse().map_err(|e| {
+            if url.contains("://") && url.matches(':').count() > 2 && !url.contains('[') {
+                format!("{url}: write IPv6 addresses in brackets, [::1]:6060")
+            } else {
+                format!("{url}: {e}; {example}")
+            }
+        })?;
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(format!("{url}: {example}")),
         };
-        let default_port = if https { 443 } else { 80 };
-        let (hostport, path) = match rest.find(['/', '?']) {
-            Some(i) if rest.as_bytes()[i] == b'?' => (&rest[..i], format!("/{}", &rest[i..])),
-            Some(i) => (&rest[..i], rest[i..].to_string()),
-            None => (rest, String::new()),
-        };
-        if hostport.is_empty() {
-            return Err(format!("{url}: no host"));
-        }
-        if hostport.contains('@') {
+        let authority = uri
+            .authority()
+            .filter(|a| !a.host().is_empty())
+            .ok_or_else(|| format!("{url}: no host"))?;
+        if authority.as_str().contains('@') {
             return Err(format!(
                 "{url}: credentials in the URL are not supported; use --header"
             ));
         }
-        let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
-            let (h, after) = inner
-                .split_once(']')
-                .ok_or_else(|| format!("{url}: unclosed [ in the host"))?;
-            match after {
-                "" => (h, default_port),
-                p => (h, parse_port(url, p.strip_prefix(':').unwrap_or(p))?),
-            }
-        } else {
-            match hostport.split_once(':') {
-                None => (hostport, default_port),
-                Some((_, p)) if p.contains(':') => {
-                    return Err(format!(
-                        "{url}: write IPv6 addresses in brackets, [::1]:6060"
-                    ));
+        let host = authority.host();
+        // `Uri` keeps a port it cannot read as a number to itself; one that is written must be
+        // a port.
+        let port = match authority
+            .as_str()
+            .strip_prefix(host)
+            .and_then(|r| r.strip_prefix(':'))
+        {
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| format!("{url}: bad port {p:?}"))?,
+            None => {
+                if https {
+                    443
+                } else {
+                    80
                 }
-                Some((h, p)) => (h, parse_port(url, p)?),
             }
         };
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
         let addr = resolve(host, port).map_err(|e| format!("{url}: {e}"))?;
         Ok(Endpoint {
             addr,
-            host: hostport.to_string(),
-            path,
+            host: authority.as_str().to_string(),
+            path: match uri.query() {
+                Some(q) => format!("{}?{q}", uri.path()),
+                None => uri.path().to_string(),
+            },
             tls: https.then(|| tls.clone()),
         })
     }
@@ -372,11 +379,6 @@ impl Endpoint {
         }
         h.rsplit_once(':').map(|(n, _)| n).unwrap_or(h)
     }
-}
-
-fn parse_port(url: &str, text: &str) -> Result<u16, String> {
-    text.parse()
-        .map_err(|_| format!("{url}: bad port {text:?}"))
 }
 
 /// Resolves a host name on a helper thread, giving up after [`RESOLVE_TIMEOUT`] (the system
@@ -807,6 +809,16 @@ mod tests {
         assert!(Endpoint::parse("127.0.0.1:6060", &tls).is_err());
         assert!(Endpoint::parse("http://::1:80/", &tls).is_err());
         assert!(Endpoint::parse("http://u:p@127.0.0.1/", &tls).is_err());
+        for bad in [
+            "http://",
+            "http:///x",
+            "ftp://127.0.0.1/",
+            "http://127.0.0.1:99999/",
+            "http://[::1/",
+            "http://127.0.0.1:x/",
+        ] {
+            assert!(Endpoint::parse(bad, &tls).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -32,6 +32,26 @@ pub enum Step {
 }
 
 impl Step {
+    /// Every step, in the order `goready check` runs those it runs (report last but check).
+    pub const ALL: [Step; 11] = [
+        Step::Env,
+        Step::Build,
+        Step::Inspect,
+        Step::Vuln,
+        Step::Sbom,
+        Step::Image,
+        Step::Probe,
+        Step::Test,
+        Step::Pprof,
+        Step::Report,
+        Step::Check,
+    ];
+
+    /// The step called `name` (its subcommand's name).
+    pub fn from_name(name: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     /// The subcommand's name, and the step's table in goready.toml.
     pub fn name(self) -> &'static str {
         match self {

@@ -275,3 +275,39 @@ fn other_paths_comments_and_strings_are_not_the_cli() {
         assert_eq!(cli_imports(source), Vec::<String>::new(), "{source}");
     }
 }
+
+/// Whether `code` (comments and literals removed) names the crate `name` as a word.
+fn names_crate(code: &str, name: &str) -> bool {
+    code.match_indices(name).any(|(at, _)| {
+        let before = code[..at].chars().next_back();
+        let after = code[at + name.len()..].chars().next();
+        !before.is_some_and(ident_char) && !after.is_some_and(ident_char)
+    })
+}
+
+#[test]
+fn clap_is_used_only_in_the_cli() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let cli = root.join("src").join("cli");
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| !f.starts_with(&cli))
+        .filter(|f| names_crate(&code_only(&std::fs::read_to_string(f).unwrap()), "clap"))
+        .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "clap belongs to src/cli (describe settings in src/settings.rs):\n{}",
+        offenders.join("\n")
+    );
+    assert!(names_crate(
+        &code_only("#[derive(clap::ValueEnum)]"),
+        "clap"
+    ));
+    assert!(!names_crate(
+        &code_only("// clap\nlet clapper = 1;"),
+        "clap"
+    ));
+}

@@ -491,3 +491,107 @@ fn findings_of(inputs: &[std::path::PathBuf]) -> usize {
     goready::model::findings::judge(&mut merged, None, false);
     goready::model::findings::findings(&merged).len()
 }
+
+/// `goready report` publishes where the `[report]` settings say, layered exactly as `goready
+/// check` layers them: goready.toml, then `GOREADY_REPORT_*` variables (booleans read the
+/// one way: `1`, `yes`, `on`, `true`), then the flags.
+#[test]
+fn report_honours_report_settings_and_goready_report_variables_as_check_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "t.json", &test_report());
+    let junit = dir.path().join("from-file.xml");
+    let sarif = dir.path().join("from-file.sarif");
+    let config = dir.path().join("goready.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[report]\njunit = '{}'\nsarif = '{}'\nfallback_file = \"svc/goready.toml\"\n",
+            p(&junit),
+            p(&sarif)
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_with(&["report", p(&input), "--config", p(&config)], &[]);
+    assert_eq!(code, 1, "the failing test is an error: {stdout}{stderr}");
+    assert_junit_matches(&junit, &Report::read_json(&input).unwrap());
+    tool_ok(
+        tool("check-jsonschema")
+            .arg("--schemafile")
+            .arg(sarif_schema())
+            .arg(&sarif),
+    );
+    let log: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let uris: HashSet<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
+    assert!(!uris.is_empty(), "{log}");
+
+    // A variable beats the file, a flag beats the variable.
+    let by_var = dir.path().join("from-var.xml");
+    let by_flag = dir.path().join("from-flag.xml");
+    std::fs::remove_file(&junit).unwrap();
+    let (code, _, stderr) = run_with(
+        &["report", p(&input), "--config", p(&config)],
+        &[("GOREADY_REPORT_JUNIT", p(&by_var))],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(by_var.is_file() && !junit.exists());
+    let (code, _, stderr) = run_with(
+        &[
+            "report",
+            p(&input),
+            "--config",
+            p(&config),
+            "--junit",
+            p(&by_flag),
+        ],
+        &[("GOREADY_REPORT_JUNIT", p(&by_var))],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(by_flag.is_file());
+
+    // GOREADY_REPORT_FAIL_ON_NEW=1 with a baseline of the same result: nothing is new.
+    let baseline = [("GOREADY_REPORT_BASELINE", p(&input))];
+    let (code, stdout, stderr) = run_with(&["report", p(&input)], &baseline);
+    assert_eq!(code, 1, "an existing error still fails: {stdout}{stderr}");
+    for one in ["1", "yes", "on", "TRUE"] {
+        let (code, stdout, stderr) = run_with(
+            &["report", p(&input)],
+            &[baseline[0], ("GOREADY_REPORT_FAIL_ON_NEW", one)],
+        );
+        assert_eq!(
+            code, 0,
+            "GOREADY_REPORT_FAIL_ON_NEW={one}: {stdout}{stderr}"
+        );
+        assert!(
+            stdout.starts_with("goready: ready: nothing new fails"),
+            "{stdout}"
+        );
+    }
+    // The same from goready.toml, and a variable set to 0 turns the file's setting off.
+    std::fs::write(&config, "[report]\nfail_on_new = true\n").unwrap();
+    let (code, stdout, _) = run_with(&["report", p(&input), "--config", p(&config)], &baseline);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = run_with(
+        &["report", p(&input), "--config", p(&config)],
+        &[baseline[0], ("GOREADY_REPORT_FAIL_ON_NEW", "0")],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    // What is not a boolean, or not a [report] setting, is a usage error that says where.
+    let (code, _, stderr) = run_with(
+        &["report", p(&input)],
+        &[("GOREADY_REPORT_FAIL_ON_NEW", "maybe")],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("GOREADY_REPORT_FAIL_ON_NEW: give true or false"),
+        "{stderr}"
+    );
+    std::fs::write(&config, "[report]\njunt = \"j.xml\"\n").unwrap();
+    let (code, _, stderr) = run_with(&["report", p(&input), "--config", p(&config)], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("did you mean \"junit\""), "{stderr}");
+}

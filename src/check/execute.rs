@@ -21,18 +21,24 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::{Action, Native, Plan, shell_line};
+use super::{Action, Native, Plan, command_line, shell_line};
 use crate::model::{Check, Report};
 use crate::process::{self, Stop};
 use crate::rules;
+use crate::step::Step;
 
 /// The rule whose error stands for "this step could not run at all".
-fn could_not_run_rule(step: &str) -> &'static rules::Rule {
+fn could_not_run_rule(step: Step) -> &'static rules::Rule {
     match step {
-        "env" => &rules::ENV_TOOLCHAIN_CONSISTENT,
-        "build" => &rules::BUILD_COMPILE,
-        "probe" => &rules::RUNTIME_START,
-        _ => &rules::TEST_PACKAGE,
+        Step::Env => &rules::ENV_TOOLCHAIN_CONSISTENT,
+        Step::Build | Step::Inspect => &rules::BUILD_COMPILE,
+        Step::Probe => &rules::RUNTIME_START,
+        Step::Test => &rules::TEST_PACKAGE,
+        // Not run by `check` (yet): the report step is check's own publishing, and the
+        // others are not planned; should one be, its failure to run is still an error.
+        Step::Vuln | Step::Sbom | Step::Image | Step::Pprof | Step::Report | Step::Check => {
+            &rules::BUILD_COMPILE
+        }
     }
 }
 
@@ -40,10 +46,10 @@ fn could_not_run_rule(step: &str) -> &'static rules::Rule {
 /// the first build (which makes the native binary).
 fn waits_for(plan: &Plan, i: usize) -> Option<usize> {
     let builds: Vec<usize> = (0..plan.steps.len())
-        .filter(|&j| plan.steps[j].0 == "build")
+        .filter(|&j| plan.steps[j].0 == Step::Build)
         .collect();
     match &plan.steps[i] {
-        ("build", _) => builds.iter().copied().take_while(|&j| j < i).last(),
+        (Step::Build, _) => builds.iter().copied().take_while(|&j| j < i).last(),
         (_, Action::Run { needs: Some(_), .. }) => builds.first().copied(),
         _ => None,
     }
@@ -124,8 +130,8 @@ pub fn execute(plan: &Plan, config: Option<&Path>) -> anyhow::Result<Report> {
 fn merge_in_plan_order(plan: &Plan, reports: Vec<Report>) -> Report {
     let mut merged = Vec::new();
     let mut build: Option<(usize, Vec<Check>)> = None;
-    for ((name, _), report) in plan.steps.iter().zip(reports) {
-        if *name != "build" {
+    for ((step, _), report) in plan.steps.iter().zip(reports) {
+        if *step != Step::Build {
             merged.push(report);
             continue;
         }
@@ -174,7 +180,7 @@ impl Ctx<'_> {
                 ));
                 vec![check.clone()]
             }
-            Action::Run { argv, needs } => {
+            Action::Run { args, needs } => {
                 let unbuilt = needs
                     .as_ref()
                     .and_then(|native| unbuilt(native, needed.as_ref().and_then(Option::as_ref)));
@@ -184,14 +190,12 @@ impl Ctx<'_> {
                     ));
                     vec![Check::of(&rules::RUNTIME_START).skip(why)]
                 } else {
-                    let mut words = vec![OsString::from("goready"), OsString::from(*name)];
-                    words.extend(argv.iter().cloned());
                     say(format!(
                         "goready check: [{n}/{total}] {}",
-                        shell_line(&words)
+                        shell_line(&command_line(args))
                     ));
                     let json = self.dir.join(format!("{n}-{name}.json"));
-                    let ran = run_step(name, argv, &json, self.config, |chunk| {
+                    let ran = run_step(*name, &args.argv(), &json, self.config, |chunk| {
                         self.console.write(i, chunk)
                     });
                     let ran = match ran {
@@ -203,13 +207,13 @@ impl Ctx<'_> {
                     };
                     let mut checks = match Report::read_json(&json) {
                         Ok(report) => report.checks,
-                        Err(_) => vec![Check::of(could_not_run_rule(name)).error(format!(
+                        Err(_) => vec![Check::of(could_not_run_rule(*name)).error(format!(
                             "goready {name} stopped without a result ({}){}",
                             describe_status(&ran.status),
                             ran.reason().map(|r| format!(": {r}")).unwrap_or_default()
                         ))],
                     };
-                    if *name == "test" && checks.is_empty() {
+                    if *name == Step::Test && checks.is_empty() {
                         checks.push(Check::of(&rules::TEST_PACKAGE).skip(format!(
                             "go test found no Go packages in {}: nothing to test",
                             self.plan.dir.display()
@@ -388,7 +392,7 @@ const STDERR_TAIL: usize = 16 * 1024;
 /// Runs `goready STEP --json JSON --config CONFIG ARGV…`: stdout (the step's own table) is
 /// dropped, stderr (progress, go's output) goes to `out`.
 fn run_step(
-    name: &str,
+    step: Step,
     argv: &[OsString],
     json: &Path,
     config: &Path,
@@ -397,7 +401,7 @@ fn run_step(
     let exe = std::env::current_exe().context("finding goready's own executable")?;
     let mut cmd = Command::new(exe);
     // The options go before ARGV: `goready test`'s ARGV may end in `-- GO_TEST_ARGS`.
-    cmd.arg(name)
+    cmd.arg(step.name())
         .arg("--json")
         .arg(json)
         .arg("--config")
@@ -437,6 +441,7 @@ fn run_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::StepArgs;
     use std::path::PathBuf;
 
     #[test]
@@ -470,19 +475,24 @@ mod tests {
 
     #[test]
     fn builds_in_parts_merge_as_one_build_of_the_matrix_in_plan_order() {
-        let run = |name: &'static str| {
+        let run = |step: Step| {
             (
-                name,
+                step,
                 Action::Run {
-                    argv: Vec::new(),
+                    args: StepArgs::new(step),
                     needs: None,
                 },
             )
         };
         let plan = Plan {
             dir: PathBuf::from("."),
-            steps: vec![run("env"), run("build"), run("build"), run("probe")],
-            report_argv: Vec::new(),
+            steps: vec![
+                run(Step::Env),
+                run(Step::Build),
+                run(Step::Build),
+                run(Step::Probe),
+            ],
+            report: StepArgs::new(Step::Report),
             matrix: vec!["linux/amd64 cgo=0".into(), "linux/arm64 cgo=0".into()],
         };
         let built = |target: &str| {

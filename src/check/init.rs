@@ -1,75 +1,18 @@
 //! `goready init [DIR]`: a starter goready.toml that lists every setting of every step — its
 //! help, its default or an example, commented out — and example CI files that run
-//! `goready check`. The settings are read from the steps' own clap definitions (the step
-//! table the CLI hands over in [`Options`]), so the starter cannot fall behind a new flag.
+//! `goready check`. The settings are the rows of [`crate::settings::TABLE`] (each flag's help
+//! comes from the CLI, in [`Options::help`]), so the starter cannot fall behind a new flag.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use super::Step;
 use crate::config;
+use crate::settings::{self, Row, Shown};
 
-/// Values shown for settings without a default: `(step, key, TOML value)`. A test uncomments
-/// each of them alone and has `goready check` parse the result.
-pub const EXAMPLES: &[(&str, &str, &str)] = &[
-    (
-        "env",
-        "releases",
-        r#""https://go.dev/dl/?mode=json&include=all""#,
-    ),
-    ("env", "private", r#"["example.com/internal/*"]"#),
-    (
-        "build",
-        "targets",
-        r#"["linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64"]"#,
-    ),
-    ("build", "cgo", r#"["0", "1"]"#),
-    ("report", "baseline", r#""base/goready.json""#),
-    ("build", "jobs", "2"),
-    // On by default; `false` builds without -trimpath.
-    ("build", "trimpath", "true"),
-    ("build", "ldflags", r#""-s -w""#),
-    ("build", "tags", r#""netgo""#),
-    ("build", "buildmode", r#""pie""#),
-    ("build", "version", r#""1.2.3""#),
-    ("build", "shard", r#""1/2""#),
-    ("probe", "exec", r#""{bin} --addr {addr} --admin {admin}""#),
-    ("probe", "go_test", r#""./cmd/svc""#),
-    ("probe", "pprof", r#""http://127.0.0.1:6060/debug/pprof/""#),
-    ("probe", "public_port", "8080"),
-    (
-        "probe",
-        "headers",
-        r#"["Authorization: Bearer set-me-in-GOREADY_PROBE_HEADERS"]"#,
-    ),
-    ("probe", "max_heap", "64"),
-    ("probe", "load", r#""GET /healthz""#),
-    ("probe", "soak", r#""30s""#),
-    ("probe", "drain", r#""GET /slow""#),
-    ("probe", "rate", r#""200/s""#),
-    ("probe", "max_p99", r#""50ms""#),
-    ("probe", "max_time", r#""5m""#),
-    ("probe", "ca_cert", r#""certs/admin-ca.pem""#),
-    ("probe", "artifacts", r#""goready-artifacts""#),
-    ("probe", "expect_version", r#""1.2.3""#),
-    // An earlier run's result file (e.g. the base branch's artifact) or a saved profile.
-    ("probe", "baseline", r#""base/goready.json""#),
-    ("test", "packages", r#"["./..."]"#),
-    ("test", "go_args", r#"["-race", "-count=1"]"#),
-    ("test", "memprofile_dir", r#""goready-memprofiles""#),
-    ("report", "junit", r#""goready-junit.xml""#),
-    ("report", "pr", "42"),
-    ("report", "token_env", r#""GITHUB_TOKEN""#),
-    (
-        "report",
-        "gitlab_codequality",
-        r#""gl-code-quality-report.json""#,
-    ),
-    ("report", "sarif", r#""goready.sarif""#),
-];
-
+/// A setting's help text, as its flag has it (the CLI knows the flags).
+pub type Help<'a> = &'a dyn Fn(&Row) -> Option<String>;
 /// Comment text wrapped to fit, each line starting with `# `.
 fn comment(out: &mut String, text: &str) {
     const WIDTH: usize = 92;
@@ -89,41 +32,9 @@ fn comment(out: &mut String, text: &str) {
     }
 }
 
-/// A default as TOML: numbers stay numbers, everything else is a string.
-fn toml_default(text: &str) -> String {
-    if text.parse::<i64>().is_ok() {
-        text.to_string()
-    } else {
-        toml::Value::String(text.to_string()).to_string()
-    }
-}
-
-/// The shown value of a setting and whether it is the default (else an example).
-fn shown_value(step: &str, arg: &clap::Arg) -> (String, bool) {
-    let key = arg.get_id().as_str();
-    if let Some((_, _, v)) = EXAMPLES.iter().find(|(s, k, _)| *s == step && *k == key) {
-        return (v.to_string(), false);
-    }
-    if matches!(arg.get_action(), clap::ArgAction::SetTrue) {
-        return ("false".into(), true);
-    }
-    match arg.get_default_values() {
-        [one] => (toml_default(&one.to_string_lossy()), true),
-        _ => {
-            // Every setting has a default or an example (a unit test holds this).
-            let name = arg
-                .get_value_names()
-                .and_then(|n| n.first())
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "VALUE".into());
-            (toml::Value::String(name).to_string(), false)
-        }
-    }
-}
-
-/// The starter goready.toml: every key of every step table in `steps`, commented out, with
-/// its help and its default (or an example).
-pub fn starter(steps: &[Step]) -> String {
+/// The starter goready.toml: every key of every step table, commented out, with its help and
+/// its default (or an example).
+pub fn starter(help: Help) -> String {
     let mut out = String::new();
     comment(
         &mut out,
@@ -151,22 +62,21 @@ pub fn starter(steps: &[Step]) -> String {
         "Rules by id (docs/checks.md): another severity for their failures, or off.",
     );
     out.push_str("[rules]\n# \"binary.stripped\" = \"off\"\n# \"binary.static\" = \"error\"\n");
-    for step in steps {
+    for step in settings::tables() {
         out.push('\n');
-        comment(&mut out, step.about);
-        let _ = writeln!(out, "[{}]", step.name);
-        for arg in config::settings_of(&(step.command)()) {
-            let key = arg.get_id().as_str();
-            if step.reserved.iter().any(|(k, _)| *k == key) {
-                continue;
-            }
+        comment(&mut out, settings::about(step));
+        let _ = writeln!(out, "[{step}]");
+        for row in settings::rows(step) {
             out.push('\n');
-            if let Some(help) = arg.get_help() {
-                comment(&mut out, &help.to_string());
+            if let Some(help) = help(row) {
+                comment(&mut out, &help);
             }
-            let (value, default) = shown_value(step.name, &arg);
-            let mark = if default { "" } else { "  # example" };
-            let _ = writeln!(out, "# {key} = {value}{mark}");
+            let (value, mark) = match row.shown {
+                Shown::Default(v) => (v, ""),
+                Shown::Off => ("false", ""),
+                Shown::Example(v) => (v, "  # example"),
+            };
+            let _ = writeln!(out, "# {} = {value}{mark}", row.key);
         }
     }
     out
@@ -254,13 +164,13 @@ pub fn gitlab_ci(rel: &str) -> String {
     )
 }
 
-/// The files `init` writes for `dir`: goready.toml there (documenting `steps`), the CI files
-/// at the root of its git checkout (else in `dir`).
-pub fn files(dir: &Path, steps: &[Step]) -> anyhow::Result<Vec<(PathBuf, String)>> {
+/// The files `init` writes for `dir`: goready.toml there (each setting's help from `help`),
+/// the CI files at the root of its git checkout (else in `dir`).
+pub fn files(dir: &Path, help: Help) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let root = super::git_root(dir).unwrap_or_else(|| dir.to_path_buf());
     let rel = super::relative_to(dir, &std::path::absolute(&root)?).unwrap_or_else(|| ".".into());
     Ok(vec![
-        (dir.join(config::DEFAULT_FILE), starter(steps)),
+        (dir.join(config::DEFAULT_FILE), starter(help)),
         (
             root.join(".github/workflows/goready.yml"),
             github_workflow(&rel),
@@ -276,8 +186,8 @@ pub struct Options<'a> {
     pub dir: &'a Path,
     /// Overwrite files that exist.
     pub force: bool,
-    /// The step tables goready.toml documents.
-    pub steps: &'a [Step],
+    /// Each setting's help, for goready.toml's comments.
+    pub help: Help<'a>,
 }
 
 /// What `goready init` did.
@@ -294,7 +204,7 @@ pub fn run(opts: &Options) -> anyhow::Result<InitRun> {
     if !opts.dir.is_dir() {
         bail!("{} is not a directory", opts.dir.display());
     }
-    let files = files(opts.dir, opts.steps)?;
+    let files = files(opts.dir, opts.help)?;
     let existing: Vec<PathBuf> = files
         .iter()
         .filter(|(p, _)| p.exists())

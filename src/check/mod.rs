@@ -8,13 +8,12 @@
 //! every guarantee it makes (process groups, timeouts, signal handling), and makes `check`
 //! exactly the sum of its steps: `goready check --dry-run` prints the commands.
 //!
-//! The [`Plan`] — each step's command line — is made on the CLI's side (`cli/check.rs`):
-//! it layers goready.toml, `GOREADY_*` variables, `--set` and `check`'s own flags, and
-//! validates each step's settings by parsing them with that step's clap `Args`, which only
-//! the CLI knows. What stays here knows none of the CLI's types: the plan's types, the step
-//! table's shape ([`Step`]: the CLI fills in each step's clap command as a function, which
-//! `init` reads to document every setting), the binary `{bin}` names, the dry-run text, and
-//! running the plan ([`run`]).
+//! The [`Plan`] — each step's settings, typed ([`StepArgs`]) — is made on the CLI's side
+//! (`cli/check.rs`): it layers goready.toml, `GOREADY_*` variables, `--set` and `check`'s own
+//! flags, checks them against the settings table ([`crate::settings`]) and has each step's
+//! own parser judge the values. What stays here knows none of the CLI's types: the plan's
+//! types, the binary `{bin}` names, the dry-run text, and running the plan ([`run`]). A
+//! step's command line is rendered from its typed settings only where it is shown or run.
 //!
 //! A step that cannot run is a skipped check that says why (no service configured, nothing
 //! to test); a step that fails does not stop the others, except the probe of the binary the
@@ -33,29 +32,16 @@ use crate::config::Config;
 use crate::model::{Check, Report};
 use crate::report::Env;
 use crate::report::publish::Outputs;
-
-/// A step table of goready.toml: its name, the clap command of the step's `Args` struct (the
-/// keys are its arguments' ids), and the keys `check` sets itself. The CLI, which owns the
-/// `Args` structs, makes the table (`cli::check::steps`).
-#[derive(Clone, Copy)]
-pub struct Step {
-    /// `env`, `build`, `probe`, `test` or `report`.
-    pub name: &'static str,
-    /// The step's command line, as its `Args` struct declares it.
-    pub command: fn() -> clap::Command,
-    /// Keys `goready check` refuses, with the reason.
-    pub reserved: &'static [(&'static str, &'static str)],
-    /// What the table configures, for goready.toml's comments.
-    pub about: &'static str,
-}
+use crate::settings::StepArgs;
+use crate::step::Step;
 
 /// What `check` will do for one step.
 #[derive(Debug, Clone)]
 pub enum Action {
-    /// Run `goready STEP ARGV…`.
+    /// Run `goready STEP ARGS…`.
     Run {
-        /// The step's command line (after the step name).
-        argv: Vec<OsString>,
+        /// The step's settings; its command line is rendered from them.
+        args: StepArgs,
         /// The build this run needs: the probe of `{bin}`.
         needs: Option<Native>,
     },
@@ -79,9 +65,9 @@ pub struct Plan {
     /// The module directory.
     pub dir: PathBuf,
     /// env, build, probe, test — in that order.
-    pub steps: Vec<(&'static str, Action)>,
-    /// The `[report]` settings as flags (for `--dry-run`).
-    pub report_argv: Vec<OsString>,
+    pub steps: Vec<(Step, Action)>,
+    /// The `[report]` settings (for `--dry-run`).
+    pub report: StepArgs,
     /// The build matrix's labels, in the order one build of it reports them: the merged
     /// report keeps that order when the matrix is built in parts.
     pub matrix: Vec<String>,
@@ -208,18 +194,16 @@ fn shell_line(words: &[OsString]) -> String {
         .collect();
     let quoted: Vec<String> = words
         .iter()
-        .map(|w| {
-            let plain = !w.is_empty()
-                && w.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,@%+^$".contains(&b));
-            if plain {
-                w.clone()
-            } else {
-                shlex::try_quote(w).map_or_else(|_| w.clone(), |q| q.into_owned())
-            }
-        })
+        .map(|w| crate::gotool::shell_quote(w))
         .collect();
     quoted.join(" ")
+}
+
+/// `goready STEP ARGS…`: the step's command line, rendered from its settings.
+fn command_line(args: &StepArgs) -> Vec<OsString> {
+    let mut words = vec![OsString::from("goready"), OsString::from(args.step.name())];
+    words.extend(args.argv());
+    words
 }
 
 /// What `--dry-run` prints: the command each step would run.
@@ -236,7 +220,7 @@ pub fn describe_plan(plan: &Plan, config: Option<&Path>) -> String {
             Action::Skip(check) => {
                 out.push_str(&format!("# {name}: skipped: {}\n", check.message));
             }
-            Action::Run { argv, needs } => {
+            Action::Run { args, needs } => {
                 if let Some(native) = needs {
                     out.push_str(&format!(
                         "# {name}: after the build of {} ({})\n",
@@ -244,9 +228,7 @@ pub fn describe_plan(plan: &Plan, config: Option<&Path>) -> String {
                         native.bin.display()
                     ));
                 }
-                let mut words = vec![OsString::from("goready"), OsString::from(*name)];
-                words.extend(argv.iter().cloned());
-                out.push_str(&shell_line(&words));
+                out.push_str(&shell_line(&command_line(args)));
                 out.push('\n');
             }
         }
@@ -256,7 +238,7 @@ pub fn describe_plan(plan: &Plan, config: Option<&Path>) -> String {
         OsString::from("report"),
         OsString::from("RESULTS…"),
     ];
-    words.extend(plan.report_argv.iter().cloned());
+    words.extend(plan.report.argv());
     out.push_str(&shell_line(&words).replace("'RESULTS…'", "RESULTS…"));
     out.push('\n');
     out

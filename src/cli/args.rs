@@ -68,7 +68,7 @@ pub struct CommonArgs {
 
     /// Exit 1 when a check fails at or above this severity [default: goready.toml's
     /// fail_on, else error].
-    #[arg(long, value_enum, value_name = "LEVEL", env = "GOREADY_FAIL_ON")]
+    #[arg(long, value_name = "LEVEL", env = "GOREADY_FAIL_ON", value_parser = severity())]
     pub fail_on: Option<Severity>,
 
     /// Rule settings (`[rules]` severities, `off`) and step defaults [default: ./goready.toml
@@ -560,7 +560,11 @@ impl OutputArgs {
     ) -> Outputs {
         Outputs {
             junit: self.junit.clone(),
-            github: self.github || env("GITHUB_ACTIONS").as_deref() == Some("true"),
+            github: self.github
+                || env("GITHUB_ACTIONS")
+                    .as_deref()
+                    .and_then(crate::settings::boolean)
+                    == Some(true),
             pr_comment: self.pr_comment,
             pr: self.pr,
             token_env: self.token_env.clone(),
@@ -688,6 +692,25 @@ pub struct BuildArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// The severities, as result files and `--fail-on` spell them.
+const SEVERITIES: [Severity; 3] = [Severity::Notice, Severity::Warning, Severity::Error];
+
+/// `--fail-on LEVEL`: one of [`SEVERITIES`] by name (listed in the help and in errors).
+fn severity() -> impl clap::builder::TypedValueParser<Value = Severity> {
+    let names = SEVERITIES.map(|s| match s {
+        Severity::Notice => "notice",
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+    });
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names).try_map(|name: String| {
+        SEVERITIES
+            .into_iter()
+            .find(|s| s.to_string() == name)
+            .ok_or_else(|| format!("{name:?} is not a severity"))
+    })
 }
 
 /// A number of percentage points: finite and not negative.

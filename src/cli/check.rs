@@ -1,137 +1,66 @@
 //! `goready check`'s planning: the settings of every step, layered (goready.toml <
-//! `GOREADY_*` variables < `--set` < `check`'s own flags) and turned into each step's command
-//! line, validated by parsing it with that step's own clap `Args` — so a key is a flag's
-//! name and a bad value gets the step's own message, before anything runs.
+//! `GOREADY_*` variables < `--set` < `check`'s own flags), checked against the settings table
+//! ([`crate::settings`]) into each step's typed settings, and judged by that step's own
+//! parser (`super::settings::parse`) — so a key is a flag's name and a bad value gets the
+//! step's own message, before anything runs.
 //!
 //! This lives on the CLI's side because it needs the typed `Args` structs and the command
 //! line's matches (which flags were given, not defaulted); `crate::check` receives the
-//! finished [`check::Plan`] and the step table ([`steps`]) and runs the plan without
-//! knowing clap.
+//! finished [`check::Plan`] and runs it without knowing clap.
 
-use std::ffi::OsString;
 use std::path::Path;
 
 use anyhow::{anyhow, bail};
 use clap::ArgMatches;
-use clap::parser::ValueSource;
 
-use super::args::{BuildArgs, CheckArgs, EnvArgs, MatrixArgs, OutputArgs, ProbeArgs, TestArgs};
+use super::args::{BuildArgs, CheckArgs, EnvArgs, OutputArgs, ProbeArgs, TestArgs};
+use super::settings::{layer_flags, parse};
 use crate::build::matrix;
-use crate::check::{self, Action, Native, Plan, Step};
+use crate::check::{self, Action, Native, Plan};
 use crate::config::{self, Config, Settings, Source};
 use crate::model::{Check, Severity};
 use crate::rules;
+use crate::settings::{StepArgs, Value};
+use crate::step::Step;
 
-/// Keys no step table takes, and why: `check` sets them itself.
-const JSON: (&str, &str) = (
-    "json",
-    "goready check keeps each step's result and writes the merged one with its own --json",
-);
-const FAIL_ON: (&str, &str) = (
-    "fail_on",
-    "set fail_on at the top of goready.toml (or --fail-on); it judges the merged report",
-);
-const CONFIG: (&str, &str) = ("config", "goready check reads one goready.toml (--config)");
-const DIR: (&str, &str) = ("dir", "every step runs on goready check's DIR");
-const FORMAT: (&str, &str) = (
-    "format",
-    "goready check prints the merged table, not the steps' own output",
-);
-
-/// Every step table, in the order `check` runs the steps (report last).
-pub fn steps() -> [Step; 5] {
-    [
-        Step {
-            name: "env",
-            command: config::step_command::<EnvArgs>,
-            reserved: &[JSON, FAIL_ON, CONFIG, DIR],
-            about: "goready env: the Go toolchain and the module's dependency hygiene.",
-        },
-        Step {
-            name: "build",
-            command: config::step_command::<BuildArgs>,
-            reserved: &[JSON, FAIL_ON, CONFIG, DIR],
-            about: "goready build: the GOOS/GOARCH/CGO matrix, built into DIR/dist, every \
-                    binary inspected.",
-        },
-        Step {
-            name: "probe",
-            command: config::step_command::<ProbeArgs>,
-            reserved: &[JSON, FAIL_ON, CONFIG, DIR, FORMAT],
-            about: "goready probe: start the service and probe its runtime. Set exec or \
-                    go_test, or the probe is skipped. In exec, {bin} is the binary the build \
-                    step made for this machine (DIR/dist/<name>_<goos>_<goarch>; the probe then \
-                    waits for that build), {addr} and {admin} are free loopback addresses. The \
-                    service runs in DIR.",
-        },
-        Step {
-            name: "test",
-            command: config::step_command::<TestArgs>,
-            reserved: &[JSON, FAIL_ON, CONFIG, DIR],
-            about: "goready test: go test -json in DIR, one check per test and subtest.",
-        },
-        Step {
-            name: "report",
-            command: config::step_command::<OutputArgs>,
-            reserved: &[],
-            about: "Where the merged report goes: the same settings as goready report's \
-                    flags. Paths are relative to the directory goready runs in.",
-        },
-    ]
-}
-
-/// The step table called `name`.
-pub fn step(name: &str) -> Step {
-    steps()
-        .into_iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| unreachable!("no step {name}"))
-}
-
-/// The settings for `check` on `dir`: goready.toml, the `GOREADY_*` variables in `vars`, the
-/// `--set` flags, then the flags given on the command line (`matches`).
+/// The settings for a command: goready.toml, the `GOREADY_*` variables in `vars`, the `--set`
+/// flags, then the flags given on the command line (`matches`) for the `steps` whose
+/// settings it takes as flags.
 pub fn settings(
     config: &Config,
     vars: impl IntoIterator<Item = (String, String)>,
     sets: &[String],
-    matches: Option<&ArgMatches>,
+    matches: Option<(&ArgMatches, &[Step])>,
 ) -> anyhow::Result<Settings> {
     let mut settings = Settings::from_config(config);
     settings.layer_env(vars);
     settings.layer_sets(sets)?;
-    if let Some(m) = matches {
-        layer_flags(&mut settings, m);
+    if let Some((m, steps)) = matches {
+        layer_flags(&mut settings, m, steps);
     }
     Ok(settings)
 }
 
-/// Layers the flags given on `check`'s command line (not their defaults) over `settings`.
-/// `check`'s own step flags are flag groups of the steps, flattened: the build matrix
-/// ([`MatrixArgs`], `[build]`) and the outputs ([`OutputArgs`], `[report]`), under the same
-/// ids as the steps' keys.
-fn layer_flags(settings: &mut Settings, matches: &ArgMatches) {
-    let groups = [
-        ("build", config::step_command::<MatrixArgs>()),
-        ("report", (step("report").command)()),
-    ];
-    for (step, cmd) in groups {
-        for arg in config::settings_of(&cmd) {
-            let id = arg.get_id().as_str();
-            if matches.value_source(id) != Some(ValueSource::CommandLine) {
-                continue;
-            }
-            let raw: Vec<String> = matches
-                .get_raw(id)
-                .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
-                .unwrap_or_default();
-            let value = match raw.as_slice() {
-                [one] => toml::Value::String(one.clone()),
-                many => toml::Value::Array(many.iter().cloned().map(toml::Value::String).collect()),
-            };
-            let flag = format!("--{}", arg.get_long().unwrap_or(id));
-            settings.set(step, id, value, Source::Flag(flag));
-        }
+/// The `[report]` settings after layering, judged by `goready report`'s own flags: what
+/// `check` and `report` publish to. Findings without a source location point at the
+/// goready.toml that configures them (`config_file`), as the repository knows it (SARIF and
+/// Code Quality want repo-relative paths), unless `fallback_file` is set.
+pub fn report_outputs(
+    settings: &mut Settings,
+    config_file: Option<&Path>,
+) -> anyhow::Result<(OutputArgs, StepArgs)> {
+    if settings.get(Step::Report, "fallback_file").is_none()
+        && let Some(rel) = config_file.and_then(check::repo_relative)
+    {
+        settings.set(
+            Step::Report,
+            "fallback_file",
+            toml::Value::String(rel),
+            Source::Set,
+        );
     }
+    let args = settings.step_args(Step::Report)?;
+    Ok((parse::<OutputArgs>(settings, &args)?, args))
 }
 
 /// `goready check`: reads goready.toml (once), plans, runs the plan through
@@ -152,36 +81,30 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
         Some(path) => Config::load(Some(path))?,
         None => Config::default(),
     };
-    let mut settings = settings(&config, goready_vars(), &args.sets, Some(matches))?;
-    if settings.get("probe", "baseline").is_none() {
+    let mut settings = settings(
+        &config,
+        check::goready_vars(),
+        &args.sets,
+        Some((matches, &[Step::Build, Step::Report])),
+    )?;
+    if settings.get(Step::Probe, "baseline").is_none() {
         // runtime.alloc_regression takes its base from the report's baseline, when that is
         // a result file already there with allocation shares to compare with.
-        if let Some(base) = settings.get("report", "baseline").cloned() {
+        if let Some(base) = settings.get(Step::Report, "baseline").cloned() {
             let has_allocs = |p: &str| {
                 crate::model::Report::read_json(Path::new(p))
                     .is_ok_and(|r| r.checks.iter().any(|c| c.id == "runtime.allocs"))
             };
             if base.value.as_str().is_some_and(has_allocs) {
-                settings.set("probe", "baseline", base.value, base.source);
+                settings.set(Step::Probe, "baseline", base.value, base.source);
             }
         }
     }
-    if settings.get("report", "fallback_file").is_none() {
-        // Findings without a source location point at the goready.toml that configures
-        // them, as the repository knows it (SARIF and Code Quality want repo-relative paths).
-        let toml = config_path
-            .clone()
-            .unwrap_or_else(|| args.dir.join(config::DEFAULT_FILE));
-        if let Some(rel) = check::repo_relative(&toml) {
-            settings.set(
-                "report",
-                "fallback_file",
-                toml::Value::String(rel),
-                Source::Set,
-            );
-        }
-    }
-    let Planned { plan, outputs } = plan(&args.dir, &settings)?;
+    // The file that configures the steps, whether it exists or not.
+    let toml = config_path
+        .clone()
+        .unwrap_or_else(|| args.dir.join(config::DEFAULT_FILE));
+    let Planned { plan, outputs } = plan(&args.dir, &mut settings, Some(&toml))?;
     if args.dry_run {
         print!("{}", check::describe_plan(&plan, config_path.as_deref()));
         return Ok(0);
@@ -202,21 +125,6 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
     super::finish_with(&report, &args.common, &config, false)
 }
 
-/// The `GOREADY_*` variables of this process: the environment layer of the settings.
-pub fn goready_vars() -> impl Iterator<Item = (String, String)> {
-    std::env::vars_os().filter_map(|(k, v)| {
-        let k = k.into_string().ok()?;
-        k.starts_with("GOREADY_")
-            .then(|| (k, v.to_string_lossy().into_owned()))
-    })
-}
-
-fn leading_flag(name: &str, dir: &Path) -> OsString {
-    let mut flag = OsString::from(format!("--{name}="));
-    flag.push(dir.as_os_str());
-    flag
-}
-
 /// A plan, and where its merged report goes.
 #[derive(Debug, Clone)]
 pub struct Planned {
@@ -226,93 +134,80 @@ pub struct Planned {
     pub outputs: OutputArgs,
 }
 
-/// Decides every step from `settings`. Errors are the user's settings (exit 2).
-pub fn plan(dir: &Path, settings: &Settings) -> anyhow::Result<Planned> {
-    let reserved = |name: &str| step(name).reserved;
-    let dir_arg: OsString = dir.as_os_str().to_os_string();
-    let (_, env_argv) =
-        settings.parse::<EnvArgs>("env", std::slice::from_ref(&dir_arg), reserved("env"))?;
-    let (build, build_argv) =
-        settings.parse::<BuildArgs>("build", std::slice::from_ref(&dir_arg), reserved("build"))?;
+/// A step's settings with `check`'s DIR.
+fn step_args(settings: &Settings, step: Step, dir: &Path) -> anyhow::Result<StepArgs> {
+    let mut args = settings.step_args(step)?;
+    args.dir = Some(dir.to_path_buf());
+    Ok(args)
+}
+
+/// Decides every step from `settings` (`config_file`: the goready.toml that configures them,
+/// which findings without a location point at). Errors are the user's settings (exit 2).
+pub fn plan(
+    dir: &Path,
+    settings: &mut Settings,
+    config_file: Option<&Path>,
+) -> anyhow::Result<Planned> {
+    let env = step_args(settings, Step::Env, dir)?;
+    parse::<EnvArgs>(settings, &env)?;
+    let build_args = step_args(settings, Step::Build, dir)?;
+    let build: BuildArgs = parse(settings, &build_args)?;
     let targets = build_matrix(&build, settings)?;
 
     let probe = plan_probe(dir, settings, &build, &targets)?;
-    let (_, test_argv) =
-        settings.parse::<TestArgs>("test", &[leading_flag("dir", dir)], reserved("test"))?;
-    let (outputs, report_argv) = settings.parse::<OutputArgs>("report", &[], &[])?;
-    let with_dir = |argv: Vec<OsString>| [vec![dir_arg.clone()], argv].concat();
+    let test = step_args(settings, Step::Test, dir)?;
+    parse::<TestArgs>(settings, &test)?;
+    let (outputs, report) = report_outputs(settings, config_file)?;
     let native = match &probe {
         Action::Run { needs, .. } => needs.as_ref(),
         Action::Skip(_) => None,
     };
-    let mut steps = vec![(
-        "env",
-        Action::Run {
-            argv: with_dir(env_argv),
-            needs: None,
-        },
-    )];
+    let mut steps = vec![(Step::Env, run_now(env))];
     steps.extend(
-        split_build(&build_argv, &targets, native)
+        split_build(&build_args, &targets, native)
             .into_iter()
-            .map(|argv| {
-                (
-                    "build",
-                    Action::Run {
-                        argv: with_dir(argv),
-                        needs: None,
-                    },
-                )
-            }),
+            .map(|args| (Step::Build, run_now(args))),
     );
-    steps.push(("probe", probe));
-    steps.push((
-        "test",
-        Action::Run {
-            argv: [vec![leading_flag("dir", dir)], test_argv].concat(),
-            needs: None,
-        },
-    ));
+    steps.push((Step::Probe, probe));
+    steps.push((Step::Test, run_now(test)));
     let plan = Plan {
         dir: dir.to_path_buf(),
         steps,
-        report_argv,
+        report,
         matrix: targets.iter().map(matrix::Target::label).collect(),
     };
     Ok(Planned { plan, outputs })
 }
 
-/// The build's command lines: one for the whole matrix, or — when the probe starts the
+/// Run a step that needs nothing before it.
+fn run_now(args: StepArgs) -> Action {
+    Action::Run { args, needs: None }
+}
+
+/// The build's settings: one build of the whole matrix, or — when the probe starts the
 /// native binary and the matrix has more — the native target first (the probe starts when
-/// it is built), then the rest, one command per set of CGO settings (`--shard` is then
-/// spelled out as the targets it selects).
+/// it is built), then the rest, one build per set of CGO settings (`shard` is then spelled
+/// out as the targets it selects).
 fn split_build(
-    argv: &[OsString],
+    build: &StepArgs,
     targets: &[matrix::Target],
     native: Option<&Native>,
-) -> Vec<Vec<OsString>> {
+) -> Vec<StepArgs> {
     let Some(first) = native.and_then(|n| targets.iter().find(|t| t.label() == n.label)) else {
-        return vec![argv.to_vec()];
+        return vec![build.clone()];
     };
     if targets.len() < 2 {
-        return vec![argv.to_vec()];
+        return vec![build.clone()];
     }
-    let base: Vec<OsString> = argv
-        .iter()
-        .filter(|w| {
-            let w = w.to_string_lossy();
-            !["--target=", "--cgo=", "--shard="]
-                .iter()
-                .any(|f| w.starts_with(f))
-        })
-        .cloned()
-        .collect();
+    let mut base = build.clone();
+    base.remove("shard");
     let part = |pairs: &[String], cgo: &[bool]| {
-        let cgo: Vec<&str> = cgo.iter().map(|&c| if c { "1" } else { "0" }).collect();
-        let mut words = base.clone();
-        words.push(format!("--target={}", pairs.join(",")).into());
-        words.push(format!("--cgo={}", cgo.join(",")).into());
-        words
+        let cgo = cgo.iter().map(|&c| if c { "1" } else { "0" }.to_string());
+        let mut args = base.clone();
+        // Both keys are [build] list rows: setting them cannot fail.
+        let _ = args.set("targets", Value::List(vec![pairs.join(",")]));
+        let _ = args.set("cgo", Value::List(vec![cgo.collect::<Vec<_>>().join(",")]));
+        args
     };
     let pair = |t: &matrix::Target| format!("{}/{}", t.goos, t.goarch);
     let mut parts = vec![part(&[pair(first)], &[first.cgo])];
@@ -339,8 +234,8 @@ fn split_build(
 fn build_matrix(build: &BuildArgs, settings: &Settings) -> anyhow::Result<Vec<matrix::Target>> {
     let at = |key: &str| {
         settings
-            .get("build", key)
-            .map(|s| config::describe("build", key, &s.source))
+            .get(Step::Build, key)
+            .map(|s| config::describe(Step::Build, key, &s.source))
             .unwrap_or_else(|| format!("[build] {key}"))
     };
     let targets = matrix::parse_targets(&build.matrix.targets)
@@ -363,18 +258,16 @@ fn plan_probe(
 ) -> anyhow::Result<Action> {
     let configured = ["exec", "go_test"]
         .iter()
-        .any(|k| settings.get("probe", k).is_some());
+        .any(|k| settings.get(Step::Probe, k).is_some());
     let skip = |why: String| Action::Skip(Check::of(&rules::RUNTIME_START).skip(why));
+    let mut args = step_args(settings, Step::Probe, dir)?;
     if !configured {
         // Still validate the rest of [probe]: a typo should not wait for the day exec is set.
-        let mut probe = settings.clone();
-        probe.set(
-            "probe",
-            "exec",
-            toml::Value::String("true".into()),
-            Source::Set,
-        );
-        probe.parse::<ProbeArgs>("probe", &[leading_flag("dir", dir)], step("probe").reserved)?;
+        let mut probe = args.clone();
+        probe
+            .set("exec", Value::One("true".into()))
+            .map_err(anyhow::Error::msg)?;
+        parse::<ProbeArgs>(settings, &probe)?;
         return Ok(skip(
             "no service configured: set [probe] exec = \"{bin} --addr {addr} --admin {admin}\" \
              (the binary the build step made for this machine) or go_test = \"./cmd/svc\" (a \
@@ -382,11 +275,9 @@ fn plan_probe(
                 .into(),
         ));
     }
-    let mut probe = settings.clone();
     let mut needs = None;
     let mut unbuildable = None;
-    if let Some(setting) = settings.get("probe", "exec")
-        && let toml::Value::String(line) = &setting.value
+    if let Some(Value::One(line)) = args.get("exec").cloned()
         && line.contains("{bin}")
     {
         let stand_in = match check::native(dir, &build.package, targets) {
@@ -409,15 +300,10 @@ fn plan_probe(
                 "bin".to_string()
             }
         };
-        probe.set(
-            "probe",
-            "exec",
-            toml::Value::String(line.replace("{bin}", &stand_in)),
-            setting.source.clone(),
-        );
+        args.set("exec", Value::One(line.replace("{bin}", &stand_in)))
+            .map_err(anyhow::Error::msg)?;
     }
-    let (_, argv) =
-        probe.parse::<ProbeArgs>("probe", &[leading_flag("dir", dir)], step("probe").reserved)?;
+    parse::<ProbeArgs>(settings, &args)?;
     if let Some(why) = unbuildable {
         return Ok(skip(why));
     }
@@ -426,10 +312,7 @@ fn plan_probe(
             "goready probe runs on Linux and macOS; this machine cannot probe the service".into(),
         ));
     }
-    Ok(Action::Run {
-        argv: [vec![leading_flag("dir", dir)], argv].concat(),
-        needs,
-    })
+    Ok(Action::Run { args, needs })
 }
 
 #[cfg(test)]
@@ -439,6 +322,7 @@ mod tests {
     use crate::check::init;
     use crate::model::Status;
     use clap::CommandFactory;
+    use std::ffi::OsString;
 
     fn module() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -454,12 +338,16 @@ mod tests {
         settings(&Config::parse(text).unwrap(), [], &[], None).unwrap()
     }
 
+    fn plan_of(dir: &Path, text: &str) -> anyhow::Result<Planned> {
+        plan(dir, &mut with(text), None)
+    }
+
     fn probe(planned: &Planned) -> &Action {
         &planned
             .plan
             .steps
             .iter()
-            .find(|(n, _)| *n == "probe")
+            .find(|(n, _)| *n == Step::Probe)
             .unwrap()
             .1
     }
@@ -467,7 +355,7 @@ mod tests {
     #[test]
     fn no_service_configured_skips_the_probe_and_says_how_to_configure_it() {
         let dir = module();
-        let plan = plan(dir.path(), &with("[probe]\nready_timeout = \"3s\"\n")).unwrap();
+        let plan = plan_of(dir.path(), "[probe]\nready_timeout = \"3s\"\n").unwrap();
         let Action::Skip(check) = probe(&plan) else {
             panic!("{plan:?}")
         };
@@ -484,7 +372,7 @@ mod tests {
     }
 
     fn plan_err(dir: &Path, text: &str) -> String {
-        plan(dir, &with(text)).unwrap_err().to_string()
+        plan_of(dir, text).unwrap_err().to_string()
     }
 
     #[cfg(unix)]
@@ -492,12 +380,12 @@ mod tests {
     fn bin_is_the_native_binary_and_the_probe_waits_for_its_build() {
         let dir = module();
         let (os, arch) = host();
-        let plan = plan(
+        let plan = plan_of(
             dir.path(),
-            &with("[probe]\nexec = \"{bin} --addr {addr} --admin {admin}\"\n"),
+            "[probe]\nexec = \"{bin} --addr {addr} --admin {admin}\"\n",
         )
         .unwrap();
-        let Action::Run { argv, needs } = probe(&plan) else {
+        let Action::Run { args, needs } = probe(&plan) else {
             panic!("{plan:?}")
         };
         let native = needs.as_ref().expect("the probe needs the build");
@@ -509,6 +397,7 @@ mod tests {
             std::path::absolute(dir.path().join("dist").join(&file)).unwrap()
         );
         let exec = format!("--exec=dist/{file} --addr {{addr}} --admin {{admin}}");
+        let argv = args.argv();
         assert!(argv.contains(&OsString::from(exec)), "{argv:?}");
         assert!(argv[0].to_string_lossy().starts_with("--dir="), "{argv:?}");
     }
@@ -530,30 +419,33 @@ mod tests {
             label: targets[0].label(),
             bin: "dist/svc".into(),
         };
-        let argv: Vec<OsString> = ["--package=.", "--target=linux/amd64", "--cgo=0,1"]
-            .map(OsString::from)
-            .to_vec();
-        let words = |v: &Vec<OsString>| -> Vec<String> {
-            v.iter().map(|w| w.to_string_lossy().into_owned()).collect()
+        let mut build = StepArgs::new(Step::Build);
+        build.set("package", Value::One(".".into())).unwrap();
+        build
+            .set("targets", Value::List(vec!["linux/amd64".into()]))
+            .unwrap();
+        build.set("cgo", Value::List(vec!["0,1".into()])).unwrap();
+        build.set("shard", Value::One("1/1".into())).unwrap();
+        let words = |a: &StepArgs| -> Vec<String> {
+            a.argv()
+                .iter()
+                .map(|w| w.to_string_lossy().into_owned())
+                .collect()
         };
-        let parts: Vec<Vec<String>> = split_build(&argv, &targets, Some(&native))
+        let parts: Vec<Vec<String>> = split_build(&build, &targets, Some(&native))
             .iter()
             .map(words)
             .collect();
         assert_eq!(
             parts,
             [
-                vec!["--package=.", "--target=linux/amd64", "--cgo=0"],
-                vec!["--package=.", "--target=linux/amd64", "--cgo=1"],
-                vec![
-                    "--package=.",
-                    "--target=linux/arm64,darwin/arm64",
-                    "--cgo=0"
-                ],
+                vec!["--target=linux/amd64", "--cgo=0", "--pkg=."],
+                vec!["--target=linux/amd64", "--cgo=1", "--pkg=."],
+                vec!["--target=linux/arm64,darwin/arm64", "--cgo=0", "--pkg=."],
             ]
         );
-        // Without a probe of the native binary the matrix stays one build.
-        assert_eq!(split_build(&argv, &targets, None), vec![argv.clone()]);
+        // Without a probe of the native binary the matrix stays one build, as set.
+        assert_eq!(split_build(&build, &targets, None), vec![build.clone()]);
     }
 
     #[test]
@@ -566,7 +458,7 @@ mod tests {
             "windows/arm64"
         };
         let text = format!("[build]\ntargets = [\"{other}\"]\n[probe]\nexec = \"{{bin}}\"\n");
-        let plan = plan(dir.path(), &with(&text)).unwrap();
+        let plan = plan_of(dir.path(), &text).unwrap();
         let Action::Skip(check) = probe(&plan) else {
             panic!("{plan:?}")
         };
@@ -601,11 +493,11 @@ mod tests {
             ])
             .unwrap();
         let m = matches.subcommand_matches("check").unwrap();
-        let s = settings(&config, [], &[], Some(m)).unwrap();
-        let junit = s.get("report", "junit").unwrap();
+        let mut s = settings(&config, [], &[], Some((m, &[Step::Build, Step::Report]))).unwrap();
+        let junit = s.get(Step::Report, "junit").unwrap();
         assert_eq!(junit.value.as_str(), Some("flag.xml"));
         assert_eq!(junit.source, Source::Flag("--junit".into()));
-        let targets = s.get("build", "targets").unwrap();
+        let targets = s.get(Step::Build, "targets").unwrap();
         assert_eq!(targets.source, Source::Flag("--target".into()));
         assert_eq!(
             targets.value,
@@ -613,15 +505,15 @@ mod tests {
         );
         // --fallback-file has a default; not given, the file's value stands.
         assert_eq!(
-            s.get("report", "fallback_file").unwrap().value.as_str(),
+            s.get(Step::Report, "fallback_file").unwrap().value.as_str(),
             Some("svc/goready.toml")
         );
         assert_eq!(
-            s.get("build", "cgo").unwrap().value,
+            s.get(Step::Build, "cgo").unwrap().value,
             toml::Value::Array(vec!["1".into()])
         );
         let dir = module();
-        let plan = plan(dir.path(), &s).unwrap();
+        let plan = plan(dir.path(), &mut s, None).unwrap();
         assert!(plan.outputs.github);
         assert_eq!(plan.outputs.junit.as_deref(), Some(Path::new("flag.xml")));
     }
@@ -629,12 +521,10 @@ mod tests {
     #[test]
     fn the_dry_run_shows_each_step_and_hides_header_values() {
         let dir = module();
-        let plan = plan(
+        let plan = plan_of(
             dir.path(),
-            &with(
-                "[probe]\nexec = \"svc\"\nheaders = [\"Authorization: Bearer s3cret\"]\n\
-                 [test]\ngo_args = [\"-run\", \"Test A\"]\n",
-            ),
+            "[probe]\nexec = \"svc\"\nheaders = [\"Authorization: Bearer s3cret\"]\n\
+             [test]\ngo_args = [\"-run\", \"Test A\"]\n",
         )
         .unwrap();
         let text = check::describe_plan(&plan.plan, None);
@@ -644,38 +534,6 @@ mod tests {
         let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         let names: Vec<&str> = lines.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
         assert_eq!(names, ["env", "build", "probe", "test", "report"], "{text}");
-    }
-
-    #[test]
-    fn every_setting_has_a_default_or_an_example() {
-        for step in steps() {
-            for arg in config::settings_of(&(step.command)()) {
-                let key = arg.get_id().as_str();
-                if step.reserved.iter().any(|(k, _)| *k == key) {
-                    continue;
-                }
-                let has_default = matches!(arg.get_action(), clap::ArgAction::SetTrue)
-                    || arg.get_default_values().len() == 1;
-                let has_example = init::EXAMPLES
-                    .iter()
-                    .any(|(s, k, _)| *s == step.name && *k == key);
-                assert!(
-                    has_default || has_example,
-                    "[{}] {key}: add an example to EXAMPLES",
-                    step.name
-                );
-            }
-        }
-        // And no example names a setting that does not exist.
-        for (s, k, _) in init::EXAMPLES {
-            let step = step(s);
-            assert!(
-                config::settings_of(&(step.command)())
-                    .iter()
-                    .any(|a| a.get_id().as_str() == *k),
-                "EXAMPLES names [{s}] {k}"
-            );
-        }
     }
 
     /// The starter with `line` (a commented-out setting) uncommented.
@@ -697,11 +555,11 @@ mod tests {
     fn the_starter_parses_as_written_and_with_each_setting_uncommented() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("go.mod"), "module example.com/svc\n").unwrap();
-        let text = init::starter(&steps());
+        let text = init::starter(&super::super::settings::help_of);
         let accept = |text: &str| -> anyhow::Result<()> {
             let config = Config::parse(text)?;
-            let settings = settings(&config, [], &[], None)?;
-            plan(dir.path(), &settings)?;
+            let mut settings = settings(&config, [], &[], None)?;
+            plan(dir.path(), &mut settings, None)?;
             Ok(())
         };
         accept(&text).unwrap();
@@ -727,15 +585,7 @@ mod tests {
             }
         }
         // Every setting of every table, fail_on and two rules.
-        let settings: usize = steps()
-            .iter()
-            .map(|s| {
-                config::settings_of(&(s.command)())
-                    .iter()
-                    .filter(|a| !s.reserved.iter().any(|(k, _)| *k == a.get_id().as_str()))
-                    .count()
-            })
-            .sum();
+        let settings = crate::settings::TABLE.len();
         assert_eq!(tried, settings + 3, "{text}");
     }
 }
@@ -749,6 +599,7 @@ mod settings_tests {
 
     use super::super::args::{BuildArgs, EnvArgs, ProbeArgs, TestArgs};
     use crate::config::{Config, Settings, Source};
+    use crate::step::Step;
 
     fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
@@ -762,8 +613,17 @@ mod settings_tests {
         Settings::from_config(&config)
     }
 
-    fn dir() -> Vec<OsString> {
-        vec![OsString::from(".")]
+    /// `step`'s settings judged by its parser `A`, with `dir` as check gives it; and the
+    /// command line they render.
+    fn parse<A: clap::Args + clap::FromArgMatches>(
+        s: &Settings,
+        step: Step,
+        dir: Option<&str>,
+    ) -> anyhow::Result<(A, Vec<OsString>)> {
+        let mut args = s.step_args(step)?;
+        args.dir = dir.map(PathBuf::from);
+        let parsed = super::super::settings::parse::<A>(s, &args)?;
+        Ok((parsed, args.argv()))
     }
 
     #[test]
@@ -780,7 +640,7 @@ mod settings_tests {
             grace = "2s"
             "#,
         );
-        let (b, _) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        let (b, _) = parse::<BuildArgs>(&s, Step::Build, Some(".")).unwrap();
         assert_eq!(b.matrix.targets, ["linux/amd64", "darwin/arm64"]);
         assert_eq!(b.matrix.version.as_deref(), Some("1.0.0"));
         assert_eq!(
@@ -797,7 +657,7 @@ mod settings_tests {
             ("GOREADY_FAIL_ON", "warning"),
             ("GOREADY_GO", "/usr/bin/go"),
         ]));
-        let (b, _) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        let (b, _) = parse::<BuildArgs>(&s, Step::Build, Some(".")).unwrap();
         assert_eq!(
             b.matrix.targets,
             ["linux/arm64"],
@@ -808,7 +668,7 @@ mod settings_tests {
             Some("2.0.0"),
             "GOREADY_BUILD_VERSION beats the GOREADY_VERSION alias"
         );
-        let (p, _) = s.parse::<ProbeArgs>("probe", &[], &[]).unwrap();
+        let (p, _) = parse::<ProbeArgs>(&s, Step::Probe, None).unwrap();
         assert_eq!(p.ready_timeout, std::time::Duration::from_secs(4));
         assert_eq!(
             p.grace,
@@ -820,22 +680,22 @@ mod settings_tests {
             "build.version=3.0.0".into(),
         ])
         .unwrap();
-        let (p, _) = s.parse::<ProbeArgs>("probe", &[], &[]).unwrap();
+        let (p, _) = parse::<ProbeArgs>(&s, Step::Probe, None).unwrap();
         assert_eq!(p.ready_timeout, std::time::Duration::from_secs(5));
         s.set(
-            "build",
+            Step::Build,
             "version",
             toml::Value::String("4.0.0".into()),
             Source::Flag("--version".into()),
         );
-        let (b, argv) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        let (b, argv) = parse::<BuildArgs>(&s, Step::Build, Some(".")).unwrap();
         assert_eq!(b.matrix.version.as_deref(), Some("4.0.0"));
         assert!(
             argv.contains(&OsString::from("--version=4.0.0")),
             "{argv:?}"
         );
         assert_eq!(
-            s.get("build", "version").unwrap().source,
+            s.get(Step::Build, "version").unwrap().source,
             Source::Flag("--version".into())
         );
     }
@@ -843,8 +703,7 @@ mod settings_tests {
     #[test]
     fn an_unknown_key_names_the_file_the_table_and_the_key() {
         let s = file("[probe]\nexec = \"svc\"\nready_timout = \"3s\"\n");
-        let err = s
-            .parse::<ProbeArgs>("probe", &[], &[])
+        let err = parse::<ProbeArgs>(&s, Step::Probe, None)
             .unwrap_err()
             .to_string();
         assert!(
@@ -854,8 +713,7 @@ mod settings_tests {
         assert!(err.contains("did you mean \"ready_timeout\""), "{err}");
         let mut s = Settings::default();
         s.layer_env(vars(&[("GOREADY_BUILD_NUMBER", "17")]));
-        let err = s
-            .parse::<BuildArgs>("build", &dir(), &[])
+        let err = parse::<BuildArgs>(&s, Step::Build, Some("."))
             .unwrap_err()
             .to_string();
         assert!(
@@ -868,8 +726,7 @@ mod settings_tests {
     fn a_bad_value_gets_the_steps_own_message_and_is_blamed_on_its_source() {
         let mut s = file("[probe]\nexec = \"svc\"\nready_timeout = \"3s\"\n");
         s.layer_env(vars(&[("GOREADY_PROBE_READY_TIMEOUT", "3x")]));
-        let err = s
-            .parse::<ProbeArgs>("probe", &[], &[])
+        let err = parse::<ProbeArgs>(&s, Step::Probe, None)
             .unwrap_err()
             .to_string();
         assert!(
@@ -881,8 +738,7 @@ mod settings_tests {
             "the duration parser's words: {err}"
         );
         let s = file("[probe]\nexec = \"svc\"\nrequests = 0\n");
-        let err = s
-            .parse::<ProbeArgs>("probe", &[], &[])
+        let err = parse::<ProbeArgs>(&s, Step::Probe, None)
             .unwrap_err()
             .to_string();
         assert!(
@@ -907,27 +763,25 @@ mod settings_tests {
                 "cannot be used with",
             ),
         ] {
-            let err = file(text)
-                .parse::<ProbeArgs>("probe", &[], &[])
+            let err = parse::<ProbeArgs>(&file(text), Step::Probe, None)
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(want), "{text}: {err}");
         }
         let mut s = Settings::default();
         s.set(
-            "probe",
+            Step::Probe,
             "exec",
             toml::Value::String("x".into()),
             Source::Set,
         );
         s.set(
-            "probe",
+            Step::Probe,
             "max_heap",
             toml::Value::String("-3".into()),
             Source::Set,
         );
-        let err = s
-            .parse::<ProbeArgs>("probe", &[], &[])
+        let err = parse::<ProbeArgs>(&s, Step::Probe, None)
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("--set probe.max_heap: "), "{err}");
@@ -949,19 +803,18 @@ mod settings_tests {
             private = "example.com/*"
             "#,
         );
-        let (b, argv) = s.parse::<BuildArgs>("build", &dir(), &[]).unwrap();
+        let (b, argv) = parse::<BuildArgs>(&s, Step::Build, Some(".")).unwrap();
         assert!(b.no_trimpath && b.require_static, "{argv:?}");
         assert_eq!(b.matrix.cgo, ["0", "1"]);
         assert!(argv.contains(&OsString::from("--no-trimpath")), "{argv:?}");
-        let (t, argv) = s
-            .parse::<TestArgs>("test", &[OsString::from("--dir=svc")], &[])
-            .unwrap();
+        let (t, argv) = parse::<TestArgs>(&s, Step::Test, Some("svc")).unwrap();
         assert_eq!(t.dir, PathBuf::from("svc"));
         assert_eq!(t.packages, ["./cmd/...", "./internal/..."]);
         assert_eq!(t.go_args, ["-race", "-run", "TestX"]);
         assert_eq!(
             argv,
             [
+                "--dir=svc",
                 "./cmd/...",
                 "./internal/...",
                 "--",
@@ -971,24 +824,23 @@ mod settings_tests {
             ]
             .map(OsString::from)
         );
-        let (e, _) = s.parse::<EnvArgs>("env", &dir(), &[]).unwrap();
+        let (e, _) = parse::<EnvArgs>(&s, Step::Env, Some(".")).unwrap();
         assert!(e.offline);
         assert_eq!(e.private, ["example.com/*"], "one value is a list of one");
         // A variable can hold a TOML list.
         s.layer_env(vars(&[("GOREADY_TEST_GO_ARGS", r#"["-count=1", "-v"]"#)]));
-        let (t, _) = s.parse::<TestArgs>("test", &dir(), &[]).unwrap();
+        let (t, _) = parse::<TestArgs>(&s, Step::Test, Some(".")).unwrap();
         assert_eq!(t.go_args, ["-count=1", "-v"]);
     }
 
     #[test]
     fn reserved_keys_are_refused_with_the_reason() {
         let s = file("[build]\ndir = \"elsewhere\"\n");
-        let err = s
-            .parse::<BuildArgs>("build", &dir(), &[("dir", "every step runs on DIR")])
+        let err = parse::<BuildArgs>(&s, Step::Build, Some("."))
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("[build] dir") && err.contains("every step runs on DIR"),
+            err.contains("[build] dir") && err.contains("every step runs on goready check's DIR"),
             "{err}"
         );
     }

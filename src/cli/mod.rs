@@ -8,6 +8,7 @@
 pub mod args;
 pub mod check;
 mod options;
+pub mod settings;
 
 use std::io::Write;
 
@@ -61,7 +62,10 @@ fn dispatch(command: &Command, matches: &clap::ArgMatches) -> anyhow::Result<u8>
         #[cfg(unix)]
         Command::Probe(args) => run_probe(args),
         Command::Test(args) => run_test(args),
-        Command::Report(args) => run_report(args),
+        Command::Report(args) => match matches.subcommand_matches("report") {
+            Some(m) => run_report(args, m),
+            None => Err(anyhow::anyhow!("internal error: no matches for report")),
+        },
         Command::Pprof(args) => run_pprof(args),
         Command::Check(args) => match matches.subcommand_matches("check") {
             Some(m) => check::run(args, m),
@@ -259,7 +263,10 @@ fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
     finish(&report, &args.common, false)
 }
 
-fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
+/// `goready report`: the outputs are the `[report]` settings layered exactly as `check`
+/// layers them — goready.toml, then `GOREADY_REPORT_*` variables, then the flags given
+/// (`matches`) — and judged by the same parser.
+fn run_report(args: &ReportArgs, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
     let env = &crate::report::process_env;
     let config = args.common.load_config()?;
     let fail_on = args
@@ -267,21 +274,16 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
         .fail_on
         .or(config.fail_on)
         .unwrap_or(Severity::Error);
-    let mut outputs = args.outputs.outputs(&args.common, fail_on, env);
-    // `[report] baseline` / `fail_on_new` and GOREADY_REPORT_* under the flags, as check
-    // layers them.
-    let layered = check::settings(config, check::goready_vars(), &[], None)?;
-    if outputs.baseline.is_none() {
-        outputs.baseline = layered
-            .get("report", "baseline")
-            .and_then(|s| s.value.as_str().map(std::path::PathBuf::from));
-    }
-    outputs.fail_on_new |= layered
-        .get("report", "fail_on_new")
-        .is_some_and(|s| s.value.as_bool() == Some(true) || s.value.as_str() == Some("true"));
+    let mut layered = check::settings(
+        config,
+        crate::check::goready_vars(),
+        &[],
+        Some((matches, &[crate::step::Step::Report])),
+    )?;
+    let (outputs, _) = check::report_outputs(&mut layered, config.path.as_deref())?;
     let merged = crate::report::command::run(&crate::report::command::Options {
         inputs: args.inputs.clone(),
-        outputs,
+        outputs: outputs.outputs(&args.common, fail_on, env),
         config,
         env,
     })?;
@@ -290,11 +292,10 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
 
 fn run_init(args: &InitArgs) -> anyhow::Result<u8> {
     use crate::check::init::{self, InitRun};
-    let steps = check::steps();
     let outcome = init::run(&init::Options {
         dir: &args.dir,
         force: args.force,
-        steps: &steps,
+        help: &settings::help_of,
     })?;
     let shown = |paths: &[std::path::PathBuf]| -> Vec<String> {
         paths.iter().map(|p| p.display().to_string()).collect()

@@ -2,7 +2,7 @@
 //! of the decoded size (so that a small hostile file cannot exhaust memory), and a prost
 //! decoder that streams the samples into [`Samples`] instead of a message each.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use prost::Message;
 
@@ -72,15 +72,22 @@ pub(super) fn gunzip(data: &[u8], limit: usize) -> Result<Vec<u8>, ProfileError>
         .min(limit)
         .min(data.len().saturating_mul(64));
     let mut out = Vec::with_capacity(hint.saturating_add(1));
-    let decoder = flate2::read::MultiGzDecoder::new(data);
-    decoder
-        .take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| ProfileError::Gzip(e.to_string()))?;
-    if out.len() > limit {
-        return Err(ProfileError::TooLarge { limit });
-    }
+    gunzip_into(data, limit as u64, &mut out)?;
     Ok(out)
+}
+
+/// The one capped gunzip: expands `data` (all members, as Go's gzip reader does) into `out`
+/// and returns the length, refusing to write past `limit` bytes — so a gzip bomb stops there.
+/// Profiles are decoded through it; a scraped profile is measured with [`std::io::sink`].
+pub fn gunzip_into(data: &[u8], limit: u64, out: &mut impl Write) -> Result<u64, ProfileError> {
+    let mut decoder = flate2::read::MultiGzDecoder::new(data).take(limit.saturating_add(1));
+    let n = std::io::copy(&mut decoder, out).map_err(|e| ProfileError::Gzip(e.to_string()))?;
+    if n > limit {
+        return Err(ProfileError::TooLarge {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        });
+    }
+    Ok(n)
 }
 
 /// A cheap pass over the top-level fields (no allocation) estimating the memory decoding

@@ -23,5 +23,6 @@ pub mod top;
 pub mod units;
 mod validate;
 
+pub use decode::gunzip_into;
 pub use profile::{ParseOptions, Profile, ProfileError, ValueType};
 pub use top::{Top, TopOptions, TopRow};

@@ -5,7 +5,6 @@
 //! [`EndpointResult`] with a [`Class`]; the rules judge them.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -242,20 +241,11 @@ pub fn gunzipped_len(body: &[u8]) -> Result<u64, String> {
 }
 
 fn gunzipped_len_within(body: &[u8], cap: u64) -> Result<u64, String> {
-    let mut dec = flate2::read::MultiGzDecoder::new(body).take(cap + 1);
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        match dec.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => total += n as u64,
-            Err(e) => return Err(format!("does not gunzip: {e}")),
-        }
-    }
-    if total > cap {
-        return Err(format!("expands beyond {cap} bytes"));
-    }
-    Ok(total)
+    crate::pprof::gunzip_into(body, cap, &mut std::io::sink()).map_err(|e| match e {
+        crate::pprof::ProfileError::TooLarge { .. } => format!("expands beyond {cap} bytes"),
+        crate::pprof::ProfileError::Gzip(why) => format!("does not gunzip: {why}"),
+        other => format!("does not gunzip: {other}"),
+    })
 }
 
 /// True for the HTML page pprof.Index serves.
