@@ -110,13 +110,15 @@ fn describe(what: &str, outcome: &Sticky) -> String {
     }
 }
 
-/// Writes every output. Warnings are printed (stderr, and as workflow commands on GitHub) and
-/// returned; an `Err` is a file that could not be written.
+/// Writes every output. What was published is said to `say`; warnings are said too (and
+/// written as workflow commands on GitHub) and returned; an `Err` is a file that could not
+/// be written.
 pub fn publish(
     report: &Report,
     out: &Outputs,
     env: Env,
     stdout: &mut dyn Write,
+    say: crate::progress::Say<'_>,
 ) -> anyhow::Result<Vec<String>> {
     if let Some(path) = &out.junit {
         junit::write(report, path)?;
@@ -204,10 +206,10 @@ pub fn publish(
     }
 
     for line in &info {
-        eprintln!("goready: {line}");
+        say.info(line.clone());
     }
     for w in &warnings {
-        eprintln!("goready: warning: {w}");
+        say.warn(w.clone());
         if out.github {
             writeln!(stdout, "{}", github::warning_command(w))?;
         }
