@@ -38,7 +38,9 @@ impl Go {
         I: IntoIterator,
         I::Item: Into<OsString>,
     {
-        process::cmd(&self.program, args).dir(dir)
+        // As an OsStr, not a Path: duct would make a Path program `./go`, relative to `dir`,
+        // where a bare `go` is looked up on PATH as the shell does.
+        process::cmd(self.program.as_os_str(), args).dir(dir)
     }
 
     /// `go env -json` in `dir`: every variable as Go resolves it (environment, go env file,
