@@ -166,6 +166,17 @@ impl State {
                     );
                     bar.inc(1);
                 }
+                // Every unit done: the bar goes before the step prints its results.
+                if let Some((done, Some(total))) = self.counts.get(step)
+                    && done >= total
+                    && let Some(bar) = self.bar.take()
+                {
+                    if let Some(line) = line {
+                        bar.println(line);
+                    }
+                    bar.finish_and_clear();
+                    return;
+                }
             }
             _ => {}
         }

@@ -160,7 +160,7 @@ impl Finished {
 /// How a graceful stop went ([`Supervised::terminate`]).
 #[cfg(unix)]
 #[derive(Debug, Clone)]
-pub struct Stopped {
+pub struct Terminated {
     /// Every process was gone within the grace period after SIGTERM.
     pub graceful: bool,
     /// Time from SIGTERM until the main process exited, when that happened within the grace
@@ -361,7 +361,7 @@ impl Supervised {
     /// Stops the child gracefully: SIGTERM to its group and every process of its tree, then
     /// SIGKILL to whatever still runs after `grace`; reaps the main process.
     #[cfg(unix)]
-    pub fn terminate(&mut self, grace: Duration) -> Stopped {
+    pub fn terminate(&mut self, grace: Duration) -> Terminated {
         let exited_before = self.try_wait().is_some();
         let began = Instant::now();
         self.entry.stop_signal(libc::SIGTERM);
@@ -383,7 +383,7 @@ impl Supervised {
             leftover = self.kill_tree(Duration::from_secs(5));
         }
         self.finish();
-        Stopped {
+        Terminated {
             graceful,
             main_exit,
             killed: if graceful { Vec::new() } else { live },

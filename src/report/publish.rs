@@ -179,7 +179,7 @@ pub fn publish(
         match token(name, env).and_then(|t| Ok((t, github::comment_target(out.pr, name, env)?))) {
             Err(e) => warnings.push(format!("PR comment skipped: {e}")),
             Ok((token, target)) => {
-                match github::publish_pr_comment(report, out.fail_on, &target, token, env) {
+                match github::publish_pr_comment(report, out.fail_on, &target, token, env, say) {
                     Ok(outcome) => info.push(describe(
                         &format!("PR comment on {}#{}", target.repo, target.pr),
                         &outcome,
@@ -195,7 +195,7 @@ pub fn publish(
         match token(name, env).and_then(|t| Ok((t, gitlab::note_target(name, env)?))) {
             Err(e) => warnings.push(format!("MR note skipped: {e}")),
             Ok((token, target)) => {
-                match gitlab::publish_mr_note(report, out.fail_on, &target, token, env) {
+                match gitlab::publish_mr_note(report, out.fail_on, &target, token, env, say) {
                     Ok(outcome) => {
                         info.push(describe(&format!("MR note on !{}", target.mr), &outcome))
                     }
