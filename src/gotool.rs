@@ -6,13 +6,13 @@
 //! started when they finish, time out, or goready is interrupted.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::process::{self, Finished, Stop, Supervised};
+use crate::process::{self, Expression, Finished, Stop, Supervised};
 
 /// A `go` command to run.
 #[derive(Debug, Clone)]
@@ -32,17 +32,21 @@ impl Default for Go {
 }
 
 impl Go {
-    /// A `go` command that runs in `dir`.
-    pub fn command(&self, dir: &Path) -> Command {
-        let mut cmd = Command::new(&self.program);
-        cmd.current_dir(dir);
-        cmd
+    /// `go ARGS` in `dir`, for [`crate::process`] to run.
+    pub fn command<I>(&self, dir: &Path, args: I) -> Expression
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        // As an OsStr, not a Path: duct would make a Path program `./go`, relative to `dir`,
+        // where a bare `go` is looked up on PATH as the shell does.
+        process::cmd(self.program.as_os_str(), args).dir(dir)
     }
 
     /// `go env -json` in `dir`: every variable as Go resolves it (environment, go env file,
     /// defaults). One call answers everything a step needs to know about the toolchain.
     pub fn env_json(&self, dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-        let out = process::capture(self.command(dir).args(["env", "-json"]), None)
+        let out = process::capture(&self.command(dir, ["env", "-json"]), None)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
         if !out.success() {
             bail!(
@@ -59,9 +63,17 @@ impl Go {
     /// under a test is one process goready can watch and stop (killing `go test` would
     /// leave the test binary running).
     pub fn test_binary(&self, dir: &Path, pkg: &str, out: &Path) -> anyhow::Result<()> {
-        let mut cmd = self.command(dir);
-        cmd.args(["test", "-c", "-o"]).arg(out).arg(pkg);
-        let result = process::capture(&mut cmd, None)
+        let cmd = self.command(
+            dir,
+            [
+                OsString::from("test"),
+                "-c".into(),
+                "-o".into(),
+                out.into(),
+                pkg.into(),
+            ],
+        );
+        let result = process::capture(&cmd, None)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
         if !result.success() {
             bail!(
@@ -82,11 +94,8 @@ impl Go {
     /// The directory of package `pkg` (`go list -f {{.Dir}}`), where `go test` would run
     /// its test binary.
     pub fn package_dir(&self, dir: &Path, pkg: &str) -> anyhow::Result<PathBuf> {
-        let out = process::capture(
-            self.command(dir).args(["list", "-f", "{{.Dir}}", pkg]),
-            None,
-        )
-        .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
+        let out = process::capture(&self.command(dir, ["list", "-f", "{{.Dir}}", pkg]), None)
+            .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
         if !out.success() {
             bail!(
                 "`go list {pkg}` failed in {}: {}",
@@ -141,9 +150,10 @@ impl Go {
         env: &[(&str, &str)],
         timeout: Duration,
     ) -> anyhow::Result<Finished> {
-        let mut cmd = self.command(dir);
-        cmd.args(args).envs(env.iter().copied());
-        process::capture(&mut cmd, Some(timeout)).with_context(|| {
+        let cmd = env
+            .iter()
+            .fold(self.command(dir, args), |cmd, (k, v)| cmd.env(k, v));
+        process::capture(&cmd, Some(timeout)).with_context(|| {
             format!(
                 "cannot run `{} {}` (is Go installed?)",
                 self.program.display(),
@@ -161,14 +171,12 @@ impl Go {
         packages: &[String],
         args: &[String],
     ) -> anyhow::Result<Supervised> {
-        let mut cmd = self.command(dir);
-        cmd.args(["test", "-json"])
-            .args(packages)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        process::spawn(&mut cmd, Stop::Kill)
+        let words = ["test", "-json"]
+            .into_iter()
+            .map(String::from)
+            .chain(packages.iter().cloned())
+            .chain(args.iter().cloned());
+        process::spawn(&self.command(dir, words), Stop::Kill)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))
     }
 
@@ -182,12 +190,13 @@ impl Go {
         patterns: &[String],
         flags: &[String],
     ) -> anyhow::Result<Vec<String>> {
-        let mut cmd = self.command(dir);
-        cmd.args(["list", "-e", "-f", "{{.ImportPath}}"])
-            .args(flags)
-            .arg("--")
-            .args(patterns);
-        let out = process::capture(&mut cmd, None)
+        let words = ["list", "-e", "-f", "{{.ImportPath}}"]
+            .into_iter()
+            .map(String::from)
+            .chain(flags.iter().cloned())
+            .chain(["--".to_string()])
+            .chain(patterns.iter().cloned());
+        let out = process::capture(&self.command(dir, words), None)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
         if !out.success() {
             bail!(
@@ -217,10 +226,11 @@ impl Go {
         if import_paths.is_empty() {
             return Ok(dirs);
         }
-        let mut cmd = self.command(dir);
-        cmd.args(["list", "-e", "-f", "{{.ImportPath}}\t{{.Dir}}"])
-            .args(import_paths);
-        let out = process::capture(&mut cmd, None)
+        let words = ["list", "-e", "-f", "{{.ImportPath}}\t{{.Dir}}"]
+            .into_iter()
+            .map(String::from)
+            .chain(import_paths.iter().cloned());
+        let out = process::capture(&self.command(dir, words), None)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
         for line in out.stdout.lines() {
             if let Some((path, pkg_dir)) = line.split_once('\t')
@@ -323,9 +333,8 @@ impl Go {
     /// variables that need no C compiler to compute (`go env -json` runs `$CC` to probe
     /// flags, which can hang on a broken toolchain); GOHOSTOS, GOVERSION, GOCACHE are fine.
     pub fn env_vars(&self, dir: &Path, names: &[&str]) -> anyhow::Result<Vec<String>> {
-        let mut cmd = self.command(dir);
-        cmd.arg("env").args(names);
-        let done = process::capture(&mut cmd, None)
+        let words = std::iter::once("env").chain(names.iter().copied());
+        let done = process::capture(&self.command(dir, words), None)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))?;
         if !done.success() {
             bail!(
@@ -350,12 +359,11 @@ impl Go {
     /// Runs `go build` in `dir` as a supervised child (its own process group, killed if
     /// goready is interrupted). An `Err` means `go` could not be started at all.
     pub fn build(&self, dir: &Path, build: &Build) -> anyhow::Result<Finished> {
-        let mut cmd = self.command(dir);
-        cmd.args(build.args());
-        for (k, v) in build.env() {
-            cmd.env(k, v);
-        }
-        process::capture(&mut cmd, None)
+        let cmd = build
+            .env()
+            .into_iter()
+            .fold(self.command(dir, build.args()), |cmd, (k, v)| cmd.env(k, v));
+        process::capture(&cmd, None)
             .with_context(|| format!("cannot run {} (is Go installed?)", self.program.display()))
     }
 }

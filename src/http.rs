@@ -212,6 +212,8 @@ fn read_cas(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 /// The system's trust anchors, read once. Unreadable entries are skipped: a missing store
 /// only means fewer servers are trusted, and the handshake says which one was not.
 fn system_roots() -> &'static [CertificateDer<'static>] {
+    // A global on purpose: the store is the machine's, the same for every client, and
+    // reading it costs milliseconds a run should pay once.
     static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
     ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }

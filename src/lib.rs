@@ -13,6 +13,7 @@ pub mod gotool;
 pub mod http;
 pub mod inspect;
 pub mod model;
+pub mod pool;
 pub mod pprof;
 pub mod probe;
 pub mod process;

@@ -57,6 +57,14 @@ pub enum Event {
         /// The line, without a `goready:` prefix (the reporter adds what it needs).
         text: String,
     },
+    /// What a tool goready runs printed for people (go's stderr, `go test`'s package lines,
+    /// a `goready check` step's own progress), passed on as it is, whole lines.
+    Output {
+        /// The step that ran the tool.
+        step: Step,
+        /// One or more lines.
+        text: String,
+    },
 }
 
 /// Where a step sends its events. Shared across the threads of one step.
@@ -92,6 +100,17 @@ impl Recorder {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+
+    /// The text of every [`Event::Note`] so far, in order (what a test asserts a step said).
+    pub fn notes(&self) -> Vec<String> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Note { text, .. } => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl Sink for Recorder {
@@ -126,6 +145,14 @@ impl<'a> Say<'a> {
     /// A [`Level::Warning`] note.
     pub fn warn(&self, text: impl Into<String>) {
         self.note(Level::Warning, text);
+    }
+
+    /// Lines a tool printed, passed on as they are ([`Event::Output`]).
+    pub fn output(&self, text: impl Into<String>) {
+        self.sink.emit(Event::Output {
+            step: self.step,
+            text: text.into(),
+        });
     }
 
     fn note(&self, level: Level, text: impl Into<String>) {

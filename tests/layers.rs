@@ -311,3 +311,91 @@ fn clap_is_used_only_in_the_cli() {
         "clap"
     ));
 }
+
+/// `code` (as [`code_only`] gives it) up to its unit tests: a `#[cfg(test)]` module may
+/// print what it likes.
+fn before_tests(code: &str) -> &str {
+    let mut from = 0;
+    while let Some(at) = code[from..].find("#[cfg(test)]") {
+        let start = from + at;
+        from = start + "#[cfg(test)]".len();
+        if code[from..].trim_start().starts_with("mod ") {
+            return &code[..start];
+        }
+    }
+    code
+}
+
+/// What only the CLI may do: print, exit, park a thread forever.
+const CLI_ONLY: &[&str] = &[
+    "println!",
+    "eprintln!",
+    "print!",
+    "eprint!",
+    "dbg!",
+    "process::exit",
+    "thread::park",
+];
+
+/// The [`CLI_ONLY`] names `code` uses (outside its unit tests), each where it stands alone.
+fn cli_only_uses(source: &str) -> Vec<&'static str> {
+    let code = code_only(source);
+    let code = before_tests(&code);
+    CLI_ONLY
+        .iter()
+        .copied()
+        .filter(|name| {
+            code.match_indices(name)
+                .any(|(at, _)| !code[..at].chars().next_back().is_some_and(ident_char))
+        })
+        .collect()
+}
+
+#[test]
+fn nothing_below_the_cli_prints_exits_or_parks() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let cli = root.join("src").join("cli");
+    let main = root.join("src").join("main.rs");
+    let mut offenders = Vec::new();
+    for file in files.iter().filter(|f| !f.starts_with(&cli) && **f != main) {
+        let source = std::fs::read_to_string(file).unwrap();
+        for name in cli_only_uses(&source) {
+            offenders.push(format!(
+                "{}: {name}",
+                file.strip_prefix(root).unwrap().display()
+            ));
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "below the CLI, progress goes to a progress::Sink and a stop is a cancel::Stopped \
+         returned to the CLI:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn printing_exiting_and_parking_are_caught_but_not_in_tests_or_comments() {
+    assert_eq!(cli_only_uses("fn f() { eprintln!(\"x\"); }"), ["eprintln!"]);
+    assert_eq!(cli_only_uses("fn f() { print!(\"x\"); }"), ["print!"]);
+    assert_eq!(
+        cli_only_uses("fn f() -> ! { std::process::exit(2) }"),
+        ["process::exit"]
+    );
+    assert_eq!(
+        cli_only_uses("fn f() { loop { std::thread::park(); } }"),
+        ["thread::park"]
+    );
+    assert!(cli_only_uses("// eprintln!(\"x\")\nfn f() { let _ = \"println!\"; }").is_empty());
+    assert!(cli_only_uses("fn my_eprintln() {}\nfn f() { my_eprintln(); }").is_empty());
+    assert!(
+        cli_only_uses("fn f() {}\n#[cfg(test)]\nmod tests {\n    fn g() { println!(\"x\"); }\n}\n")
+            .is_empty()
+    );
+    assert_eq!(
+        cli_only_uses("#[cfg(test)]\nfn only_in_tests() {}\nfn f() { dbg!(1); }"),
+        ["dbg!"]
+    );
+}

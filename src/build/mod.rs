@@ -18,12 +18,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use crate::cancel::Cancel;
 use crate::gotool::{self, Go};
 use crate::inspect;
 use crate::model::{Check, Report};
+use crate::progress::{Event, Say, Sink};
+use crate::step::Step;
 use matrix::{Shard, Target};
 use rules::{Compile, Rebuild, RuleOptions, TargetBuild};
-use runner::{Progress, ProgressMode};
 
 /// The default `--version-var`.
 pub const DEFAULT_VERSION_VAR: &str = "main.Version";
@@ -63,8 +65,6 @@ pub struct Options {
     pub reproducible: bool,
     /// `--shard I/N`.
     pub shard: Option<Shard>,
-    /// How progress is shown.
-    pub progress: ProgressMode,
 }
 
 impl Default for Options {
@@ -86,7 +86,6 @@ impl Default for Options {
             require_static: false,
             reproducible: false,
             shard: None,
-            progress: ProgressMode::Quiet,
         }
     }
 }
@@ -109,9 +108,11 @@ struct Shared<'a> {
     rule_opts: RuleOptions,
 }
 
-/// Runs the step: the errors returned are usage and setup errors (exit 2); everything that
-/// goes wrong with a target becomes a check.
-pub fn run(opts: &Options) -> anyhow::Result<Report> {
+/// Runs the step: the errors returned are usage and setup errors (exit 2) and
+/// [`crate::cancel::Stopped`] when `cancel` stopped it (no target starts after that, and no
+/// half-built matrix is reported); everything that goes wrong with a target becomes a check.
+/// Each target's start and end go to `sink`.
+pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<Report> {
     let go = &opts.go;
     if !opts.dir.is_dir() {
         bail!(
@@ -119,8 +120,6 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
             opts.dir.display()
         );
     }
-    // First: every `go` goready starts from here on dies with it.
-    crate::process::watch_signals();
     let cwd = std::env::current_dir().context("reading the working directory")?;
     let dir = std::path::absolute(&opts.dir)
         .with_context(|| format!("resolving {}", opts.dir.display()))?;
@@ -158,11 +157,12 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         [os, arch] => (os.clone(), arch.clone()),
         _ => bail!("`go env GOHOSTOS GOHOSTARCH` gave an unexpected answer"),
     };
+    let say = Say::new(Step::Build, sink);
     if targets.is_empty() {
-        eprintln!(
-            "goready build: shard {} has no targets (the matrix has fewer targets than shards)",
+        say.info(format!(
+            "shard {} has no targets (the matrix has fewer targets than shards)",
             opts.shard.map(|s| s.to_string()).unwrap_or_default()
-        );
+        ));
         return Ok(Report::new(Vec::new()));
     }
     let dist = dir.join("dist");
@@ -208,16 +208,27 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         dir,
         cwd,
     };
-    let jobs = opts.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+    let jobs = opts.jobs.unwrap_or_else(crate::pool::cores).max(1);
+    sink.emit(Event::Began {
+        step: Step::Build,
+        total: Some(targets.len() as u64),
+        what: format!(
+            "{} targets, {} at a time",
+            targets.len(),
+            jobs.min(targets.len())
+        ),
     });
-    let progress = Progress::new(opts.progress, targets.len(), jobs.min(targets.len()));
-    let per_target = runner::run_all(&targets, jobs, &progress, |t| ctx.target(t));
-    progress.close();
+    let per_target = crate::pool::map(&targets, jobs, |_, t| {
+        // A target not started when goready was stopped is not started at all.
+        cancel.check()?;
+        Ok(runner::timed(t, sink, |t| ctx.target(t)))
+    });
     let _ = std::fs::remove_dir(ctx.dist.join(".rebuild"));
-    Ok(Report::new(per_target.into_iter().flatten().collect()))
+    // A build the signal cut short (its `go` killed) is no result: stopped, not failed.
+    cancel.check()?;
+    let per_target: Result<Vec<Vec<Check>>, crate::cancel::Stopped> =
+        per_target.into_iter().collect();
+    Ok(Report::new(per_target?.into_iter().flatten().collect()))
 }
 
 impl Shared<'_> {

@@ -1,16 +1,15 @@
-//! Running the matrix: a fixed number of workers (`--jobs`) take targets in matrix order, a
-//! progress display follows them, and `go build`'s output is read into facts (the compiler's
+//! Running the matrix: each target's build announced as events (the workers are
+//! [`crate::pool`]'s), and `go build`'s output read into facts (the compiler's
 //! `file:line:col: message` diagnostics, a missing C compiler).
 
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 
 use super::matrix::Target;
+use crate::progress::{Event, Sink};
+use crate::step::Step;
 
 /// One compiler diagnostic, located in the source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,138 +114,28 @@ pub fn missing_c_compiler(output: &str) -> bool {
     })
 }
 
-/// How progress is shown on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProgressMode {
-    /// A bar (stderr is a terminal and CI is not set).
-    Bar,
-    /// One line per finished target (CI logs, pipes).
-    Lines,
-    /// Nothing.
-    Quiet,
-}
-
-impl ProgressMode {
-    /// A bar on a terminal, plain lines in CI (`CI=true`) or when stderr is not a terminal.
-    pub fn detect() -> Self {
-        use std::io::IsTerminal;
-        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-        if std::io::stderr().is_terminal() && !ci {
-            ProgressMode::Bar
-        } else {
-            ProgressMode::Lines
-        }
-    }
-}
-
-/// The progress display: shared by the workers.
-pub struct Progress {
-    mode: ProgressMode,
-    bar: Option<indicatif::ProgressBar>,
-    building: Mutex<Vec<String>>,
-    done: AtomicUsize,
-    total: usize,
-}
-
-impl Progress {
-    /// A display for `total` targets.
-    pub fn new(mode: ProgressMode, total: usize, jobs: usize) -> Self {
-        let bar = (mode == ProgressMode::Bar).then(|| {
-            let bar = indicatif::ProgressBar::new(total as u64);
-            let style = indicatif::ProgressStyle::with_template(
-                "{spinner} building [{bar:24}] {pos}/{len} {elapsed} {wide_msg}",
-            )
-            .map(|s| s.progress_chars("=> "))
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        if mode == ProgressMode::Lines {
-            eprintln!("goready build: {total} targets, {jobs} at a time");
-        }
-        Progress {
-            mode,
-            bar,
-            building: Mutex::new(Vec::new()),
-            done: AtomicUsize::new(0),
-            total,
-        }
-    }
-
-    /// A target started building.
-    pub fn start(&self, label: &str) {
-        let mut building = self.building.lock().unwrap_or_else(|e| e.into_inner());
-        building.push(label.to_string());
-        if let Some(bar) = &self.bar {
-            bar.set_message(building.join(", "));
-        }
-    }
-
-    /// A target is done; `summary` says how it went.
-    pub fn finish(&self, label: &str, ok: bool, summary: &str, elapsed: Duration) {
-        let n = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut building = self.building.lock().unwrap_or_else(|e| e.into_inner());
-        building.retain(|l| l != label);
-        let mark = if ok { "ok  " } else { "FAIL" };
-        let line = format!(
-            "{mark} {label:<22} {summary} ({:.1}s)",
-            elapsed.as_secs_f64()
-        );
-        match (&self.bar, self.mode) {
-            (Some(bar), _) => {
-                bar.println(line);
-                bar.set_message(building.join(", "));
-                bar.inc(1);
-            }
-            (None, ProgressMode::Lines) => {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "goready build: [{n}/{}] {line}", self.total);
-            }
-            _ => {}
-        }
-    }
-
-    /// Removes the bar before the results are printed.
-    pub fn close(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-/// Runs `job` for every target on `jobs` worker threads and returns the results in matrix
-/// order. Workers take the next target as they become free, so a slow target does not hold
-/// the others up.
-pub fn run_all<R, F>(targets: &[Target], jobs: usize, progress: &Progress, job: F) -> Vec<R>
-where
-    R: Send,
-    F: Fn(&Target) -> (R, bool, String) + Sync,
-{
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new(targets.iter().map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, targets.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(target) = targets.get(i) else { break };
-                    let label = target.label();
-                    progress.start(&label);
-                    let started = Instant::now();
-                    let (result, ok, summary) = job(target);
-                    progress.finish(&label, ok, &summary, started.elapsed());
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
-                }
-            });
-        }
+/// Runs `job` for one target between its [`Event::Started`] and [`Event::Finished`]: the
+/// job returns its result, whether it went well, and a one-line summary (the elapsed time is
+/// added).
+pub fn timed<R>(
+    target: &Target,
+    sink: &dyn Sink,
+    job: impl FnOnce(&Target) -> (R, bool, String),
+) -> R {
+    let label = target.label();
+    sink.emit(Event::Started {
+        step: Step::Build,
+        item: label.clone(),
     });
-    results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
+    let started = Instant::now();
+    let (result, ok, summary) = job(target);
+    sink.emit(Event::Finished {
+        step: Step::Build,
+        item: label,
+        ok,
+        detail: format!("{summary} ({:.1}s)", started.elapsed().as_secs_f64()),
+    });
+    result
 }
 
 #[cfg(test)]
@@ -289,17 +178,23 @@ mod tests {
     }
 
     #[test]
-    fn workers_return_results_in_matrix_order() {
-        let targets: Vec<Target> = (0..7)
-            .map(|i| Target::new("linux", &format!("arch{i}"), i % 2 == 0))
-            .collect();
-        let progress = Progress::new(ProgressMode::Quiet, targets.len(), 3);
-        let out = run_all(&targets, 3, &progress, |t| {
-            std::thread::sleep(Duration::from_millis(if t.cgo { 30 } else { 1 }));
-            (t.label(), true, String::new())
+    fn a_target_is_announced_before_and_after_its_job_with_the_job_summary() {
+        let rec = crate::progress::Recorder::new();
+        let target = Target::new("linux", "arm64", false);
+        let out = timed(&target, &rec, |t| {
+            (t.goarch.clone(), false, "compile error".into())
         });
-        let want: Vec<String> = targets.iter().map(Target::label).collect();
-        assert_eq!(out, want);
-        assert_eq!(progress.done.load(Ordering::SeqCst), 7);
+        assert_eq!(out, "arm64");
+        let events = rec.events();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(
+            matches!(&events[0], Event::Started { step: Step::Build, item } if item == "linux/arm64 cgo=0"),
+            "{events:?}"
+        );
+        assert!(
+            matches!(&events[1], Event::Finished { item, ok: false, detail, .. }
+                if item == "linux/arm64 cgo=0" && detail.starts_with("compile error (")),
+            "{events:?}"
+        );
     }
 }

@@ -2,7 +2,6 @@
 //! binary, the `-ldflags` word splitting Go uses, and running `BIN --version`.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::bail;
@@ -117,12 +116,11 @@ pub fn run(binary: &Path, args: &[String]) -> VersionRun {
         .map(|w| crate::gotool::shell_quote(&w))
         .collect::<Vec<_>>()
         .join(" ");
-    let mut cmd = Command::new(binary);
-    cmd.args(args);
+    let mut cmd = process::cmd(binary, args);
     if let Some(dir) = binary.parent() {
-        cmd.current_dir(dir);
+        cmd = cmd.dir(dir);
     }
-    let finished = process::capture(&mut cmd, Some(VERSION_TIMEOUT));
+    let finished = process::capture(&cmd, Some(VERSION_TIMEOUT));
     match finished {
         Err(e) => VersionRun {
             command,

@@ -1,29 +1,32 @@
 //! Running a [`Plan`]: every step as goready's own subcommand in a child process, supervised
 //! by [`crate::process`] with [`Stop::Forward`] (a signal to `check` goes to every running
-//! step, which stops its own children the way it does when run alone; `check` then dies of
-//! the same signal, publishing nothing).
+//! step, which stops its own children the way it does when run alone; `check` then returns
+//! [`crate::cancel::Stopped`], publishing nothing, and the CLI dies of the same signal).
 //!
 //! Steps that do not depend on each other overlap: env, the first build and test start at
 //! once; a further build (the rest of the matrix) waits for the build before it, so that the
 //! builds do not fight over the cores; a probe of `{bin}` waits for the first build, which
-//! makes that binary. What each step prints stays together: one step streams its stderr live
-//! at a time, the others' is kept and printed whole when the live one ends ([`Console`]).
+//! makes that binary. What each step prints stays together: one step's stderr goes to the
+//! sink live at a time, the others' is kept and sent whole when the live one ends
+//! ([`Console`]); the CLI's reporter prints it.
 //! The merged report is the one a run of the steps one after another gives: reports in plan
 //! order, the build's checks in matrix order.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
 use super::{Action, Native, Plan, command_line, shell_line};
+use crate::cancel::Cancel;
 use crate::model::{Check, Report};
 use crate::process::{self, Stop};
+use crate::progress::{Say, Sink};
 use crate::rules;
 use crate::step::Step;
 
@@ -55,8 +58,15 @@ fn waits_for(plan: &Plan, i: usize) -> Option<usize> {
     }
 }
 
-/// Runs the plan's steps, overlapping what is independent, and merges their results.
-pub fn execute(plan: &Plan, config: Option<&Path>) -> anyhow::Result<Report> {
+/// Runs the plan's steps, overlapping what is independent, and merges their results. What
+/// the steps print goes to `sink`; cancelled, no further step starts, the running ones are
+/// stopped by the signal watcher, and the result is [`crate::cancel::Stopped`].
+pub fn execute(
+    plan: &Plan,
+    config: Option<&Path>,
+    sink: &dyn Sink,
+    cancel: &Cancel,
+) -> anyhow::Result<Report> {
     let tmp = tempfile::Builder::new()
         .prefix("goready-check-")
         .tempdir()
@@ -70,8 +80,8 @@ pub fn execute(plan: &Plan, config: Option<&Path>) -> anyhow::Result<Report> {
             empty
         }
     };
-    process::watch_signals();
-    let console = Console::new(std::io::stderr());
+    let say = Say::new(Step::Check, sink);
+    let console = Console::new(Lines(say));
     let done: Vec<Done> = plan.steps.iter().map(|_| Done::default()).collect();
     let started = Instant::now();
     let ctx = Ctx {
@@ -80,6 +90,7 @@ pub fn execute(plan: &Plan, config: Option<&Path>) -> anyhow::Result<Report> {
         done: &done,
         dir: tmp.path(),
         config: &config_file,
+        cancel,
     };
     let results: Vec<anyhow::Result<(Report, Duration)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..plan.steps.len())
@@ -102,13 +113,9 @@ pub fn execute(plan: &Plan, config: Option<&Path>) -> anyhow::Result<Report> {
             })
             .collect()
     });
-    if process::interrupted() {
-        // The signal watcher stops what runs and ends goready with the signal; a merged
-        // report of half-run steps would only mislead.
-        loop {
-            std::thread::park();
-        }
-    }
+    // The signal watcher stopped what ran; a merged report of half-run steps would only
+    // mislead.
+    cancel.check()?;
     let mut in_steps = Duration::ZERO;
     let mut reports = Vec::new();
     for result in results {
@@ -116,11 +123,11 @@ pub fn execute(plan: &Plan, config: Option<&Path>) -> anyhow::Result<Report> {
         in_steps += took;
         reports.push(report);
     }
-    eprintln!(
-        "goready check: steps done in {:.2} s ({:.2} s in the steps themselves, overlapped)",
+    say.info(format!(
+        "check: steps done in {:.2} s ({:.2} s in the steps themselves, overlapped)",
         started.elapsed().as_secs_f64(),
         in_steps.as_secs_f64()
-    );
+    ));
     Ok(merge_in_plan_order(plan, reports))
 }
 
@@ -156,11 +163,12 @@ fn merge_in_plan_order(plan: &Plan, reports: Vec<Report>) -> Report {
 /// What every step's thread shares.
 struct Ctx<'a> {
     plan: &'a Plan,
-    console: &'a Console<std::io::Stderr>,
+    console: &'a Console<Lines<'a>>,
     done: &'a [Done],
     /// Where the steps' result files go.
     dir: &'a Path,
     config: &'a Path,
+    cancel: &'a Cancel,
 }
 
 impl Ctx<'_> {
@@ -170,6 +178,8 @@ impl Ctx<'_> {
         let total = self.plan.steps.len();
         let n = i + 1;
         let needed = waits_for(self.plan, i).map(|j| self.done[j].wait());
+        // No step starts once goready is stopping.
+        self.cancel.check()?;
         let step_started = Instant::now();
         let say = |line: String| self.console.write(i, format!("{line}\n").as_bytes());
         let checks = match action {
@@ -265,9 +275,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// goready's stderr, shared by the running steps so that each one's output stays together:
+/// What goes to the sink as [`crate::progress::Event::Output`]: whole lines of the steps'
+/// stderr (one write, one event).
+struct Lines<'a>(Say<'a>);
+
+impl Write for Lines<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.output(String::from_utf8_lossy(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The steps' output, shared by the running steps so that each one's output stays together:
 /// the first step to write streams live; the others' output is kept, and when the live step
-/// ends, the kept output of the steps that ended meanwhile is printed whole (in plan order),
+/// ends, the kept output of the steps that ended meanwhile is sent whole (in plan order),
 /// then the next running step's, which streams live from then on.
 struct Console<W: Write> {
     state: Mutex<ConsoleState<W>>,
@@ -390,7 +415,7 @@ impl StepRun {
 const STDERR_TAIL: usize = 16 * 1024;
 
 /// Runs `goready STEP --json JSON --config CONFIG ARGV…`: stdout (the step's own table) is
-/// dropped, stderr (progress, go's output) goes to `out`.
+/// dropped, stderr (progress, go's output) goes to `out`, a line at a time.
 fn run_step(
     step: Step,
     argv: &[OsString],
@@ -399,29 +424,31 @@ fn run_step(
     out: impl Fn(&[u8]),
 ) -> anyhow::Result<StepRun> {
     let exe = std::env::current_exe().context("finding goready's own executable")?;
-    let mut cmd = Command::new(exe);
     // The options go before ARGV: `goready test`'s ARGV may end in `-- GO_TEST_ARGS`.
-    cmd.arg(step.name())
-        .arg("--json")
-        .arg(json)
-        .arg("--config")
-        .arg(config)
-        .args(argv)
+    let mut words: Vec<OsString> = vec![
+        step.name().into(),
+        "--json".into(),
+        json.into(),
+        "--config".into(),
+        config.into(),
+    ];
+    words.extend(argv.iter().cloned());
+    let cmd = process::cmd(exe, words)
         .env_remove("GOREADY_FAIL_ON")
         .env_remove("GOREADY_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = process::spawn(&mut cmd, Stop::Forward).context("starting a goready step")?;
+        .stdout_null();
+    let mut child = process::spawn(&cmd, Stop::Forward).context("starting a goready step")?;
     let mut tail = Vec::new();
-    if let Some(mut stderr) = child.take_stderr() {
-        let mut buf = [0u8; 8192];
+    if let Some(stderr) = child.take_stderr() {
+        let mut stderr = BufReader::new(stderr);
+        let mut line = Vec::new();
         loop {
-            match stderr.read(&mut buf) {
+            line.clear();
+            match stderr.read_until(b'\n', &mut line) {
                 Ok(0) => break,
-                Ok(n) => {
-                    out(&buf[..n]);
-                    tail.extend_from_slice(&buf[..n]);
+                Ok(_) => {
+                    out(&line);
+                    tail.extend_from_slice(&line);
                     if tail.len() > STDERR_TAIL {
                         tail.drain(..tail.len() - STDERR_TAIL);
                     }

@@ -131,12 +131,18 @@ pub struct Options<'a> {
 }
 
 /// `goready check`: runs every step of the plan, merges their results, applies goready.toml's
-/// `[rules]` and publishes the merged report the way `goready report` does.
-pub fn run(opts: &Options) -> anyhow::Result<Report> {
-    let mut report = execute(&opts.plan, opts.config_file.as_deref())?;
+/// `[rules]` and publishes the merged report the way `goready report` does. Progress goes to
+/// `sink`; cancelled, it returns [`crate::cancel::Stopped`] and publishes nothing.
+pub fn run(
+    opts: &Options,
+    sink: &dyn crate::progress::Sink,
+    cancel: &crate::cancel::Cancel,
+) -> anyhow::Result<Report> {
+    let mut report = execute(&opts.plan, opts.config_file.as_deref(), sink, cancel)?;
     opts.config.apply(&mut report);
     crate::report::publish::judge(&mut report, &opts.outputs);
-    crate::report::command::publish_merged(&report, &opts.outputs, &[], opts.env)?;
+    let say = crate::progress::Say::new(crate::step::Step::Check, sink);
+    crate::report::command::publish_merged(&report, &opts.outputs, &[], opts.env, say)?;
     Ok(report)
 }
 

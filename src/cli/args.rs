@@ -21,6 +21,10 @@ pub struct Cli {
     /// The step to run.
     #[command(subcommand)]
     pub command: Command,
+
+    /// No progress on stderr (the results, errors and the exit code stay).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 }
 
 /// goready's steps.

@@ -66,7 +66,7 @@ pub fn report_outputs(
 /// `goready check`: reads goready.toml (once), plans, runs the plan through
 /// [`check::run`] (which merges and publishes), and returns the exit code. `matches` are
 /// `check`'s own, which say which flags were given.
-pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
+pub fn run(args: &CheckArgs, matches: &ArgMatches, run: &super::Run) -> anyhow::Result<u8> {
     if !args.dir.is_dir() {
         bail!(
             "{} is not a directory: pass the Go module's directory (the one with go.mod)",
@@ -115,13 +115,17 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
         .fail_on
         .or(config.fail_on)
         .unwrap_or(Severity::Error);
-    let report = check::run(&check::Options {
-        plan,
-        config_file: config_path,
-        config: &config,
-        outputs: outputs.outputs(&args.common, fail_on, env),
-        env,
-    })?;
+    let report = check::run(
+        &check::Options {
+            plan,
+            config_file: config_path,
+            config: &config,
+            outputs: outputs.outputs(&args.common, fail_on, env),
+            env,
+        },
+        run.reporter,
+        run.cancel,
+    )?;
     super::finish_with(&report, &args.common, &config, false)
 }
 

@@ -8,19 +8,32 @@
 pub mod args;
 pub mod check;
 mod options;
+pub mod reporter;
 pub mod settings;
 
 use std::io::Write;
+use std::sync::Arc;
 
 use clap::{CommandFactory, FromArgMatches};
 
 pub use args::*;
 
+use crate::cancel::{Cancel, Stopped};
 use crate::config::Config;
 use crate::inspect;
 use crate::model::{Report, Severity};
 #[cfg(unix)]
 use crate::probe;
+use crate::step::Step;
+use reporter::{Mode, Reporter};
+
+/// What every command runs with: the one reporter and the run's cancel token.
+pub struct Run<'a> {
+    /// Where every step's progress goes.
+    pub reporter: &'a Reporter,
+    /// Cancelled by a signal (the watcher) or a step's own watchdog.
+    pub cancel: &'a Cancel,
+}
 
 /// Exit code for usage, configuration and internal errors (DESIGN.md).
 pub const EXIT_USAGE: u8 = 2;
@@ -40,35 +53,83 @@ pub fn main() -> u8 {
             return code;
         }
     };
-    match dispatch(&cli.command, &matches) {
+    let reporter = Arc::new(Reporter::new(Mode::detect(cli.quiet)));
+    let cancel = Cancel::new();
+    // Before any work: a signal that comes first still ends goready the usual way.
+    #[cfg(unix)]
+    let watch = match crate::process::signals::watch(
+        cancel.clone(),
+        reporter.clone(),
+        cli.command.step(),
+        die_of,
+    ) {
+        Ok(watch) => Some(watch),
+        Err(e) => {
+            use crate::progress::Say;
+            Say::new(cli.command.step(), &*reporter).warn(format!(
+                "cannot watch for interrupts ({e}): a signal kills goready without stopping \
+                 what it started"
+            ));
+            None
+        }
+    };
+    let run = Run {
+        reporter: &reporter,
+        cancel: &cancel,
+    };
+    let result = dispatch(&cli.command, &matches, &run);
+    reporter.finish();
+    // A signal came: goready dies of it once the children are stopped, whatever the step
+    // returned (a report of half-done work would only mislead).
+    #[cfg(unix)]
+    if let Some(sig) = watch.as_ref().and_then(|w| w.wait_stopped()) {
+        die_of(sig);
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("goready: error: {e:#}");
+            match e.downcast_ref::<Stopped>() {
+                // Stopped by a signal that could not be re-raised above: the shell's code.
+                Some(Stopped::Interrupted) => {
+                    eprintln!("goready: {e:#}");
+                    return 130;
+                }
+                Some(Stopped::TimedOut) => eprintln!("goready: {e:#}"),
+                None => eprintln!("goready: error: {e:#}"),
+            }
             EXIT_USAGE
         }
     }
 }
 
+/// Dies of `sig` (its default action, so that goready's caller sees the usual status), or
+/// exits with 128 + `sig` if that does not end it. Never returns.
+#[cfg(unix)]
+fn die_of(sig: i32) {
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    std::process::exit(128 + sig);
+}
+
 /// Runs one command. goready.toml is read here, once, before any work: a broken file is a
 /// usage error before minutes of building, not after (`check` reads DIR/goready.toml itself).
-fn dispatch(command: &Command, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
+fn dispatch(command: &Command, matches: &clap::ArgMatches, run: &Run) -> anyhow::Result<u8> {
     if let Some(common) = command.common() {
         common.load_config()?;
     }
     match command {
-        Command::Inspect(args) => run_inspect(args),
-        Command::Build(args) => run_build(args),
-        Command::Env(args) => run_env(args),
+        Command::Inspect(args) => run_inspect(args, run),
+        Command::Build(args) => run_build(args, run),
+        Command::Env(args) => run_env(args, run),
         #[cfg(unix)]
-        Command::Probe(args) => run_probe(args),
-        Command::Test(args) => run_test(args),
+        Command::Probe(args) => run_probe(args, run),
+        Command::Test(args) => run_test(args, run),
         Command::Report(args) => match matches.subcommand_matches("report") {
-            Some(m) => run_report(args, m),
+            Some(m) => run_report(args, m, run),
             None => Err(anyhow::anyhow!("internal error: no matches for report")),
         },
-        Command::Pprof(args) => run_pprof(args),
+        Command::Pprof(args) => run_pprof(args, run),
         Command::Check(args) => match matches.subcommand_matches("check") {
-            Some(m) => check::run(args, m),
+            Some(m) => check::run(args, m, run),
             None => Err(anyhow::anyhow!("internal error: no matches for check")),
         },
         Command::Init(args) => run_init(args),
@@ -76,6 +137,21 @@ fn dispatch(command: &Command, matches: &clap::ArgMatches) -> anyhow::Result<u8>
 }
 
 impl Command {
+    /// The step the command runs (`init` writes `check`'s files).
+    fn step(&self) -> Step {
+        match self {
+            Command::Inspect(_) => Step::Inspect,
+            Command::Env(_) => Step::Env,
+            Command::Build(_) => Step::Build,
+            #[cfg(unix)]
+            Command::Probe(_) => Step::Probe,
+            Command::Test(_) => Step::Test,
+            Command::Report(_) => Step::Report,
+            Command::Pprof(_) => Step::Pprof,
+            Command::Check(_) | Command::Init(_) => Step::Check,
+        }
+    }
+
     /// The flags every step shares, for the steps that read goready.toml from the working
     /// directory (or --config).
     fn common(&self) -> Option<&CommonArgs> {
@@ -126,8 +202,9 @@ fn print_checks(report: &Report) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
-    let outcome = crate::env::run(&args.options()?);
+fn run_env(args: &EnvArgs, run: &Run) -> anyhow::Result<u8> {
+    let outcome = crate::env::run(&args.options()?, run.cancel)?;
+    run.reporter.finish();
     let report = args.common.configured(Report::new(outcome.checks))?;
     print_checks(&report)?;
     if let Some(e) = &outcome.config_error {
@@ -136,15 +213,17 @@ fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
     finish(&report, &args.common, outcome.config_error.is_some())
 }
 
-fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
-    let report = crate::build::run(&args.options())?;
+fn run_build(args: &BuildArgs, run: &Run) -> anyhow::Result<u8> {
+    let report = crate::build::run(&args.options(), run.reporter, run.cancel)?;
+    run.reporter.finish();
     let report = args.common.configured(report)?;
     print_checks(&report)?;
     finish(&report, &args.common, false)
 }
 
-fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
-    let inspected = inspect::run(&args.options());
+fn run_inspect(args: &InspectArgs, run: &Run) -> anyhow::Result<u8> {
+    let inspected = inspect::run(&args.options(), run.cancel)?;
+    run.reporter.finish();
     for u in &inspected.unreadable {
         eprintln!("goready: cannot read {}: {}", u.path, u.error);
     }
@@ -177,16 +256,18 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
     finish(&report, &args.common, unreadable)
 }
 
-fn run_test(args: &TestArgs) -> anyhow::Result<u8> {
-    let checks = crate::gotest::run(&args.options(), &mut std::io::stderr())?;
+fn run_test(args: &TestArgs, run: &Run) -> anyhow::Result<u8> {
+    let checks = crate::gotest::run(&args.options(), run.reporter, run.cancel)?;
+    run.reporter.finish();
     let report = args.common.configured(Report::new(checks))?;
     print_checks(&report)?;
     finish(&report, &args.common, false)
 }
 
 #[cfg(unix)]
-fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
-    let probed = probe::command::run(&args.options()?)?;
+fn run_probe(args: &ProbeArgs, run: &Run) -> anyhow::Result<u8> {
+    let probed = probe::command::run(&args.options()?, run.reporter, run.cancel)?;
+    run.reporter.finish();
     let report = args.common.configured(Report::new(probed.checks))?;
     let facts = &probed.facts;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -216,20 +297,26 @@ fn run_probe(args: &ProbeArgs) -> anyhow::Result<u8> {
     finish(&report, &args.common, facts.launch_error.is_some())
 }
 
-fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
+fn run_pprof(args: &PprofArgs, run: &Run) -> anyhow::Result<u8> {
     use crate::pprof::command::{self, PprofRun};
-    let (shown, profile, rankings, checks) = match command::run(&args.options())? {
+    let ran = command::run(&args.options(), run.reporter)?;
+    run.reporter.finish();
+    let (shown, profile, rankings, checks) = match ran {
         PprofRun::Ranked {
             shown,
             profile,
             rankings,
             checks,
         } => (shown, profile, rankings, checks),
-        PprofRun::Unusable(check) => {
+        PprofRun::Unusable { check, why } => {
+            eprintln!("goready: {why}");
             finish(&Report::new(vec![check]), &args.common, true)?;
             return Ok(EXIT_USAGE);
         }
-        PprofRun::NoSuchSampleType => return Ok(EXIT_USAGE),
+        PprofRun::NoSuchSampleType(why) => {
+            eprintln!("goready: {why}");
+            return Ok(EXIT_USAGE);
+        }
     };
     let report = args.common.configured(Report::new(checks))?;
     let tops: Vec<&crate::pprof::top::Top> = rankings.iter().map(|r| &r.top).collect();
@@ -266,7 +353,7 @@ fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
 /// `goready report`: the outputs are the `[report]` settings layered exactly as `check`
 /// layers them — goready.toml, then `GOREADY_REPORT_*` variables, then the flags given
 /// (`matches`) — and judged by the same parser.
-fn run_report(args: &ReportArgs, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
+fn run_report(args: &ReportArgs, matches: &clap::ArgMatches, run: &Run) -> anyhow::Result<u8> {
     let env = &crate::report::process_env;
     let config = args.common.load_config()?;
     let fail_on = args
@@ -281,12 +368,15 @@ fn run_report(args: &ReportArgs, matches: &clap::ArgMatches) -> anyhow::Result<u
         Some((matches, &[crate::step::Step::Report])),
     )?;
     let (outputs, _) = check::report_outputs(&mut layered, config.path.as_deref())?;
-    let merged = crate::report::command::run(&crate::report::command::Options {
-        inputs: args.inputs.clone(),
-        outputs: outputs.outputs(&args.common, fail_on, env),
-        config,
-        env,
-    })?;
+    let merged = crate::report::command::run(
+        &crate::report::command::Options {
+            inputs: args.inputs.clone(),
+            outputs: outputs.outputs(&args.common, fail_on, env),
+            config,
+            env,
+        },
+        run.reporter,
+    )?;
     finish_with(&merged.report, &args.common, config, merged.unreadable)
 }
 

@@ -67,7 +67,6 @@ impl BuildArgs {
             require_static: self.require_static,
             reproducible: self.reproducible,
             shard: self.shard,
-            progress: crate::build::runner::ProgressMode::detect(),
         }
     }
 }

@@ -47,8 +47,12 @@ pub struct EnvRun {
 }
 
 /// Runs the env step: gathers facts (the release feed concurrently with `go env`), then
-/// applies every env rule.
-pub fn run(opts: &Options) -> EnvRun {
+/// applies every env rule. Cancelled meanwhile (its `go` commands killed by the signal
+/// watcher), it returns why instead of judging what the killed commands left.
+pub fn run(
+    opts: &Options,
+    cancel: &crate::cancel::Cancel,
+) -> Result<EnvRun, crate::cancel::Stopped> {
     let go = &opts.go;
     let started = Instant::now();
     let choice = opts.releases.clone();
@@ -58,6 +62,7 @@ pub fn run(opts: &Options) -> EnvRun {
         .join()
         .unwrap_or_else(|_| Err(anyhow::anyhow!("loading release data panicked")))
         .map_err(|e| format!("{e:#}"));
+    cancel.check()?;
     let mut config_error = None;
     if let Err(e) = &facts.go_env {
         config_error = Some(format!("go env failed: {e}"));
@@ -75,11 +80,11 @@ pub fn run(opts: &Options) -> EnvRun {
             c
         })
         .collect();
-    EnvRun {
+    Ok(EnvRun {
         checks,
         facts,
         config_error,
-    }
+    })
 }
 
 /// Settings of the env rules.

@@ -129,12 +129,13 @@ pub fn kept_name(import_path: &str) -> String {
 /// The `runtime.allocs` check of one package: its profile in `out` ranked, or — when the
 /// tests ran but left no profile (a panic, a timeout, an `os.Exit` before the end) — a
 /// skip. Packages that did not build or have no tests get none: their `test.*` checks say
-/// why.
+/// why. A profile that cannot be kept in `keep_dir` is a warning to `say`.
 pub fn package_check(
     import_path: &str,
     run: Option<&PackageRun>,
     out: &Path,
     opts: &MemProfile,
+    say: crate::progress::Say<'_>,
 ) -> Option<Check> {
     let file = out.join(PROFILE_FILE);
     let Ok(bytes) = std::fs::read(&file) else {
@@ -154,7 +155,7 @@ pub fn package_check(
             match std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, &bytes)) {
                 Ok(()) => Some(path),
                 Err(e) => {
-                    eprintln!("goready: cannot keep {}: {e}", path.display());
+                    say.warn(format!("cannot keep {}: {e}", path.display()));
                     None
                 }
             }

@@ -13,16 +13,18 @@ pub mod output;
 pub mod rules;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, channel};
 
 use anyhow::{Context, bail};
 
+use crate::cancel::Cancel;
 use crate::gotool::Go;
 use crate::model::Check;
+use crate::progress::{Say, Sink};
+use crate::step::Step;
 use events::{Collector, Outcome};
 use rules::Locator;
 
@@ -73,8 +75,11 @@ enum Msg {
 }
 
 /// Runs `go test -json` and returns its checks. Package summary lines (`ok`, `FAIL`, `?`)
-/// and go's stderr are copied to `progress` as they come, so a long run shows life.
-pub fn run(opts: &Options, progress: &mut dyn Write) -> anyhow::Result<Vec<Check>> {
+/// and go's stderr go to `sink` as [`crate::progress::Event::Output`] as they come, so a
+/// long run shows life. Cancelled, it returns [`crate::cancel::Stopped`] (the signal watcher
+/// has killed `go test`; no package starts after that).
+pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<Vec<Check>> {
+    let say = Say::new(Step::Test, sink);
     if !opts.dir.is_dir() {
         bail!(
             "{} is not a directory; pass the Go module's directory with --dir",
@@ -126,12 +131,14 @@ pub fn run(opts: &Options, progress: &mut dyn Write) -> anyhow::Result<Vec<Check
         }
     };
     let mut collector = Collector::default();
-    let ran = run_go_tests(&go, opts, &invocations, jobs, &mut collector, progress)?;
+    let ran = run_go_tests(&go, opts, &invocations, jobs, &mut collector, say, cancel)?;
+    // A `go test` the signal killed is no result: stopped, not failed.
+    cancel.check()?;
     let stderr_text = ran.stderr.clone();
 
     if collector.packages.is_empty() && collector.builds.is_empty() {
         let Some(status) = ran.failed else {
-            let _ = writeln!(progress, "goready: go test matched no packages");
+            say.info("go test matched no packages");
             return Ok(Vec::new());
         };
         let mut why = stderr_text.trim().to_string();
@@ -223,67 +230,63 @@ pub fn run(opts: &Options, progress: &mut dyn Write) -> anyhow::Result<Vec<Check
         for inv in &invocations {
             if let (Some(pkg), Some(out)) = (inv.packages.first(), &inv.outputdir) {
                 let run = collector.packages.iter().find(|p| &p.import_path == pkg);
-                checks.extend(memprofile::package_check(pkg, run, out, mp));
+                checks.extend(memprofile::package_check(pkg, run, out, mp, say));
             }
         }
     }
     Ok(checks)
 }
 
-/// Runs the `go test -json` invocations, at most `jobs` at once, folding their events into
-/// `collector` in invocation order (a later one's lines wait in memory, as `go test` itself
-/// prints packages in order) and copying stderr and package summaries to `progress`.
+/// Runs the `go test -json` invocations, at most `jobs` at once ([`crate::pool`]), folding
+/// their events into `collector` in invocation order (a later one's lines wait in memory, as
+/// `go test` itself prints packages in order) and passing stderr and package summaries on.
 fn run_go_tests(
     go: &Go,
     opts: &Options,
     invocations: &[Invocation],
     jobs: usize,
     collector: &mut Collector,
-    progress: &mut dyn Write,
+    say: Say<'_>,
+    cancel: &Cancel,
 ) -> anyhow::Result<Ran> {
     let n = invocations.len();
-    let next = AtomicUsize::new(0);
     let (tx, rx) = channel::<Msg>();
     std::thread::scope(|s| -> anyhow::Result<Ran> {
-        let workers: Vec<_> = (0..jobs.clamp(1, n.max(1)))
-            .map(|_| {
-                let tx = tx.clone();
-                let next = &next;
-                s.spawn(move || -> anyhow::Result<Vec<(ExitStatus, String)>> {
-                    let mut ended = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(inv) = invocations.get(i) else {
-                            return Ok(ended);
-                        };
-                        let result = run_one(go, opts, inv, i, &tx);
-                        let _ = tx.send(Msg::Done(i));
-                        ended.push(result?);
-                    }
-                })
+        // The pool runs beside this thread, which folds what the invocations send.
+        let pool = s.spawn(move || {
+            crate::pool::map(invocations, jobs, |i, inv| {
+                cancel.check()?;
+                let result = run_one(go, opts, inv, i, &tx);
+                let _ = tx.send(Msg::Done(i));
+                result
             })
-            .collect();
-        drop(tx);
+        });
 
-        let feed = |collector: &mut Collector, progress: &mut dyn Write, line: &[u8]| {
+        let feed = |collector: &mut Collector, line: &[u8]| {
             if let Some(i) = collector.push_line(line)
                 && let Some(summary) =
                     collector.packages[i].output.lines.iter().rev().find(|l| {
                         l.starts_with("ok ") || l.starts_with("FAIL") || l.starts_with("? ")
                     })
             {
-                let _ = writeln!(progress, "{summary}");
+                say.output(summary.clone());
             }
         };
         let mut pending: Vec<Vec<Vec<u8>>> = vec![Vec::new(); n];
         let mut done = vec![false; n];
         let mut current = 0;
+        let mut partial = String::new();
         for msg in rx {
             match msg {
-                Msg::Line(i, line) if i == current => feed(collector, progress, &line),
+                Msg::Line(i, line) if i == current => feed(collector, &line),
                 Msg::Line(i, line) => pending[i].push(line),
                 Msg::Stderr(chunk) => {
-                    let _ = progress.write_all(&chunk);
+                    // Whole lines only: the reporter prints one event per line.
+                    partial.push_str(&String::from_utf8_lossy(&chunk));
+                    if let Some(end) = partial.rfind('\n') {
+                        let lines: String = partial.drain(..=end).collect();
+                        say.output(lines);
+                    }
                 }
                 Msg::Done(i) => {
                     done[i] = true;
@@ -291,41 +294,32 @@ fn run_go_tests(
                         current += 1;
                         if let Some(lines) = pending.get_mut(current) {
                             for line in std::mem::take(lines) {
-                                feed(collector, progress, &line);
+                                feed(collector, &line);
                             }
                         }
                     }
                 }
             }
         }
+        if !partial.is_empty() {
+            say.output(partial);
+        }
 
+        let ended = pool
+            .join()
+            .map_err(|_| anyhow::anyhow!("a go test runner panicked"))?;
         let mut ran = Ran {
             failed: None,
             stderr: String::new(),
         };
-        let mut first_error = None;
-        for w in workers {
-            match w.join() {
-                Ok(Ok(ended)) => {
-                    for (status, stderr) in ended {
-                        if !status.success() && ran.failed.is_none() {
-                            ran.failed = Some(status);
-                        }
-                        ran.stderr.push_str(&stderr);
-                    }
-                }
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(_) => {
-                    first_error.get_or_insert(anyhow::anyhow!("a go test runner panicked"));
-                }
+        for result in ended {
+            let (status, stderr) = result?;
+            if !status.success() && ran.failed.is_none() {
+                ran.failed = Some(status);
             }
+            ran.stderr.push_str(&stderr);
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(ran),
-        }
+        Ok(ran)
     })
 }
 

@@ -8,13 +8,13 @@
 //! dropped as soon as its file's facts are taken.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use super::facts::BinaryFacts;
 use super::rules::{self, RuleOptions};
 use super::{InspectError, Options};
+use crate::cancel::{Cancel, Stopped};
 use crate::model::Check;
 
 /// More workers than this only add maps held at once; the work per file is short.
@@ -104,49 +104,30 @@ enum Entry {
     Inspected(Box<BinaryFacts>, Vec<Check>),
 }
 
-/// Inspects every file and judges it; never fails as a whole (a bad file is a check).
-pub fn run(opts: &RunOptions) -> InspectRun {
+/// Inspects every file and judges it; a bad file is a check, so the only error is
+/// [`Stopped`] (`cancel` came: no file starts after that, and no partial run is returned).
+pub fn run(opts: &RunOptions, cancel: &Cancel) -> Result<InspectRun, Stopped> {
     let n = opts.files.len();
     let jobs = opts
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .unwrap_or_else(crate::pool::cores)
         .clamp(1, MAX_JOBS)
         .min(n.max(1));
-    let entries: Vec<Entry> = if jobs == 1 {
-        opts.files.iter().map(|p| one(p, opts)).collect()
-    } else {
-        let next = AtomicUsize::new(0);
-        let budget = Budget {
-            used: Mutex::new(0),
-            freed: Condvar::new(),
-        };
-        let slots: Mutex<Vec<Option<Entry>>> = Mutex::new((0..n).map(|_| None).collect());
-        std::thread::scope(|scope| {
-            for _ in 0..jobs {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = opts.files.get(i) else { break };
-                        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-                        let reading = budget.take(bytes);
-                        let entry = one(path, opts);
-                        drop(reading);
-                        // A poisoned lock only means another worker panicked; its slot stays
-                        // empty and the scope re-raises that panic.
-                        if let Ok(mut slots) = slots.lock() {
-                            slots[i] = Some(entry);
-                        }
-                    }
-                });
-            }
-        });
-        slots
-            .into_inner()
-            .unwrap_or_default()
-            .into_iter()
-            .flatten()
-            .collect()
+    let budget = Budget {
+        used: Mutex::new(0),
+        freed: Condvar::new(),
     };
+    let entries = crate::pool::map(&opts.files, jobs, |_, path| {
+        cancel.check()?;
+        if jobs == 1 {
+            return Ok(one(path, opts));
+        }
+        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        let _reading = budget.take(bytes);
+        Ok(one(path, opts))
+    });
+    cancel.check()?;
+    let entries: Vec<Entry> = entries.into_iter().collect::<Result<_, Stopped>>()?;
     let mut outcome = InspectRun::default();
     for (path, entry) in opts.files.iter().zip(entries) {
         let shown = path.display().to_string();
@@ -162,7 +143,7 @@ pub fn run(opts: &RunOptions) -> InspectRun {
             }
         }
     }
-    outcome
+    Ok(outcome)
 }
 
 /// Inspects and judges one file; its map is gone when this returns.
@@ -188,6 +169,7 @@ fn one(path: &std::path::Path, opts: &RunOptions) -> Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::Ordering;
 
     /// Real files of three kinds, interleaved, through two workers: the results come back in
     /// the order given, whichever worker finished first.
@@ -237,16 +219,25 @@ mod tests {
             script,
             exe,
         ];
-        let serial = run(&RunOptions {
-            files: files.clone(),
-            jobs: Some(1),
-            ..Default::default()
-        });
-        let parallel = run(&RunOptions {
-            files: files.clone(),
-            jobs: Some(2),
-            ..Default::default()
-        });
+        let go = Cancel::new();
+        let serial = run(
+            &RunOptions {
+                files: files.clone(),
+                jobs: Some(1),
+                ..Default::default()
+            },
+            &go,
+        )
+        .unwrap();
+        let parallel = run(
+            &RunOptions {
+                files: files.clone(),
+                jobs: Some(2),
+                ..Default::default()
+            },
+            &go,
+        )
+        .unwrap();
         let targets = |o: &InspectRun| -> Vec<String> {
             o.checks.iter().filter_map(|c| c.target.clone()).collect()
         };
@@ -258,5 +249,34 @@ mod tests {
         seen.dedup();
         let expected: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         assert_eq!(seen, expected, "one run of checks per file, in input order");
+    }
+
+    #[test]
+    fn a_cancelled_token_stops_the_run_with_its_reason_and_no_partial_result() {
+        let exe = std::env::current_exe().unwrap();
+        let files = vec![exe.clone(), exe];
+        for jobs in [1, 2] {
+            let cancel = Cancel::new();
+            cancel.cancel(Stopped::TimedOut);
+            let stopped = run(
+                &RunOptions {
+                    files: files.clone(),
+                    jobs: Some(jobs),
+                    ..Default::default()
+                },
+                &cancel,
+            );
+            assert_eq!(stopped.err(), Some(Stopped::TimedOut), "jobs={jobs}");
+        }
+        let interrupted = Cancel::new();
+        interrupted.cancel(Stopped::Interrupted);
+        let stopped = run(
+            &RunOptions {
+                files,
+                ..Default::default()
+            },
+            &interrupted,
+        );
+        assert_eq!(stopped.err(), Some(Stopped::Interrupted));
     }
 }

@@ -11,6 +11,8 @@ use super::profile_rules::{self, PROFILER_FRAMES, PROFILER_IGNORE_REGEXP};
 use super::regression::Ranking;
 use super::top::Top;
 use crate::model::Check;
+use crate::progress::{Say, Sink};
+use crate::step::Step;
 
 /// What `goready pprof` was asked to do.
 #[derive(Debug, Clone)]
@@ -45,34 +47,42 @@ pub enum PprofRun {
         /// runtime.allocs, then any runtime.alloc_regression.
         checks: Vec<Check>,
     },
-    /// The file could not be read or decoded; this check says why (exit 2).
-    Unusable(Check),
-    /// The sample types asked for are not in the profile (exit 2, no result).
-    NoSuchSampleType,
+    /// The file could not be read or decoded (exit 2).
+    Unusable {
+        /// The check that says so, for the result file.
+        check: Check,
+        /// Why, in one line for the user (`cannot decode FILE: …`).
+        why: String,
+    },
+    /// The sample types asked for are not in the profile (exit 2, no result); why, in one
+    /// line.
+    NoSuchSampleType(String),
 }
 
 /// Runs `goready pprof`: decodes the profile, ranks it, compares it with the base and draws
-/// the flame graph. Why a file cannot be used is said on stderr as it is found.
-pub fn run(args: &Options) -> anyhow::Result<PprofRun> {
+/// the flame graph. A base that cannot be read or a flame graph that cannot be drawn is a
+/// warning to `sink`; a profile that cannot be used at all is a [`PprofRun`] that says why.
+pub fn run(args: &Options, sink: &dyn Sink) -> anyhow::Result<PprofRun> {
+    let say = Say::new(Step::Pprof, sink);
     let shown = args.file.display().to_string();
     let started = std::time::Instant::now();
     let mut profile = match load(&args.file) {
         Ok(p) => p,
         Err(LoadError::Io(e)) => {
-            eprintln!("goready: cannot read {shown}: {e}");
             let check = profile_rules::undecodable(&shown, &format!("cannot read: {e}"));
-            return Ok(PprofRun::Unusable(check));
+            let why = format!("cannot read {shown}: {e}");
+            return Ok(PprofRun::Unusable { check, why });
         }
         Err(LoadError::Decode(e)) => {
-            eprintln!("goready: cannot decode {shown}: {e}");
-            return Ok(PprofRun::Unusable(profile_rules::undecodable(&shown, &e)));
+            let why = format!("cannot decode {shown}: {e}");
+            let check = profile_rules::undecodable(&shown, &e);
+            return Ok(PprofRun::Unusable { check, why });
         }
     };
     let indexes = match profile_rules::sample_indexes(&profile, &args.sample_index) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("goready: {shown}: {e}");
-            return Ok(PprofRun::NoSuchSampleType);
+            return Ok(PprofRun::NoSuchSampleType(format!("{shown}: {e}")));
         }
     };
     if !args.keep_profiler_frames {
@@ -92,7 +102,7 @@ pub fn run(args: &Options) -> anyhow::Result<PprofRun> {
                 args.max_alloc_growth,
             )),
             Err(e) => {
-                eprintln!("goready: base {}: {e:#}", base.display());
+                say.warn(format!("base {}: {e:#}", base.display()));
                 checks.push(profile_rules::regression_error(
                     &shown,
                     format!("base {}: {e:#}", base.display()),
@@ -107,7 +117,7 @@ pub fn run(args: &Options) -> anyhow::Result<PprofRun> {
         match flame::write_svg(&profile, indexes[0], &title, &mut svg) {
             Ok(()) => std::fs::write(out, svg)
                 .with_context(|| format!("writing flame graph {}", out.display()))?,
-            Err(e) => eprintln!("goready: no flame graph for {shown}: {e:#}"),
+            Err(e) => say.warn(format!("no flame graph for {shown}: {e:#}")),
         }
     }
 

@@ -17,6 +17,7 @@ use crate::pprof::profile::Profile;
 use crate::pprof::profile_rules::{self, PROFILER_FRAMES};
 use crate::pprof::regression::Ranking;
 use crate::pprof::top::Top;
+use crate::progress::Say;
 use crate::rules;
 
 /// What the allocation checks of a probe were asked for.
@@ -44,7 +45,8 @@ pub struct Allocations {
 
 /// Judges the allocs profile in `facts.profiles` and, with `--artifacts`, draws a flame
 /// graph per saved profile (`allocs.svg`, `heap.svg`), adding them to `facts.artifacts`.
-pub fn evaluate(facts: &mut ProbeFacts, opts: &AllocOptions) -> Allocations {
+/// Flame graphs that cannot be drawn are warnings to `say`.
+pub fn evaluate(facts: &mut ProbeFacts, opts: &AllocOptions, say: Say<'_>) -> Allocations {
     let target = facts.target.clone();
     let at = |rule: &rules::Rule| Check::of(rule).target(target.clone());
     let regression_skip = |why: &str| {
@@ -92,18 +94,18 @@ pub fn evaluate(facts: &mut ProbeFacts, opts: &AllocOptions) -> Allocations {
     if let Some(dir) = &opts.artifacts {
         let index = rankings.first().map(|r| r.top.sample_index);
         if let Some(i) = index {
-            draw(&profile, i, &target, "allocs", dir, facts);
+            draw(&profile, i, &target, "allocs", dir, facts, say);
         }
         if let Some(heap) = facts.profiles.get("heap").cloned() {
             match Profile::parse(&heap) {
                 Ok(mut heap) => {
                     heap.drop_samples_with_frames(PROFILER_FRAMES);
                     match heap.sample_index(None) {
-                        Ok(i) => draw(&heap, i, &target, "heap", dir, facts),
-                        Err(e) => eprintln!("goready: no flame graph of the heap profile: {e}"),
+                        Ok(i) => draw(&heap, i, &target, "heap", dir, facts, say),
+                        Err(e) => say.warn(format!("no flame graph of the heap profile: {e}")),
                     }
                 }
-                Err(e) => eprintln!("goready: no flame graph of the heap profile: {e}"),
+                Err(e) => say.warn(format!("no flame graph of the heap profile: {e}")),
             }
         }
     }
@@ -159,6 +161,7 @@ fn draw(
     name: &str,
     dir: &Path,
     facts: &mut ProbeFacts,
+    say: Say<'_>,
 ) {
     let file = format!("{name}.svg");
     let path = dir.join(&file);
@@ -173,7 +176,7 @@ fn draw(
         Ok(()) => {
             facts.artifacts.insert(file, path.display().to_string());
         }
-        Err(e) => eprintln!("goready: no flame graph {}: {e:#}", path.display()),
+        Err(e) => say.warn(format!("no flame graph {}: {e:#}", path.display())),
     }
 }
 
@@ -195,6 +198,10 @@ pub fn text(allocs: &Allocations, facts: &ProbeFacts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn quiet() -> Say<'static> {
+        Say::new(crate::step::Step::Probe, &crate::progress::Discard)
+    }
     use crate::model::Status;
     use crate::probe::service::Readiness;
 
@@ -228,7 +235,7 @@ mod tests {
             baseline: Some("base.pb.gz".into()),
             ..AllocOptions::default()
         };
-        let a = evaluate(&mut facts, &opts);
+        let a = evaluate(&mut facts, &opts, quiet());
         assert!(a.ranked.is_none());
         assert_eq!(a.checks[0].id, "runtime.allocs");
         assert_eq!(a.checks[0].status, Status::Error);
@@ -244,7 +251,7 @@ mod tests {
     #[test]
     fn no_allocs_profile_is_a_skip_pointing_at_registration() {
         let mut facts = ready_facts();
-        let a = evaluate(&mut facts, &AllocOptions::default());
+        let a = evaluate(&mut facts, &AllocOptions::default(), quiet());
         assert_eq!(a.checks.len(), 1);
         assert_eq!(a.checks[0].status, Status::Skip);
         assert!(a.checks[0].message.contains("runtime.pprof_registered"));
@@ -255,7 +262,7 @@ mod tests {
         let mut facts = ready_facts();
         facts.readiness = None;
         facts.launch_error = Some("no such program".into());
-        let a = evaluate(&mut facts, &AllocOptions::default());
+        let a = evaluate(&mut facts, &AllocOptions::default(), quiet());
         assert_eq!(a.checks[0].status, Status::Skip);
         assert!(a.checks[0].message.contains("could not be started"));
     }

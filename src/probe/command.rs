@@ -5,7 +5,10 @@
 use super::allocs::{self, AllocOptions, Allocations};
 use super::rules::{self, RuleOptions};
 use super::run::{self, ProbeFacts, ProbeOptions};
+use crate::cancel::Cancel;
 use crate::model::Check;
+use crate::progress::{Say, Sink};
+use crate::step::Step;
 
 /// What `goready probe` was asked to do.
 #[derive(Debug, Clone)]
@@ -30,19 +33,14 @@ pub struct ProbeRun {
     pub checks: Vec<Check>,
 }
 
-/// Runs `goready probe`. Interrupted (SIGINT, SIGTERM, SIGHUP), it does not return: the
-/// supervisor's signal watcher stops the service and goready dies of the signal, since a
-/// report of a half-finished probe would only mislead.
-pub fn run(opts: &Options) -> anyhow::Result<ProbeRun> {
-    let facts = run::run(&opts.probe);
-    if crate::process::interrupted() {
-        loop {
-            std::thread::park();
-        }
-    }
-    let mut facts = facts?;
+/// Runs `goready probe`, saying what happens to `sink`. Cancelled (a signal, or past its
+/// time bound), it stops the service and returns [`crate::cancel::Stopped`] (in the
+/// `anyhow::Error`), since a report of a half-finished probe would only mislead.
+pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<ProbeRun> {
+    let say = Say::new(Step::Probe, sink);
+    let mut facts = run::run(&opts.probe, say, cancel)?;
     let mut checks = rules::evaluate(&facts, &opts.rules);
-    let allocs = allocs::evaluate(&mut facts, &opts.allocs);
+    let allocs = allocs::evaluate(&mut facts, &opts.allocs, say);
     checks.extend(allocs.checks.iter().cloned());
     Ok(ProbeRun {
         facts,

@@ -25,6 +25,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::cancel::Cancel;
 use crate::http::{Conn, Endpoint, Request};
 use crate::model::{Check, CheckBuilder};
 
@@ -145,6 +146,8 @@ struct Plan {
     rate: Option<f64>,
     next: AtomicU64,
     cut_short: AtomicBool,
+    /// Asked before each request: a cancelled probe sends no more.
+    cancel: Cancel,
 }
 
 /// Sends `requests` requests over `concurrency` kept-alive connections, stopping at `limit`:
@@ -158,6 +161,7 @@ pub fn run(
     concurrency: usize,
     limit: Duration,
     rate: Option<f64>,
+    cancel: &Cancel,
 ) -> LoadStats {
     let rate = rate.filter(|r| r.is_finite() && *r > 0.0);
     let concurrency = concurrency.clamp(1, 1024).min(requests.max(1) as usize);
@@ -172,11 +176,14 @@ pub fn run(
         rate,
         next: AtomicU64::new(0),
         cut_short: AtomicBool::new(false),
+        cancel: cancel.clone(),
     });
     let started = std::time::Instant::now();
     let start = Instant::from_std(started);
     let deadline = start + limit;
     let mut total = Tally::new();
+    // Not crate::pool: these threads are not a pool of work items but one async runtime per
+    // core, each driving its share of the connections for the whole run.
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
@@ -286,7 +293,7 @@ async fn connection(plan: Arc<Plan>, start: Instant, deadline: Instant) -> Tally
             Some(rate) => start + Duration::from_secs_f64(i as f64 / rate),
             None => Instant::now(),
         };
-        if due >= deadline || Instant::now() >= deadline {
+        if due >= deadline || Instant::now() >= deadline || plan.cancel.is_cancelled() {
             plan.cut_short.store(true, Ordering::Relaxed);
             break;
         }
@@ -451,8 +458,29 @@ mod tests {
             2,
             Duration::from_secs(5),
             None,
+            &Cancel::new(),
         );
         assert_eq!((stats.answered, stats.errors), (0, 5));
         assert!(stats.first_error.is_some());
+    }
+
+    #[test]
+    fn a_cancelled_probe_sends_no_more_requests() {
+        let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        drop(ln);
+        let cancel = Cancel::new();
+        cancel.cancel(crate::cancel::Stopped::Interrupted);
+        let stats = run(
+            &Endpoint::at(addr),
+            &LoadSpec::parse("GET /").unwrap(),
+            1000,
+            4,
+            Duration::from_secs(30),
+            None,
+            &cancel,
+        );
+        assert_eq!((stats.answered, stats.errors), (0, 0), "{stats:?}");
+        assert!(stats.cut_short);
     }
 }

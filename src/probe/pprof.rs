@@ -416,22 +416,23 @@ fn maybe_tls(result: &Result<Response, HttpError>) -> bool {
 /// Probes a pprof mount: the index, every profile it lists (or the standard ones), cmdline,
 /// symbol, a 1-second CPU profile and trace (in parallel with the rest), and an unknown
 /// profile name. `expected_cmdline` (the process's argv from /proc) is compared with what
-/// `cmdline` serves.
+/// `cmdline` serves. An unverified TLS certificate is a warning to `say`.
 pub fn probe(
     ep: &Endpoint,
     prefix: &str,
     headers: &[(String, String)],
     expected_cmdline: Option<&[String]>,
+    say: crate::progress::Say<'_>,
 ) -> PprofProbe {
     let t = Duration::from_secs(5);
     let tls = ep.tls.as_ref().map(|tls| {
         if tls.verifies() {
             "TLS certificate verified".to_string()
         } else {
-            eprintln!(
-                "goready: --insecure: the TLS certificate of {} is not verified",
+            say.warn(format!(
+                "--insecure: the TLS certificate of {} is not verified",
                 ep.host
-            );
+            ));
             "TLS certificate not verified (--insecure)".to_string()
         }
     });

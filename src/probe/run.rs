@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -20,8 +21,11 @@ use super::service::{
     self, ExitFacts, Launch, Readiness, ReadyOptions, Service, SpawnOptions, StopReport,
 };
 use super::soak::{self, SoakFacts, SoakPlan};
+use crate::cancel::{Cancel, Stopped};
 use crate::gotool::Go;
 use crate::http::{Endpoint, Tls};
+use crate::process::Stopper;
+use crate::progress::Say;
 
 /// Load to send before profiling.
 #[derive(Debug, Clone)]
@@ -289,45 +293,79 @@ fn time_bound(opts: &ProbeOptions) -> Duration {
     bound
 }
 
-/// Runs the whole probe. Errors are goready's own (no free port, a bad `--pprof` URL);
-/// everything about the service, including a command that does not start, ends up in the
-/// facts. The time it took, and the most it could take, are printed.
-pub fn run(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
+/// Runs the whole probe. Errors are goready's own (no free port, a bad `--pprof` URL) and
+/// [`Stopped`]: cancelled by a signal, or past its time bound (`--max-time`, else the sum of
+/// its phases' limits), it stops the service and returns no facts, since a report of a
+/// half-finished probe would only mislead. Everything about the service, including a
+/// command that does not start, ends up in the facts. What it does, and the time it took,
+/// are said to `say`.
+pub fn run(opts: &ProbeOptions, say: Say<'_>, cancel: &Cancel) -> anyhow::Result<ProbeFacts> {
     let started = Instant::now();
     let bound = opts.max_time.unwrap_or_else(|| time_bound(opts));
-    // The backstop behind every phase's own limit: past the bound, the service is stopped
-    // and goready ends (exit 2) rather than hold a CI job.
-    let (done, watched) = std::sync::mpsc::channel::<()>();
     let named = match opts.max_time {
         Some(_) => "--max-time",
         None => "the sum of its phases' limits",
     };
-    std::thread::spawn(move || {
-        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = watched.recv_timeout(bound) {
-            crate::process::give_up(
-                &format!(
-                    "the probe ran past its time limit of {} ({named}): the service was \
-                     stopped and no report is written",
-                    crate::duration::format(bound)
-                ),
-                2,
-            );
-        }
+    let limit = format!(
+        "the probe ran past its time limit of {} ({named})",
+        crate::duration::format(bound)
+    );
+    // The backstop behind every phase's own limit: past the bound the token says TimedOut
+    // and the service gets its SIGTERM, which ends whatever a phase was waiting for.
+    let service: Mutex<Option<Stopper>> = Mutex::new(None);
+    let (done, watched) = std::sync::mpsc::channel::<()>();
+    let facts = std::thread::scope(|s| {
+        let (service, limit) = (&service, &limit);
+        s.spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = watched.recv_timeout(bound) {
+                cancel.cancel(Stopped::TimedOut);
+                let stopper = service.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                if let Some(stopper) = stopper {
+                    say.warn(format!(
+                        "{limit}: stopping the service (SIGTERM, SIGKILL after {})",
+                        crate::duration::format(opts.grace)
+                    ));
+                    stopper.stop();
+                } else {
+                    say.warn(format!("{limit}: stopping"));
+                }
+            }
+        });
+        let facts = run_bounded(opts, say, cancel, &service);
+        drop(done);
+        facts
     });
-    let facts = run_bounded(opts);
-    drop(done);
+    if let Some(why) = cancel.reason() {
+        let stopped = anyhow::Error::new(why);
+        return Err(match why {
+            Stopped::TimedOut => stopped.context(format!("{limit}; no report is written")),
+            Stopped::Interrupted => stopped,
+        });
+    }
     let mut facts = facts?;
     facts.elapsed_ms = started.elapsed().as_millis() as u64;
     facts.bound_ms = bound.as_millis() as u64;
-    eprintln!(
-        "goready: probe took {} (bounded by {})",
+    say.info(format!(
+        "probe took {} (bounded by {})",
         crate::duration::format(Duration::from_millis(facts.elapsed_ms)),
         crate::duration::format(bound)
-    );
+    ));
     Ok(facts)
 }
 
-fn run_bounded(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
+/// Stops the service of a cancelled probe (gracefully, as at the end of a probe: the signal
+/// watcher or the watchdog sent the SIGTERM already, and it goes out once) and returns why.
+fn halted(svc: &mut Service, opts: &ProbeOptions, why: Stopped) -> anyhow::Result<ProbeFacts> {
+    svc.stop(opts.grace);
+    Err(why.into())
+}
+
+fn run_bounded(
+    opts: &ProbeOptions,
+    say: Say<'_>,
+    cancel: &Cancel,
+    service: &Mutex<Option<Stopper>>,
+) -> anyhow::Result<ProbeFacts> {
     let ports = service::free_ports()?;
     let uses_addr = match &opts.launch {
         Launch::Exec(line) => service::names_main_address(line),
@@ -360,6 +398,7 @@ fn run_bounded(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
             return Ok(facts);
         }
     };
+    cancel.check()?;
     facts.command = prepared.argv.clone();
     let spawn_opts = SpawnOptions {
         gctrace: opts.gctrace,
@@ -381,31 +420,34 @@ fn run_bounded(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
         }
     }
     facts.pid = Some(svc.pid);
-    eprintln!("goready: started {} (pid {})", facts.target, svc.pid);
+    *service.lock().unwrap_or_else(|e| e.into_inner()) = Some(svc.stopper());
+    say.info(format!("started {} (pid {})", facts.target, svc.pid));
     let prefix = pprof_ep
         .as_ref()
         .map(|e| e.path.clone())
         .filter(|p| !p.is_empty() && p != "/")
         .unwrap_or_else(|| pprof::DEFAULT_PREFIX.to_string());
-    let readiness = svc.wait_ready(&ReadyOptions {
+    let readiness = match svc.wait_ready(&ReadyOptions {
         path: &opts.ready_path,
         timeout: opts.ready_timeout,
         headers: &opts.headers,
         extra: pprof_ep.as_ref(),
-    });
+        cancel,
+    }) {
+        Ok(r) => r,
+        Err(why) => return halted(&mut svc, opts, why),
+    };
     facts.readiness = Some(readiness.clone());
     match &readiness {
         Readiness::Ready { after_ms, url } => {
-            eprintln!("goready: ready after {after_ms} ms ({url} answered 200)")
+            say.info(format!("ready after {after_ms} ms ({url} answered 200)"))
         }
-        Readiness::Exited { exit, .. } => {
-            eprintln!(
-                "goready: the service exited before it was ready ({})",
-                exit.description
-            )
-        }
+        Readiness::Exited { exit, .. } => say.warn(format!(
+            "the service exited before it was ready ({})",
+            exit.description
+        )),
         Readiness::TimedOut { after_ms, .. } => {
-            eprintln!("goready: the service was not ready after {after_ms} ms")
+            say.warn(format!("the service was not ready after {after_ms} ms"))
         }
     }
     facts.processes = describe_processes(&svc);
@@ -430,7 +472,10 @@ fn run_bounded(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
                 prefix: &prefix,
                 headers: &opts.headers,
             });
-        under_load(opts, plan, &main, admin, &mut svc, &mut facts);
+        under_load(opts, plan, &main, admin, &mut svc, &mut facts, say, cancel);
+    }
+    if let Some(why) = cancel.reason() {
+        return halted(&mut svc, opts, why);
     }
 
     if let Some((ep, found)) = endpoint {
@@ -446,7 +491,7 @@ fn run_bounded(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
             }
         }
         let expected = cmdline(pid);
-        let probe = pprof::probe(&ep, &prefix, &opts.headers, expected.as_deref());
+        let probe = pprof::probe(&ep, &prefix, &opts.headers, expected.as_deref(), say);
         facts.profiles.extend(probe.raw.clone());
         facts.pprof = Some(probe);
         if found {
@@ -472,8 +517,11 @@ fn run_bounded(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
             facts.artifacts.insert(file, path.display().to_string());
         }
         if let Some(bytes) = facts.profiles.get("cpu").cloned() {
-            draw_cpu(&bytes, dir, &mut facts);
+            draw_cpu(&bytes, dir, &mut facts, say);
         }
+    }
+    if let Some(why) = cancel.reason() {
+        return halted(&mut svc, opts, why);
     }
     facts.memlimit = Some(MemLimitFacts {
         cgroup: memlimit::cgroup_limit(Path::new("/proc"), svc.pid),
@@ -491,10 +539,10 @@ fn run_bounded(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
     }
     match &opts.drain {
         Some(plan) if facts.died.is_none() && facts.load_skipped.is_none() => {
-            eprintln!(
-                "goready: stopping with {} × {} {} in flight",
+            say.info(format!(
+                "stopping with {} × {} {} in flight",
                 plan.requests, plan.spec.method, plan.spec.target
-            );
+            ));
             let (stop, drained) = drain::stop_draining(&mut svc, &main, plan, opts.grace);
             facts.stop = Some(stop);
             facts.drain = Some(drained);
@@ -509,6 +557,7 @@ fn run_bounded(opts: &ProbeOptions) -> anyhow::Result<ProbeFacts> {
 
 /// The first `--load`, then any `--soak`, with a CPU profile taken meanwhile; skipped, with
 /// the reason, when the main port does not answer HTTP.
+#[allow(clippy::too_many_arguments)]
 fn under_load(
     opts: &ProbeOptions,
     plan: &LoadPlan,
@@ -516,15 +565,17 @@ fn under_load(
     admin: Option<Admin<'_>>,
     svc: &mut Service,
     facts: &mut ProbeFacts,
+    say: Say<'_>,
+    cancel: &Cancel,
 ) {
     if let Some(why) = live::speaks_http(main, &plan.spec) {
         let why = format!("the main port {} does not answer HTTP: {why}", main.addr);
-        eprintln!("goready: load skipped: {why}");
+        say.warn(format!("load skipped: {why}"));
         facts.load_skipped = Some(why);
         return;
     }
-    eprintln!(
-        "goready: load: {} requests of {} {} over {} connections{}",
+    say.info(format!(
+        "load: {} requests of {} {} over {} connections{}",
         plan.requests,
         plan.spec.method,
         plan.spec.target,
@@ -535,7 +586,7 @@ fn under_load(
                 crate::duration::format(s.duration)
             ))
             .unwrap_or_default()
-    );
+    ));
     let seconds = cpu_seconds(opts);
     std::thread::scope(|s| {
         // The CPU profile starts with the load and covers it (and the soak).
@@ -554,11 +605,14 @@ fn under_load(
             plan.concurrency,
             plan.limit,
             plan.rate,
+            cancel,
         );
         let sent = first.answered + first.errors;
         facts.load = Some(first);
-        if let (Some(soak_plan), Some(a)) = (&opts.soak, &admin) {
-            let soaked = soak::run(svc, a, main, plan, soak_plan, sent);
+        if let (Some(soak_plan), Some(a)) = (&opts.soak, &admin)
+            && !cancel.is_cancelled()
+        {
+            let soaked = soak::run(svc, a, main, plan, soak_plan, sent, say, cancel);
             if let Some(d) = &soaked.died {
                 facts.died = svc.exited_after().map(|after| Died {
                     after_ms: after.as_millis() as u64,
@@ -589,9 +643,9 @@ fn under_load(
     });
 }
 
-/// `cpu.svg` next to the saved `cpu.pb.gz`; a flame graph that cannot be drawn is a line on
-/// stderr, not a failed probe.
-fn draw_cpu(bytes: &[u8], dir: &Path, facts: &mut ProbeFacts) {
+/// `cpu.svg` next to the saved `cpu.pb.gz`; a flame graph that cannot be drawn is a warning,
+/// not a failed probe.
+fn draw_cpu(bytes: &[u8], dir: &Path, facts: &mut ProbeFacts, say: Say<'_>) {
     let drawn = super::cpu::rank(bytes, 0).and_then(|(profile, ranking)| {
         let title = format!("{}: cpu ({})", facts.target, ranking.top.sample_type.ty);
         let mut svg = Vec::new();
@@ -607,7 +661,7 @@ fn draw_cpu(bytes: &[u8], dir: &Path, facts: &mut ProbeFacts) {
                 .artifacts
                 .insert("cpu.svg".into(), path.display().to_string());
         }
-        Err(e) => eprintln!("goready: no flame graph of the CPU profile: {e}"),
+        Err(e) => say.warn(format!("no flame graph of the CPU profile: {e}")),
     }
 }
 

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use serde::Serialize;
 use super::exposure::{self, ListenSocket};
 use super::gctrace::{self, GcStats};
 use super::procs::ProcStat;
+use crate::cancel::{Cancel, Stopped};
 use crate::gotool::Go;
 use crate::http::{self, Endpoint, Request};
 use crate::process::{self, Stop, Supervised, signal_name};
@@ -292,6 +293,8 @@ pub struct ReadyOptions<'a> {
     pub headers: &'a [(String, String)],
     /// An endpoint to try besides the discovered sockets (`--pprof URL`).
     pub extra: Option<&'a Endpoint>,
+    /// Asked between attempts: a cancelled probe stops waiting.
+    pub cancel: &'a Cancel,
 }
 
 /// How the stop went.
@@ -322,23 +325,21 @@ fn describe_proc(p: &ProcStat) -> String {
 impl Service {
     /// Starts the prepared command, capturing its output.
     pub fn spawn(prepared: &Prepared, opts: &SpawnOptions) -> anyhow::Result<Service> {
-        let mut cmd = Command::new(&prepared.argv[0]);
-        cmd.args(&prepared.argv[1..])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = process::cmd(&prepared.argv[0], &prepared.argv[1..]);
         if let Some(cwd) = &prepared.cwd {
-            cmd.current_dir(cwd);
+            cmd = cmd.dir(cwd);
         }
-        cmd.envs(prepared.env.iter().map(|(k, v)| (k, v)));
+        for (k, v) in &prepared.env {
+            cmd = cmd.env(k, v);
+        }
         if opts.gctrace {
             let godebug = match std::env::var("GODEBUG") {
                 Ok(v) if !v.is_empty() => format!("{v},gctrace=1"),
                 _ => "gctrace=1".to_string(),
             };
-            cmd.env("GODEBUG", godebug);
+            cmd = cmd.env("GODEBUG", godebug);
         }
-        let mut proc = process::spawn(&mut cmd, Stop::Graceful(opts.grace))
+        let mut proc = process::spawn(&cmd, Stop::Graceful(opts.grace))
             .with_context(|| format!("cannot start {:?}", prepared.argv[0]))?;
         let open_log = |name: &str| {
             opts.log_dir
@@ -368,6 +369,11 @@ impl Service {
             stdout,
             stderr,
         })
+    }
+
+    /// A way to stop the service from another thread (the probe's watchdog).
+    pub fn stopper(&self) -> process::Stopper {
+        self.proc.stopper()
     }
 
     /// The main process's exit, if it has exited (checked now).
@@ -417,19 +423,21 @@ impl Service {
     }
 
     /// Waits until the ready path answers 200 on one of the service's listening sockets (or
-    /// on `extra`), the service exits, or the timeout passes.
-    pub fn wait_ready(&mut self, opts: &ReadyOptions<'_>) -> Readiness {
+    /// on `extra`), the service exits, or the timeout passes; `Err` as soon as the token is
+    /// cancelled (the service still runs: stopping it is the caller's).
+    pub fn wait_ready(&mut self, opts: &ReadyOptions<'_>) -> Result<Readiness, Stopped> {
         let deadline = self.started + opts.timeout;
         let mut answers: BTreeMap<String, String> = BTreeMap::new();
         let mut pause = Duration::from_millis(20);
         loop {
+            opts.cancel.check()?;
             if let Some(status) = self.poll_exit() {
                 // Give the output pumps a moment to drain what it printed last.
                 std::thread::sleep(Duration::from_millis(50));
-                return Readiness::Exited {
+                return Ok(Readiness::Exited {
                     after_ms: self.exited_after().unwrap_or_default().as_millis() as u64,
                     exit: status.into(),
-                };
+                });
             }
             let mut targets: Vec<(String, Endpoint)> = Vec::new();
             if let Some(e) = opts.extra {
@@ -450,10 +458,10 @@ impl Service {
                 req.max_body = 1 << 20;
                 let answer = match http::send(ep, &req) {
                     Ok(r) if r.status == 200 => {
-                        return Readiness::Ready {
+                        return Ok(Readiness::Ready {
                             after_ms: self.started.elapsed().as_millis() as u64,
                             url: ep.url(opts.path),
-                        };
+                        });
                     }
                     Ok(r) => format!("GET {} answered {}", opts.path, r.status),
                     Err(e) => format!("GET {}: {e}", opts.path),
@@ -461,10 +469,10 @@ impl Service {
                 answers.insert(label.clone(), answer);
             }
             if Instant::now() >= deadline {
-                return Readiness::TimedOut {
+                return Ok(Readiness::TimedOut {
                     after_ms: opts.timeout.as_millis() as u64,
                     answers,
-                };
+                });
             }
             std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
             pause = (pause * 2).min(Duration::from_millis(200));
@@ -494,9 +502,7 @@ pub fn run_briefly(
     argv: &[String],
     timeout: Duration,
 ) -> anyhow::Result<(Option<ExitFacts>, String, String)> {
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]);
-    let done = process::capture(&mut cmd, Some(timeout))
+    let done = process::capture(&process::cmd(&argv[0], &argv[1..]), Some(timeout))
         .with_context(|| format!("cannot start {:?}", argv[0]))?;
     Ok((done.status.map(Into::into), done.stdout, done.stderr))
 }
@@ -574,12 +580,15 @@ mod tests {
             _build_dir: None,
         };
         let mut svc = Service::spawn(&prepared, &SpawnOptions::default()).unwrap();
-        let r = svc.wait_ready(&ReadyOptions {
-            path: "/",
-            timeout: Duration::from_secs(10),
-            headers: &[],
-            extra: None,
-        });
+        let r = svc
+            .wait_ready(&ReadyOptions {
+                path: "/",
+                timeout: Duration::from_secs(10),
+                headers: &[],
+                extra: None,
+                cancel: &Cancel::new(),
+            })
+            .unwrap();
         match r {
             Readiness::Exited { exit, .. } => assert_eq!(exit.code, Some(3)),
             other => panic!("{other:?}"),
@@ -587,6 +596,40 @@ mod tests {
         assert!(svc.output_tail(5).contains("config missing"));
         let stop = svc.stop(Duration::from_secs(1));
         assert!(stop.exited_before_stop && stop.killed.is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_wait_for_readiness_returns_the_reason_and_the_stop_still_works() {
+        // Never ready: it listens nowhere. Only the token ends the 60 s wait.
+        let prepared = Prepared {
+            argv: vec!["sleep".into(), "60".into()],
+            cwd: None,
+            env: vec![],
+            _build_dir: None,
+        };
+        let mut svc = Service::spawn(&prepared, &SpawnOptions::default()).unwrap();
+        let cancel = Cancel::new();
+        let waited = std::thread::scope(|s| {
+            let watchdog = cancel.clone();
+            s.spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                watchdog.cancel(Stopped::TimedOut);
+            });
+            svc.wait_ready(&ReadyOptions {
+                path: "/",
+                timeout: Duration::from_secs(60),
+                headers: &[],
+                extra: None,
+                cancel: &cancel,
+            })
+        });
+        assert!(matches!(waited, Err(Stopped::TimedOut)), "{waited:?}");
+        assert!(
+            svc.poll_exit().is_none(),
+            "the wait does not stop the service"
+        );
+        let stop = svc.stop(Duration::from_secs(2));
+        assert!(stop.graceful, "sleep dies of SIGTERM: {stop:?}");
     }
 
     #[test]

@@ -13,7 +13,9 @@ use super::goroutines::{self, Dump, Growth};
 use super::live::Admin;
 use super::run::LoadPlan;
 use super::service::{ExitFacts, Service};
+use crate::cancel::Cancel;
 use crate::http::Endpoint;
+use crate::progress::Say;
 
 /// What `--soak` asks for.
 #[derive(Debug, Clone, Copy)]
@@ -125,22 +127,22 @@ fn heap_profile(admin: &Admin<'_>, facts: &mut SoakFacts) -> Option<Vec<u8>> {
     }
 }
 
-/// Reports a dead service at once (stderr) and records it.
-fn died(svc: &mut Service, round: u32, facts: &mut SoakFacts) -> bool {
+/// Reports a dead service at once (a warning) and records it.
+fn died(svc: &mut Service, round: u32, facts: &mut SoakFacts, say: Say<'_>) -> bool {
     let Some(status) = svc.poll_exit() else {
         return false;
     };
     let exit: ExitFacts = status.into();
     let tail = svc.output_tail(20);
-    eprintln!(
-        "goready: the service exited ({}) during soak round {round}{}",
+    say.warn(format!(
+        "the service exited ({}) during soak round {round}{}",
         exit.description,
         if tail.trim().is_empty() {
             String::new()
         } else {
             format!("; last output:\n{tail}")
         }
-    );
+    ));
     facts.died = Some(DiedInSoak {
         round,
         exit,
@@ -149,7 +151,9 @@ fn died(svc: &mut Service, round: u32, facts: &mut SoakFacts) -> bool {
     true
 }
 
-/// Runs the soak. `first` is the first load's request count (already sent).
+/// Runs the soak. `first` is the first load's request count (already sent). A cancelled
+/// token ends it between rounds (`interrupted`).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     svc: &mut Service,
     admin: &Admin<'_>,
@@ -157,6 +161,8 @@ pub fn run(
     load: &LoadPlan,
     plan: &SoakPlan,
     first: u64,
+    say: Say<'_>,
+    cancel: &Cancel,
 ) -> SoakFacts {
     let mut facts = SoakFacts {
         duration_ms: plan.duration.as_millis() as u64,
@@ -183,7 +189,7 @@ pub fn run(
     facts.heap_first = heap_profile(admin, &mut facts);
     let mut round = 0u32;
     while started.elapsed() < plan.duration {
-        if crate::process::interrupted() {
+        if cancel.is_cancelled() {
             facts.interrupted = true;
             return facts;
         }
@@ -198,6 +204,7 @@ pub fn run(
             load.concurrency,
             left.max(Duration::from_secs(1)).min(load.limit),
             load.rate,
+            cancel,
         );
         requests += stats.answered + stats.errors;
         let failed = (stats.answered + stats.errors).saturating_sub(stats.ok);
@@ -211,7 +218,7 @@ pub fn run(
                     .map(|(s, n)| format!("{n} × {s}"))
             });
         }
-        if died(svc, round, &mut facts) {
+        if died(svc, round, &mut facts, say) {
             return facts;
         }
         match reading(admin) {
@@ -225,7 +232,7 @@ pub fn run(
             }),
             Err(e) => {
                 // The reading failed: if the service died meanwhile, say that instead.
-                if died(svc, round, &mut facts) {
+                if died(svc, round, &mut facts, say) {
                     return facts;
                 }
                 facts.scrape_errors.push(e);
@@ -234,7 +241,7 @@ pub fn run(
     }
     let settle_until = Instant::now() + plan.settle;
     while Instant::now() < settle_until {
-        if died(svc, round, &mut facts) {
+        if died(svc, round, &mut facts, say) {
             return facts;
         }
         std::thread::sleep(Duration::from_millis(50).min(plan.settle));

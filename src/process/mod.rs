@@ -1,7 +1,11 @@
 //! The one supervisor of every child goready starts: `go build`, `go test`, `go mod …`, a
 //! freshly built binary asked for its `--version`, the service under `goready probe`, and the
-//! steps of `goready check`. One spawn helper ([`spawn`]), one signal watcher
-//! ([`signals`]), and the way a child is stopped as a parameter ([`Stop`]).
+//! steps of `goready check`. Callers describe the child with duct ([`cmd`], an
+//! [`Expression`]); duct builds the `std::process::Command` and spawns it, and its handle is
+//! shared: one thread may wait for the child while another stops it ([`Stopper`]). What duct
+//! does not do is kept here: one spawn helper ([`spawn`]) that adds the process group, the
+//! death signal and the registration; one signal watcher ([`signals`]); the way a child is
+//! stopped as a parameter ([`Stop`]).
 //!
 //! Every child leads its own process group, so that stopping the group also stops what it
 //! started (`go` runs `compile`, `link`, `cgo`, `gcc`, test binaries; a test or a service may
@@ -10,9 +14,10 @@
 //! - when a child exits, what is left of its group is killed before the child is reaped (so
 //!   its pid, the group id, cannot have been reused);
 //! - a timeout kills the group;
-//! - SIGINT, SIGTERM or SIGHUP to goready (a cancelled CI job, Ctrl-C) stops every registered
-//!   child by its policy, then goready dies of the same signal, so its caller sees the usual
-//!   status; a second signal kills everything at once;
+//! - SIGINT, SIGTERM or SIGHUP to goready (a cancelled CI job, Ctrl-C) cancels the run's
+//!   token and stops every registered child by its policy; the CLI then makes goready die of
+//!   the same signal, so its caller sees the usual status; a second signal kills everything
+//!   at once;
 //! - on Linux each child gets `PR_SET_PDEATHSIG`: even `kill -9` of goready takes the child
 //!   down;
 //! - a [`Supervised`] dropped while its child runs (an error, a panic) kills its processes.
@@ -28,34 +33,14 @@ pub mod signals;
 #[cfg(unix)]
 mod tree;
 
-use std::io::{self, Read};
-use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::io;
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// True once goready got SIGINT/SIGTERM/SIGHUP: the signal watcher is stopping the children
-/// and will end the process; the main thread must not report or exit on its own.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Stops every child by its policy, says `why`, and exits with `code`: for a time limit of
-/// goready's own that has passed (`goready probe --max-time`).
-#[cfg(unix)]
-pub fn give_up(why: &str, code: i32) -> ! {
-    signals::give_up(why, code)
-}
-
-/// Installs the signal watcher now, before the first child starts ([`spawn`] installs it
-/// too): a signal that comes first then still ends goready the usual way.
-pub fn watch_signals() {
-    #[cfg(unix)]
-    signals::watch();
-}
+pub use duct::{Expression, cmd};
+pub use os_pipe::PipeReader;
 
 /// How a child is stopped when goready stops it (a signal to goready, [`Supervised::stop`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +78,10 @@ struct Entry {
     /// Set (under the registry's lock) before the child is reaped: from then on its pid may
     /// belong to another process, and nothing signals it.
     released: AtomicBool,
+    /// A graceful stop's SIGTERM went out: a second stopper (the signal watcher and the
+    /// child's owner at once) only waits, so the child sees one SIGTERM, not two (a Go
+    /// service that restored the default action after the first would die of the second).
+    term_sent: AtomicBool,
     #[cfg(unix)]
     tree: Mutex<tree::Tree>,
 }
@@ -105,6 +94,8 @@ struct Registry {
     stopping: bool,
 }
 
+// A global, on purpose: the signal watcher must reach every running child of the process,
+// whoever started it, and a signal handler has no other way in. Nothing else reads it.
 static RUNNING: Mutex<Registry> = Mutex::new(Registry {
     entries: Vec::new(),
     stopping: false,
@@ -118,7 +109,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// goready is a child subreaper (set at the first [`Stop::Graceful`] spawn).
+/// goready is a child subreaper (set at the first [`Stop::Graceful`] spawn). Global because
+/// the property it mirrors is the process's own (prctl sets it for the whole process, once).
 #[cfg(unix)]
 static SUBREAPER: AtomicBool = AtomicBool::new(false);
 
@@ -131,7 +123,9 @@ fn is_registered(pid: i32) -> bool {
 /// A child leading its own process group, registered until it is reaped.
 #[derive(Debug)]
 pub struct Supervised {
-    child: Child,
+    handle: duct::Handle,
+    stdout: Option<PipeReader>,
+    stderr: Option<PipeReader>,
     entry: Arc<Entry>,
     /// The main process's exit and when goready saw it, once reaped by [`Self::try_wait`].
     exit: Option<(ExitStatus, Instant)>,
@@ -166,7 +160,7 @@ impl Finished {
 /// How a graceful stop went ([`Supervised::terminate`]).
 #[cfg(unix)]
 #[derive(Debug, Clone)]
-pub struct Stopped {
+pub struct Terminated {
     /// Every process was gone within the grace period after SIGTERM.
     pub graceful: bool,
     /// Time from SIGTERM until the main process exited, when that happened within the grace
@@ -178,51 +172,68 @@ pub struct Stopped {
     pub leftover: Vec<procs::ProcStat>,
 }
 
-/// Starts `cmd` as the leader of a new process group, stopped by `stop`. Its stdio is
-/// whatever the caller set.
-pub fn spawn(cmd: &mut Command, stop: Stop) -> io::Result<Supervised> {
+/// Starts `expr` as the leader of a new process group, stopped by `stop`. Unless `expr` says
+/// otherwise (duct's `stdout_null`, `stderr_capture`, …, which take precedence), stdin is
+/// closed and stdout and stderr are pipes, read through [`Supervised::take_stdout`] and
+/// [`Supervised::take_stderr`]. The exit status is the caller's to judge (duct's `unchecked`).
+pub fn spawn(expr: &Expression, stop: Stop) -> io::Result<Supervised> {
+    let (out_read, out_write) = os_pipe::pipe()?;
+    let (err_read, err_write) = os_pipe::pipe()?;
+    let wired = expr
+        .stdin_null()
+        .stdout_file(out_write)
+        .stderr_file(err_write)
+        .unchecked();
     #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        signals::watch();
-        cmd.process_group(0);
+    let wired = {
         #[cfg(target_os = "linux")]
-        {
-            if matches!(stop, Stop::Graceful(_)) && !SUBREAPER.load(Ordering::SeqCst) {
-                // Orphaned grandchildren are re-parented to goready rather than to init, so
-                // they stay visible (and reapable) until the child is stopped.
-                // SAFETY: prctl with integer arguments only.
-                if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0 {
-                    SUBREAPER.store(true, Ordering::SeqCst);
-                }
-            }
-            let parent = std::process::id() as libc::pid_t;
-            let death = stop.death_signal();
-            // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid,
-            // _exit); nothing of the parent's memory is touched.
-            unsafe {
-                cmd.pre_exec(move || {
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, death, 0, 0, 0) != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                    // goready died between fork and prctl: do not start an orphan.
-                    if libc::getppid() != parent {
-                        libc::_exit(1);
-                    }
-                    Ok(())
-                });
+        if matches!(stop, Stop::Graceful(_)) && !SUBREAPER.load(Ordering::SeqCst) {
+            // Orphaned grandchildren are re-parented to goready rather than to init, so
+            // they stay visible (and reapable) until the child is stopped.
+            // SAFETY: prctl with integer arguments only.
+            if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0 {
+                SUBREAPER.store(true, Ordering::SeqCst);
             }
         }
-    }
+        wired.before_spawn(move |cmd| {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+            #[cfg(target_os = "linux")]
+            {
+                let parent = std::process::id() as libc::pid_t;
+                let death = stop.death_signal();
+                // SAFETY: between fork and exec only async-signal-safe calls (prctl,
+                // getppid, _exit); nothing of the parent's memory is touched.
+                unsafe {
+                    cmd.pre_exec(move || {
+                        if libc::prctl(libc::PR_SET_PDEATHSIG, death, 0, 0, 0) != 0 {
+                            return Err(io::Error::last_os_error());
+                        }
+                        // goready died between fork and prctl: do not start an orphan.
+                        if libc::getppid() != parent {
+                            libc::_exit(1);
+                        }
+                        Ok(())
+                    });
+                }
+            }
+            Ok(())
+        })
+    };
     // Registered under the lock, so that the signal watcher either sees the child or makes
     // this spawn stop it.
     let mut running = running();
-    let child = cmd.spawn()?;
-    let pid = child.id();
+    let handle = wired.start()?;
+    // The expression holds the pipes' write ends: closed now, the child holds its own.
+    drop(wired);
+    let Some(&pid) = handle.pids().first() else {
+        return Err(io::Error::other("duct started no process"));
+    };
     let entry = Arc::new(Entry {
         pid,
         stop,
         released: AtomicBool::new(false),
+        term_sent: AtomicBool::new(false),
         #[cfg(unix)]
         tree: Mutex::new(tree::Tree::new(pid as i32)),
     });
@@ -233,19 +244,53 @@ pub fn spawn(cmd: &mut Command, stop: Stop) -> io::Result<Supervised> {
         running.entries.push(entry.clone());
     }
     Ok(Supervised {
-        child,
+        handle,
+        stdout: Some(out_read),
+        stderr: Some(err_read),
         entry,
         exit: None,
         released: false,
     })
 }
 
-/// Runs `cmd` with stdin closed and stdout/stderr captured; kills its group after `timeout`.
-pub fn capture(cmd: &mut Command, timeout: Option<Duration>) -> io::Result<Finished> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    spawn(cmd, Stop::Kill)?.output(timeout)
+/// Runs `expr` with stdin closed and stdout/stderr captured; kills its group after `timeout`.
+pub fn capture(expr: &Expression, timeout: Option<Duration>) -> io::Result<Finished> {
+    let started = Instant::now();
+    let mut child = spawn(&expr.stdout_capture().stderr_capture(), Stop::Kill)?;
+    // Our own pipes are unused (the captures take precedence): nothing will come.
+    drop((child.stdout.take(), child.stderr.take()));
+    let timed_out = child.wait_exit(timeout)?;
+    // Killing the group at exit also closes pipes a grandchild kept open, so that duct's
+    // capture threads end.
+    kill_group(child.entry.pid);
+    child.release();
+    let output = child.handle.wait()?;
+    let status = output.status;
+    let finished = Finished {
+        status: (!timed_out).then_some(status),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    };
+    child.exit = Some((status, Instant::now()));
+    child.reap_orphans();
+    Ok(finished)
+}
+
+/// Stops one supervised child from any thread, while another waits for it (a watchdog, a
+/// cancelled run): the child's policy's first signal, sent at most once.
+#[derive(Debug, Clone)]
+pub struct Stopper {
+    entry: Arc<Entry>,
+}
+
+impl Stopper {
+    /// SIGTERM to a graceful child's tree, SIGKILL to a killed child's group, the forwarded
+    /// signal (SIGTERM) to a step. A child already reaped is left alone.
+    pub fn stop(&self) {
+        #[cfg(unix)]
+        self.entry.stop_signal(libc::SIGTERM);
+    }
 }
 
 impl Supervised {
@@ -254,14 +299,22 @@ impl Supervised {
         self.entry.pid
     }
 
-    /// The child's stdout, when it was piped (once).
-    pub fn take_stdout(&mut self) -> Option<ChildStdout> {
-        self.child.stdout.take()
+    /// The child's stdout (once): a pipe, at its end at once when the expression sent
+    /// stdout elsewhere.
+    pub fn take_stdout(&mut self) -> Option<PipeReader> {
+        self.stdout.take()
     }
 
-    /// The child's stderr, when it was piped (once).
-    pub fn take_stderr(&mut self) -> Option<ChildStderr> {
-        self.child.stderr.take()
+    /// The child's stderr (once), as [`Self::take_stdout`].
+    pub fn take_stderr(&mut self) -> Option<PipeReader> {
+        self.stderr.take()
+    }
+
+    /// A way to stop this child from another thread ([`Stopper`]).
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            entry: self.entry.clone(),
+        }
     }
 
     /// Waits for the child, then kills what is left of its group and reaps it.
@@ -277,33 +330,19 @@ impl Supervised {
         // The leader is not reaped yet, so its pid is still the group's id.
         kill_group(self.entry.pid);
         self.release();
-        let status = self.child.wait()?;
+        let status = self.handle.wait()?.status;
+        self.exit = Some((status, Instant::now()));
         self.reap_orphans();
         Ok((!timed_out).then_some(status))
-    }
-
-    /// Reads the piped stdout/stderr to the end while waiting (see [`Self::wait_timeout`]).
-    pub fn output(mut self, timeout: Option<Duration>) -> io::Result<Finished> {
-        let started = Instant::now();
-        let stdout = reader(self.take_stdout());
-        let stderr = reader(self.take_stderr());
-        // Killing the group at exit also closes pipes a grandchild kept open.
-        let status = self.wait_timeout(timeout)?;
-        Ok(Finished {
-            status,
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
-            elapsed: started.elapsed(),
-        })
     }
 
     /// The main process's exit, if it has exited (checked now). The child stays registered:
     /// what it started is still goready's to stop.
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
         if self.exit.is_none()
-            && let Ok(Some(status)) = self.child.try_wait()
+            && let Ok(Some(output)) = self.handle.try_wait()
         {
-            self.exit = Some((status, Instant::now()));
+            self.exit = Some((output.status, Instant::now()));
         }
         self.exit.map(|(s, _)| s)
     }
@@ -322,10 +361,10 @@ impl Supervised {
     /// Stops the child gracefully: SIGTERM to its group and every process of its tree, then
     /// SIGKILL to whatever still runs after `grace`; reaps the main process.
     #[cfg(unix)]
-    pub fn terminate(&mut self, grace: Duration) -> Stopped {
+    pub fn terminate(&mut self, grace: Duration) -> Terminated {
         let exited_before = self.try_wait().is_some();
         let began = Instant::now();
-        self.entry.signal(libc::SIGTERM);
+        self.entry.stop_signal(libc::SIGTERM);
         let mut main_exit = None;
         let mut live;
         loop {
@@ -344,7 +383,7 @@ impl Supervised {
             leftover = self.kill_tree(Duration::from_secs(5));
         }
         self.finish();
-        Stopped {
+        Terminated {
             graceful,
             main_exit,
             killed: if graceful { Vec::new() } else { live },
@@ -377,9 +416,9 @@ impl Supervised {
         }
         self.release();
         if self.exit.is_none() {
-            let _ = self.child.kill();
-            if let Ok(status) = self.child.wait() {
-                self.exit = Some((status, Instant::now()));
+            let _ = self.handle.kill();
+            if let Ok(output) = self.handle.wait() {
+                self.exit = Some((output.status, Instant::now()));
             }
         }
         self.reap_orphans();
@@ -415,11 +454,11 @@ impl Supervised {
     fn wait_exit(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
         let started = Instant::now();
         loop {
-            if self.child.try_wait()?.is_some() {
+            if self.handle.try_wait()?.is_some() {
                 return Ok(false);
             }
             if timeout.is_some_and(|t| started.elapsed() >= t) {
-                let _ = self.child.kill();
+                let _ = self.handle.kill();
                 return Ok(true);
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -453,6 +492,35 @@ impl Entry {
         let orphans = SUBREAPER.load(Ordering::SeqCst);
         lock(&self.tree).signal(sig, orphans, &is_registered)
     }
+
+    /// The first signal of this child's policy (`sig` is what a [`Stop::Forward`] child is
+    /// passed); a graceful child's SIGTERM goes out once.
+    fn stop_signal(&self, sig: i32) {
+        match self.stop {
+            // The tree is signalled by pid and start time, and its group only while a
+            // member lives: safe without the registry's lock (which its scan takes).
+            Stop::Graceful(_) => {
+                if !self.term_sent.swap(true, Ordering::SeqCst) {
+                    self.signal(libc::SIGTERM);
+                }
+            }
+            Stop::Kill | Stop::Forward => {
+                // Under the registry's lock: a child is not reaped while it is signalled.
+                let _running = running();
+                if self.released.load(Ordering::SeqCst) {
+                    return;
+                }
+                if self.stop == Stop::Kill {
+                    kill_group(self.pid);
+                } else {
+                    // SAFETY: kill only sends a signal, to our own child, not reaped yet.
+                    unsafe {
+                        libc::kill(self.pid as libc::pid_t, sig);
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl Drop for Supervised {
@@ -471,16 +539,6 @@ impl Drop for Supervised {
         }
         self.finish();
     }
-}
-
-fn reader(stream: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut s) = stream {
-            let _ = s.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
 }
 
 /// Blocks until `pid` (our child) has exited, leaving it a zombie (WNOWAIT) so that its pid
@@ -544,16 +602,13 @@ pub fn signal_name(sig: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
     #[cfg(unix)]
     use std::os::unix::process::ExitStatusExt;
 
     #[test]
     fn output_and_status_are_captured() {
-        let done = capture(
-            Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
-            None,
-        )
-        .unwrap();
+        let done = capture(&cmd("sh", ["-c", "echo out; echo err >&2; exit 3"]), None).unwrap();
         assert_eq!(done.stdout, "out\n");
         assert_eq!(done.stderr, "err\n");
         assert_eq!(done.status.and_then(|s| s.code()), Some(3));
@@ -575,7 +630,7 @@ mod tests {
         let pidfile = dir.path().join("grandchild");
         let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
         let done = capture(
-            Command::new("sh").args(["-c", &script]),
+            &cmd("sh", ["-c", &script]),
             Some(Duration::from_millis(300)),
         )
         .unwrap();
@@ -596,7 +651,7 @@ mod tests {
         // The child exits at once but leaves a grandchild holding its stdout open.
         let script = format!("sleep 300 & echo $! > {}; exit 0", pidfile.display());
         let started = Instant::now();
-        let done = capture(Command::new("sh").args(["-c", &script]), None).unwrap();
+        let done = capture(&cmd("sh", ["-c", &script]), None).unwrap();
         assert!(done.success());
         assert!(
             started.elapsed() < Duration::from_secs(60),
@@ -612,19 +667,73 @@ mod tests {
 
     #[test]
     fn streaming_wait_returns_the_status() {
-        let mut cmd = Command::new("sh");
-        cmd.args(["-c", "exit 7"]);
-        let status = spawn(&mut cmd, Stop::Kill).unwrap().wait().unwrap();
+        let status = spawn(&cmd("sh", ["-c", "exit 7"]), Stop::Kill)
+            .unwrap()
+            .wait()
+            .unwrap();
         assert_eq!(status.code(), Some(7));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_child_leads_its_own_group_and_its_pipes_are_ours_unless_it_says_otherwise() {
+        let mut child = spawn(
+            &cmd("sh", ["-c", "cut -d' ' -f5 /proc/$$/stat; echo err >&2"]),
+            Stop::Kill,
+        )
+        .unwrap();
+        let pid = child.id();
+        let (mut out, mut err) = (String::new(), String::new());
+        child
+            .take_stdout()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        child
+            .take_stderr()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        // Field 5 of stat is the process group: the child's own pid.
+        assert_eq!(out.trim(), pid.to_string());
+        assert_eq!(err, "err\n");
+        // The caller's own redirection wins over the supervisor's pipe.
+        let mut quiet = spawn(&cmd("sh", ["-c", "echo out"]).stdout_null(), Stop::Kill).unwrap();
+        let mut out = String::new();
+        quiet
+            .take_stdout()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(quiet.wait().unwrap().success());
+        assert_eq!(out, "");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_stopper_kills_the_child_while_another_thread_waits_for_it() {
+        let child = spawn(&cmd("sleep", ["300"]), Stop::Kill).unwrap();
+        let stopper = child.stopper();
+        let waiter = std::thread::spawn(move || child.wait());
+        std::thread::sleep(Duration::from_millis(50));
+        stopper.stop();
+        let status = waiter.join().unwrap().unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+        // Reaped and released: a stop now signals nothing (its pid may be another's).
+        stopper.stop();
+        assert!(!is_registered(stopper.entry.pid as i32));
     }
 
     /// `sh -c SCRIPT` under the graceful policy, with the pids its script writes to `dir`.
     #[cfg(target_os = "linux")]
     fn graceful(script: &str) -> (Supervised, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new("sh");
-        cmd.args(["-c", script]).current_dir(dir.path());
-        let child = spawn(&mut cmd, Stop::Graceful(Duration::from_millis(400))).unwrap();
+        let child = spawn(
+            &cmd("sh", ["-c", script]).dir(dir.path()),
+            Stop::Graceful(Duration::from_millis(400)),
+        )
+        .unwrap();
         let ready = dir.path().join("ready");
         let deadline = Instant::now() + Duration::from_secs(10);
         while !ready.exists() && Instant::now() < deadline {

@@ -1,80 +1,114 @@
-//! The one watcher of SIGINT, SIGTERM and SIGHUP to goready (a cancelled CI job, Ctrl-C):
-//! every registered child is stopped by its [`Stop`] policy, then goready dies of the signal
-//! it got, so that its caller sees the usual status. A second signal kills every child at
-//! once. [`spawn`](super::spawn) installs it; the main thread asks [`interrupted`](super::interrupted) before it
-//! reports anything, since a report of half-finished work would only mislead.
+//! The one watcher of SIGINT, SIGTERM and SIGHUP to goready (a cancelled CI job, Ctrl-C). It
+//! only cancels the run's token and stops every registered child by its [`Stop`] policy; the
+//! CLI decides what goready does then (it dies of the signal it got, so that its caller sees
+//! the usual status, once [`Watch::wait_stopped`] says the children are gone). A second
+//! signal kills every child at once and hands the signal to the CLI's `hurry`.
 
-use std::sync::Once;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Entry, INTERRUPTED, Stop, kill_group, running};
+use super::{Entry, Stop, kill_group, lock, running};
+use crate::cancel::{Cancel, Stopped};
+use crate::progress::{Say, Sink};
+use crate::step::Step;
 
-/// Installs the watcher thread (once).
-pub fn watch() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
-            // Children are still stopped on timeouts, exits and drops, only not on a signal
-            // to goready.
-            eprintln!("goready: warning: cannot watch for interrupts");
-            return;
-        };
-        let _ = std::thread::Builder::new()
-            .name("goready-signals".into())
-            .spawn(move || {
-                let mut first = true;
-                for sig in signals.forever() {
-                    INTERRUPTED.store(true, Ordering::SeqCst);
-                    if first {
-                        first = false;
-                        std::thread::spawn(move || {
-                            stop_all(sig, &format!("{} received", super::signal_name(sig)));
-                            die_of(sig)
-                        });
-                    } else {
-                        kill_all();
-                        die_of(sig);
-                    }
-                }
-            });
-    });
+/// What the watcher saw, for the CLI.
+#[derive(Clone)]
+pub struct Watch {
+    inner: Arc<Seen>,
 }
 
-/// Dies of `sig` (its default action), or exits with 128 + `sig` if that does not end it.
-pub fn die_of(sig: i32) -> ! {
-    let _ = signal_hook::low_level::emulate_default_handler(sig);
-    std::process::exit(128 + sig);
+struct Seen {
+    /// The first signal, 0 while none came.
+    first: AtomicI32,
+    /// True once the children of the first signal are stopped.
+    stopped: Mutex<bool>,
+    ended: Condvar,
 }
 
-/// Writes one line to stderr without its lock (the main thread may hold it).
-fn say(line: &str) {
-    // SAFETY: writes a valid buffer to fd 2; a failed write is ignored.
-    unsafe {
-        libc::write(2, line.as_ptr().cast(), line.len());
+impl Watch {
+    /// The first signal goready got, if any.
+    pub fn signal(&self) -> Option<i32> {
+        match self.inner.first.load(Ordering::SeqCst) {
+            0 => None,
+            sig => Some(sig),
+        }
+    }
+
+    /// The first signal goready got, once every child it stopped is gone; `None` at once
+    /// when no signal came.
+    pub fn wait_stopped(&self) -> Option<i32> {
+        let sig = self.signal()?;
+        let mut stopped = lock(&self.inner.stopped);
+        while !*stopped {
+            stopped = self
+                .inner
+                .ended
+                .wait(stopped)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        Some(sig)
     }
 }
 
-/// Stops every registered child by its policy, says why, then exits with `code`: a time
-/// limit goready set itself has passed (`goready probe --max-time`). Like a signal, it stops
-/// the main thread's work half-done, so nothing is reported.
-pub fn give_up(why: &str, code: i32) -> ! {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-    stop_all(libc::SIGTERM, why);
-    say(&format!("goready: {why}\n"));
-    std::process::exit(code);
+/// Starts the watcher thread: the first signal cancels `cancel` ([`Stopped::Interrupted`])
+/// and stops the children (saying so to `sink` as `step`); a second one kills them and calls
+/// `hurry` with it. `Err` when the signals cannot be watched (then children are still
+/// stopped at timeouts, exits and drops, only not on a signal).
+pub fn watch(
+    cancel: Cancel,
+    sink: Arc<dyn Sink>,
+    step: Step,
+    hurry: fn(i32),
+) -> std::io::Result<Watch> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let watch = Watch {
+        inner: Arc::new(Seen {
+            first: AtomicI32::new(0),
+            stopped: Mutex::new(false),
+            ended: Condvar::new(),
+        }),
+    };
+    let seen = watch.inner.clone();
+    std::thread::Builder::new()
+        .name("goready-signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if seen
+                    .first
+                    .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    cancel.cancel(Stopped::Interrupted);
+                    let seen = seen.clone();
+                    let sink = sink.clone();
+                    std::thread::spawn(move || {
+                        let say = Say::new(step, &*sink);
+                        stop_all(sig, &format!("{} received", super::signal_name(sig)), say);
+                        *lock(&seen.stopped) = true;
+                        seen.ended.notify_all();
+                    });
+                } else {
+                    kill_all();
+                    hurry(sig);
+                }
+            }
+        })?;
+    Ok(watch)
 }
 
 /// Stops every registered child by its policy and waits until they are gone; `sig` is what
-/// a `Forward` child is passed, `cause` what goready says first.
-fn stop_all(sig: i32, cause: &str) {
+/// a `Forward` child is passed, `cause` what is said first.
+fn stop_all(sig: i32, cause: &str, say: Say<'_>) {
     let entries: Vec<_> = {
         let mut running = running();
         running.stopping = true;
         running.entries.clone()
     };
     if entries.is_empty() {
+        say.info(format!("{cause}: stopping"));
         return;
     }
     let grace = entries
@@ -97,31 +131,10 @@ fn stop_all(sig: i32, cause: &str) {
     if entries.iter().any(|e| e.stop == Stop::Forward) {
         what.push("passed on to the running steps".to_string());
     }
-    say(&format!("goready: {cause}: {}\n", what.join("; ")));
     for e in &entries {
-        match e.stop {
-            // The tree is signalled by pid and start time, and its group only while a
-            // member lives: safe without the lock (which its scan takes).
-            Stop::Graceful(_) => {
-                e.signal(libc::SIGTERM);
-            }
-            Stop::Kill | Stop::Forward => {
-                // Under the registry's lock: a child is not reaped while it is signalled.
-                let _running = running();
-                if e.released.load(Ordering::SeqCst) {
-                    continue;
-                }
-                if e.stop == Stop::Kill {
-                    kill_group(e.pid);
-                } else {
-                    // SAFETY: kill only sends a signal, to our own child, not reaped yet.
-                    unsafe {
-                        libc::kill(e.pid as libc::pid_t, sig);
-                    }
-                }
-            }
-        }
+        e.stop_signal(sig);
     }
+    say.info(format!("{cause}: {}", what.join("; ")));
     let until = Instant::now() + grace.unwrap_or_default();
     loop {
         let waiting = entries.iter().any(|e| match e.stop {

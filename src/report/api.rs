@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 use crate::http::{self, Endpoint, HttpError, Request, Response, Tls};
+use crate::progress::Say;
 use crate::report::redact;
 
 /// How long one publish (list, create or update, delete duplicates) may take in all.
@@ -72,8 +73,8 @@ pub struct Note {
     pub system: bool,
 }
 
-/// A REST client with a deadline.
-pub struct Api {
+/// A REST client with a deadline; its retries are said to `say` as they happen.
+pub struct Api<'s> {
     /// Where the API lives; its `path` is the prefix every route is joined to.
     base: Endpoint,
     /// The auth header (and the JSON headers) sent with every call; never logged.
@@ -83,14 +84,15 @@ pub struct Api {
     /// Scheme and authority of the API: pagination links elsewhere are not followed, since the
     /// token header goes with every request.
     origin: (Option<String>, Option<String>),
+    say: Say<'s>,
 }
 
 /// A failed attempt: the error, and how long to wait before another (`None`: final).
 type Attempt = (ApiError, Option<Duration>);
 
-impl Api {
+impl<'s> Api<'s> {
     /// A client for `base_url` (e.g. `https://api.github.com`, `https://gitlab.com/api/v4`).
-    pub fn new(base_url: &str, auth: Auth, token: String) -> anyhow::Result<Api> {
+    pub fn new(base_url: &str, auth: Auth, token: String, say: Say<'s>) -> anyhow::Result<Self> {
         let base_url = base_url.trim_end_matches('/');
         let mut base = Endpoint::parse(base_url, &Tls::default())
             .map_err(|e| anyhow::anyhow!("{e}: not a valid API URL"))?;
@@ -114,6 +116,7 @@ impl Api {
             token,
             deadline: Instant::now() + TIME_BUDGET,
             origin,
+            say,
         })
     }
 
@@ -208,10 +211,10 @@ impl Api {
                     ..err
                 });
             }
-            eprintln!(
-                "goready: {what}: {err}; retrying in {}s",
+            self.say.warn(format!(
+                "{what}: {err}; retrying in {}s",
                 wait.as_secs_f32().ceil()
-            );
+            ));
             std::thread::sleep(wait);
             attempt += 1;
         }

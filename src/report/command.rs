@@ -10,6 +10,8 @@ use super::Env;
 use super::publish::Outputs;
 use crate::config::Config;
 use crate::model::Report;
+use crate::progress::{Say, Sink};
+use crate::step::Step;
 
 /// What `goready report` was asked to do.
 pub struct Options<'a> {
@@ -33,8 +35,9 @@ pub struct Published {
 }
 
 /// Runs `goready report`: reads and merges the result files, applies goready.toml's
-/// `[rules]`, and publishes the merged report to every output asked for.
-pub fn run(opts: &Options) -> anyhow::Result<Published> {
+/// `[rules]`, and publishes the merged report to every output asked for; what it could not
+/// read or publish is said to `sink`.
+pub fn run(opts: &Options, sink: &dyn Sink) -> anyhow::Result<Published> {
     let files = super::expand_inputs(&opts.inputs)?;
     let (mut report, unreadable) = super::read_and_merge(&files);
     opts.config.apply(&mut report);
@@ -43,7 +46,13 @@ pub fn run(opts: &Options) -> anyhow::Result<Published> {
         .iter()
         .map(|(path, e)| format!("cannot read result file {}: {e:#}", path.display()))
         .collect();
-    publish_merged(&report, &opts.outputs, &problems, opts.env)?;
+    publish_merged(
+        &report,
+        &opts.outputs,
+        &problems,
+        opts.env,
+        Say::new(Step::Report, sink),
+    )?;
     Ok(Published {
         report,
         unreadable: !unreadable.is_empty(),
@@ -51,17 +60,18 @@ pub fn run(opts: &Options) -> anyhow::Result<Published> {
 }
 
 /// What `report` and `check` share once they hold a merged report: `problems` (inputs that
-/// could not be read) on stderr and as error annotations, the table on stdout, then every
-/// output asked for.
+/// could not be read) as warnings to `say` and as error annotations, the table on stdout,
+/// then every output asked for.
 pub fn publish_merged(
     report: &Report,
     outputs: &Outputs,
     problems: &[String],
     env: Env,
+    say: Say<'_>,
 ) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for message in problems {
-        eprintln!("goready: {message}");
+        say.warn(message.clone());
         if outputs.github {
             writeln!(
                 out,
@@ -71,7 +81,7 @@ pub fn publish_merged(
         }
     }
     if report.checks.is_empty() && problems.is_empty() {
-        eprintln!("goready: warning: the result files hold no checks");
+        say.warn("the result files hold no checks");
     }
     let color = super::text::color_for_stdout();
     write!(
@@ -80,7 +90,7 @@ pub fn publish_merged(
         super::text::headline(report, outputs.fail_on, color),
         super::text::checks_table_styled(report, color)
     )?;
-    super::publish::publish(report, outputs, env, &mut out)?;
+    super::publish::publish(report, outputs, env, &mut out, say)?;
     out.flush()?;
     Ok(())
 }

@@ -304,7 +304,7 @@ pub struct CommentTarget {
 }
 
 struct PrThread<'a> {
-    api: &'a Api,
+    api: &'a Api<'a>,
     repo: String,
     pr: u64,
 }
@@ -381,6 +381,7 @@ pub fn publish_pr_comment(
     target: &CommentTarget,
     token: String,
     env: Env,
+    say: crate::progress::Say<'_>,
 ) -> Result<Sticky, String> {
     let url = run_url(env);
     let body = markdown::render(
@@ -392,7 +393,7 @@ pub fn publish_pr_comment(
             marker: Some(COMMENT_MARKER),
         },
     );
-    let api = Api::new(&target.api_url, Auth::Bearer, token).map_err(|e| e.to_string())?;
+    let api = Api::new(&target.api_url, Auth::Bearer, token, say).map_err(|e| e.to_string())?;
     let thread = PrThread {
         api: &api,
         repo: target.repo.clone(),

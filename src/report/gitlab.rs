@@ -114,7 +114,7 @@ pub fn note_target(token_env: &str, env: Env) -> Result<NoteTarget, String> {
 }
 
 struct MrThread<'a> {
-    api: &'a Api,
+    api: &'a Api<'a>,
     base: String,
 }
 
@@ -164,6 +164,7 @@ pub fn publish_mr_note(
     target: &NoteTarget,
     token: String,
     env: Env,
+    say: crate::progress::Say<'_>,
 ) -> Result<Sticky, String> {
     let url = env("CI_JOB_URL").or_else(|| env("CI_PIPELINE_URL"));
     let body = markdown::render(
@@ -175,7 +176,8 @@ pub fn publish_mr_note(
             marker: Some(NOTE_MARKER),
         },
     );
-    let api = Api::new(&target.api_url, Auth::PrivateToken, token).map_err(|e| e.to_string())?;
+    let api =
+        Api::new(&target.api_url, Auth::PrivateToken, token, say).map_err(|e| e.to_string())?;
     let thread = MrThread {
         api: &api,
         base: format!(

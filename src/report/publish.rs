@@ -110,13 +110,15 @@ fn describe(what: &str, outcome: &Sticky) -> String {
     }
 }
 
-/// Writes every output. Warnings are printed (stderr, and as workflow commands on GitHub) and
-/// returned; an `Err` is a file that could not be written.
+/// Writes every output. What was published is said to `say`; warnings are said too (and
+/// written as workflow commands on GitHub) and returned; an `Err` is a file that could not
+/// be written.
 pub fn publish(
     report: &Report,
     out: &Outputs,
     env: Env,
     stdout: &mut dyn Write,
+    say: crate::progress::Say<'_>,
 ) -> anyhow::Result<Vec<String>> {
     if let Some(path) = &out.junit {
         junit::write(report, path)?;
@@ -177,7 +179,7 @@ pub fn publish(
         match token(name, env).and_then(|t| Ok((t, github::comment_target(out.pr, name, env)?))) {
             Err(e) => warnings.push(format!("PR comment skipped: {e}")),
             Ok((token, target)) => {
-                match github::publish_pr_comment(report, out.fail_on, &target, token, env) {
+                match github::publish_pr_comment(report, out.fail_on, &target, token, env, say) {
                     Ok(outcome) => info.push(describe(
                         &format!("PR comment on {}#{}", target.repo, target.pr),
                         &outcome,
@@ -193,7 +195,7 @@ pub fn publish(
         match token(name, env).and_then(|t| Ok((t, gitlab::note_target(name, env)?))) {
             Err(e) => warnings.push(format!("MR note skipped: {e}")),
             Ok((token, target)) => {
-                match gitlab::publish_mr_note(report, out.fail_on, &target, token, env) {
+                match gitlab::publish_mr_note(report, out.fail_on, &target, token, env, say) {
                     Ok(outcome) => {
                         info.push(describe(&format!("MR note on !{}", target.mr), &outcome))
                     }
@@ -204,10 +206,10 @@ pub fn publish(
     }
 
     for line in &info {
-        eprintln!("goready: {line}");
+        say.info(line.clone());
     }
     for w in &warnings {
-        eprintln!("goready: warning: {w}");
+        say.warn(w.clone());
         if out.github {
             writeln!(stdout, "{}", github::warning_command(w))?;
         }
