@@ -18,6 +18,7 @@ pub mod pprof;
 pub mod probe;
 pub mod process;
 pub mod progress;
+pub mod repo;
 pub mod report;
 pub mod rules;
 pub mod step;

@@ -172,7 +172,7 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches) -> anyhow::Result<u8> {
         let toml = config_path
             .clone()
             .unwrap_or_else(|| args.dir.join(config::DEFAULT_FILE));
-        if let Some(rel) = check::repo_relative(&toml) {
+        if let Some(rel) = crate::repo::repo_relative(&toml) {
             settings.set(
                 "report",
                 "fallback_file",

@@ -58,10 +58,7 @@ impl Locator {
 /// `.git` (a directory, or a file in a worktree), else `dir` itself.
 pub fn repo_root(dir: &Path) -> PathBuf {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    dir.ancestors()
-        .find(|d| d.join(".git").exists())
-        .unwrap_or(&dir)
-        .to_path_buf()
+    crate::repo::git_root(&dir).unwrap_or(dir)
 }
 
 /// The checks of one package: its tests, and a `test.package` check when needed.

@@ -107,12 +107,13 @@ pub fn evaluate(facts: &mut ProbeFacts, opts: &AllocOptions) -> Allocations {
     }
     if let CheckData::Profile(data) = &mut allocs.data {
         data.url = Some(url.clone());
-        data.artifacts = facts
+        let saved: std::collections::BTreeMap<String, String> = facts
             .artifacts
             .iter()
             .filter(|(name, _)| name.starts_with("allocs.") || name.starts_with("heap."))
             .map(|(name, path)| (name.clone(), path.clone()))
             .collect();
+        data.artifacts = Some(saved).filter(|s| !s.is_empty());
     }
 
     let mut checks = vec![allocs];

@@ -192,12 +192,13 @@ fn under_load(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
                 let (mut c, ranking) =
                     cpu::cpu_check(bytes, f.cpu_seconds.unwrap_or(0), o.top, at(&ids::RUNTIME_CPU));
                 if let CheckData::Profile(data) = &mut c.data {
-                    data.artifacts = f
-                        .artifacts
-                        .iter()
-                        .filter(|(n, _)| n.starts_with("cpu."))
-                        .map(|(n, p)| (n.clone(), p.clone()))
-                        .collect();
+                    data.artifacts = Some(
+                        f.artifacts
+                            .iter()
+                            .filter(|(n, _)| n.starts_with("cpu."))
+                            .map(|(n, p)| (n.clone(), p.clone()))
+                            .collect(),
+                    );
                 }
                 checks.push(c);
                 if let (Some(base), Some(r)) = (&o.baseline, ranking) {

@@ -155,8 +155,8 @@ pub struct ProfileData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Profiles saved by the probe (name → path).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub artifacts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<BTreeMap<String, String>>,
     /// `go test -memprofile`: where the profile was kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
