@@ -643,13 +643,7 @@ fn the_gitlab_template_fetches_the_target_branchs_result_as_the_baseline() {
         ]
     };
     let base = work.path().join(".goready-baseline.json");
-    // Handed over to a goready that takes --baseline; an older one is told nothing, and that
-    // is said.
-    let handed = if goready_knows_baseline() {
-        format!("handed={}", base.display())
-    } else {
-        "has no --baseline: judged without the target branch's result".to_string()
-    };
+    let handed = format!("handed={}", base.display());
 
     let run = run_step(&fetch, work.path(), &env("main", job_token, "5"));
     let out = String::from_utf8_lossy(&run.stdout);
