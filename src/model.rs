@@ -6,9 +6,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::Rule;
-
+pub mod data;
 pub mod findings;
+mod rule;
+
+pub use data::CheckData;
+pub use rule::{Evidence, Registry, Rule, Settles};
 
 pub use findings::{Baseline, BaselineInfo, BaselineState, Change, Finding, Fixed};
 
@@ -88,7 +91,7 @@ impl Default for Tool {
 }
 
 /// One evaluated rule on one target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
     /// Stable rule id, documented in docs/checks.md.
     pub id: String,
@@ -116,9 +119,9 @@ pub struct Check {
     pub duration_ms: u64,
     /// Stable across runs: derived from id, target and location only.
     pub fingerprint: String,
-    /// Step-specific facts.
-    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
-    pub data: serde_json::Value,
+    /// Step-specific facts, typed by rule (see [`CheckData`]).
+    #[serde(skip_serializing_if = "CheckData::is_none")]
+    pub data: CheckData,
     /// The rule id of the check that settled this one (see `rules::Evidence`): a failed check
     /// with it is part of that check's finding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,7 +144,7 @@ impl Check {
             file: None,
             line: None,
             severity: rule.severity,
-            data: serde_json::Value::Null,
+            data: CheckData::None,
             duration_ms: 0,
         }
     }
@@ -149,6 +152,59 @@ impl Check {
     /// True when this check counts against a verdict at `fail_on`.
     pub fn fails_at(&self, fail_on: Severity) -> bool {
         self.status.is_problem() && self.severity >= fail_on
+    }
+}
+
+/// A check as a result file has it, before its `data` is read by rule id.
+#[derive(Deserialize)]
+struct CheckFile {
+    id: String,
+    suite: String,
+    #[serde(default)]
+    target: Option<String>,
+    status: Status,
+    severity: Severity,
+    title: String,
+    message: String,
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    line: Option<u32>,
+    #[serde(default)]
+    duration_ms: u64,
+    fingerprint: String,
+    #[serde(default)]
+    data: serde_json::Value,
+    #[serde(default)]
+    settled_by: Option<String>,
+    #[serde(default)]
+    finding: Option<String>,
+    #[serde(default)]
+    change: Option<Change>,
+}
+
+/// The rule id picks the type of `data` ([`CheckData::read`]); data of another shape reads
+/// as [`CheckData::None`], so a result file of another goready version still reads.
+impl<'de> Deserialize<'de> for Check {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let c = CheckFile::deserialize(d)?;
+        Ok(Check {
+            data: CheckData::read(&c.id, c.data),
+            id: c.id,
+            suite: c.suite,
+            target: c.target,
+            status: c.status,
+            severity: c.severity,
+            title: c.title,
+            message: c.message,
+            file: c.file,
+            line: c.line,
+            duration_ms: c.duration_ms,
+            fingerprint: c.fingerprint,
+            settled_by: c.settled_by,
+            finding: c.finding,
+            change: c.change,
+        })
     }
 }
 
@@ -161,7 +217,7 @@ pub struct CheckBuilder {
     file: Option<String>,
     line: Option<u32>,
     severity: Severity,
-    data: serde_json::Value,
+    data: CheckData,
     duration_ms: u64,
 }
 
@@ -192,9 +248,9 @@ impl CheckBuilder {
         self
     }
 
-    /// Attaches step-specific facts.
-    pub fn data(mut self, data: serde_json::Value) -> Self {
-        self.data = data;
+    /// Attaches the rule's typed facts (a struct of [`data`], or a [`CheckData`]).
+    pub fn data(mut self, data: impl Into<CheckData>) -> Self {
+        self.data = data.into();
         self
     }
 
@@ -461,10 +517,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/result.json");
         let report = Report::new(vec![
-            Check::of(&rules::BINARY_DWARF)
+            Check::of(&rules::BINARY_READABLE)
                 .target("dist/svc")
-                .data(serde_json::json!({"bytes": 12}))
-                .fail("debug info present"),
+                .data(data::ReadableData {
+                    format: "ELF".into(),
+                    platform: "linux/amd64".into(),
+                    size: 12,
+                })
+                .pass("ELF linux/amd64 binary, 12 B"),
         ]);
         report.write_json(&path).unwrap();
         let back = Report::read_json(&path).unwrap();
@@ -472,8 +532,12 @@ mod tests {
         let raw: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(raw["schema"], "goready/v1");
-        assert_eq!(raw["checks"][0]["status"], "fail");
-        assert_eq!(raw["checks"][0]["severity"], "notice");
+        assert_eq!(raw["checks"][0]["status"], "pass");
+        assert_eq!(raw["checks"][0]["severity"], "error");
+        assert_eq!(
+            raw["checks"][0]["data"],
+            serde_json::json!({"format": "ELF", "platform": "linux/amd64", "size": 12})
+        );
     }
 
     #[test]

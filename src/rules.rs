@@ -1,90 +1,30 @@
 //! The registry of rule ids: the one place a rule's id, suite, default severity and title
-//! live. Every id here has an entry (an anchor) in docs/checks.md; a test keeps them in step.
+//! live (the types, [`Rule`] and [`Evidence`], are the model's). Every id here has an entry (an
+//! anchor) in docs/checks.md; a test keeps them in step.
 
-use crate::model::Severity;
+use crate::model::{Check, CheckData, Severity};
+pub use crate::model::{Evidence, Rule, Settles};
 
-/// A rule users can configure: its id is the stable contract.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    /// Stable id, e.g. `binary.static`.
-    pub id: &'static str,
-    /// The suite its checks belong to.
-    pub suite: &'static str,
-    /// What a failure means unless configured otherwise.
-    pub severity: Severity,
-    /// One-line title for tables and annotations.
-    pub title: &'static str,
-    /// Other checks of the same run that settle this one (see [`Evidence`]); applied in one
-    /// place, `model::findings::settle`, never by a renderer.
-    pub settled_by: &'static [Evidence],
-}
-
-/// How a check of another rule, in the same run, settles a check of this rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settles {
-    /// Runtime proof over static suspicion: when the evidence passed, the suspicion is
-    /// disproved and the settled check passes, citing it; when the evidence failed, the
-    /// settled check points at it and is part of its finding (only the evidence is annotated).
-    Proof,
-    /// One cause, two symptoms: when the evidence failed, the settled check is part of the
-    /// evidence's finding (the cause is named once); when it passed, nothing changes.
-    Cause,
-}
-
-/// One piece of settling evidence a rule declares.
-#[derive(Debug, Clone, Copy)]
-pub struct Evidence {
-    /// The rule id whose check settles this one.
-    pub by: &'static str,
-    /// What the evidence does to the settled check.
-    pub settles: Settles,
-    /// Only checks on the same target settle each other (else any check of `by` in the run:
-    /// the binaries of one build come from one source).
-    pub same_target: bool,
-    /// Whether this evidence applies to this pair: (settled check, evidence check).
-    pub applies: fn(&crate::model::Check, &crate::model::Check) -> bool,
-}
-
-impl PartialEq for Evidence {
-    fn eq(&self, other: &Self) -> bool {
-        self.by == other.by
-            && self.settles == other.settles
-            && self.same_target == other.same_target
-    }
-}
-
-impl Eq for Evidence {}
-
-fn always(_: &crate::model::Check, _: &crate::model::Check) -> bool {
+fn always(_: &Check, _: &Check) -> bool {
     true
 }
 
-/// `GOFLAGS` (as go env reports it, go.env included) in `env.goflags`' data turns VCS stamping
-/// off.
-fn buildvcs_off(evidence: &crate::model::Check) -> bool {
-    evidence
-        .data
-        .get("GOFLAGS")
-        .and_then(|v| v.as_str())
-        .is_some_and(|flags| {
-            flags
-                .split_whitespace()
-                .any(|f| f.trim_start_matches('-') == "buildvcs=false")
-        })
+/// `env.goflags`' GOFLAGS (as go env reports it, go.env included) turns VCS stamping off.
+fn buildvcs_off(evidence: &Check) -> bool {
+    matches!(&evidence.data, CheckData::Goflags(g) if g.buildvcs_off())
 }
 
 /// `binary.buildinfo` failed on a `(devel)` main module, and VCS stamping was off.
-fn devel_for_lack_of_vcs(settled: &crate::model::Check, evidence: &crate::model::Check) -> bool {
-    let devel = settled
-        .data
-        .pointer("/main/version")
-        .and_then(|v| v.as_str())
-        == Some("(devel)");
+fn devel_for_lack_of_vcs(settled: &Check, evidence: &Check) -> bool {
+    let devel = matches!(
+        &settled.data,
+        CheckData::BinaryBuildinfo(b) if b.main.as_ref().is_some_and(|m| m.version == "(devel)")
+    );
     devel && buildvcs_off(evidence)
 }
 
 /// `binary.vcs` has no VCS stamp, and VCS stamping was off.
-fn unstamped_for_lack_of_vcs(_: &crate::model::Check, evidence: &crate::model::Check) -> bool {
+fn unstamped_for_lack_of_vcs(_: &Check, evidence: &Check) -> bool {
     buildvcs_off(evidence)
 }
 
@@ -127,13 +67,6 @@ const LINKED_AS_SET_UP: &[Evidence] = &[Evidence {
     same_target: true,
     applies: always,
 }];
-
-impl Rule {
-    /// The docs/checks.md anchor of this rule (`binary.static` → `binary-static`).
-    pub fn anchor(&self) -> String {
-        self.id.replace(['.', '_'], "-")
-    }
-}
 
 /// Declares one suite's rules: a `pub const` per rule and a slice of them all.
 macro_rules! rules {

@@ -399,3 +399,403 @@ fn printing_exiting_and_parking_are_caught_but_not_in_tests_or_comments() {
         ["dbg!"]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The rooms: no circle between top-level modules, and renderers read the model only.
+// ---------------------------------------------------------------------------------------------
+
+/// The rooms that run a step: a renderer (src/report/) reads their results through the model,
+/// never their code.
+const STEP_ROOMS: &[&str] = &[
+    "build", "check", "env", "gotest", "inspect", "pprof", "probe", "vuln",
+];
+
+/// `code` without its `#[cfg(test)]` modules: a test may use what it tests from above (the
+/// model's tests use the rule registry), and that is no edge of the built library.
+fn without_test_modules(code: &str) -> String {
+    let compact_attr = |s: &str| s.split_whitespace().collect::<String>();
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        let after = &rest[at + "#[cfg(test)]".len()..];
+        let trimmed = after.trim_start();
+        let is_mod = trimmed.starts_with("mod ") && {
+            let head: String = trimmed
+                .chars()
+                .take_while(|&c| c != '{' && c != ';')
+                .collect();
+            compact_attr(&head).starts_with("mod") && trimmed[head.len()..].starts_with('{')
+        };
+        if !is_mod {
+            out.push_str(&rest[..at + "#[cfg(test)]".len()]);
+            rest = after;
+            continue;
+        }
+        out.push_str(&rest[..at]);
+        let open = after.find('{').unwrap();
+        let mut depth = 0usize;
+        let mut end = after.len();
+        for (i, c) in after[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The module path of a file under src/: `src/probe/run.rs` → [probe, run],
+/// `src/probe/mod.rs` → [probe], `src/model.rs` → [model].
+fn module_path(src: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src).unwrap();
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let last = parts.pop().unwrap();
+    let stem = last.strip_suffix(".rs").unwrap_or(&last);
+    if stem != "mod" {
+        parts.push(stem.to_string());
+    }
+    parts
+}
+
+/// The first segment of each item of a path tree (`{a::B, c}` → a, c; `x::Y` → x).
+fn first_segments(tree: &str) -> Vec<Vec<String>> {
+    let split = |t: &str| -> Vec<String> {
+        t.split("::")
+            .map(|s| s.chars().take_while(|&c| ident_char(c)).collect::<String>())
+            .take_while(|s| !s.is_empty())
+            .collect()
+    };
+    let Some(inner) = tree.strip_prefix('{') else {
+        return vec![split(tree)];
+    };
+    let inner = inner.strip_suffix('}').unwrap_or(inner);
+    let mut depth = 0usize;
+    let mut item = String::new();
+    let mut items = Vec::new();
+    for c in inner.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                items.push(std::mem::take(&mut item));
+                continue;
+            }
+            _ => {}
+        }
+        item.push(c);
+    }
+    items.push(item);
+    items.iter().map(|i| split(i.trim())).collect()
+}
+
+/// The top-level rooms a file's code names, each with how it was written. `super::` is
+/// resolved from the file's own module; `X::data` of a room whose data.rs is a leaf counts
+/// as that leaf, not the room.
+fn rooms_named(
+    module: &[String],
+    source: &str,
+    rooms: &std::collections::BTreeSet<String>,
+    leaves: &std::collections::BTreeSet<String>,
+) -> Vec<(String, String)> {
+    let code = without_test_modules(&code_only(source));
+    let compact = compact(&code);
+    let mut found = Vec::new();
+    for root in ["crate::", "super::"] {
+        let mut from = 0;
+        while let Some(at) = compact[from..].find(root) {
+            let start = from + at;
+            from = start + root.len();
+            if compact[..start].chars().next_back().is_some_and(ident_char)
+                || compact[..start].ends_with("::")
+            {
+                continue;
+            }
+            let mut base: Vec<String> = if root == "crate::" {
+                Vec::new()
+            } else {
+                module[..module.len().saturating_sub(1)].to_vec()
+            };
+            let mut rest = &compact[from..];
+            while let Some(r) = rest.strip_prefix("super::") {
+                base.pop();
+                rest = r;
+            }
+            let tree = tree(rest);
+            for segs in first_segments(tree) {
+                let full: Vec<String> = base.iter().cloned().chain(segs).collect();
+                let Some(top) = full.first() else { continue };
+                if !rooms.contains(top) {
+                    continue;
+                }
+                let node = match full.get(1) {
+                    Some(second) if leaves.contains(&format!("{top}::{second}")) => {
+                        format!("{top}::{second}")
+                    }
+                    _ => top.clone(),
+                };
+                found.push((node, format!("{root}{tree}")));
+            }
+        }
+    }
+    found
+}
+
+/// The top-level modules lib.rs declares.
+fn rooms(src: &Path) -> std::collections::BTreeSet<String> {
+    let lib = code_only(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
+    lib.lines()
+        .filter_map(|l| l.trim().strip_prefix("pub mod "))
+        .map(|l| l.trim_end_matches(';').trim().to_string())
+        .collect()
+}
+
+/// A room's `data.rs` that names nothing of the crate: types shared by a rule and its
+/// renderers through the model, so depending on it is depending on no room.
+fn data_leaves(
+    src: &Path,
+    rooms: &std::collections::BTreeSet<String>,
+) -> std::collections::BTreeSet<String> {
+    rooms
+        .iter()
+        .filter(|r| *r != "model")
+        .filter_map(|r| {
+            let file = src.join(r).join("data.rs");
+            let code = code_only(&std::fs::read_to_string(file).ok()?);
+            let free = !compact(&code).contains("crate::") && !compact(&code).contains("super::");
+            free.then(|| format!("{r}::data"))
+        })
+        .collect()
+}
+
+/// Edges between rooms: (from, to) → the first place and path that makes it.
+type Edges = std::collections::BTreeMap<(String, String), String>;
+
+/// Every edge between top-level rooms in the files under `src`, plus `extra` files given as
+/// (path under src, source) in place of what is on disk.
+fn room_edges(src: &Path, extra: &[(&str, &str)]) -> Edges {
+    let rooms = rooms(src);
+    let leaves = data_leaves(src, &rooms);
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut sources: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .filter(|f| {
+            !matches!(
+                f.file_name().and_then(|n| n.to_str()),
+                Some("lib.rs" | "main.rs")
+            ) || f.parent() != Some(src)
+        })
+        .map(|f| {
+            let s = std::fs::read_to_string(&f).unwrap();
+            (f, s)
+        })
+        .collect();
+    for (rel, source) in extra {
+        sources.push((src.join(rel), source.to_string()));
+    }
+    let mut edges = Edges::new();
+    for (file, source) in &sources {
+        let module = module_path(src, file);
+        let Some(from) = module.first() else { continue };
+        let from = match module.get(1) {
+            Some(second) if leaves.contains(&format!("{from}::{second}")) => {
+                format!("{from}::{second}")
+            }
+            _ => from.clone(),
+        };
+        for (to, path) in rooms_named(&module, source, &rooms, &leaves) {
+            if to != from {
+                let at = format!(
+                    "{}: {path}",
+                    file.strip_prefix(src.parent().unwrap()).unwrap().display()
+                );
+                edges.entry((from.clone(), to)).or_insert(at);
+            }
+        }
+    }
+    edges
+}
+
+/// A circle through the rooms, if there is one: the rooms in order, the first repeated last.
+fn a_circle(edges: &Edges) -> Option<Vec<String>> {
+    let mut next: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (from, to) in edges.keys() {
+        next.entry(from).or_default().push(to);
+    }
+    // Depth-first search with an explicit path; 0 unvisited, 1 on the path, 2 done.
+    let mut state: std::collections::BTreeMap<&str, u8> = Default::default();
+    fn visit<'a>(
+        n: &'a str,
+        next: &std::collections::BTreeMap<&'a str, Vec<&'a str>>,
+        state: &mut std::collections::BTreeMap<&'a str, u8>,
+        path: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        state.insert(n, 1);
+        path.push(n);
+        for &m in next.get(n).map(Vec::as_slice).unwrap_or_default() {
+            match state.get(m).copied().unwrap_or(0) {
+                1 => {
+                    let from = path.iter().position(|&p| p == m).unwrap();
+                    let mut circle: Vec<String> =
+                        path[from..].iter().map(|s| s.to_string()).collect();
+                    circle.push(m.to_string());
+                    return Some(circle);
+                }
+                0 => {
+                    if let Some(c) = visit(m, next, state, path) {
+                        return Some(c);
+                    }
+                }
+                _ => {}
+            }
+        }
+        path.pop();
+        state.insert(n, 2);
+        None
+    }
+    let nodes: Vec<&str> = next.keys().copied().collect();
+    for n in nodes {
+        if state.get(n).copied().unwrap_or(0) == 0 {
+            if let Some(c) = visit(n, &next, &mut state, &mut Vec::new()) {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+fn describe_circle(circle: &[String], edges: &Edges) -> String {
+    circle
+        .windows(2)
+        .map(|w| {
+            format!(
+                "{} → {} ({})",
+                w[0],
+                w[1],
+                edges[&(w[0].clone(), w[1].clone())]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The renderers' imports of step rooms.
+fn renderer_reaches(edges: &Edges) -> Vec<String> {
+    edges
+        .iter()
+        .filter(|((from, to), _)| from == "report" && STEP_ROOMS.contains(&to.as_str()))
+        .map(|((_, to), at)| format!("report → {to} ({at})"))
+        .collect()
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+#[test]
+fn no_circle_between_top_level_modules() {
+    let edges = room_edges(&src(), &[]);
+    assert!(
+        edges.len() > 20,
+        "found only {} edges: {edges:?}",
+        edges.len()
+    );
+    // The edges the house is built on are seen (so a circle through them would be too).
+    for edge in [
+        ("report", "model"),
+        ("rules", "model"),
+        ("inspect", "model"),
+        ("model", "vuln::data"),
+    ] {
+        assert!(
+            edges.contains_key(&(edge.0.to_string(), edge.1.to_string())),
+            "no edge {edge:?} in {edges:#?}"
+        );
+    }
+    if let Some(circle) = a_circle(&edges) {
+        panic!(
+            "a circle between top-level modules:\n{}",
+            describe_circle(&circle, &edges)
+        );
+    }
+}
+
+#[test]
+fn renderers_read_the_model_not_the_step_rooms() {
+    let edges = room_edges(&src(), &[]);
+    let reaches = renderer_reaches(&edges);
+    assert!(
+        reaches.is_empty(),
+        "renderers import step rooms:\n{}",
+        reaches.join("\n")
+    );
+}
+
+#[test]
+fn a_planted_import_is_caught() {
+    // The model naming the registry closes a circle (rules → model → rules).
+    let planted = room_edges(&src(), &[("model/planted.rs", "use crate::rules::find;\n")]);
+    let circle = a_circle(&planted).expect("model → rules closes a circle");
+    assert!(
+        circle.contains(&"model".to_string()) && circle.contains(&"rules".to_string()),
+        "{circle:?}"
+    );
+    // So does a step room named from the model by `super::`.
+    let planted = room_edges(
+        &src(),
+        &[(
+            "model/planted.rs",
+            "fn f() { super::super::probe::spark(); }\n",
+        )],
+    );
+    assert!(a_circle(&planted).is_some());
+    // A renderer reaching into a step room, as markdown.rs once did for human_bytes.
+    let planted = room_edges(
+        &src(),
+        &[(
+            "report/planted.rs",
+            "use crate::{model::Report, inspect::rules::human_bytes};\n",
+        )],
+    );
+    assert_eq!(renderer_reaches(&planted).len(), 1, "{planted:#?}");
+    // A data leaf stays a leaf: the model may name it, and a test module naming anything is
+    // no edge.
+    let fine = room_edges(
+        &src(),
+        &[(
+            "model/planted.rs",
+            "use crate::vuln::data::VulnData;\n#[cfg(test)]\nmod tests {\n    use crate::rules;\n}\n",
+        )],
+    );
+    assert!(a_circle(&fine).is_none(), "{:?}", a_circle(&fine));
+}
+
+#[test]
+fn a_data_leaf_names_nothing_of_the_crate() {
+    let rooms = rooms(&src());
+    let leaves = data_leaves(&src(), &rooms);
+    assert!(leaves.contains("vuln::data"), "{leaves:?}");
+    for room in &rooms {
+        let file = src().join(room).join("data.rs");
+        if room != "model" && file.exists() {
+            assert!(
+                leaves.contains(&format!("{room}::data")),
+                "{} names the crate: a room's data types must be a leaf (or live in model::data)",
+                file.display()
+            );
+        }
+    }
+}

@@ -12,7 +12,7 @@ use std::process::Command;
 use goready::model::{Check, Report};
 use goready::rules;
 use reportkit::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -174,7 +174,10 @@ fn sarif_validates_against_the_official_schema_and_every_result_has_a_line() {
     let docs = std::fs::read_to_string(common::repo().join("docs/checks.md")).unwrap();
     for rule in rules::all() {
         assert!(
-            docs.contains(&format!("<a id=\"{}\"></a>", rule.anchor())),
+            docs.contains(&format!(
+                "<a id=\"{}\"></a>",
+                goready::report::anchor(rule.id)
+            )),
             "{}",
             rule.id
         );
@@ -354,14 +357,18 @@ fn hostile_strings_in_result_files_stay_data_in_every_output() {
         Check::of(&TEST_GO)
             .target(format!("example.com/{nasty}"))
             .location(format!("dir/{nasty}.go"), Some(0))
-            .data(json!({"test": nasty, "rows": [{"function": nasty, "flat": -1, "cum": 1e300}]}))
+            .data(goready::model::data::TestData {
+                test: nasty.into(),
+                package: nasty.into(),
+                ..Default::default()
+            })
             .fail(nasty),
         Check {
             id: "runtime.allocs".into(),
             suite: "runtime".into(),
             ..Check::of(&RUNTIME_ALLOCS)
                 .target(nasty)
-                .data(json!({"rows": [{"function": nasty, "flat": -5, "cum": "x"}], "total": 0}))
+                .data(alloc_space(&[(nasty, -5, i64::MAX)]))
                 .fail(nasty)
         },
         Check::of(&rules::BINARY_STATIC).target(nasty).skip(nasty),
@@ -488,7 +495,7 @@ fn goready_toml_rules_apply_to_the_merged_report_and_every_output() {
 /// The findings `goready report` makes of these result files.
 fn findings_of(inputs: &[std::path::PathBuf]) -> usize {
     let mut merged = goready::report::merge(inputs.iter().map(|i| Report::read_json(i).unwrap()));
-    goready::model::findings::judge(&mut merged, None, false);
+    goready::model::findings::judge(&mut merged, goready::rules::find, None, false);
     goready::model::findings::findings(&merged).len()
 }
 

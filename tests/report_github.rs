@@ -228,7 +228,10 @@ fn the_job_summary_stays_under_one_mebibyte_and_links_the_full_report() {
             let c = Check::of(&TEST_GO)
                 .target(format!("example.com/svc/pkg{}", i / 50))
                 .title(format!("TestCase{i}"))
-                .data(json!({"test": format!("TestCase{i}")}));
+                .data(goready::model::data::TestData {
+                    test: format!("TestCase{i}"),
+                    ..Default::default()
+                });
             if i % 3 == 0 {
                 c.fail(format!(
                     "case {i} failed: {}",

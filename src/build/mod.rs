@@ -280,7 +280,7 @@ impl Shared<'_> {
             Compile::Built { size } => format!(
                 "{} ({}){}",
                 outcome.output,
-                inspect::rules::human_bytes(*size),
+                crate::human::bytes(*size),
                 match problems {
                     0 => String::new(),
                     1 => ", 1 finding".into(),

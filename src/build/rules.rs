@@ -2,14 +2,13 @@
 //! Each rule is documented in docs/checks.md under its id. The `binary` suite's checks of the
 //! built file come from `inspect::rules`, re-targeted with the matrix label.
 
-use serde_json::json;
-
 use super::matrix::Target;
 use super::reproducible::Comparison;
 use super::runner::Diagnostic;
 use super::version_stamp::{self, VersionRun};
-use crate::inspect::rules::human_bytes;
+use crate::human;
 use crate::model::Check;
+use crate::model::data::{BuildVersionData, CompileData, ReproducibleData, StaticFlagsData, facts};
 use crate::rules as ids;
 
 /// How `go build` of one target went.
@@ -96,19 +95,28 @@ pub fn compile(o: &TargetBuild, opts: &RuleOptions) -> Check {
     let secs = o.build_ms as f64 / 1000.0;
     match &o.compile {
         Compile::Built { size } => at
-            .data(json!({"output": o.output, "command": o.command, "size": size, "seconds": secs}))
+            .data(CompileData {
+                command: o.command.clone(),
+                output: Some(o.output.clone()),
+                size: Some(*size),
+                seconds: Some(secs),
+                diagnostics: None,
+            })
             .pass(format!(
                 "built {} ({}) in {secs:.1}s",
                 o.output,
-                human_bytes(*size)
+                human::bytes(*size)
             )),
         Compile::Failed {
             diagnostics,
             output,
         } => {
-            let data = json!({
-                "command": o.command, "diagnostics": diagnostics, "output": clip(output, 8192),
-            });
+            let data = CompileData {
+                command: o.command.clone(),
+                diagnostics: Some(facts(diagnostics)),
+                output: Some(clip(output, 8192)),
+                ..CompileData::default()
+            };
             match diagnostics.first() {
                 Some(first) => {
                     let more = match diagnostics.len() - 1 {
@@ -139,7 +147,11 @@ pub fn compile(o: &TargetBuild, opts: &RuleOptions) -> Check {
             }
         }
         Compile::NoCCompiler { output } => at
-            .data(json!({"command": o.command, "output": clip(output, 8192)}))
+            .data(CompileData {
+                command: o.command.clone(),
+                output: Some(clip(output, 8192)),
+                ..CompileData::default()
+            })
             .error(format!(
                 "CGO_ENABLED=1 needs a C compiler and there is none: {}. Install one \
                  (e.g. apt-get install gcc), point CC at it, or leave cgo=1 out of the matrix \
@@ -151,7 +163,10 @@ pub fn compile(o: &TargetBuild, opts: &RuleOptions) -> Check {
                     .unwrap_or("cgo: no C compiler")
             )),
         Compile::NotRun(why) => at
-            .data(json!({"command": o.command}))
+            .data(CompileData {
+                command: o.command.clone(),
+                ..CompileData::default()
+            })
             .error(format!("cannot run go build: {why}")),
     }
 }
@@ -185,7 +200,11 @@ fn static_flags(o: &TargetBuild, opts: &RuleOptions) -> Check {
     let t = &o.target;
     let at = Check::of(&ids::BUILD_STATIC)
         .target(t.label())
-        .data(json!({"cgo": t.cgo, "ldflags": opts.ldflags, "buildmode": opts.buildmode}));
+        .data(StaticFlagsData {
+            cgo: t.cgo,
+            ldflags: opts.ldflags.clone(),
+            buildmode: opts.buildmode.clone(),
+        });
     if t.goos != "linux" {
         return at.skip(format!(
             "{} binaries always load the system's libraries; only Linux binaries can be static",
@@ -254,10 +273,13 @@ fn version_check(o: &TargetBuild, version: &str, opts: &RuleOptions) -> Check {
             t.goos, t.goarch, opts.host.0, opts.host.1
         ));
     };
-    let at = at.data(json!({
-        "expected": version, "command": run.command, "exit_code": run.exit_code,
-        "output": clip(&run.output, 2048), "timed_out": run.timed_out,
-    }));
+    let at = at.data(BuildVersionData {
+        expected: version.to_string(),
+        command: run.command.clone(),
+        exit_code: run.exit_code,
+        output: clip(&run.output, 2048),
+        timed_out: run.timed_out,
+    });
     if let Some(why) = &run.spawn_error {
         return at.error(format!("cannot run `{}`: {why}", run.command));
     }
@@ -298,12 +320,15 @@ fn reproducible(o: &TargetBuild) -> Check {
         None => at.skip("the target did not build, so there is nothing to rebuild"),
         Some(Rebuild::Failed(why)) => at.error(format!("the second build failed: {why}")),
         Some(Rebuild::Compared { comparison, kept }) => {
-            let data = json!({"comparison": comparison, "kept": kept});
+            let data = ReproducibleData {
+                comparison: facts(comparison),
+                kept: facts(kept),
+            };
             let at = at.data(data);
             if comparison.identical {
                 return at.pass(format!(
                     "rebuilt with an empty build cache: byte-identical ({})",
-                    human_bytes(comparison.sizes.0)
+                    human::bytes(comparison.sizes.0)
                 ));
             }
             let first = comparison.first_difference.as_ref();

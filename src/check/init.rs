@@ -164,11 +164,12 @@ pub fn gitlab_ci(rel: &str) -> String {
     )
 }
 
-/// The files `init` writes for `dir`: goready.toml there (each setting's help from `help`),
-/// the CI files at the root of its git checkout (else in `dir`).
+/// The files `init` writes for `dir`: goready.toml there (each setting's help from `help`), the CI files
+/// at the root of its git checkout (else in `dir`).
 pub fn files(dir: &Path, help: Help) -> anyhow::Result<Vec<(PathBuf, String)>> {
-    let root = super::git_root(dir).unwrap_or_else(|| dir.to_path_buf());
-    let rel = super::relative_to(dir, &std::path::absolute(&root)?).unwrap_or_else(|| ".".into());
+    let root = crate::repo::git_root(dir).unwrap_or_else(|| dir.to_path_buf());
+    let rel =
+        crate::repo::relative_to(dir, &std::path::absolute(&root)?).unwrap_or_else(|| ".".into());
     Ok(vec![
         (dir.join(config::DEFAULT_FILE), starter(help)),
         (
@@ -233,15 +234,15 @@ mod tests {
     fn relative_paths_use_slashes_from_the_root() {
         let root = Path::new("/repo");
         assert_eq!(
-            super::super::relative_to(Path::new("/repo"), root).unwrap(),
+            crate::repo::relative_to(Path::new("/repo"), root).unwrap(),
             "."
         );
         assert_eq!(
-            super::super::relative_to(Path::new("/repo/services/api"), root).unwrap(),
+            crate::repo::relative_to(Path::new("/repo/services/api"), root).unwrap(),
             "services/api"
         );
         assert_eq!(
-            super::super::relative_to(Path::new("/elsewhere"), root),
+            crate::repo::relative_to(Path::new("/elsewhere"), root),
             None
         );
     }

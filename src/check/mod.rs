@@ -155,37 +155,6 @@ pub fn goready_vars() -> impl Iterator<Item = (String, String)> {
     })
 }
 
-/// The root of the git checkout holding `path`, if any.
-pub fn git_root(path: &Path) -> Option<PathBuf> {
-    let abs = std::path::absolute(path).ok()?;
-    abs.ancestors()
-        .find(|d| d.join(".git").exists())
-        .map(Path::to_path_buf)
-}
-
-/// `path` relative to `root`, with `/` separators (`.` for the root itself).
-pub fn relative_to(path: &Path, root: &Path) -> Option<String> {
-    let abs = std::path::absolute(path).ok()?;
-    let rel = abs.strip_prefix(root).ok()?;
-    let parts: Vec<String> = rel
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    Some(if parts.is_empty() {
-        ".".into()
-    } else {
-        parts.join("/")
-    })
-}
-
-/// `path` relative to the root of its git checkout, when it is in one.
-pub fn repo_relative(path: &Path) -> Option<String> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let root = git_root(dir.unwrap_or(Path::new(".")))?;
-    relative_to(path, &root)
-}
-
 /// A command line for people: shell-quoted, header values hidden.
 fn shell_line(words: &[OsString]) -> String {
     let words: Vec<String> = words

@@ -50,7 +50,7 @@ pub fn report_outputs(
     config_file: Option<&Path>,
 ) -> anyhow::Result<(OutputArgs, StepArgs)> {
     if settings.get(Step::Report, "fallback_file").is_none()
-        && let Some(rel) = config_file.and_then(check::repo_relative)
+        && let Some(rel) = config_file.and_then(crate::repo::repo_relative)
     {
         settings.set(
             Step::Report,

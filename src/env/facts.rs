@@ -14,6 +14,7 @@ use super::go_version::GoVersion;
 use super::gomod::GoMod;
 use crate::gotool::Go;
 use crate::process::Finished;
+use crate::repo;
 
 /// How long `go mod verify` / `go mod tidy -diff` may run (they may download modules).
 pub const MOD_TIMEOUT: Duration = Duration::from_secs(300);
@@ -201,7 +202,7 @@ pub fn gather(go: &Go, dir: &Path) -> EnvFacts {
             .ok()
             .map(|s| parse_env_file(&s));
     }
-    if let Some(root) = find_up(dir, "go.mod") {
+    if let Some(root) = repo::find_up(dir, "go.mod") {
         facts.vendored = root.join("vendor/modules.txt").is_file();
         let module = module_facts(go, dir, &root, &facts);
         for name in wanted_toolchains(&module) {
@@ -278,7 +279,7 @@ fn module_facts(go: &Go, dir: &Path, root: &Path, facts: &EnvFacts) -> ModuleFac
         .map(|b| b.split(|&c| c == b'\n').filter(|l| !l.is_empty()).count());
     let workspace = match facts.var("GOWORK") {
         "off" => None,
-        "" => find_up(root, "go.work").map(|d| d.join("go.work")),
+        "" => repo::find_up(root, "go.work").map(|d| d.join("go.work")),
         explicit => Some(PathBuf::from(explicit)),
     };
     let mut m = ModuleFacts {
@@ -400,23 +401,12 @@ fn executable(path: &Path) -> Executable {
     }
 }
 
-/// The nearest directory at or above `dir` holding `name`, as `go` searches for go.mod.
-fn find_up(dir: &Path, name: &str) -> Option<PathBuf> {
-    let start = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    start
-        .ancestors()
-        .find(|d| d.join(name).is_file())
-        .map(Path::to_path_buf)
-}
-
 /// A path for check locations: relative to the root of the git checkout that holds it (CI
 /// annotations want repo-relative paths, and a fingerprint must not depend on where the
 /// checkout sits), else to the working directory when it can be, else absolute.
 fn display_path(dir: &Path, root: &Path, file: &str) -> String {
     let full = root.join(file);
-    if let Some(rel) =
-        crate::check::git_root(root).and_then(|git| crate::check::relative_to(&full, &git))
-    {
+    if let Some(rel) = repo::git_root(root).and_then(|git| repo::relative_to(&full, &git)) {
         return rel;
     }
     let cwd = std::env::current_dir()

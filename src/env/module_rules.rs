@@ -2,10 +2,11 @@
 //! GOPRIVATE, GOFLAGS) and whether go.sum is present, verified and tidy. Each rule is
 //! documented in docs/checks.md under its id.
 
-use serde_json::json;
-
 use super::facts::{EnvFacts, ModuleFacts};
 use super::releases::plural;
+use crate::model::data::{
+    GoSumData, GoflagsData, GoprivateData, GoproxyData, GosumdbData, facts as record,
+};
 use crate::model::{Check, Severity};
 use crate::rules as ids;
 
@@ -41,7 +42,10 @@ fn is_public(url: &str) -> bool {
 pub fn goproxy(facts: &EnvFacts) -> Check {
     let v = facts.var("GOPROXY");
     let entries = proxy_entries(v);
-    let rule = Check::of(&ids::ENV_GOPROXY).data(json!({"GOPROXY": v, "vendored": facts.vendored}));
+    let rule = Check::of(&ids::ENV_GOPROXY).data(GoproxyData {
+        goproxy: v.to_string(),
+        vendored: facts.vendored,
+    });
     if entries.is_empty() || entries == ["off"] {
         return if facts.vendored {
             rule.pass(format!(
@@ -93,10 +97,14 @@ pub fn gosumdb(facts: &EnvFacts) -> Check {
     let nosumdb = facts.var("GONOSUMDB");
     let insecure = facts.var("GOINSECURE");
     let goflags = facts.var("GOFLAGS");
-    let rule = Check::of(&ids::ENV_GOSUMDB).data(json!({
-        "GOSUMDB": sumdb, "GONOSUMDB": nosumdb, "GOPRIVATE": private, "GOINSECURE": insecure,
-        "GOFLAGS": goflags, "legacy": facts.legacy_vars,
-    }));
+    let rule = Check::of(&ids::ENV_GOSUMDB).data(GosumdbData {
+        gosumdb: sumdb.to_string(),
+        gonosumdb: nosumdb.to_string(),
+        goprivate: private.to_string(),
+        goinsecure: insecure.to_string(),
+        goflags: goflags.to_string(),
+        legacy: facts.legacy_vars.clone(),
+    });
     if sumdb == "off" {
         return rule.fail(
             "GOSUMDB=off: new module versions are trusted on first download, with nothing to \
@@ -205,10 +213,13 @@ pub fn goprivate(facts: &EnvFacts, private: &[String]) -> Check {
     let noproxy = facts.var("GONOPROXY");
     let nosumdb = facts.var("GONOSUMDB");
     let sumdb = facts.var("GOSUMDB");
-    let rule = Check::of(&ids::ENV_GOPRIVATE).data(json!({
-        "private": private, "GOPRIVATE": facts.var("GOPRIVATE"), "GONOPROXY": noproxy,
-        "GONOSUMDB": nosumdb, "GOPROXY": proxy,
-    }));
+    let rule = Check::of(&ids::ENV_GOPRIVATE).data(GoprivateData {
+        private: private.to_vec(),
+        goprivate: facts.var("GOPRIVATE").to_string(),
+        gonoproxy: noproxy.to_string(),
+        gonosumdb: nosumdb.to_string(),
+        goproxy: proxy.to_string(),
+    });
     if private.is_empty() {
         return rule.skip(
             "no --private PATTERN given: goready cannot tell which module paths are private",
@@ -257,7 +268,9 @@ pub fn goprivate(facts: &EnvFacts, private: &[String]) -> Check {
 /// `env.goflags`: GOFLAGS holds nothing that weakens CI.
 pub fn goflags(facts: &EnvFacts) -> Check {
     let v = facts.var("GOFLAGS");
-    let rule = Check::of(&ids::ENV_GOFLAGS).data(json!({"GOFLAGS": v}));
+    let rule = Check::of(&ids::ENV_GOFLAGS).data(GoflagsData {
+        goflags: v.to_string(),
+    });
     let mut found: Vec<(Severity, String)> = Vec::new();
     for f in v.split_whitespace() {
         let bare = f.trim_start_matches('-');
@@ -342,15 +355,13 @@ pub fn go_sum(facts: &EnvFacts) -> Check {
         .summed_requirements()
         .map(|r| r.path.as_str())
         .collect();
-    let info = |m: &ModuleFacts| {
-        json!({
-            "requirements": gomod.require.len(),
-            "summed_requirements": summed.len(),
-            "go_sum_lines": m.go_sum_lines,
-            "verify": m.verify,
-            "tidy": m.tidy,
-            "workspace": m.workspace,
-        })
+    let info = |m: &ModuleFacts| GoSumData {
+        requirements: gomod.require.len(),
+        summed_requirements: summed.len(),
+        go_sum_lines: m.go_sum_lines,
+        verify: record(&m.verify),
+        tidy: record(&m.tidy),
+        workspace: m.workspace.as_ref().map(|w| w.display().to_string()),
     };
     let rule = rule.data(info(m));
     if m.go_sum_lines.is_none() && !summed.is_empty() {

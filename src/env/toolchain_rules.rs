@@ -5,11 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
-
 use super::facts::{EnvFacts, ExeKind, switch_target};
 use super::go_version::GoVersion;
 use super::releases::{ReleaseData, Source, plural};
+use crate::model::data::{
+    GoModDirectiveData, GoSupportedData, GopathOverlapData, GorootProvenanceData, ReleasesSource,
+    ToolchainConsistentData, facts as record,
+};
 use crate::model::{Check, Severity};
 use crate::rules as ids;
 
@@ -51,12 +53,17 @@ pub fn go_supported(facts: &EnvFacts, releases: &Result<ReleaseData, String>) ->
         ),
         _ => String::new(),
     };
-    let mut info = json!({
-        "go_version": raw,
-        "source": source_json(&data.source),
-        "supported_lines": window.supported.iter().map(|(a, b)| format!("go{a}.{b}")).collect::<Vec<_>>(),
-        "newest_release": window.newest.to_string(),
-    });
+    let mut info = GoSupportedData {
+        go_version: raw.to_string(),
+        source: Some(source_data(&data.source)),
+        supported_lines: window
+            .supported
+            .iter()
+            .map(|(a, b)| format!("go{a}.{b}"))
+            .collect(),
+        newest_release: window.newest.to_string(),
+        newest_patch: None,
+    };
     let Some(v) = facts.go_version else {
         return rule.data(info).fail(format!(
             "GOVERSION {raw:?} is not a Go release (a development build?): production builds \
@@ -66,7 +73,7 @@ pub fn go_supported(facts: &EnvFacts, releases: &Result<ReleaseData, String>) ->
     };
     let newest_of_line = window.newest_of_line.get(&v.line()).copied();
     if let Some(n) = newest_of_line {
-        info["newest_patch"] = json!(n.to_string());
+        info.newest_patch = Some(n.to_string());
     }
     let rule = rule.data(info);
     let supported = list(&window.supported);
@@ -123,17 +130,19 @@ pub fn go_supported(facts: &EnvFacts, releases: &Result<ReleaseData, String>) ->
     }
 }
 
-fn source_json(s: &Source) -> serde_json::Value {
+fn source_data(s: &Source) -> ReleasesSource {
     match s {
-        Source::Url(u) => json!({"kind": "url", "url": u}),
-        Source::File(p) => json!({"kind": "file", "path": p}),
+        Source::Url(u) => ReleasesSource::Url { url: u.clone() },
+        Source::File(p) => ReleasesSource::File { path: p.clone() },
         Source::Snapshot {
             date,
             age_days,
             fallback_reason,
-        } => {
-            json!({"kind": "snapshot", "date": date, "age_days": age_days, "reason": fallback_reason})
-        }
+        } => ReleasesSource::Snapshot {
+            date: date.clone(),
+            age_days: *age_days,
+            reason: fallback_reason.clone(),
+        },
     }
 }
 
@@ -216,12 +225,12 @@ pub fn go_mod_directive(facts: &EnvFacts) -> Check {
         },
         None => None,
     };
-    let info = json!({
-        "go": go_line.value,
-        "toolchain": gomod.toolchain.as_ref().map(|t| t.value.clone()),
-        "running": running.to_string(),
-        "GOTOOLCHAIN": gotoolchain,
-    });
+    let info = GoModDirectiveData {
+        go: go_line.value.clone(),
+        toolchain: gomod.toolchain.as_ref().map(|t| t.value.clone()),
+        running: running.to_string(),
+        gotoolchain: gotoolchain.to_string(),
+    };
     let go_short = need_go > running;
     let tool_short = toolchain.filter(|(t, _)| *t > running);
     if !go_short && tool_short.is_none() {
@@ -325,13 +334,13 @@ pub fn toolchain_consistent(facts: &EnvFacts) -> Check {
     let rule = Check::of(&ids::ENV_TOOLCHAIN_CONSISTENT);
     let goversion = head(facts.var("GOVERSION"));
     let goroot = facts.var("GOROOT");
-    let info = json!({
-        "which_go": facts.go_on_path,
-        "GOROOT": goroot,
-        "GOVERSION": facts.var("GOVERSION"),
-        "goroot_go": facts.goroot_go,
-        "goroot_version_file": facts.goroot_version_file,
-    });
+    let info = ToolchainConsistentData {
+        which_go: record(&facts.go_on_path),
+        goroot: goroot.to_string(),
+        goversion: facts.var("GOVERSION").to_string(),
+        goroot_go: record(&facts.goroot_go),
+        goroot_version_file: facts.goroot_version_file.clone(),
+    };
     let rule = rule.data(info);
     let Some(goroot_go) = &facts.goroot_go else {
         return rule.fail(format!(
@@ -471,11 +480,11 @@ pub fn goroot_provenance(facts: &EnvFacts) -> Check {
             }
         }
     }
-    let rule = Check::of(&ids::ENV_GOROOT_PROVENANCE).data(json!({
-        "GOROOT": goroot,
-        "packager": packager(goroot),
-        "go_env_changes": changed,
-    }));
+    let rule = Check::of(&ids::ENV_GOROOT_PROVENANCE).data(GorootProvenanceData {
+        goroot: goroot.to_string(),
+        packager: packager(goroot).map(str::to_string),
+        go_env_changes: changed.clone(),
+    });
     let env_note = if changed.is_empty() {
         String::new()
     } else {
@@ -529,9 +538,11 @@ pub fn gopath_overlap(facts: &EnvFacts) -> Check {
     let goroot = facts.var("GOROOT");
     let modcache = facts.var("GOMODCACHE");
     let gopath = facts.var("GOPATH");
-    let rule = Check::of(&ids::ENV_GOPATH_OVERLAP).data(json!({
-        "GOPATH": gopath, "GOMODCACHE": modcache, "GOROOT": goroot,
-    }));
+    let rule = Check::of(&ids::ENV_GOPATH_OVERLAP).data(GopathOverlapData {
+        gopath: gopath.to_string(),
+        gomodcache: modcache.to_string(),
+        goroot: goroot.to_string(),
+    });
     let mut problems = Vec::new();
     let (root, cache) = (norm(goroot), norm(modcache));
     let relate = |a: &Path, b: &Path| -> Option<&'static str> {

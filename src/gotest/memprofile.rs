@@ -12,10 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
-
 use super::events::PackageRun;
-use crate::model::Check;
+use crate::model::{Check, CheckData};
 use crate::pprof::profile_rules;
 
 /// The profile's file name inside each package's output directory.
@@ -168,8 +166,8 @@ pub fn package_check(
         Err(e) => profile_rules::undecodable(import_path, &format!("go test -memprofile: {e}")),
     };
     check.duration_ms = started.elapsed().as_millis() as u64;
-    if let (Some(path), Value::Object(data)) = (&kept, &mut check.data) {
-        data.insert("profile".into(), json!(path.display().to_string()));
+    if let (Some(path), CheckData::Profile(data)) = (&kept, &mut check.data) {
+        data.profile = Some(path.display().to_string());
     }
     Some(check)
 }

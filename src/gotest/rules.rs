@@ -5,10 +5,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
-
 use super::events::{BuildRun, Outcome, PackageRun, TestRun, is_framing};
 use super::output::{self, Panic};
+use crate::model::data::{TestBuildData, TestData};
 use crate::model::{Check, Status};
 use crate::rules::{TEST_BUILD, TEST_GO_TEST, TEST_PACKAGE};
 
@@ -59,10 +58,7 @@ impl Locator {
 /// `.git` (a directory, or a file in a worktree), else `dir` itself.
 pub fn repo_root(dir: &Path) -> PathBuf {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    dir.ancestors()
-        .find(|d| d.join(".git").exists())
-        .unwrap_or(&dir)
-        .to_path_buf()
+    crate::repo::git_root(&dir).unwrap_or(dir)
 }
 
 /// The checks of one package: its tests, and a `test.package` check when needed.
@@ -109,7 +105,11 @@ pub fn package_checks(pkg: &PackageRun, loc: &Locator) -> Vec<Check> {
             .get(t.name.as_str())
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let base = json!({"test": t.name, "package": target});
+        let base = TestData {
+            test: t.name.clone(),
+            package: target.to_string(),
+            ..TestData::default()
+        };
         if let Some((parent, p)) = adopted.get(t.name.as_str()) {
             checks.push(panicked(check, p, target, loc, base, Some(&parent.name)));
             continue;
@@ -139,7 +139,12 @@ pub fn package_checks(pkg: &PackageRun, loc: &Locator) -> Vec<Check> {
             Some((file, line, _)) => check.location(file.clone(), Some(*line)),
             None => check,
         };
-        let data = json!({"test": t.name, "package": target, "locations": all_locations(t)});
+        let data = TestData {
+            test: t.name.clone(),
+            package: target.to_string(),
+            locations: Some(all_locations(t)),
+            ..TestData::default()
+        };
         checks.push(match t.outcome {
             Some(Outcome::Pass) => check.pass(format!("passed ({})", seconds(t.elapsed))),
             Some(Outcome::Skip) => {
@@ -256,10 +261,10 @@ pub fn build_check(build: &BuildRun, blocked: &[String], loc: &Locator) -> Check
     if msg.is_empty() {
         msg = "the build failed without output".to_string();
     }
-    let check = Check::of(&TEST_BUILD).target(target).data(json!({
-        "import_path": build.import_path,
-        "packages": blocked,
-    }));
+    let check = Check::of(&TEST_BUILD).target(target).data(TestBuildData {
+        import_path: build.import_path.clone(),
+        packages: blocked.to_vec(),
+    });
     match body.iter().find_map(|l| output::source_line(l)) {
         Some(s) => check.location(loc.printed(&s.path), Some(s.line)),
         None => check,
@@ -288,10 +293,10 @@ fn panicked(
     p: &Panic,
     target: &str,
     loc: &Locator,
-    mut data: serde_json::Value,
+    mut data: TestData,
     printed_under: Option<&str>,
 ) -> Check {
-    data["panic"] = json!(p.summary());
+    data.panic = Some(p.summary());
     let mut lines: Vec<String> = p.message.clone();
     if let Some(g) = p.goroutines.first() {
         lines.push(String::new());
@@ -316,9 +321,9 @@ fn timed_out(
     after: &str,
     target: &str,
     loc: &Locator,
-    mut data: serde_json::Value,
+    mut data: TestData,
 ) -> Check {
-    data["timeout"] = json!(after);
+    data.timeout = Some(after.to_string());
     let mut msg = content(t, output::find_panic(&t.output.lines).map(|own| own.start));
     push_line(
         &mut msg,
@@ -525,6 +530,7 @@ fn seconds(s: Option<f64>) -> String {
 mod tests {
     use super::*;
     use crate::gotest::events::Collector;
+    use crate::model::CheckData;
 
     fn run(lines: &[&str]) -> Vec<Check> {
         let mut c = Collector::default();
@@ -559,7 +565,10 @@ mod tests {
         assert_eq!(c.status, Status::Fail);
         assert_eq!(c.message, "f_test.go:7: got 2\n    line two");
         assert_eq!(c.duration_ms, 1500);
-        assert_eq!(c.data["locations"][0], "f_test.go:7");
+        let CheckData::Test(d) = &c.data else {
+            panic!("{:?}", c.data)
+        };
+        assert_eq!(d.locations.as_deref().unwrap_or_default()[0], "f_test.go:7");
         // No package directory known: no location rather than a wrong one.
         assert_eq!(c.file, None);
     }
@@ -648,8 +657,12 @@ mod tests {
                 ("test.go_test", "TestSleep", Status::Fail),
             ]
         );
-        assert_eq!(checks[1].data["panic"], "boom");
-        assert_eq!(checks[2].data["timeout"], "2s");
+        let test = |c: &Check| match &c.data {
+            CheckData::Test(d) => d.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(test(&checks[1]).panic.as_deref(), Some("boom"));
+        assert_eq!(test(&checks[2]).timeout.as_deref(), Some("2s"));
         assert!(
             checks[2]
                 .message

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::data::{Linkage, Module};
+
 /// Container format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,16 +28,6 @@ impl Format {
             Format::Pe => "pe",
         }
     }
-}
-
-/// Whether the binary needs a dynamic loader or shared libraries at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Linkage {
-    /// Runs with nothing but the kernel.
-    Static,
-    /// Needs an interpreter (ELF PT_INTERP) or shared libraries.
-    Dynamic,
 }
 
 /// ELF RELRO hardening level.
@@ -61,21 +53,6 @@ pub struct PclntabFacts {
     /// Number of functions in the table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub functions: Option<u64>,
-}
-
-/// A module line of the build info (`mod`, `dep`, or a `=>` replacement).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Module {
-    /// Module path.
-    pub path: String,
-    /// Module version, `(devel)` for an untagged main module.
-    pub version: String,
-    /// go.sum hash, empty when unknown.
-    #[serde(default)]
-    pub sum: String,
-    /// The module this one was replaced by (`=>` line).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replace: Option<Box<Module>>,
 }
 
 /// Go build info, as `go version -m` prints it.

@@ -1,10 +1,9 @@
 //! The `binary` suite: rules that judge [`BinaryFacts`]. Each rule is documented in
 //! docs/checks.md under its id.
 
-use serde_json::json;
-
 use super::InspectError;
 use super::facts::{BinaryFacts, Format, Linkage};
+use crate::model::data::{BuildinfoData, ReadableData, StaticData, VcsData, VersionData};
 use crate::model::{Check, Severity};
 use crate::rules::{self as ids, Rule};
 
@@ -43,11 +42,16 @@ pub fn evaluate(facts: &BinaryFacts, opts: &RuleOptions) -> Vec<Check> {
 
 fn evaluate_thin(f: &BinaryFacts, target: &str, opts: &RuleOptions) -> Vec<Check> {
     let at = |rule: &Rule| Check::of(rule).target(target);
-    let mut checks = vec![at(&ids::BINARY_READABLE).pass(format!(
+    let readable = ReadableData {
+        format: f.format.name().to_string(),
+        platform: f.platform(),
+        size: f.size,
+    };
+    let mut checks = vec![at(&ids::BINARY_READABLE).data(readable).pass(format!(
         "{} {} binary, {}",
         f.format.name(),
         f.platform(),
-        human_bytes(f.size)
+        crate::human::bytes(f.size)
     ))];
     if !f.is_go() {
         checks.push(
@@ -99,7 +103,11 @@ fn evaluate_thin(f: &BinaryFacts, target: &str, opts: &RuleOptions) -> Vec<Check
     checks.push(match &f.expected_version {
         None => at(&ids::BINARY_VERSION).skip("no --expect-version given"),
         Some(v) => {
-            let data = json!({"expected": v.expected, "evidence": v.evidence, "version_vars": f.version_vars});
+            let data = VersionData {
+                expected: v.expected.clone(),
+                evidence: v.evidence.clone(),
+                version_vars: f.version_vars.clone(),
+            };
             if v.found {
                 at(&ids::BINARY_VERSION)
                     .data(data)
@@ -130,9 +138,12 @@ fn evaluate_thin(f: &BinaryFacts, target: &str, opts: &RuleOptions) -> Vec<Check
 }
 
 fn static_rule(f: &BinaryFacts, check: crate::model::CheckBuilder, opts: &RuleOptions) -> Check {
-    let data = json!({
-        "linkage": f.linkage, "interpreter": f.interpreter, "needed": f.needed, "libc": f.libc,
-    });
+    let data = StaticData {
+        linkage: Some(f.linkage),
+        interpreter: f.interpreter.clone(),
+        needed: f.needed.clone(),
+        libc: f.libc.clone(),
+    };
     let check = check.data(data);
     if f.format != Format::Elf {
         return check.skip(format!(
@@ -181,10 +192,12 @@ fn buildinfo_rule(f: &BinaryFacts, check: crate::model::CheckBuilder) -> Check {
         };
     };
     let main = info.main.as_ref();
-    let data = json!({
-        "go_version": info.go_version, "path": info.path,
-        "main": main, "deps": info.deps.len(),
-    });
+    let data = BuildinfoData {
+        go_version: info.go_version.clone(),
+        path: info.path.clone(),
+        main: main.cloned(),
+        deps: info.deps.len(),
+    };
     let check = check.data(data);
     match main {
         None => check.fail(format!(
@@ -207,10 +220,13 @@ fn buildinfo_rule(f: &BinaryFacts, check: crate::model::CheckBuilder) -> Check {
 
 fn vcs_rule(f: &BinaryFacts, check: crate::model::CheckBuilder) -> Check {
     let revision = f.setting("vcs.revision");
-    let data = json!({
-        "vcs": f.setting("vcs"), "revision": revision,
-        "time": f.setting("vcs.time"), "modified": f.setting("vcs.modified"),
-    });
+    let owned = |v: Option<&str>| v.map(str::to_string);
+    let data = VcsData {
+        vcs: owned(f.setting("vcs")),
+        revision: owned(revision),
+        time: owned(f.setting("vcs.time")),
+        modified: owned(f.setting("vcs.modified")),
+    };
     let check = check.data(data);
     match (f.setting("vcs.modified"), revision) {
         (Some("true"), rev) => check.fail(format!(
@@ -219,21 +235,5 @@ fn vcs_rule(f: &BinaryFacts, check: crate::model::CheckBuilder) -> Check {
         )),
         (Some(_), Some(rev)) => check.pass(format!("built from a clean checkout at {rev}")),
         _ => check.skip("no VCS stamp (built outside a repository, or with -buildvcs=false)"),
-    }
-}
-
-/// Bytes in 1024-based units, as Go's tools print them.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }

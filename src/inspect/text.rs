@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::facts::BinaryFacts;
-use super::rules::human_bytes;
+use crate::human;
 
 /// `key: value` lines for one binary (and each slice of a universal file).
 pub fn facts_table(f: &BinaryFacts) -> String {
@@ -26,7 +26,7 @@ fn write_facts(out: &mut String, f: &BinaryFacts, pad: &str) {
     };
     row(
         "format",
-        format!("{} {} ({})", f.format.name(), f.arch, human_bytes(f.size)),
+        format!("{} {} ({})", f.format.name(), f.arch, human::bytes(f.size)),
     );
     row("goos", f.goos.clone().unwrap_or_else(|| "unknown".into()));
     let mut linkage = format!("{:?}", f.linkage).to_lowercase();

@@ -1,7 +1,7 @@
 //! Findings: what a person reads. A check is one rule on one target; a [`Finding`] is the
 //! failed checks that share a rule and a cause (the same explanation), with the targets they
 //! hold on, plus the checks of other rules that this cause explains (settling evidence the
-//! rule registry declares, [`crate::rules::Evidence`]).
+//! rule registry declares, [`super::Evidence`]).
 //!
 //! Everything here is computed once from a [`Report`] ([`judge`]) and consumed by every
 //! surface in `report/`; result files and JUnit keep one check per target, each failed check
@@ -11,8 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Check, Report, Severity, Status, fingerprint};
-use crate::rules::Settles;
+use super::{Check, Registry, Report, Settles, Severity, Status, fingerprint};
 
 /// Against a baseline: whether a failed check is new in this run or was there already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,11 +246,7 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
 pub fn finding_id(c: &Check) -> String {
     let line = c.line.map(|l| l.to_string()).unwrap_or_default();
     // Checks of different Go tests are different causes.
-    let test = c
-        .data
-        .get("test")
-        .and_then(|t| t.as_str())
-        .unwrap_or_default();
+    let test = c.data.test_name();
     fingerprint(&[
         "finding",
         &c.id,
@@ -274,7 +269,8 @@ fn first_clause(message: &str) -> &str {
 
 /// Applies every rule's settling evidence (the registry's `settled_by`) to the report's failed
 /// checks; the one place it happens. Idempotent: a settled check is not settled again.
-pub fn settle(report: &mut Report) {
+/// `registry` finds a check's rule (`crate::rules::find`).
+pub fn settle(report: &mut Report, registry: Registry) {
     for i in 0..report.checks.len() {
         let c = &report.checks[i];
         // A skip can have a cause too (no VCS stamp because stamping was off); only a fail
@@ -282,7 +278,7 @@ pub fn settle(report: &mut Report) {
         if !matches!(c.status, Status::Fail | Status::Skip) || c.settled_by.is_some() {
             continue;
         }
-        let Some(rule) = crate::rules::find(&c.id) else {
+        let Some(rule) = registry(&c.id) else {
             continue;
         };
         for evidence in rule.settled_by {
@@ -350,11 +346,7 @@ pub fn settle(report: &mut Report) {
 /// The key a failed check is matched by against a baseline: its fingerprint, refined by the
 /// Go test it is about (checks of different tests in one package share a fingerprint).
 fn match_key(c: &Check) -> (String, String) {
-    let test = c
-        .data
-        .get("test")
-        .and_then(|t| t.as_str())
-        .unwrap_or_default();
+    let test = c.data.test_name();
     (c.fingerprint.clone(), test.to_string())
 }
 
@@ -401,9 +393,15 @@ pub fn compare(report: &mut Report, base: &Report) {
 
 /// Judges a merged report once, before anything is written or rendered: settles checks by
 /// their rules' evidence, gives every failed check its finding's identity and, with a
-/// baseline, its change and the fixed list.
-pub fn judge(report: &mut Report, baseline: Option<(&str, &Baseline)>, fail_on_new: bool) {
-    settle(report);
+/// baseline, its change and the fixed list. `registry` finds a check's rule
+/// (`crate::rules::find`).
+pub fn judge(
+    report: &mut Report,
+    registry: Registry,
+    baseline: Option<(&str, &Baseline)>,
+    fail_on_new: bool,
+) {
+    settle(report, registry);
     for c in &mut report.checks {
         c.finding = None;
         c.change = None;
@@ -536,7 +534,7 @@ mod tests {
                 .fail("dynamically linked: needs libc.so.6"),
         );
         let mut report = Report::new(checks);
-        judge(&mut report, None, false);
+        judge(&mut report, rules::find, None, false);
         let found = findings(&report);
         assert_eq!(found.len(), 2);
         // Most severe first.
@@ -580,7 +578,7 @@ mod tests {
                 .target("dist/svc_linux_amd64")
                 .pass("pprof only on 127.0.0.1:35305 (loopback)"),
         ]);
-        judge(&mut report, None, false);
+        judge(&mut report, rules::find, None, false);
         let linked = &report.checks[0];
         assert_eq!(linked.status, Status::Pass);
         assert_eq!(
@@ -591,7 +589,7 @@ mod tests {
         assert!(findings(&report).is_empty());
         // Settling twice changes nothing.
         let once = report.clone();
-        judge(&mut report, None, false);
+        judge(&mut report, rules::find, None, false);
         assert_eq!(report, once);
     }
 
@@ -603,7 +601,7 @@ mod tests {
                 .target("dist/svc")
                 .fail("pprof answers on the public listener 127.0.0.1:4000"),
         ]);
-        judge(&mut report, None, false);
+        judge(&mut report, rules::find, None, false);
         assert_eq!(report.checks[0].status, Status::Fail);
         assert!(
             report.checks[0]
@@ -619,20 +617,29 @@ mod tests {
 
     #[test]
     fn buildvcs_false_names_the_cause_of_devel_builds_once() {
+        use crate::model::data::{BuildinfoData, GoflagsData, Module};
         let devel = |t: &str| {
             Check::of(&rules::BINARY_BUILDINFO)
                 .target(t)
-                .data(serde_json::json!({"main": {"version": "(devel)"}}))
+                .data(BuildinfoData {
+                    main: Some(Module {
+                        version: "(devel)".into(),
+                        ..Module::default()
+                    }),
+                    ..BuildinfoData::default()
+                })
                 .fail("example.com/svc (devel): the main module has no version")
         };
         let goflags = Check::of(&rules::ENV_GOFLAGS)
-            .data(serde_json::json!({"GOFLAGS": "-mod=readonly -buildvcs=false"}))
+            .data(GoflagsData {
+                goflags: "-mod=readonly -buildvcs=false".into(),
+            })
             .fail("GOFLAGS=-buildvcs=false: drops the commit");
         let unstamped = Check::of(&rules::BINARY_VCS)
             .target("a")
             .skip("no VCS stamp (built outside a repository, or with -buildvcs=false)");
         let mut report = Report::new(vec![devel("a"), devel("b"), unstamped, goflags]);
-        judge(&mut report, None, false);
+        judge(&mut report, rules::find, None, false);
         let found = findings(&report);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].lead().id, "env.goflags");
@@ -651,10 +658,12 @@ mod tests {
         let mut report = Report::new(vec![
             devel("a"),
             Check::of(&rules::ENV_GOFLAGS)
-                .data(serde_json::json!({"GOFLAGS": "-mod=mod"}))
+                .data(GoflagsData {
+                    goflags: "-mod=mod".into(),
+                })
                 .fail("GOFLAGS=-mod=mod"),
         ]);
-        judge(&mut report, None, false);
+        judge(&mut report, rules::find, None, false);
         assert_eq!(findings(&report).len(), 2);
     }
 
@@ -671,7 +680,7 @@ mod tests {
                 .target("b")
                 .fail("printed \"dev\""),
         ]);
-        judge(&mut report, None, false);
+        judge(&mut report, rules::find, None, false);
         assert_eq!(
             report.checks[1].settled_by.as_deref(),
             Some("binary.version")
@@ -703,6 +712,7 @@ mod tests {
         ]);
         judge(
             &mut head,
+            rules::find,
             Some(("base.json", &Baseline::Loaded(base))),
             true,
         );
@@ -725,7 +735,12 @@ mod tests {
     #[test]
     fn a_missing_baseline_is_recorded_and_judged_as_none() {
         let mut head = Report::new(vec![Check::of(&rules::BINARY_STRIPPED).fail("symbols")]);
-        judge(&mut head, Some(("base.json", &Baseline::Missing)), true);
+        judge(
+            &mut head,
+            rules::find,
+            Some(("base.json", &Baseline::Missing)),
+            true,
+        );
         let info = head.baseline.as_ref().unwrap();
         assert_eq!(info.state, BaselineState::Missing);
         assert_eq!(head.checks[0].change, None);

@@ -18,6 +18,8 @@ use super::decode::{Decoder, estimate_decoded_size, gunzip};
 use super::proto;
 use super::samples::Samples;
 
+pub use crate::model::data::{DroppedSamples, ValueType};
+
 /// The decompressed size `Profile::parse` accepts by default (512 MiB). Real allocation
 /// profiles of large services are tens of MiB (a million distinct stacks: ~60 MiB); a gzip
 /// bomb is stopped here, after inflating at most this much.
@@ -89,27 +91,6 @@ impl Default for ParseOptions {
             max_decoded: DEFAULT_MAX_DECODED,
         }
     }
-}
-
-/// A sample value's type and unit, e.g. `alloc_space` in `bytes`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ValueType {
-    /// `alloc_space`, `inuse_objects`, `cpu`, ...
-    #[serde(rename = "type")]
-    pub ty: String,
-    /// `bytes`, `count`, `nanoseconds`, ...
-    pub unit: String,
-}
-
-/// What [`Profile::drop_samples_with_frames`] took out.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct DroppedSamples {
-    /// The frame prefixes asked for.
-    pub frames: Vec<String>,
-    /// How many samples were dropped.
-    pub samples: usize,
-    /// Their values summed, one per sample type (in `Profile::sample_types` order).
-    pub values: Vec<i64>,
 }
 
 /// One stack frame: a function (possibly inlined) at a location.

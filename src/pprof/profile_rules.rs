@@ -8,12 +8,12 @@ use std::fmt::Display;
 use std::path::Path;
 
 use anyhow::Context;
-use serde_json::json;
 
 use super::profile::{DroppedSamples, Profile, ProfileError};
 use super::regression::{Ranking, SiteShares, compare};
 use super::units;
-use crate::model::{Check, Report, Severity};
+use crate::model::data::{ProfileData, RegressionData};
+use crate::model::{Check, CheckData, Report, Severity};
 use crate::rules;
 
 /// Frames of the profiler's own work: a scrape of `/debug/pprof/allocs` allocates (in
@@ -158,16 +158,16 @@ pub fn allocs_check(target: &str, profile: &Profile, rankings: &[Ranking]) -> Ch
         parts.push(left_out);
     }
     let shares: Vec<SiteShares> = rankings.iter().map(|r| r.shares.compact()).collect();
-    let tops: Vec<&super::top::Top> = rankings.iter().map(|r| &r.top).collect();
     Check::of(&rules::RUNTIME_ALLOCS)
         .target(target)
-        .data(json!({
-            "samples": profile.sample_count(),
-            "sample_types": profile.sample_type_names(),
-            "left_out": profile.dropped,
-            "rankings": tops,
-            "shares": shares,
-        }))
+        .data(ProfileData {
+            samples: profile.sample_count(),
+            sample_types: names(profile),
+            left_out: profile.dropped.clone(),
+            rankings: rankings.iter().map(|r| r.top.clone()).collect(),
+            shares,
+            ..ProfileData::default()
+        })
         .pass(parts.join("; "))
 }
 
@@ -186,10 +186,28 @@ pub fn shares_from_report(report: &Report, sample_type: &str) -> Option<SiteShar
         .checks
         .iter()
         .filter(|c| c.id == rules::RUNTIME_ALLOCS.id)
-        .filter_map(|c| c.data.get("shares")?.as_array().cloned())
-        .flatten()
-        .filter_map(|s| serde_json::from_value::<SiteShares>(s).ok())
-        .find(|s| s.sample_type == sample_type)
+        .find_map(|c| recorded_shares(c, sample_type))
+}
+
+/// The site shares of `sample_type` a `runtime.allocs` or `runtime.cpu` check recorded.
+pub fn recorded_shares(c: &Check, sample_type: &str) -> Option<SiteShares> {
+    match &c.data {
+        CheckData::Profile(p) => p
+            .shares
+            .iter()
+            .find(|s| s.sample_type == sample_type)
+            .cloned(),
+        _ => None,
+    }
+}
+
+/// A profile's sample type names, owned for a check's data.
+pub fn names(profile: &Profile) -> Vec<String> {
+    profile
+        .sample_type_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// `runtime.alloc_regression`: one failing check per site whose share grew by more than
@@ -220,19 +238,20 @@ pub fn regression_checks(
         .map(|g| {
             Check::of(&rules::RUNTIME_ALLOC_REGRESSION)
                 .target(g.function.clone())
-                .data(json!({
-                    "profile": target,
-                    "sample_type": new.sample_type,
-                    "unit": new.unit,
-                    "function": g.function,
-                    "old_flat": g.old_flat,
-                    "new_flat": g.new_flat,
-                    "old_share": g.old_share,
-                    "new_share": g.new_share,
-                    "growth_points": g.growth,
-                    "max_growth_points": max_growth,
-                    "base_min_share": base.min_share,
-                }))
+                .data(RegressionData {
+                    profile: Some(target.to_string()),
+                    sample_type: Some(new.sample_type.clone()),
+                    unit: Some(new.unit.clone()),
+                    function: Some(g.function.clone()),
+                    old_flat: Some(g.old_flat),
+                    new_flat: Some(g.new_flat),
+                    old_share: Some(g.old_share),
+                    new_share: Some(g.new_share),
+                    growth_points: Some(g.growth),
+                    max_growth_points: max_growth,
+                    base_min_share: Some(base.min_share),
+                    largest: None,
+                })
                 .fail(format!(
                     "{} — more than the {max_growth} points allowed",
                     describe(g)
@@ -248,11 +267,12 @@ pub fn regression_checks(
         checks.push(
             Check::of(&rules::RUNTIME_ALLOC_REGRESSION)
                 .target(target)
-                .data(json!({
-                    "sample_type": new.sample_type,
-                    "max_growth_points": max_growth,
-                    "largest": growths.first(),
-                }))
+                .data(RegressionData {
+                    sample_type: Some(new.sample_type.clone()),
+                    max_growth_points: max_growth,
+                    largest: growths.first().cloned(),
+                    ..RegressionData::default()
+                })
                 .pass(format!(
                     "no allocation site's share of {} grew more than {max_growth} points{largest}",
                     new.sample_type

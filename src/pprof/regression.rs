@@ -5,30 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::profile::Profile;
 use super::top::{Graph, Top, TopOptions, report_total};
 
+pub use crate::model::data::{Growth, SiteShares};
+
 /// Sites below this share (percent) are left out of [`SiteShares::compact`]: they are
 /// noise for a regression check, and would bloat result files of large profiles.
 pub const COMPACT_MIN_SHARE: f64 = 0.1;
-
-/// Every allocation site's flat value of one sample type, with the total it is a share of.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SiteShares {
-    /// The sample type, e.g. `alloc_space`.
-    pub sample_type: String,
-    /// Its unit, e.g. `bytes`.
-    pub unit: String,
-    /// The sum of |value| over all samples (what shares are of).
-    pub total: i64,
-    /// Flat value per function (pprof's node name).
-    pub sites: BTreeMap<String, i64>,
-    /// Sites whose |share| was below this (percent) were left out; 0 means none were.
-    #[serde(default)]
-    pub min_share: f64,
-}
 
 impl SiteShares {
     /// The shares of one sample type of a profile (after any samples it dropped).
@@ -115,23 +101,6 @@ impl Profile {
             shares: SiteShares::from_values(self, &graph, &flat, sample_index),
         }
     }
-}
-
-/// How one site's share changed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Growth {
-    /// The function.
-    pub function: String,
-    /// Its flat value in the base profile (0 if absent).
-    pub old_flat: i64,
-    /// Its flat value in the new profile (0 if absent).
-    pub new_flat: i64,
-    /// Its share in the base profile, percent.
-    pub old_share: f64,
-    /// Its share in the new profile, percent.
-    pub new_share: f64,
-    /// `new_share - old_share`, percentage points.
-    pub growth: f64,
 }
 
 /// Every site of either profile with its old and new share, largest growth first (then by

@@ -20,10 +20,11 @@
 use std::fmt::Write;
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde::Serialize;
 
-use super::profile::{DroppedSamples, Profile, ValueType};
+use super::profile::Profile;
 use super::units;
+
+pub use crate::model::data::{Inline, Top, TopRow};
 
 /// Knobs of the ranking; the defaults are `go tool pprof -top`'s.
 #[derive(Debug, Clone, Copy)]
@@ -46,16 +47,6 @@ impl Default for TopOptions {
     }
 }
 
-/// How a function was reached, when inlining is involved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Inline {
-    /// Only ever inlined into its callers.
-    Inline,
-    /// Inlined into some callers, called by others.
-    PartialInline,
-}
-
 impl Inline {
     /// pprof's label: `(inline)` or `(partial-inline)`.
     pub fn label(self) -> &'static str {
@@ -64,58 +55,6 @@ impl Inline {
             Inline::PartialInline => "(partial-inline)",
         }
     }
-}
-
-/// One row of the table, values in the sample type's unit (bytes, objects, ns).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TopRow {
-    /// The function (`main.handler`, `[binary]`, `<unknown>`).
-    pub function: String,
-    /// Value of the samples allocated (or spent) directly in this function.
-    pub flat: i64,
-    /// `flat` as a percentage of the total.
-    pub flat_pct: f64,
-    /// Running sum of `flat_pct` down the table.
-    pub sum_pct: f64,
-    /// Value of the samples with this function anywhere on the stack.
-    pub cum: i64,
-    /// `cum` as a percentage of the total.
-    pub cum_pct: f64,
-    /// `(inline)`/`(partial-inline)` mark, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inline: Option<Inline>,
-}
-
-/// The ranking of one sample type of a profile.
-#[derive(Debug, Clone, Serialize)]
-pub struct Top {
-    /// The sample type ranked, e.g. `alloc_space`/`bytes`.
-    pub sample_type: ValueType,
-    /// Its index in the profile.
-    pub sample_index: usize,
-    /// The sum of |value| over all samples: what percentages are of.
-    pub total: i64,
-    /// The sum of `flat` over the rows shown.
-    pub shown: i64,
-    /// Nodes left after the `nodefraction` cut.
-    pub nodes: usize,
-    /// Nodes below the cut (`Dropped N nodes`).
-    pub dropped_nodes: usize,
-    /// The |cum| a node needed to be kept.
-    pub node_cutoff: i64,
-    /// The unit the text table prints values in (pprof's `-unit=minimum` choice).
-    pub output_unit: String,
-    /// Samples left out before ranking (the profiler's own scrape), if any were asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub left_out: Option<DroppedSamples>,
-    /// The rows, largest |flat| first.
-    pub rows: Vec<TopRow>,
-    /// `nodefraction` used (for the `Dropped` line).
-    #[serde(skip)]
-    node_fraction: f64,
-    /// Rows asked for (for the `Showing top` line); 0 = all.
-    #[serde(skip)]
-    node_count: usize,
 }
 
 /// A graph node's identity, as pprof's `NodeInfo` at function granularity.

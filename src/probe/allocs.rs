@@ -8,10 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde_json::{Map, Value, json};
-
 use super::run::ProbeFacts;
-use crate::model::Check;
+use crate::model::{Check, CheckData};
 use crate::pprof::flame;
 use crate::pprof::profile::Profile;
 use crate::pprof::profile_rules::{self, PROFILER_FRAMES};
@@ -109,17 +107,15 @@ pub fn evaluate(facts: &mut ProbeFacts, opts: &AllocOptions, say: Say<'_>) -> Al
             }
         }
     }
-    if let Value::Object(data) = &mut allocs.data {
-        data.insert("url".into(), json!(url));
-        let saved: Map<String, Value> = facts
+    if let CheckData::Profile(data) = &mut allocs.data {
+        data.url = Some(url.clone());
+        let saved: std::collections::BTreeMap<String, String> = facts
             .artifacts
             .iter()
             .filter(|(name, _)| name.starts_with("allocs.") || name.starts_with("heap."))
-            .map(|(name, path)| (name.clone(), json!(path)))
+            .map(|(name, path)| (name.clone(), path.clone()))
             .collect();
-        if !saved.is_empty() {
-            data.insert("artifacts".into(), Value::Object(saved));
-        }
+        data.artifacts = Some(saved).filter(|s| !s.is_empty());
     }
 
     let mut checks = vec![allocs];

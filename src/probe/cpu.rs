@@ -5,11 +5,10 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
+use crate::model::data::{ContentionData, ProfileData, ProfileRanking, RegressionData};
 use crate::model::{Check, CheckBuilder, Report};
 use crate::pprof::profile::Profile;
-use crate::pprof::profile_rules::{PROFILER_FRAMES, left_out_sentence};
+use crate::pprof::profile_rules::{PROFILER_FRAMES, left_out_sentence, names, recorded_shares};
 use crate::pprof::regression::{Ranking, SiteShares, compare};
 use crate::pprof::units;
 use crate::rules;
@@ -70,15 +69,16 @@ pub fn cpu_check(
             let total = units::scaled_label(r.top.total, &r.top.sample_type.unit, "auto");
             let left_out = left_out_sentence(p.dropped.as_ref(), &p);
             let check = c
-                .data(json!({
-                    "seconds": seconds,
-                    "samples": p.sample_count(),
-                    "sample_types": p.sample_type_names(),
-                    "left_out": p.dropped,
-                    "rankings": [&r.top],
-                    "shares": [r.shares.compact()],
-                    "reproduce": "go tool pprof -top cpu.pb.gz",
-                }))
+                .data(ProfileData {
+                    seconds: Some(seconds),
+                    samples: p.sample_count(),
+                    sample_types: names(&p),
+                    left_out: p.dropped.clone(),
+                    rankings: vec![r.top.clone()],
+                    shares: vec![r.shares.compact()],
+                    reproduce: Some("go tool pprof -top cpu.pb.gz".into()),
+                    ..ProfileData::default()
+                })
                 .pass(format!(
                     "{} of {total} in {seconds} s under load: {}{}",
                     r.top.sample_type.ty,
@@ -103,10 +103,7 @@ fn base_shares(path: &Path, sample_type: &str) -> Result<SiteShares, String> {
             .checks
             .iter()
             .filter(|c| c.id == rules::RUNTIME_CPU.id)
-            .filter_map(|c| c.data.get("shares")?.as_array().cloned())
-            .flatten()
-            .filter_map(|s| serde_json::from_value::<SiteShares>(s).ok())
-            .find(|s| s.sample_type == sample_type)
+            .find_map(|c| recorded_shares(c, sample_type))
             .ok_or_else(|| {
                 format!("the result file has no runtime.cpu check with {sample_type} shares")
             });
@@ -146,15 +143,16 @@ pub fn regression(target: &str, base: &Path, new: &SiteShares, max_growth: f64) 
         .map(|g| {
             Check::of(&rules::RUNTIME_CPU_REGRESSION)
                 .target(g.function.clone())
-                .data(json!({
-                    "profile": target,
-                    "sample_type": new.sample_type,
-                    "function": g.function,
-                    "old_share": g.old_share,
-                    "new_share": g.new_share,
-                    "growth_points": g.growth,
-                    "max_growth_points": max_growth,
-                }))
+                .data(RegressionData {
+                    profile: Some(target.to_string()),
+                    sample_type: Some(new.sample_type.clone()),
+                    function: Some(g.function.clone()),
+                    old_share: Some(g.old_share),
+                    new_share: Some(g.new_share),
+                    growth_points: Some(g.growth),
+                    max_growth_points: max_growth,
+                    ..RegressionData::default()
+                })
                 .fail(format!(
                     "{} — more than the {max_growth} points allowed",
                     describe(g)
@@ -170,11 +168,15 @@ pub fn regression(target: &str, base: &Path, new: &SiteShares, max_growth: f64) 
         .map(|g| format!("; largest growth {}", describe(g)))
         .unwrap_or_default();
     vec![
-        at().data(json!({ "max_growth_points": max_growth, "largest": growths.first() }))
-            .pass(format!(
-                "no function's share of {} grew more than {max_growth} points{largest}",
-                new.sample_type
-            )),
+        at().data(RegressionData {
+            max_growth_points: max_growth,
+            largest: growths.first().cloned(),
+            ..RegressionData::default()
+        })
+        .pass(format!(
+            "no function's share of {} grew more than {max_growth} points{largest}",
+            new.sample_type
+        )),
     ]
 }
 
@@ -191,13 +193,19 @@ pub fn contention(profiles: &[(&str, Option<&Vec<u8>>)], top: usize, c: CheckBui
         match rank(bytes, top) {
             Ok((_, r)) if r.top.total != 0 => {
                 found.push(format!("{name}: {}", sites(&r)));
-                rankings.push(json!({ "profile": name, "ranking": r.top }));
+                rankings.push(ProfileRanking {
+                    profile: name.to_string(),
+                    ranking: r.top,
+                });
             }
             Ok(_) => empty.push(name.to_string()),
             Err(e) => empty.push(format!("{name} (does not decode: {e})")),
         }
     }
-    let c = c.data(json!({ "rankings": rankings, "without_samples": empty }));
+    let c = c.data(ContentionData {
+        rankings,
+        without_samples: empty.clone(),
+    });
     let enable = "runtime.SetMutexProfileFraction(5) for the mutex profile, \
                   runtime.SetBlockProfileRate(10000) for the block profile";
     if found.is_empty() {

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::live::{InFlight, Outcome};
 use super::load::LoadSpec;
 use super::service::{Service, StopReport};
 use crate::http::Endpoint;
+use crate::model::data::{DrainData, facts};
 use crate::model::{Check, CheckBuilder};
 
 /// What `--drain` asks for.
@@ -111,7 +111,10 @@ pub fn stop_draining(
 /// `runtime.drain`: every drained request got a 2xx or 3xx, and the service exited 0 within
 /// the grace period.
 pub fn check(d: &DrainFacts, stop: Option<&StopReport>, c: CheckBuilder) -> Check {
-    let c = c.data(json!({ "drain": d, "stop": stop }));
+    let c = c.data(DrainData {
+        drain: facts(d),
+        stop: facts(stop),
+    });
     let mut how: BTreeMap<String, usize> = BTreeMap::new();
     for r in &d.requests {
         match (&r.status, &r.cut) {

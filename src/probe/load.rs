@@ -27,6 +27,7 @@ use tokio::time::Instant;
 
 use crate::cancel::Cancel;
 use crate::http::{Conn, Endpoint, Request};
+use crate::model::data::LatencyData;
 use crate::model::{Check, CheckBuilder};
 
 /// `GET /path`: what each request sends.
@@ -376,19 +377,19 @@ pub fn judge_latency(
         return max_p99
             .map(|_| c.skip("--max-p99 needs --load 'GET /path': no latency was measured"));
     };
-    let c = c.data(serde_json::json!({
-        "mode": l.mode,
-        "rate": l.rate,
-        "latency_from": l.latency_from,
-        "concurrency": l.concurrency,
-        "answered": l.answered,
-        "p50_ms": l.p50_ms,
-        "p90_ms": l.p90_ms,
-        "p99_ms": l.p99_ms,
-        "max_ms": l.max_ms,
-        "max_p99_ms": max_p99.map(|d| d.as_secs_f64() * 1000.0),
-        "source": "HDR histogram of the --load requests that got an answer",
-    }));
+    let c = c.data(LatencyData {
+        mode: l.mode.to_string(),
+        rate: l.rate,
+        latency_from: l.latency_from.to_string(),
+        concurrency: l.concurrency,
+        answered: l.answered,
+        p50_ms: l.p50_ms,
+        p90_ms: l.p90_ms,
+        p99_ms: l.p99_ms,
+        max_ms: l.max_ms,
+        max_p99_ms: max_p99.map(|d| d.as_secs_f64() * 1000.0),
+        source: "HDR histogram of the --load requests that got an answer".into(),
+    });
     if l.answered == 0 {
         return Some(c.skip(format!(
             "no --load request got an answer ({}), so there is no latency to judge",

@@ -10,7 +10,7 @@
 //! process groups, /proc). Under sustained load: `soak` keeps the `--load` going in rounds
 //! and `soak_rules` judges its series (goroutine leaks, heap growth), `drain` stops the
 //! service with requests in flight, `cpu` ranks the CPU, mutex and block profiles,
-//! `goroutines` reads goroutine dumps, `spark` draws the series; `live` is their one door to
+//! `goroutines` reads goroutine dumps, `crate::human` draws the series; `live` is their one door to
 //! the HTTP layer.
 
 #[cfg(unix)]
@@ -49,5 +49,3 @@ pub mod service;
 pub mod soak;
 #[cfg(unix)]
 pub mod soak_rules;
-
-pub mod spark;

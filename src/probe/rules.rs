@@ -3,15 +3,18 @@
 
 use std::path::PathBuf;
 
-use serde_json::json;
-
 use super::pprof::{self, Class, EndpointResult};
 use super::run::{ProbeFacts, SocketFacts};
 use super::service::Readiness;
 use super::soak_rules::{self, SoakLimits};
 use super::{cpu, drain};
 use super::{memlimit, run::VersionFacts};
-use crate::model::{Check, Severity};
+use crate::human;
+use crate::model::data::{
+    ExposedData, HeapBudgetData, LoadData, MemlimitData, RegisteredData, ShutdownData, StartData,
+    VersionRunData, facts,
+};
+use crate::model::{Check, CheckData, Severity};
 use crate::rules::{self as ids, Rule};
 
 /// What the runtime rules compare against.
@@ -46,10 +49,6 @@ pub struct RuleOptions {
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
-
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / MIB)
-}
 
 /// Every runtime check for one probe.
 pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
@@ -107,7 +106,7 @@ pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
         );
     }
     if let Some(load) = &f.load {
-        let c = at(&ids::RUNTIME_LOAD).data(json!(load));
+        let c = at(&ids::RUNTIME_LOAD).data(LoadData(facts(load)));
         let failed = load.requested.saturating_sub(load.ok);
         checks.push(if failed == 0 && !load.cut_short {
             c.pass(format!(
@@ -192,14 +191,14 @@ fn under_load(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
             (Some(bytes), _) => {
                 let (mut c, ranking) =
                     cpu::cpu_check(bytes, f.cpu_seconds.unwrap_or(0), o.top, at(&ids::RUNTIME_CPU));
-                if let serde_json::Value::Object(data) = &mut c.data {
-                    let saved: serde_json::Map<String, serde_json::Value> = f
-                        .artifacts
-                        .iter()
-                        .filter(|(n, _)| n.starts_with("cpu."))
-                        .map(|(n, p)| (n.clone(), json!(p)))
-                        .collect();
-                    data.insert("artifacts".into(), serde_json::Value::Object(saved));
+                if let CheckData::Profile(data) = &mut c.data {
+                    data.artifacts = Some(
+                        f.artifacts
+                            .iter()
+                            .filter(|(n, _)| n.starts_with("cpu."))
+                            .map(|(n, p)| (n.clone(), p.clone()))
+                            .collect(),
+                    );
                 }
                 checks.push(c);
                 if let (Some(base), Some(r)) = (&o.baseline, ranking) {
@@ -265,17 +264,17 @@ fn start(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -> Chec
             format!("; last output:\n{}", f.output_tail)
         }
     };
-    let data = json!({
-        "command": f.command,
-        "pid": f.pid,
-        "addr": f.addr,
-        "admin": f.admin,
-        "readiness": f.readiness,
-        "processes": f.processes,
-        "died": f.died,
-        "output_tail": f.output_tail,
-        "artifacts": f.artifacts,
-    });
+    let data = StartData {
+        command: facts(&f.command),
+        pid: facts(f.pid),
+        addr: facts(&f.addr),
+        admin: facts(&f.admin),
+        readiness: facts(&f.readiness),
+        processes: facts(&f.processes),
+        died: facts(&f.died),
+        output_tail: f.output_tail.clone(),
+        artifacts: facts(&f.artifacts),
+    };
     let c = c.data(data);
     match &f.readiness {
         None => c.error("the service was not started"),
@@ -331,7 +330,7 @@ fn version(f: &ProbeFacts, o: &RuleOptions, want: &str, c: crate::model::CheckBu
     let Some(VersionFacts { argv, exit, output }) = &f.version else {
         return c.error("the service's --version was not run");
     };
-    let c = c.data(json!(f.version));
+    let c = c.data(VersionRunData(facts(&f.version)));
     let shown = argv.join(" ");
     let Some(exit) = exit else {
         return c.fail(format!("`{shown}` did not finish within 5 s (killed)"));
@@ -398,11 +397,11 @@ fn socket_summary(s: &SocketFacts) -> String {
 }
 
 fn pprof_registered(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -> Check {
-    let c = c.data(json!({
-        "pprof": f.pprof,
-        "sockets": f.sockets,
-        "artifacts": f.artifacts,
-    }));
+    let c = c.data(RegisteredData {
+        pprof: facts(&f.pprof),
+        sockets: facts(&f.sockets),
+        artifacts: facts(&f.artifacts),
+    });
     if f.sockets.is_empty() && f.pprof.is_none() {
         return c.fail("the service listens on no TCP socket, so no pprof endpoint can be reached");
     }
@@ -474,7 +473,10 @@ fn pprof_registered(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuild
 }
 
 fn pprof_exposed(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
-    let c = c.data(json!({ "sockets": f.sockets, "public_port": f.public_port }));
+    let c = c.data(ExposedData {
+        sockets: facts(&f.sockets),
+        public_port: facts(f.public_port),
+    });
     let exposed: Vec<&SocketFacts> = f
         .sockets
         .iter()
@@ -530,13 +532,13 @@ fn pprof_exposed(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
 }
 
 fn heap_budget(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -> Check {
-    let c = c.data(json!({
-        "memstats": f.memstats,
-        "max_heap_mb": o.max_heap_mb,
-        "source": "runtime.MemStats.HeapInuse from /debug/pprof/heap?gc=1&debug=1",
-        "gctrace": f.gctrace,
-        "artifacts": f.artifacts,
-    }));
+    let c = c.data(HeapBudgetData {
+        memstats: facts(&f.memstats),
+        max_heap_mb: o.max_heap_mb,
+        source: "runtime.MemStats.HeapInuse from /debug/pprof/heap?gc=1&debug=1".into(),
+        gctrace: facts(&f.gctrace),
+        artifacts: facts(&f.artifacts),
+    });
     let gc = f
         .gctrace
         .as_ref()
@@ -551,12 +553,12 @@ fn heap_budget(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -
             f.memstats_error.as_deref().unwrap_or("unknown error")
         ));
     };
-    let inuse = format!("HeapInuse {} after a forced GC", mib(m.heap_inuse));
+    let inuse = format!("HeapInuse {} after a forced GC", human::bytes(m.heap_inuse));
     let more = format!(
         "(HeapAlloc {}, {} objects, Sys {}; runtime.MemStats from heap?gc=1&debug=1){gc}",
-        mib(m.heap_alloc),
+        human::bytes(m.heap_alloc),
         m.heap_objects,
-        mib(m.sys)
+        human::bytes(m.sys)
     );
     match o.max_heap_mb {
         None => c.skip(format!("no --max-heap budget given; {inuse} {more}")),
@@ -573,7 +575,7 @@ fn memlimit_rule(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
     let Some(m) = &f.memlimit else {
         return c.skip("not evaluated");
     };
-    let c = c.data(json!(m));
+    let c = c.data(MemlimitData(facts(m)));
     let Some(cg) = &m.cgroup else {
         return c.skip("no cgroup memory controller is visible to the service");
     };
@@ -588,7 +590,12 @@ fn memlimit_rule(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
         "set GOMEMLIMIT to about 90% of it ({}MiB) so the GC works harder before the kernel's OOM killer strikes",
         suggest >> 20
     );
-    let limit_text = format!("cgroup v{} limit {} ({})", cg.version, mib(limit), cg.file);
+    let limit_text = format!(
+        "cgroup v{} limit {} ({})",
+        cg.version,
+        human::bytes(limit),
+        cg.file
+    );
     match m.gomemlimit.as_deref() {
         None | Some("") => c.fail(format!("{limit_text}, but GOMEMLIMIT is unset: {advice}")),
         Some(raw) => match memlimit::parse_gomemlimit(raw) {
@@ -596,11 +603,11 @@ fn memlimit_rule(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
             Ok(None) => c.fail(format!("{limit_text}, but GOMEMLIMIT=off: {advice}")),
             Ok(Some(v)) if v > limit => c.fail(format!(
                 "{limit_text}, but GOMEMLIMIT={raw} ({}) is above it: {advice}",
-                mib(v)
+                human::bytes(v)
             )),
             Ok(Some(v)) => c.pass(format!(
                 "GOMEMLIMIT={raw} ({}) is {:.0}% of the {limit_text}",
-                mib(v),
+                human::bytes(v),
                 v as f64 * 100.0 / limit as f64
             )),
         },
@@ -609,7 +616,7 @@ fn memlimit_rule(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
 
 fn shutdown(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Option<Check> {
     let s = f.stop.as_ref()?;
-    let c = c.data(json!(s));
+    let c = c.data(ShutdownData(facts(s)));
     if s.exited_before_stop {
         return Some(c.skip("the service had already exited before goready stopped it"));
     }

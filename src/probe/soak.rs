@@ -17,6 +17,8 @@ use crate::cancel::Cancel;
 use crate::http::Endpoint;
 use crate::progress::Say;
 
+pub use crate::model::data::Round;
+
 /// What `--soak` asks for.
 #[derive(Debug, Clone, Copy)]
 pub struct SoakPlan {
@@ -24,23 +26,6 @@ pub struct SoakPlan {
     pub duration: Duration,
     /// `--settle`: how long goroutines get to finish after the load stops.
     pub settle: Duration,
-}
-
-/// One round's reading, after its forced GC.
-#[derive(Debug, Clone, Serialize)]
-pub struct Round {
-    /// 0 for the state after the first load.
-    pub round: u32,
-    /// Since the first load ended.
-    pub at_ms: u64,
-    /// Requests sent in all rounds so far (the first load's included).
-    pub requests: u64,
-    /// Of this round's requests, those that got a 2xx.
-    pub ok: u64,
-    /// `runtime.MemStats.HeapInuse` after the GC.
-    pub heap_inuse: u64,
-    /// `goroutine profile: total N`.
-    pub goroutines: u64,
 }
 
 /// The service ended during the soak.

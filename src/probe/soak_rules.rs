@@ -3,10 +3,9 @@
 //! back; one high reading is noise, so heap growth needs a trend over the rounds and
 //! goroutines get a settle period before they are counted.
 
-use serde_json::json;
-
 use super::soak::{Round, SoakFacts};
-use super::spark::sparkline;
+use crate::human::{self, sparkline};
+use crate::model::data::{GoroutineLeakData, HeapGrowthData, facts};
 use crate::model::{Check, CheckBuilder};
 use crate::pprof::profile::Profile;
 use crate::pprof::regression::SiteShares;
@@ -39,8 +38,9 @@ const MIN_ROUNDS: usize = 4;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-fn mib(bytes: f64) -> String {
-    format!("{:.1} MiB", bytes / MIB)
+/// A size in bytes that arithmetic made a float (a fitted growth).
+fn size(bytes: f64) -> String {
+    human::bytes(bytes as u64)
 }
 
 /// Why the soak rules cannot judge, if they cannot.
@@ -60,14 +60,14 @@ fn not_judged(soak: &SoakFacts) -> Option<String> {
 /// `runtime.goroutine_leak`.
 pub fn goroutine_leak(soak: &SoakFacts, limits: &SoakLimits, c: CheckBuilder) -> Check {
     let series: Vec<u64> = soak.rounds.iter().map(|r| r.goroutines).collect();
-    let c = c.data(json!({
-        "rounds": soak.rounds,
-        "settled_goroutines": soak.settled_goroutines,
-        "settle_ms": soak.settle_ms,
-        "grown_stacks": soak.grown_stacks,
-        "max_goroutine_growth": limits.max_goroutine_growth,
-        "scrape_errors": soak.scrape_errors,
-    }));
+    let c = c.data(GoroutineLeakData {
+        rounds: soak.rounds.clone(),
+        settled_goroutines: soak.settled_goroutines,
+        settle_ms: soak.settle_ms,
+        grown_stacks: facts(&soak.grown_stacks),
+        max_goroutine_growth: limits.max_goroutine_growth,
+        scrape_errors: soak.scrape_errors.clone(),
+    });
     if let Some(why) = not_judged(soak) {
         return c.skip(why);
     }
@@ -233,17 +233,19 @@ pub fn heap_growth(
         Some(Err(e)) => (Vec::new(), Some(e.clone())),
         None => (Vec::new(), None),
     };
-    let c = c.data(json!({
-        "rounds": rounds,
-        "fitted_growth_bytes": fitted,
-        "bytes_per_request": per_request,
-        "trend": rank,
-        "max_heap_growth_mb": limits.max_heap_growth_mb,
-        "growing_sites": site_list,
-        "sites_error": site_error,
-        "reproduce": "go tool pprof -top -sample_index=inuse_space -diff_base heap-first.pb.gz heap-last.pb.gz",
-        "scrape_errors": soak.scrape_errors,
-    }));
+    let c = c.data(HeapGrowthData {
+        rounds: rounds.to_vec(),
+        fitted_growth_bytes: fitted,
+        bytes_per_request: per_request,
+        trend: rank,
+        max_heap_growth_mb: limits.max_heap_growth_mb,
+        growing_sites: facts(&site_list),
+        sites_error: site_error.clone(),
+        reproduce: "go tool pprof -top -sample_index=inuse_space -diff_base heap-first.pb.gz \
+                    heap-last.pb.gz"
+            .into(),
+        scrape_errors: soak.scrape_errors.clone(),
+    });
     if let Some(why) = not_judged(soak) {
         return c.skip(why);
     }
@@ -262,12 +264,12 @@ pub fn heap_growth(
     let (first, last) = (series[0] as f64, series[series.len() - 1] as f64);
     let story = format!(
         "HeapInuse after forced GCs {} → {} over {} round(s) ({}; fitted {}{}, {:+.0} B per request)",
-        mib(first),
-        mib(last),
+        size(first),
+        size(last),
         rounds.len() - 1,
         sparkline(&series),
         if fitted >= 0.0 { "+" } else { "−" },
-        mib(fitted.abs()),
+        size(fitted.abs()),
         per_request
     );
     let limit = limits.max_heap_growth_mb * MIB;

@@ -9,11 +9,10 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use serde_json::Value;
-
-use crate::inspect::rules::human_bytes;
+use crate::human;
+use crate::model::data::{Round, Top};
 use crate::model::findings::findings;
-use crate::model::{BaselineState, Change, Check, Finding, Report, Severity, Status};
+use crate::model::{BaselineState, Change, Check, CheckData, Finding, Report, Severity, Status};
 use crate::report::{Verdict, docs_url, plural, subject, suite_rank};
 
 /// How to render.
@@ -427,118 +426,51 @@ fn build(report: &Report, opts: &Options, detail: Detail) -> String {
     out
 }
 
-/// An array of objects with a `function` key anywhere at the top of `data` (or `data` itself):
-/// the rows of a `go tool pprof -top`-like table. Read defensively: the runtime step owns the
-/// shape.
-fn alloc_rows(data: &Value) -> Option<&Vec<Value>> {
-    fn is_rows(v: &Value) -> Option<&Vec<Value>> {
-        v.as_array().filter(|a| {
-            a.first()
-                .and_then(|r| r.get("function"))
-                .is_some_and(|f| f.is_string())
-        })
-    }
-    if let Some(rows) = is_rows(data) {
-        return Some(rows);
-    }
-    let obj = data.as_object()?;
-    for key in ["rows", "top", "sites", "functions"] {
-        if let Some(rows) = obj.get(key).and_then(is_rows) {
-            return Some(rows);
-        }
-    }
-    obj.values().find_map(is_rows)
-}
-
-fn quantity(v: Option<&Value>, bytes: bool) -> String {
-    match v {
-        Some(Value::String(s)) => cell(s),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(u) if bytes => human_bytes(u),
-            Some(u) => u.to_string(),
-            None => n
-                .as_f64()
-                .map(|f| {
-                    if bytes && f >= 0.0 {
-                        human_bytes(f as u64)
-                    } else {
-                        format!("{f:.0}")
-                    }
-                })
-                .unwrap_or_default(),
-        },
-        _ => String::new(),
-    }
-}
-
-fn percent(row: &Value, key: &str, total: Option<f64>) -> String {
-    for k in [format!("{key}_pct"), format!("{key}_percent")] {
-        match row.get(&k) {
-            Some(Value::Number(n)) => return format!("{:.1}%", n.as_f64().unwrap_or(0.0)),
-            Some(Value::String(s)) => return cell(s),
-            _ => {}
-        }
-    }
-    match (row.get(key).and_then(Value::as_f64), total) {
-        (Some(v), Some(t)) if t > 0.0 => format!("{:.1}%", 100.0 * v / t),
-        _ => String::new(),
-    }
-}
-
+/// The `go tool pprof -top` table of each `runtime.allocs` check: its first ranking (the
+/// profile's first sample type, `alloc_space` for Go heap profiles).
 fn alloc_sites(out: &mut String, report: &Report) {
-    let profiles: Vec<(&Check, &Vec<Value>)> = report
+    let profiles: Vec<(&Check, &Top)> = report
         .checks
         .iter()
-        // runtime.allocs (goready probe / pprof), or any check whose profile is an
-        // allocation profile: the steps that rank profiles own the exact id.
-        .filter(|c| {
-            c.id.contains("alloc")
-                || c.data
-                    .get("sample_type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.starts_with("alloc"))
+        .filter(|c| c.id == crate::rules::RUNTIME_ALLOCS.id)
+        .filter_map(|c| match &c.data {
+            CheckData::Profile(p) => p.rankings.first().map(|top| (c, top)),
+            _ => None,
         })
-        .filter_map(|c| alloc_rows(&c.data).map(|rows| (c, rows)))
-        .filter(|(_, rows)| !rows.is_empty())
+        .filter(|(_, top)| !top.rows.is_empty())
         .collect();
     if profiles.is_empty() {
         return;
     }
     out.push_str("### Top allocation sites\n\n");
-    for (c, rows) in profiles.iter().take(4) {
-        let unit = ["sample_type", "unit", "type"]
-            .iter()
-            .find_map(|k| c.data.get(*k).and_then(Value::as_str))
-            .unwrap_or("");
-        let bytes = unit.contains("space") || unit.contains("byte");
-        let total = c.data.get("total").and_then(Value::as_f64);
+    for (c, top) in profiles.iter().take(4) {
+        let bytes = top.sample_type.unit == "bytes";
+        let quantity = |v: i64| match u64::try_from(v) {
+            Ok(v) if bytes => human::bytes(v),
+            _ => v.to_string(),
+        };
         let _ = writeln!(
             out,
-            "{}{}— reproduce with `go tool pprof -top`\n",
+            "{}({}) — reproduce with `go tool pprof -top`\n",
             c.target
                 .as_deref()
                 .map(|t| format!("**{}** ", cell(t)))
                 .unwrap_or_default(),
-            if unit.is_empty() {
-                String::new()
-            } else {
-                format!("({}) ", cell(unit))
-            },
+            cell(&top.sample_type.ty),
         );
         out.push_str(
             "| # | function | flat | flat% | cum | cum% |\n|---:|---|---:|---:|---:|---:|\n",
         );
-        for (i, r) in rows.iter().take(ALLOC_ROWS).enumerate() {
-            let function = r.get("function").and_then(Value::as_str).unwrap_or("?");
+        for (i, r) in top.rows.iter().take(ALLOC_ROWS).enumerate() {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {:.1}% | {} | {:.1}% |",
                 i + 1,
-                cell(function),
-                quantity(r.get("flat"), bytes),
-                percent(r, "flat", total),
-                quantity(r.get("cum"), bytes),
-                percent(r, "cum", total)
+                cell(&r.function),
+                quantity(r.flat),
+                r.flat_pct,
+                quantity(r.cum),
+                r.cum_pct
             );
         }
         out.push('\n');
@@ -548,41 +480,26 @@ fn alloc_sites(out: &mut String, report: &Report) {
 /// The `--soak` series of `runtime.heap_growth` (its data's `rounds`) as sparklines: a
 /// trend is seen at a glance where the numbers would have to be read.
 fn soak_chart(out: &mut String, report: &Report) {
-    let soaks: Vec<(&Check, &Vec<Value>)> = report
+    let soaks: Vec<(&Check, &[Round])> = report
         .checks
         .iter()
-        .filter(|c| c.id == crate::rules::RUNTIME_HEAP_GROWTH.id)
-        .filter_map(|c| Some((c, c.data.get("rounds")?.as_array()?)))
-        .filter(|(_, rounds)| !rounds.is_empty())
+        .filter_map(|c| match &c.data {
+            CheckData::HeapGrowth(h) if !h.rounds.is_empty() => Some((c, &h.rounds[..])),
+            _ => None,
+        })
         .collect();
     if soaks.is_empty() {
         return;
     }
-    out.push_str(
-        "### Soak: after each round's forced GC
-
-",
-    );
-    out.push_str(
-        "| service | rounds | HeapInuse | goroutines |
-|---|---:|---|---|
-",
-    );
+    out.push_str("### Soak: after each round's forced GC\n\n");
+    out.push_str("| service | rounds | HeapInuse | goroutines |\n|---|---:|---|---|\n");
     for (c, rounds) in soaks {
-        let series = |key: &str| -> Vec<u64> {
-            rounds
-                .iter()
-                .filter_map(|r| r.get(key).and_then(Value::as_u64))
-                .collect()
-        };
-        let (heap, goroutines) = (series("heap_inuse"), series("goroutines"));
+        let heap: Vec<u64> = rounds.iter().map(|r| r.heap_inuse).collect();
+        let goroutines: Vec<u64> = rounds.iter().map(|r| r.goroutines).collect();
         let ends = |v: &[u64], show: &dyn Fn(u64) -> String| match (v.first(), v.last()) {
-            (Some(&a), Some(&b)) => format!(
-                "{} {} → {}",
-                crate::probe::spark::sparkline(v),
-                show(a),
-                show(b)
-            ),
+            (Some(&a), Some(&b)) => {
+                format!("{} {} → {}", human::sparkline(v), show(a), show(b))
+            }
             _ => "–".to_string(),
         };
         let _ = writeln!(
@@ -590,25 +507,11 @@ fn soak_chart(out: &mut String, report: &Report) {
             "| {} | {} | {} | {} |",
             cell(c.target.as_deref().unwrap_or("")),
             rounds.len().saturating_sub(1),
-            ends(&heap, &human_bytes),
+            ends(&heap, &human::bytes),
             ends(&goroutines, &|n| n.to_string())
         );
     }
     out.push('\n');
-}
-
-/// Size from `data.size` of `binary.readable`, else from its message ("… 7.6 MiB").
-fn binary_size(c: &Check) -> String {
-    if let Some(n) = c.data.get("size").and_then(Value::as_u64) {
-        return human_bytes(n);
-    }
-    let words: Vec<&str> = c.message.split([' ', ',', '(', ')']).collect();
-    for w in words.windows(2) {
-        if ["B", "KiB", "MiB", "GiB"].contains(&w[1]) && w[0].parse::<f64>().is_ok() {
-            return format!("{} {}", w[0], w[1]);
-        }
-    }
-    String::new()
 }
 
 fn binary_matrix(out: &mut String, report: &Report) {
@@ -635,15 +538,19 @@ fn binary_matrix(out: &mut String, report: &Report) {
     out.push_str("### Binary matrix\n\n| target | size | static | stripped | version | Go |\n|---|---:|---|---|---|---|\n");
     for t in rows.iter().take(MATRIX_ROWS) {
         let get = |id: &str| by.get(&(*t, id)).copied();
-        let size = get("binary.readable").map(binary_size).unwrap_or_default();
+        let size = match get("binary.readable").map(|c| &c.data) {
+            Some(CheckData::BinaryReadable(r)) => human::bytes(r.size),
+            _ => String::new(),
+        };
         let static_ = match get("binary.static").map(|c| c.status) {
             Some(Status::Pass) => "✅ static".to_string(),
             Some(Status::Fail) => {
-                let libc = get("binary.static")
-                    .and_then(|c| c.data.get("libc"))
-                    .and_then(Value::as_str)
-                    .map(|l| format!(" ({})", cell(l)))
-                    .unwrap_or_default();
+                let libc = match get("binary.static").map(|c| &c.data) {
+                    Some(CheckData::BinaryStatic(d)) => d.libc.as_deref(),
+                    _ => None,
+                }
+                .map(|l| format!(" ({})", cell(l)))
+                .unwrap_or_default();
                 format!("❌ dynamic{libc}")
             }
             Some(Status::Skip) => "n/a".to_string(),
@@ -656,26 +563,23 @@ fn binary_matrix(out: &mut String, report: &Report) {
             Some(_) => "n/a",
             None => "",
         };
-        let main_version = get("binary.buildinfo")
-            .and_then(|c| c.data.get("main"))
-            .and_then(|m| m.get("version"))
-            .and_then(Value::as_str);
-        let version = match get("binary.version") {
-            Some(c) if c.status == Status::Pass => {
-                let v = c.data.get("expected").and_then(Value::as_str).unwrap_or("");
-                format!("✅ {}", cell(v))
-            }
-            Some(c) if c.status == Status::Fail => {
-                let v = c.data.get("expected").and_then(Value::as_str).unwrap_or("");
-                format!("❌ {} missing", cell(v))
-            }
-            _ => main_version.map(cell).unwrap_or_default(),
+        let buildinfo = match get("binary.buildinfo").map(|c| &c.data) {
+            Some(CheckData::BinaryBuildinfo(b)) => Some(b),
+            _ => None,
         };
-        let go = get("binary.buildinfo")
-            .and_then(|c| c.data.get("go_version"))
-            .and_then(Value::as_str)
-            .map(cell)
-            .unwrap_or_default();
+        let expected = |c: &Check| match &c.data {
+            CheckData::BinaryVersion(v) => cell(&v.expected),
+            _ => String::new(),
+        };
+        let version = match get("binary.version") {
+            Some(c) if c.status == Status::Pass => format!("✅ {}", expected(c)),
+            Some(c) if c.status == Status::Fail => format!("❌ {} missing", expected(c)),
+            _ => buildinfo
+                .and_then(|b| b.main.as_ref())
+                .map(|m| cell(&m.version))
+                .unwrap_or_default(),
+        };
+        let go = buildinfo.map(|b| cell(&b.go_version)).unwrap_or_default();
         let _ = writeln!(
             out,
             "| {} | {size} | {static_} | {stripped} | {version} | {go} |",
@@ -775,60 +679,113 @@ mod tests {
     }
 
     #[test]
-    fn allocation_rows_and_the_binary_matrix_are_read_defensively() {
-        let report = Report::new(vec![
-            Check::of(&rules::BINARY_READABLE)
-                .target("dist/a")
-                .pass("ELF linux/amd64 binary, 7.6 MiB"),
-            Check::of(&rules::BINARY_STATIC)
-                .target("dist/a")
-                .data(json!({"linkage": "dynamic", "libc": "glibc"}))
-                .fail("dynamic"),
-            Check::of(&rules::BINARY_STRIPPED)
-                .target("dist/a")
-                .pass("stripped"),
-            Check::of(&rules::BINARY_BUILDINFO)
-                .target("dist/a")
-                .data(json!({"go_version": "go1.26.8", "main": {"path": "x", "version": "v1.2.3"}}))
-                .pass("ok"),
-            // Unknown shapes are ignored, not fatal.
-            Check::of(&rules::BINARY_VERSION)
-                .target("dist/a")
-                .data(json!(["odd"]))
-                .skip("no --expect-version given"),
-        ]);
-        let text = render(&report, &opts(65_536));
+    fn the_binary_matrix_reads_each_column_from_its_rules_typed_data() {
+        use crate::model::data::{BuildinfoData, Module, ReadableData, StaticData};
+        let matrix = |readable: ReadableData, message: &str| {
+            let report = Report::new(vec![
+                Check::of(&rules::BINARY_READABLE)
+                    .target("dist/a")
+                    .data(readable)
+                    .pass(message),
+                Check::of(&rules::BINARY_STATIC)
+                    .target("dist/a")
+                    .data(StaticData {
+                        libc: Some("glibc".into()),
+                        ..StaticData::default()
+                    })
+                    .fail("dynamic"),
+                Check::of(&rules::BINARY_STRIPPED)
+                    .target("dist/a")
+                    .pass("stripped"),
+                Check::of(&rules::BINARY_BUILDINFO)
+                    .target("dist/a")
+                    .data(BuildinfoData {
+                        go_version: "go1.26.8".into(),
+                        main: Some(Module {
+                            path: "x".into(),
+                            version: "v1.2.3".into(),
+                            ..Module::default()
+                        }),
+                        ..BuildinfoData::default()
+                    })
+                    .pass("ok"),
+                Check::of(&rules::BINARY_VERSION)
+                    .target("dist/a")
+                    .skip("no --expect-version given"),
+            ]);
+            render(&report, &opts(65_536))
+        };
+        let size = |n| ReadableData {
+            size: n,
+            ..ReadableData::default()
+        };
+        let text = matrix(size(8_000_000), "ELF linux/amd64 binary");
         assert!(
             text.contains("| dist/a | 7.6 MiB | ❌ dynamic (glibc) | ✅ yes | v1.2.3 | go1.26.8 |"),
             "{text}"
         );
+        // The size column is the typed field, not the message: a message that names another
+        // size does not change it.
+        let text = matrix(size(3 << 20), "ELF linux/amd64 binary, 7.6 MiB");
+        assert!(text.contains("| dist/a | 3.0 MiB |"), "{text}");
+        assert!(!text.contains("| 7.6 MiB |"), "{text}");
+    }
 
-        let rows = json!({"sample_type": "alloc_space", "total": 4096, "rows": [
-            {"function": "compress/flate.NewWriter", "flat": 2048, "cum": 3072},
-            {"function": "main.handler", "flat": "1.00KiB", "cum": "1.00KiB", "flat_pct": 25.0},
-            {"nofunction": 1}
-        ]});
-        let data_has_rows = alloc_rows(&rows).map(|r| r.len());
-        assert_eq!(data_has_rows, Some(3));
-        let mut out = String::new();
-        let c = Check {
-            id: "runtime.allocs".into(),
-            suite: "runtime".into(),
-            ..Check::of(&rules::BINARY_GO)
-                .target("svc")
-                .data(rows)
-                .pass("top sites")
+    #[test]
+    fn the_allocation_table_is_the_first_ranking_of_runtime_allocs() {
+        use crate::model::data::{ProfileData, TopRow, ValueType};
+        let row = |function: &str, flat, flat_pct, cum, cum_pct| TopRow {
+            function: function.into(),
+            flat,
+            flat_pct,
+            cum,
+            cum_pct,
+            ..TopRow::default()
         };
-        alloc_sites(&mut out, &Report::new(vec![c]));
+        let top = Top {
+            sample_type: ValueType {
+                ty: "alloc_space".into(),
+                unit: "bytes".into(),
+            },
+            total: 4096,
+            rows: vec![
+                row("compress/flate.NewWriter", 2048, 50.0, 3072, 75.0),
+                row("main.handler", 1024, 25.0, 1024, 25.0),
+            ],
+            ..Top::default()
+        };
+        let allocs = Check::of(&rules::RUNTIME_ALLOCS)
+            .target("svc")
+            .data(ProfileData {
+                rankings: vec![top],
+                ..ProfileData::default()
+            })
+            .pass("top sites");
+        // Read back from JSON, as `goready report` does with a result file.
+        let json = serde_json::to_string(&Report::new(vec![allocs])).unwrap();
+        let report: Report = serde_json::from_str(&json).unwrap();
+        let mut out = String::new();
+        alloc_sites(&mut out, &report);
+        assert!(out.contains("**svc** (alloc_space)"), "{out}");
         assert!(
             out.contains("| 1 | compress/flate.NewWriter | 2.0 KiB | 50.0% | 3.0 KiB | 75.0% |"),
             "{out}"
         );
         assert!(
-            out.contains("| 2 | main.handler | 1.00KiB | 25.0% | 1.00KiB |  |"),
+            out.contains("| 2 | main.handler | 1.0 KiB | 25.0% | 1.0 KiB | 25.0% |"),
             "{out}"
         );
-        assert!(out.contains("| 3 | ? |"), "{out}");
+        // Data of another shape under the id draws nothing and fails nothing.
+        let odd: Report = serde_json::from_value(json!({
+            "schema": "goready/v1", "tool": {"name": "goready", "version": "0"},
+            "checks": [{"id": "runtime.allocs", "suite": "runtime", "status": "pass",
+                "severity": "notice", "title": "t", "message": "m", "fingerprint": "f",
+                "data": {"rankings": [{"rows": "not a list"}]}}]
+        }))
+        .unwrap();
+        let mut out = String::new();
+        alloc_sites(&mut out, &odd);
+        assert_eq!(out, "");
     }
 
     #[test]
@@ -836,15 +793,17 @@ mod tests {
         let rounds: Vec<serde_json::Value> = (0..5u64)
             .map(|i| json!({"round": i, "heap_inuse": (2 + i) << 20, "goroutines": 10 + 100 * i}))
             .collect();
+        let check = |target: &str, data: serde_json::Value| {
+            let c = Check::of(&rules::RUNTIME_HEAP_GROWTH)
+                .target(target)
+                .fail("rises");
+            let mut raw = serde_json::to_value(&c).unwrap();
+            raw["data"] = data;
+            serde_json::from_value::<Check>(raw).unwrap()
+        };
         let report = Report::new(vec![
-            Check::of(&rules::RUNTIME_HEAP_GROWTH)
-                .target("svc")
-                .data(json!({ "rounds": rounds }))
-                .fail("rises"),
-            Check::of(&rules::RUNTIME_HEAP_GROWTH)
-                .target("other")
-                .data(json!({ "rounds": "not a list" }))
-                .pass("ok"),
+            check("svc", json!({ "rounds": rounds })),
+            check("other", json!({ "rounds": "not a list" })),
         ]);
         let text = render(&report, &opts(65_536));
         assert!(

@@ -10,9 +10,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use goready::model::data::{GoSupportedData, ProfileData, TestData, Top, TopRow, ValueType};
 use goready::model::{Check, Report, Severity};
 use goready::rules::Rule;
-use serde_json::json;
 
 use crate::common;
 
@@ -71,7 +71,12 @@ pub fn env_report() -> Report {
     Report::new(vec![
         Check::of(&ENV_GO_SUPPORTED)
             .target("go1.26.8")
-            .data(json!({"version": "go1.26.8", "supported": ["go1.26", "go1.25"]}))
+            .data(GoSupportedData {
+                go_version: "go1.26.8".into(),
+                supported_lines: vec!["go1.26".into(), "go1.25".into()],
+                newest_release: "go1.26.8".into(),
+                ..GoSupportedData::default()
+            })
             .duration_ms(12)
             .pass("go1.26.8 is in the supported window (go1.26, go1.25)"),
         Check::of(&ENV_MOD_TIDY)
@@ -86,16 +91,16 @@ pub fn runtime_report() -> Report {
     Report::new(vec![
         Check::of(&RUNTIME_ALLOCS)
             .target("hello-svc")
-            .data(json!({
-                "sample_type": "alloc_space",
-                "total": 9_437_184,
-                "rows": [
-                    {"function": "compress/flate.NewWriter", "flat": 4_194_304, "cum": 4_194_304},
-                    {"function": "runtime/pprof.(*profileBuilder).build", "flat": 2_097_152, "cum": 6_291_456},
-                    {"function": "main.handleHello", "flat": 1_048_576, "cum": 1_572_864},
-                    {"function": "bufio.NewWriterSize", "flat": 524_288, "cum": 524_288}
-                ]
-            }))
+            .data(alloc_space(&[
+                ("compress/flate.NewWriter", 4_194_304, 4_194_304),
+                (
+                    "runtime/pprof.(*profileBuilder).build",
+                    2_097_152,
+                    6_291_456,
+                ),
+                ("main.handleHello", 1_048_576, 1_572_864),
+                ("bufio.NewWriterSize", 524_288, 524_288),
+            ]))
             .duration_ms(2_310)
             .fail("main.handleHello allocates 1.0 MiB per 1000 requests (budget 512.0 KiB)"),
         Check::of(&RUNTIME_PPROF_EXPOSED)
@@ -109,10 +114,11 @@ pub fn runtime_report() -> Report {
 pub fn test_report() -> Report {
     let pkg = "example.com/hello-svc";
     let t = |name: &str| {
-        Check::of(&TEST_GO)
-            .target(pkg)
-            .title(name)
-            .data(json!({"test": name, "package": pkg}))
+        Check::of(&TEST_GO).target(pkg).title(name).data(TestData {
+            test: name.into(),
+            package: pkg.into(),
+            ..TestData::default()
+        })
     };
     Report::new(vec![
         t("TestHealthz").duration_ms(3).pass("ok"),
@@ -124,6 +130,42 @@ pub fn test_report() -> Report {
             .duration_ms(0)
             .skip("main_test.go:77: needs -race"),
     ])
+}
+
+/// A `runtime.allocs` ranking of `alloc_space` over (function, flat, cum) rows, the way
+/// goready's profile rules record it.
+pub fn alloc_space(rows: &[(&str, i64, i64)]) -> ProfileData {
+    let total: i64 = 9_437_184;
+    let pct = |v: i64| 100.0 * v as f64 / total as f64;
+    let mut sum = 0.0;
+    let rows = rows
+        .iter()
+        .map(|&(function, flat, cum)| {
+            sum += pct(flat);
+            TopRow {
+                function: function.into(),
+                flat,
+                flat_pct: pct(flat),
+                sum_pct: sum,
+                cum,
+                cum_pct: pct(cum),
+                inline: None,
+            }
+        })
+        .collect();
+    ProfileData {
+        sample_types: vec!["alloc_space".into()],
+        rankings: vec![Top {
+            sample_type: ValueType {
+                ty: "alloc_space".into(),
+                unit: "bytes".into(),
+            },
+            total,
+            rows,
+            ..Top::default()
+        }],
+        ..ProfileData::default()
+    }
 }
 
 /// Writes `report` to `dir/name`.
