@@ -4,4 +4,5 @@
 //! `binary.vuln` check per (binary, advisory), with [`data::VulnData`] as its data.
 
 pub mod data;
+pub mod db;
 pub mod osv;
