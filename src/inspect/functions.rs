@@ -62,6 +62,18 @@ pub enum InlineTrees {
 }
 
 /// Every Go function name found in a binary.
+///
+/// Included: every entry of the pclntab's function table (`names`) and every function named
+/// by an entry of any function's inline tree (`inlined`, minus what `names` already has) —
+/// together exactly the names govulncheck v1.9.0 collects from an unstripped Go 1.18+ binary
+/// (its `ExtractPackagesAndSymbols`), here also from stripped ones. Names are as the binary
+/// stores them: not split into package and symbol, generic brackets kept, `%2e` escapes
+/// kept, `main.` not replaced by the module path; the matcher normalises.
+///
+/// Not included: functions of other modules (plugins, `-linkshared` libraries: only the
+/// module whose pclntab is found is read); C functions linked through cgo (the pclntab
+/// lists Go and Go-assembly functions only); the inline trees of functions whose tree could not be read (`inline_trees` counts
+/// them, or says why none were read; then `inlined` is empty and only `names` is evidence).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoFunctions {
     /// The pclntab layout.
