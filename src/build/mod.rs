@@ -65,6 +65,9 @@ pub struct Options {
     pub shard: Option<Shard>,
     /// How progress is shown.
     pub progress: ProgressMode,
+    /// Scan every built binary for known vulnerabilities (`binary.vuln`) with these `[vuln]`
+    /// settings; None: no scan.
+    pub vuln: Option<crate::vuln::Settings>,
 }
 
 impl Default for Options {
@@ -87,6 +90,7 @@ impl Default for Options {
             reproducible: false,
             shard: None,
             progress: ProgressMode::Quiet,
+            vuln: None,
         }
     }
 }
@@ -217,7 +221,27 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let per_target = runner::run_all(&targets, jobs, &progress, |t| ctx.target(t));
     progress.close();
     let _ = std::fs::remove_dir(ctx.dist.join(".rebuild"));
-    Ok(Report::new(per_target.into_iter().flatten().collect()))
+    let mut checks: Vec<Check> = per_target.into_iter().flatten().collect();
+    if let Some(settings) = &opts.vuln {
+        // Every binary of the matrix in one scan: the database is read once.
+        let built: Vec<(PathBuf, String)> = targets
+            .iter()
+            .map(|t| (ctx.dist.join(t.output_name(&ctx.name)), t.label()))
+            .filter(|(p, _)| p.is_file())
+            .collect();
+        let go_mod = crate::vuln::read_go_mod(
+            &ctx.dir.join("go.mod"),
+            &runner::display_path(Path::new(""), &ctx.dir.join("go.mod"), &ctx.cwd),
+        );
+        checks.extend(crate::vuln::scan_built(
+            &built,
+            settings,
+            go_mod.as_ref(),
+            &crate::progress::Discard,
+            &crate::cancel::Cancel::new(),
+        ));
+    }
+    Ok(Report::new(checks))
 }
 
 impl Shared<'_> {

@@ -68,6 +68,7 @@ impl BuildArgs {
             reproducible: self.reproducible,
             shard: self.shard,
             progress: crate::build::runner::ProgressMode::detect(),
+            vuln: None,
         }
     }
 }

@@ -25,6 +25,9 @@ pub fn title_of(id: &str, module: &str) -> String {
 }
 
 fn evidence_text(m: &Match) -> String {
+    if m.toolchain {
+        return "the Go release that built the binary is in the advisory's range".into();
+    }
     match (m.evidence, m.level) {
         (Evidence::SymbolsMatched, Level::Symbol) => {
             "vulnerable functions found by name in the binary's function table".into()

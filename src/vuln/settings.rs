@@ -6,6 +6,7 @@
 //! max_age = "7d"               # warn when the database is older (d, h, m, s units)
 //! required = false             # true: an unreachable database is an error in build/check
 //! scan = true                  # false: build and check do not scan
+//! cache = "~/.cache/goready/vulndb"  # where fetched databases are kept; "off": nowhere
 //! ignore = [{ id = "GO-2022-1059", reason = "input is trusted", until = "2027-01-31" }]
 //! ```
 
@@ -46,6 +47,7 @@ struct Raw {
     max_age: Option<toml::Value>,
     required: Option<bool>,
     scan: Option<bool>,
+    cache: Option<String>,
     #[serde(default)]
     ignore: Vec<Ignore>,
 }
@@ -61,6 +63,9 @@ pub struct Settings {
     pub required: bool,
     /// `build` and `check` scan their binaries.
     pub scan: bool,
+    /// Where fetched databases are cached (`off`: nowhere); None: goready's default folder.
+    /// `GOREADY_VULN_CACHE` and `goready vuln --cache` win over it.
+    pub cache: Option<String>,
     /// Accepted advisories.
     pub ignore: Vec<Ignore>,
 }
@@ -72,6 +77,7 @@ impl Default for Settings {
             max_age: DEFAULT_MAX_AGE,
             required: false,
             scan: true,
+            cache: None,
             ignore: Vec::new(),
         }
     }
@@ -98,6 +104,15 @@ fn parse_age(v: &toml::Value) -> Result<Duration, String> {
 }
 
 impl Settings {
+    /// The cache `cache` names: a folder, `off`, or (None) goready's default.
+    pub fn cache_of(cache: Option<&str>) -> super::db::Cache {
+        match cache {
+            None => super::db::Cache::Default,
+            Some("off") => super::db::Cache::Off,
+            Some(dir) => super::db::Cache::At(dir.into()),
+        }
+    }
+
     /// Reads the `[vuln]` table (None: the defaults). Unknown keys, a suppression without a
     /// reason or with a malformed `until` are errors that say what to write.
     pub fn from_table(table: Option<&toml::Value>) -> Result<Settings, String> {
@@ -115,6 +130,7 @@ impl Settings {
         }
         settings.required = raw.required.unwrap_or(false);
         settings.scan = raw.scan.unwrap_or(true);
+        settings.cache = raw.cache.filter(|c| !c.trim().is_empty());
         for ig in &raw.ignore {
             if ig.id.trim().is_empty() {
                 return Err("[vuln] ignore: an entry has an empty id".into());
