@@ -526,3 +526,132 @@ fn the_report_names_the_database_and_warns_when_it_is_old() {
     assert!(stdout.contains("max_age"), "{stdout}");
     assert!(stderr.contains("max_age"), "{stderr}");
 }
+
+#[test]
+fn findings_point_at_the_require_line_of_go_mod_and_sarif_keeps_it() {
+    let bin = fixture("vuln-symbol");
+    let dir = tempfile::tempdir().unwrap();
+    let result = dir.path().join("vuln.json");
+    let sarif = dir.path().join("vuln.sarif");
+    let out = common::goready()
+        .current_dir(common::repo().join("tests/fixtures/vuln"))
+        .args(["vuln", "--db"])
+        .arg(db())
+        .arg("--json")
+        .arg(&result)
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = Report::read_json(&result).unwrap();
+    let go_mod =
+        std::fs::read_to_string(common::repo().join("tests/fixtures/vuln/go.mod")).unwrap();
+    let line_of = |prefix: &str| {
+        go_mod
+            .lines()
+            .position(|l| l.trim_start().starts_with(prefix))
+            .map(|i| i as u32 + 1)
+            .unwrap()
+    };
+    for c in report.checks.iter().filter(|c| c.status == Status::Fail) {
+        let d = data(c);
+        let want = match d.module.as_str() {
+            "stdlib" | "toolchain" => line_of("go "),
+            "golang.org/x/text" => line_of("require golang.org/x/text"),
+            other => panic!("unexpected module {other}"),
+        };
+        assert_eq!(c.file.as_deref(), Some("go.mod"), "{}", c.message);
+        assert_eq!(c.line, Some(want), "{}: {}", d.id, c.message);
+    }
+    let (code, _, stderr) = run_goready(&[
+        "report",
+        result.to_str().unwrap(),
+        "--sarif",
+        sarif.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let x_text = results
+        .iter()
+        .find(|r| {
+            r["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("GO-2022-1059")
+        })
+        .expect("a SARIF result for GO-2022-1059");
+    let loc = &x_text["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "go.mod");
+    assert_eq!(
+        loc["region"]["startLine"],
+        line_of("require golang.org/x/text")
+    );
+}
+
+/// A copy of the fixture module in a temporary folder, for `goready build` to write dist/.
+fn module_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::repo().join("tests/fixtures/vuln");
+    for f in ["go.mod", "go.sum", "cmd/symbol/main.go"] {
+        let to = dir.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(f), &to).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn build_scans_the_binaries_it_built_and_an_unreachable_database_is_a_skip_unless_required() {
+    let module = module_copy();
+    let config = module.path().join("goready.toml");
+    let build = |toml: &str| {
+        std::fs::write(&config, toml).unwrap();
+        let json = module.path().join("build.json");
+        let out = common::goready()
+            .current_dir(module.path())
+            .args(["build", ".", "--pkg", "./cmd/symbol", "--target"])
+            .arg(format!("linux/{}", common::host_goarch()))
+            .arg("--json")
+            .arg(&json)
+            .arg("--config")
+            .arg(&config)
+            .env("GOFLAGS", "-mod=mod")
+            .output()
+            .unwrap();
+        let report = Report::read_json(&json).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        let vuln: Vec<Check> = report
+            .checks
+            .into_iter()
+            .filter(|c| c.id == "binary.vuln")
+            .collect();
+        (out.status.code(), vuln)
+    };
+    let label = format!("linux/{} cgo=0", common::host_goarch());
+    let (code, vuln) = build(&format!("[vuln]\ndb = \"{}\"\n", db().display()));
+    assert_eq!(code, Some(1));
+    let x_text = vuln
+        .iter()
+        .find(|c| c.status == Status::Fail && data(c).id == "GO-2022-1059")
+        .expect("GO-2022-1059 in the built binary");
+    assert_eq!(x_text.target.as_deref(), Some(label.as_str()));
+    assert_eq!(data(x_text).level, Level::Symbol);
+    assert_eq!(x_text.file.as_deref(), Some("go.mod"));
+
+    let missing = "/nonexistent/goready-vulndb";
+    let (_, vuln) = build(&format!("[vuln]\ndb = \"{missing}\"\n"));
+    assert_eq!(vuln.len(), 1, "{vuln:?}");
+    assert_eq!(vuln[0].status, Status::Skip);
+    assert!(vuln[0].message.contains(missing), "{}", vuln[0].message);
+
+    let (code, vuln) = build(&format!("[vuln]\ndb = \"{missing}\"\nrequired = true\n"));
+    assert_eq!(vuln[0].status, Status::Error, "{}", vuln[0].message);
+    assert_eq!(code, Some(1));
+}
