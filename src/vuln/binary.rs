@@ -6,7 +6,8 @@ use std::path::Path;
 use super::matching::{Binary, Module};
 use super::symbols::{Naming, PackageSymbols};
 use crate::inspect::facts::{BuildInfo, Module as BiModule};
-use crate::inspect::pclntab::{Pclntab, Version};
+use crate::inspect::functions::{self, InlineTrees};
+use crate::inspect::pclntab::Version;
 
 /// One binary, read.
 #[derive(Debug, Clone)]
@@ -77,9 +78,12 @@ pub fn from_bytes(shown: &str, data: &[u8]) -> Result<Scanned, Unscannable> {
     };
     let mut notes = Vec::new();
     let functions = go_functions(data);
-    let symbols = functions.as_ref().map(|(naming, names)| {
+    let symbols = functions.as_ref().map(|(naming, names, _)| {
         PackageSymbols::from_names(names.iter().map(String::as_str), *naming, &bi.path)
     });
+    if let Some((_, _, Some(caveat))) = &functions {
+        notes.push(caveat.clone());
+    }
     if functions.is_none() {
         notes.push(
             "its function table could not be read: advisories are matched at module level only"
@@ -96,7 +100,7 @@ pub fn from_bytes(shown: &str, data: &[u8]) -> Result<Scanned, Unscannable> {
     }
     Ok(Scanned {
         path: shown.to_string(),
-        functions: functions.as_ref().map_or(0, |(_, n)| n.len()),
+        functions: functions.as_ref().map_or(0, |(_, n, _)| n.len()),
         binary: to_binary(bi, symbols),
         notes,
     })
@@ -114,18 +118,26 @@ fn to_binary(bi: &BuildInfo, symbols: Option<PackageSymbols>) -> Binary {
     }
 }
 
-/// Every function name of the binary's function table, with the naming convention of its
-/// Go release; `None` when no table is found.
-fn go_functions(data: &[u8]) -> Option<(Naming, Vec<String>)> {
-    let (_, table) = Pclntab::scan(data)?;
-    let naming = match table.version {
+/// Every function name the binary holds (function table and inline trees, stripped or not),
+/// with the naming convention of its Go release and a caveat when the inline trees could not
+/// be read; `None` when no function table is found.
+fn go_functions(data: &[u8]) -> Option<(Naming, Vec<String>, Option<String>)> {
+    let found = functions::go_functions(data).ok()?;
+    let naming = match found.version {
         Version::V1_20 => Naming::Go120,
         Version::V1_18 => Naming::Go118,
         Version::V1_16 | Version::V1_2 => Naming::Older,
     };
-    let names = table
-        .names()
-        .map(|n| String::from_utf8_lossy(n).into_owned())
-        .collect();
-    Some((naming, names))
+    let caveat = match &found.inline_trees {
+        InlineTrees::Read { unreadable: 0, .. } => None,
+        InlineTrees::Read { unreadable, .. } => Some(format!(
+            "{unreadable} inline trees could not be read: functions inlined only there may be missed"
+        )),
+        InlineTrees::NotFound(why) => Some(format!(
+            "inline trees not read ({why}): functions inlined at every call site are missed"
+        )),
+    };
+    let mut names = found.names;
+    names.extend(found.inlined);
+    Some((naming, names, caveat))
 }
