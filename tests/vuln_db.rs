@@ -951,3 +951,40 @@ fn a_cancelled_token_stops_reading() {
     let err = open_err(&Source::Dir(dir.path().into()), &opts);
     assert_eq!(err.kind, ErrorKind::Stopped(Stopped::Interrupted));
 }
+
+#[test]
+fn an_unreachable_database_falls_back_to_the_cache_only_when_asked() {
+    let root = tempfile::tempdir().unwrap();
+    write_v1(&root.path().join("v1"), &advisories(), DB_MODIFIED);
+    let cache = root.path().join("cache");
+    let server = Server::files(root.path().join("v1"));
+    let src = Source::Url(server.url.clone());
+    let mut opts = opts_with_cache(&cache);
+    let want = open(&src, &opts).unwrap().entries_for(&["stdlib"]).unwrap();
+    drop(server);
+
+    // By default an unreachable database is an error, cache or not.
+    let err = open_err(&src, &opts);
+    assert!(err.is_unreachable(), "{err}");
+
+    opts.stale_if_unreachable = true;
+    let rec = Recorder::new();
+    let db = Database::open(&src, &opts, &rec).unwrap();
+    assert!(db.info().stale.is_some());
+    assert_eq!(db.info().modified, DB_MODIFIED);
+    assert!(rec.events().iter().any(|e| matches!(
+        e,
+        Event::Note { level: goready::progress::Level::Warning, text, .. }
+            if text.contains("unreachable") && text.contains("cached copy of 2026-08-21T20:38:00Z")
+    )));
+    assert_eq!(db.entries_for(&["stdlib"]).unwrap(), want);
+    let err = db.entries_for(&["golang.org/x/text"]).unwrap_err();
+    assert!(err.is_unreachable(), "{err}");
+    assert!(err.to_string().contains("not in the cache"), "{err}");
+
+    // No cached copy at all: still an error, saying so.
+    let mut fresh = opts_with_cache(&root.path().join("empty-cache"));
+    fresh.stale_if_unreachable = true;
+    let err = open_err(&src, &fresh);
+    assert!(err.to_string().contains("no cached copy"), "{err}");
+}

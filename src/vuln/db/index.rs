@@ -45,6 +45,11 @@ impl ModuleMap {
         ids
     }
 
+    /// The module paths the index lists, sorted.
+    pub fn modules(&self) -> impl Iterator<Item = &str> {
+        self.modules.keys().map(String::as_str)
+    }
+
     /// True when some entry names `module`.
     pub fn has_module(&self, module: &str) -> bool {
         self.modules.contains_key(module)

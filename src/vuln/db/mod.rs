@@ -53,7 +53,15 @@ impl Source {
             return Err("an empty database location".into());
         }
         if text.starts_with("http://") || text.starts_with("https://") {
-            return Ok(Source::Url(text.trim_end_matches('/').to_string()));
+            let url = text.trim_end_matches('/');
+            if url.to_ascii_lowercase().ends_with(".zip") {
+                // The v1 API is a folder of files, not one archive.
+                return Err(format!(
+                    "{text}: a zip is read from disk; download it and pass its path \
+                     (or pass the database's base URL, like https://vuln.go.dev)"
+                ));
+            }
+            return Ok(Source::Url(url.to_string()));
         }
         let path = if let Some(rest) = text.strip_prefix("file://") {
             // file:///abs/path; file://localhost/abs/path is the same place.
@@ -182,6 +190,10 @@ pub struct OpenOptions {
     pub cancel: Cancel,
     /// Size caps.
     pub limits: Limits,
+    /// When the remote database cannot be reached, read the cached copy instead (with a
+    /// warning, and [`DbInfo::stale`] set); entries not in the cache are then an
+    /// unreachable error. Off by default: an unreachable database is an error.
+    pub stale_if_unreachable: bool,
 }
 
 impl Default for OpenOptions {
@@ -193,6 +205,7 @@ impl Default for OpenOptions {
             connections: 6,
             cancel: Cancel::new(),
             limits: Limits::default(),
+            stale_if_unreachable: false,
         }
     }
 }
@@ -226,6 +239,9 @@ pub struct DbInfo {
     pub modules: usize,
     /// Remote only: the index came from the cache, as `index/db.json` said nothing changed.
     pub index_from_cache: bool,
+    /// Remote only, with [`OpenOptions::stale_if_unreachable`]: the database could not be
+    /// reached and the cached copy of [`DbInfo::modified`] stands in; why it was unreachable.
+    pub stale: Option<String>,
 }
 
 impl DbInfo {
@@ -365,11 +381,14 @@ impl Database {
         let name = source.display();
         let stop = |s: Stopped| DbError::new(&name, ErrorKind::Stopped(s));
         opts.cancel.check().map_err(stop)?;
+        let mut stale = None;
         let (backend, index, modified, kind, from_cache) = match source {
-            Source::Url(url) => {
-                let (r, index, modified, hit) =
-                    remote::Remote::open(url, opts, sink).map_err(|k| DbError::new(&name, k))?;
-                (Backend::Remote(r), index, modified, SourceKind::Http, hit)
+            Source::Url(_) => {
+                let o =
+                    remote::Remote::open(&name, opts, sink).map_err(|k| DbError::new(&name, k))?;
+                stale = o.remote.offline().map(String::from);
+                let backend = Backend::Remote(o.remote);
+                (backend, o.index, o.modified, SourceKind::Http, o.from_cache)
             }
             Source::Dir(dir) => open_dir(dir, opts).map_err(|k| DbError::new(&name, k))?,
             Source::Zip(path) => {
@@ -389,6 +408,7 @@ impl Database {
                 entries: index.entry_count(),
                 modules: index.module_count(),
                 index_from_cache: from_cache,
+                stale,
             },
             index,
             backend,
@@ -413,6 +433,7 @@ impl Database {
                 entries: index.entry_count(),
                 modules: index.module_count(),
                 index_from_cache: false,
+                stale: None,
             },
             index,
             backend: Backend::Zip(z),
@@ -555,8 +576,20 @@ mod tests {
         );
         assert!(Source::parse("file://relative/dir").is_err());
         assert!(Source::parse("ftp://x/y").is_err());
+        assert!(
+            Source::parse("https://vuln.go.dev/vulndb.zip")
+                .unwrap_err()
+                .contains("download it")
+        );
         assert!(Source::parse(" ").is_err());
         assert_eq!(Source::default().display(), DEFAULT_URL);
+    }
+
+    #[test]
+    fn a_database_can_be_shared_by_the_scan_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Database>();
+        shared::<DbError>();
     }
 
     #[test]

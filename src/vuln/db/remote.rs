@@ -23,16 +23,28 @@ use crate::cancel::Cancel;
 use crate::http::{self, Conn, Endpoint, HttpError, Request, Response};
 use crate::progress::{Say, Sink};
 use crate::step::Step;
-use crate::vuln::osv::Entry;
+use crate::vuln::osv::{DbIndex, Entry};
 
 pub(super) struct Remote {
     url: String,
-    endpoint: Endpoint,
+    /// None when the host could not even be resolved (only a stale cache is read then).
+    endpoint: Option<Endpoint>,
     /// `.json.gz` is served (else `.json`).
     gz: bool,
     /// The database's `modified`, for entries the index gives no time.
     db_modified: String,
     cache: Option<PathBuf>,
+    /// Set when the database was unreachable and the cached copy stands in: why.
+    offline: Option<String>,
+}
+
+/// What opening a remote database found.
+pub(super) struct OpenedRemote {
+    pub(super) remote: Remote,
+    pub(super) index: ModuleMap,
+    pub(super) modified: String,
+    /// The index came from the cache.
+    pub(super) from_cache: bool,
 }
 
 impl Remote {
@@ -40,41 +52,41 @@ impl Remote {
         url: &str,
         opts: &OpenOptions,
         sink: &dyn Sink,
-    ) -> Result<(Remote, ModuleMap, String, bool), ErrorKind> {
+    ) -> Result<OpenedRemote, ErrorKind> {
         let say = Say::new(Step::Vuln, sink);
-        let endpoint = Endpoint::parse(url, &opts.tls).map_err(|e| {
-            // Endpoint::parse resolves the host too; a name that does not resolve is the
-            // offline case, not a bad --db value.
-            if e.contains("resolve") {
-                ErrorKind::Unreachable(e)
-            } else {
-                ErrorKind::BadSource(e)
-            }
-        })?;
-        let mut r = Remote {
-            url: url.to_string(),
-            endpoint,
-            gz: true,
-            db_modified: String::new(),
-            cache: None,
-        };
         let cap = opts.limits.index_bytes;
-        let db = match r.get_one("index/db.json", cap, opts)? {
-            Some(body) => body,
-            None => {
-                r.gz = false;
-                r.get_one("index/db.json", cap, opts)?.ok_or_else(|| {
-                    ErrorKind::NotADatabase(format!(
-                        "{} answers 404 to index/db.json.gz and index/db.json",
-                        r.url
-                    ))
-                })?
+        let cache = opts.cache.dir().map(|d| d.join(slug(url)));
+        let (mut r, db) = match Remote::connect(url, opts) {
+            Ok(found) => found,
+            Err(ErrorKind::Unreachable(why)) if opts.stale_if_unreachable => {
+                let Some((db, index)) = cache.as_deref().and_then(|d| cached_pair(d, cap)) else {
+                    return Err(ErrorKind::Unreachable(format!(
+                        "{why} (and no cached copy to fall back on)"
+                    )));
+                };
+                say.warn(format!(
+                    "vulnerability database {url} is unreachable ({why}); using the cached \
+                     copy of {}",
+                    db.modified
+                ));
+                let remote = Remote {
+                    url: url.to_string(),
+                    endpoint: None,
+                    gz: true,
+                    db_modified: db.modified.clone(),
+                    cache,
+                    offline: Some(why),
+                };
+                return Ok(OpenedRemote {
+                    remote,
+                    index,
+                    modified: db.modified,
+                    from_cache: true,
+                });
             }
+            Err(e) => return Err(e),
         };
-        let db = index::parse_db_index(&db)
-            .map_err(|e| ErrorKind::NotADatabase(format!("index/db.json: {e}")))?;
-        r.db_modified = db.modified.clone();
-        r.cache = opts.cache.dir().map(|d| d.join(slug(url)));
+        r.cache = cache;
 
         if let Some(dir) = &r.cache
             && let Some(map) = cached_index(dir, &db.modified, cap)
@@ -83,7 +95,12 @@ impl Remote {
                 "vulnerability database {url} unchanged since {}: index from the cache",
                 db.modified
             ));
-            return Ok((r, map, db.modified, true));
+            return Ok(OpenedRemote {
+                remote: r,
+                index: map,
+                modified: db.modified,
+                from_cache: true,
+            });
         }
         say.info(format!(
             "fetching the vulnerability database index from {url} (modified {})",
@@ -108,7 +125,55 @@ impl Remote {
                 r.cache = None;
             }
         }
-        Ok((r, map, db.modified, false))
+        Ok(OpenedRemote {
+            remote: r,
+            index: map,
+            modified: db.modified,
+            from_cache: false,
+        })
+    }
+
+    /// Reaches the database: its `index/db.json`, and whether it serves gzip.
+    fn connect(url: &str, opts: &OpenOptions) -> Result<(Remote, DbIndex), ErrorKind> {
+        let endpoint = Endpoint::parse(url, &opts.tls).map_err(|e| {
+            // Endpoint::parse resolves the host too; a name that does not resolve is the
+            // offline case, not a bad --db value.
+            if e.contains("resolve") {
+                ErrorKind::Unreachable(e)
+            } else {
+                ErrorKind::BadSource(e)
+            }
+        })?;
+        let mut r = Remote {
+            url: url.to_string(),
+            endpoint: Some(endpoint),
+            gz: true,
+            db_modified: String::new(),
+            cache: None,
+            offline: None,
+        };
+        let cap = opts.limits.index_bytes;
+        let db = match r.get_one("index/db.json", cap, opts)? {
+            Some(body) => body,
+            None => {
+                r.gz = false;
+                r.get_one("index/db.json", cap, opts)?.ok_or_else(|| {
+                    ErrorKind::NotADatabase(format!(
+                        "{} answers 404 to index/db.json.gz and index/db.json",
+                        r.url
+                    ))
+                })?
+            }
+        };
+        let db = index::parse_db_index(&db)
+            .map_err(|e| ErrorKind::NotADatabase(format!("index/db.json: {e}")))?;
+        r.db_modified = db.modified.clone();
+        Ok((r, db))
+    }
+
+    /// Why the cached copy stands in for the database, when it does.
+    pub(super) fn offline(&self) -> Option<&str> {
+        self.offline.as_deref()
     }
 
     /// The file name served for a v1 path (`index/db.json` → `index/db.json.gz`).
@@ -121,11 +186,25 @@ impl Remote {
     }
 
     fn target(&self, rel: &str) -> String {
-        format!(
-            "{}/{}",
-            self.endpoint.path.trim_end_matches('/'),
-            self.served(rel)
-        )
+        let base = self
+            .endpoint
+            .as_ref()
+            .map(|e| e.path.as_str())
+            .unwrap_or("");
+        format!("{}/{}", base.trim_end_matches('/'), self.served(rel))
+    }
+
+    /// The endpoint, or why there is none (the stale-cache mode).
+    fn endpoint(&self, rel: &str) -> Result<&Endpoint, ErrorKind> {
+        self.endpoint.as_ref().ok_or_else(|| {
+            ErrorKind::Unreachable(format!(
+                "{} is not in the cache, and {}",
+                self.served(rel),
+                self.offline
+                    .as_deref()
+                    .unwrap_or("the database cannot be reached")
+            ))
+        })
     }
 
     /// GETs one file: Some(bytes, inflated) on 200, None on 404.
@@ -139,7 +218,8 @@ impl Remote {
         let target = self.target(rel);
         let mut req = Request::get(&target, opts.timeout);
         req.max_body = usize::try_from(cap).unwrap_or(usize::MAX);
-        let resp = http::send(&self.endpoint, &req).map_err(|e| self.http_error(rel, e, cap))?;
+        let endpoint = self.endpoint(rel)?;
+        let resp = http::send(endpoint, &req).map_err(|e| self.http_error(rel, e, cap))?;
         self.body(rel, resp, cap)
     }
 
@@ -161,9 +241,7 @@ impl Remote {
                 cap,
             },
             HttpError::Protocol(m) => bad(&self.served(rel), format!("not an HTTP response: {m}")),
-            other => {
-                ErrorKind::Unreachable(format!("{}: {other}", self.endpoint.url(&self.target(rel))))
-            }
+            other => ErrorKind::Unreachable(format!("{}/{}: {other}", self.url, self.served(rel))),
         }
     }
 
@@ -186,8 +264,9 @@ impl Remote {
                 None => wanted.push((i, self.target(&entry_path(id)))),
             }
         }
-        if !wanted.is_empty() {
-            let results = fetch_all(&self.endpoint, wanted, opts)?;
+        if let Some((first, _)) = wanted.first() {
+            let endpoint = self.endpoint(&entry_path(&ids[*first]))?;
+            let results = fetch_all(endpoint, wanted, opts)?;
             for (i, result) in results {
                 let id = &ids[i];
                 let rel = entry_path(id);
@@ -326,6 +405,14 @@ async fn worker(
         }
     }
     out
+}
+
+/// The cached index pair, whatever its date (the stale-cache mode).
+fn cached_pair(dir: &Path, cap: u64) -> Option<(DbIndex, ModuleMap)> {
+    let db = super::read_capped(&dir.join("db.json"), "db.json", cap).ok()?;
+    let db = index::parse_db_index(&db).ok()?;
+    let modules = super::read_capped(&dir.join("modules.json"), "modules.json", cap).ok()?;
+    Some((db, index::parse_modules(&modules).ok()?))
 }
 
 /// The cached index when `db.json` in `dir` names `modified` and `modules.json` reads.
