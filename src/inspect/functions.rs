@@ -13,7 +13,7 @@ use std::fmt;
 
 use object::read::elf::{ElfFile, FileHeader};
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64};
-use object::{FileKind, Object};
+use object::{FileKind, Object, ObjectSegment, SegmentFlags};
 
 use super::memory::{Memory, read_uint};
 use super::moduledata::{self, ModuleData, Pointers};
@@ -211,17 +211,19 @@ fn thin(data: &[u8], lookup: Lookup) -> Result<GoFunctions, FunctionsError> {
             };
             match (symbol, header) {
                 (Some(addr), _) => Ok((Base::Gofunc(addr), How::Symbol)),
-                (None, Some(header)) => match moduledata::scan(data, &ptrs, &table, header) {
-                    Some(ModuleData { gofunc, addr, .. }) => {
-                        found_moduledata = Some(addr);
-                        Ok((Base::Gofunc(gofunc), How::Scan))
-                    }
-                    None => Err(format!(
-                        "no go:func.* symbol and no runtime moduledata points at the pclntab \
+                (None, Some(header)) => {
+                    match moduledata::scan(&writable_regions(&file, data), &ptrs, &table, header) {
+                        Some(ModuleData { gofunc, addr, .. }) => {
+                            found_moduledata = Some(addr);
+                            Ok((Base::Gofunc(gofunc), How::Scan))
+                        }
+                        None => Err(format!(
+                            "no go:func.* symbol and no runtime moduledata points at the pclntab \
                          (pclntab {} at file offset {offset:#x})",
-                        table.version.as_str()
-                    )),
-                },
+                            table.version.as_str()
+                        )),
+                    }
+                }
                 (None, None) => Err(format!(
                     "no go:func.* symbol, and the pclntab at file offset {offset:#x} is not in \
                      a loaded segment"
@@ -287,6 +289,34 @@ fn thin(data: &[u8], lookup: Lookup) -> Result<GoFunctions, FunctionsError> {
         gofunc,
         moduledata: found_moduledata,
     })
+}
+
+/// The file bytes of the writable segments, where the linker puts the runtime's moduledata
+/// (`.noptrdata`); the whole file when the headers name none.
+fn writable_regions<'a>(file: &object::File<'a>, data: &'a [u8]) -> Vec<(usize, &'a [u8])> {
+    const PF_W: u32 = 2;
+    const VM_PROT_WRITE: u32 = 2;
+    const IMAGE_SCN_MEM_WRITE: u32 = 0x8000_0000;
+    let regions: Vec<(usize, &[u8])> = file
+        .segments()
+        .filter(|s| match s.flags() {
+            SegmentFlags::Elf { p_flags, .. } => p_flags.0 & PF_W != 0,
+            SegmentFlags::MachO { initprot, .. } => initprot.0 & VM_PROT_WRITE != 0,
+            SegmentFlags::Coff { characteristics } => characteristics.0 & IMAGE_SCN_MEM_WRITE != 0,
+            _ => false,
+        })
+        .filter_map(|s| {
+            let (offset, size) = s.file_range();
+            let start = usize::try_from(offset).ok()?;
+            let bytes = data.get(start..start.checked_add(usize::try_from(size).ok()?)?)?;
+            Some((start, bytes))
+        })
+        .collect();
+    if regions.is_empty() {
+        vec![(0, data)]
+    } else {
+        regions
+    }
 }
 
 /// The address of `go:func.*` from the symbol table, if it has one.
@@ -528,6 +558,333 @@ fn read_varint(p: &[u8]) -> Option<(u32, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::memory::Range;
+
+    /// Where the synthetic file is loaded.
+    const BASE: u64 = 0x40_0000;
+
+    struct Synthetic {
+        bytes: Vec<u8>,
+        /// The funcdata base (Go 1.18+), the address of the tree area.
+        gofunc: u64,
+    }
+
+    /// A file holding a pclntab of `version` at offset 0 and, after it, the inline trees:
+    /// function `i` is `funcs[i].0` and inlines the calls named `funcs[i].1`. `_func` records,
+    /// pcdata and funcdata are laid out as Go's linker does for that version.
+    fn synthetic(version: Version, ptr: usize, big: bool, funcs: &[(&str, &[&str])]) -> Synthetic {
+        let u32b = |v: u32| {
+            if big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let ptrb = |v: u64| -> Vec<u8> {
+            match (ptr, big) {
+                (4, false) => (v as u32).to_le_bytes().to_vec(),
+                (4, true) => (v as u32).to_be_bytes().to_vec(),
+                (_, false) => v.to_le_bytes().to_vec(),
+                (_, true) => v.to_be_bytes().to_vec(),
+            }
+        };
+        let modern = matches!(version, Version::V1_18 | Version::V1_20);
+        let field = if modern { 4 } else { ptr };
+        let header_words = match version {
+            Version::V1_2 => 1,
+            Version::V1_16 => 7,
+            _ => 8,
+        };
+        let header_len = 8 + header_words * ptr;
+        // Names: functions first, then the inlined callees.
+        let mut nametab = Vec::new();
+        let mut name_off = std::collections::HashMap::new();
+        let all = funcs
+            .iter()
+            .flat_map(|(n, inl)| std::iter::once(*n).chain(inl.iter().copied()));
+        for n in all {
+            name_off.entry(n).or_insert_with(|| {
+                let at = nametab.len() as u32;
+                nametab.extend_from_slice(n.as_bytes());
+                nametab.push(0);
+                at
+            });
+        }
+        // Pc-value tables: values 0..k-1, one pc step each, then the end.
+        let mut pctab = vec![0u8];
+        let mut pc_off = Vec::new();
+        for (_, inl) in funcs {
+            pc_off.push(pctab.len() as u32);
+            for _ in 0..inl.len() {
+                pctab.extend_from_slice(&[2, 1]);
+            }
+            pctab.push(0);
+        }
+        // Section offsets from the header (1.2: everything is relative to the table start,
+        // so the name and pc tables sit before the function table).
+        let pad8 = |n: usize| n.div_ceil(8) * 8;
+        let nametab_at = pad8(
+            header_len
+                + if version == Version::V1_2 {
+                    (2 * funcs.len() + 1) * field
+                } else {
+                    0
+                },
+        );
+        let pctab_at = pad8(nametab_at + nametab.len());
+        let pcln_at = pad8(pctab_at + pctab.len());
+        let functab_base = if version == Version::V1_2 {
+            header_len
+        } else {
+            pcln_at
+        };
+        let rel = |abs: usize| {
+            if version == Version::V1_2 {
+                abs
+            } else {
+                abs - pcln_at
+            }
+        };
+        let functab_len = (2 * funcs.len() + 1) * field;
+        let fields = match version {
+            Version::V1_2 => 9,
+            Version::V1_16 | Version::V1_18 => 10,
+            Version::V1_20 => 11,
+        };
+        let (entry_size, name_at) = if version == Version::V1_20 {
+            (16, 4)
+        } else {
+            (20, 12)
+        };
+        // The trees go after the records; records are 8-aligned like the linker's.
+        let record_len = |_: usize| pad8(field + (fields - 1) * 4 + 3 * 4 + 4 + 4 * ptr + 8);
+        let mut records_at = Vec::new();
+        let mut at = pad8(if version == Version::V1_2 {
+            pcln_at
+        } else {
+            pcln_at + functab_len
+        });
+        for i in 0..funcs.len() {
+            records_at.push(at);
+            at += record_len(i);
+        }
+        let trees_at = pad8(at);
+        if version == Version::V1_2 {
+            // Go 1.2–1.15 name and pc-value offsets count from the table's start.
+            for v in name_off.values_mut() {
+                *v += nametab_at as u32;
+            }
+            for v in &mut pc_off {
+                *v += pctab_at as u32;
+            }
+        }
+        let mut tree_off = Vec::new();
+        let mut trees = Vec::new();
+        for (_, inl) in funcs {
+            tree_off.push(trees.len());
+            for callee in *inl {
+                let mut e = vec![0u8; entry_size];
+                e[name_at..name_at + 4].copy_from_slice(&u32b(name_off[callee]));
+                trees.extend(e);
+            }
+        }
+        let gofunc = BASE + trees_at as u64;
+        let mut out = vec![0u8; trees_at];
+        out.extend(trees);
+        // Header.
+        let magic: u32 = match version {
+            Version::V1_2 => 0xffff_fffb,
+            Version::V1_16 => 0xffff_fffa,
+            Version::V1_18 => 0xffff_fff0,
+            Version::V1_20 => 0xffff_fff1,
+        };
+        out[..4].copy_from_slice(&u32b(magic));
+        out[4..8].copy_from_slice(&[0, 0, 1, ptr as u8]);
+        let words: Vec<usize> = match version {
+            Version::V1_2 => vec![funcs.len()],
+            Version::V1_16 => vec![
+                funcs.len(),
+                0,
+                nametab_at,
+                pctab_at,
+                pctab_at,
+                pctab_at,
+                pcln_at,
+            ],
+            _ => vec![
+                funcs.len(),
+                0,
+                0,
+                nametab_at,
+                pctab_at,
+                pctab_at,
+                pctab_at,
+                pcln_at,
+            ],
+        };
+        for (k, w) in words.iter().enumerate() {
+            out[8 + k * ptr..8 + (k + 1) * ptr].copy_from_slice(&ptrb(*w as u64));
+        }
+        out[nametab_at..nametab_at + nametab.len()].copy_from_slice(&nametab);
+        out[pctab_at..pctab_at + pctab.len()].copy_from_slice(&pctab);
+        // Function table: {entry, funcoff} pairs and the end sentinel.
+        let put_field = |out: &mut Vec<u8>, at: usize, v: u64| {
+            if field == 4 {
+                out[at..at + 4].copy_from_slice(&u32b(v as u32));
+            } else {
+                out[at..at + ptr].copy_from_slice(&ptrb(v));
+            }
+        };
+        for i in 0..=funcs.len() {
+            let entry = 0x1000 + 0x100 * i as u64;
+            put_field(&mut out, functab_base + 2 * i * field, entry);
+            if i < funcs.len() {
+                put_field(
+                    &mut out,
+                    functab_base + (2 * i + 1) * field,
+                    rel(records_at[i]) as u64,
+                );
+            }
+        }
+        // _func records.
+        for (i, (name, inl)) in funcs.iter().enumerate() {
+            let r = records_at[i];
+            let f = |n: usize| r + field + (n - 1) * 4;
+            out[f(1)..f(1) + 4].copy_from_slice(&u32b(name_off[name]));
+            out[f(7)..f(7) + 4].copy_from_slice(&u32b(3));
+            out[f(fields - 1) + 3] = 4;
+            let fixed = f(fields);
+            out[fixed + 8..fixed + 12].copy_from_slice(&u32b(if inl.is_empty() {
+                0
+            } else {
+                pc_off[i]
+            }));
+            let mut fd = fixed + 12;
+            if modern {
+                let v = if inl.is_empty() {
+                    u32::MAX
+                } else {
+                    tree_off[i] as u32
+                };
+                out[fd + 12..fd + 16].copy_from_slice(&u32b(v));
+            } else {
+                if ptr == 8 && fd % 8 != 0 {
+                    fd += 4;
+                }
+                let v = if inl.is_empty() {
+                    0
+                } else {
+                    gofunc + tree_off[i] as u64
+                };
+                out[fd + 3 * ptr..fd + 4 * ptr].copy_from_slice(&ptrb(v));
+            }
+        }
+        Synthetic { bytes: out, gofunc }
+    }
+
+    /// Reads the synthetic file's trees the way `thin` does.
+    fn read_synthetic(s: &Synthetic, version: Version) -> (Tally, BTreeSet<String>) {
+        let table = Pclntab::parse(&s.bytes).expect("synthetic table parses");
+        assert_eq!(table.version, version);
+        let memory = Memory::new(
+            &s.bytes,
+            [Range {
+                addr: BASE,
+                offset: 0,
+                size: s.bytes.len() as u64,
+            }],
+        );
+        let ptrs = Pointers {
+            memory: &memory,
+            relocations: Vec::new(),
+            ptr_size: table.ptr_size,
+            big_endian: table.big_endian,
+        };
+        let base = match version {
+            Version::V1_2 | Version::V1_16 => Base::Absolute,
+            _ => Base::Gofunc(s.gofunc),
+        };
+        let reader = TreeReader {
+            table: &table,
+            base,
+            ptrs: &ptrs,
+            memory: &memory,
+            table_offset: 0,
+        };
+        reader.read_all()
+    }
+
+    const FUNCS: &[(&str, &[&str])] = &[
+        ("main.main", &["net/http.(*conn).serve", "strings.Index"]),
+        ("runtime.main", &[]),
+        (
+            "net/url.Parse",
+            &["net/url.parse", "strings.Index", "strings.Cut"],
+        ),
+    ];
+
+    #[test]
+    fn inline_trees_of_every_layout_are_read() {
+        for version in [
+            Version::V1_2,
+            Version::V1_16,
+            Version::V1_18,
+            Version::V1_20,
+        ] {
+            for (ptr, big) in [(8, false), (4, false), (8, true), (4, true)] {
+                let s = synthetic(version, ptr, big, FUNCS);
+                let (tally, names) = read_synthetic(&s, version);
+                let case = format!("{version:?} ptr {ptr} big-endian {big}");
+                assert_eq!(
+                    names.iter().map(String::as_str).collect::<Vec<_>>(),
+                    [
+                        "net/http.(*conn).serve",
+                        "net/url.parse",
+                        "strings.Cut",
+                        "strings.Index"
+                    ],
+                    "{case}"
+                );
+                assert_eq!((tally.trees, tally.calls), (2, 5), "{case}");
+                assert_eq!((tally.unreadable, tally.bad), (0, 0), "{case}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_corruption_of_a_synthetic_tree_is_handled() {
+        for version in [
+            Version::V1_2,
+            Version::V1_16,
+            Version::V1_18,
+            Version::V1_20,
+        ] {
+            let s = synthetic(version, 8, false, FUNCS);
+            for cut in (0..s.bytes.len()).step_by(3) {
+                let t = Synthetic {
+                    bytes: s.bytes[..cut].to_vec(),
+                    gofunc: s.gofunc,
+                };
+                if Pclntab::parse(&t.bytes).is_some() {
+                    let _ = read_synthetic(&t, version);
+                }
+            }
+            for i in 0..s.bytes.len() {
+                for v in [0x00, 0x80, 0xff] {
+                    let mut t = Synthetic {
+                        bytes: s.bytes.clone(),
+                        gofunc: s.gofunc,
+                    };
+                    t.bytes[i] = v;
+                    if let Some(table) = Pclntab::parse(&t.bytes)
+                        && table.version == version
+                    {
+                        let _ = read_synthetic(&t, version);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn pc_value_tables_decode_like_go() {

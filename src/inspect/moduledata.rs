@@ -114,18 +114,23 @@ pub fn validate(
 }
 
 /// Finds the moduledata that points at the pclntab header loaded at `header`, without the
-/// symbol table: every place in the file that holds the header's address (or a relative
-/// relocation whose addend is it) is a candidate, and the first that validates wins.
+/// symbol table: every place in `regions` (file offset, bytes: the writable data, where the
+/// linker puts the record) that holds the header's address, or a relative relocation whose
+/// addend is it, is a candidate; the first that validates wins.
 pub fn scan(
-    data: &[u8],
+    regions: &[(usize, &[u8])],
     ptrs: &Pointers<'_, '_>,
     table: &Pclntab<'_>,
     header: u64,
 ) -> Option<ModuleData> {
     gofunc_word(table.version)?;
     let pattern = encode_ptr(header, ptrs.ptr_size, ptrs.big_endian);
-    let in_file =
-        memmem::find_iter(data, &pattern).filter_map(|offset| ptrs.memory.addr_of(offset as u64));
+    let finder = memmem::Finder::new(&pattern);
+    let in_file = regions.iter().flat_map(|&(offset, bytes)| {
+        finder
+            .find_iter(bytes)
+            .filter_map(move |at| ptrs.memory.addr_of(offset.checked_add(at)? as u64))
+    });
     let relocated = ptrs
         .relocations
         .iter()
