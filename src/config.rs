@@ -24,6 +24,12 @@ use crate::step::Step;
 /// The file goready looks for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "goready.toml";
 
+/// Tables read whole by the code they configure rather than layered as a step's flags:
+/// `[vuln]` (database, age, suppressions; `crate::vuln::Settings`), which `vuln`, `build`
+/// and `check` share. Its `ignore` list of tables has no flag form, so it is no row of the
+/// settings table.
+pub const OWN_TABLES: [&str; 1] = ["vuln"];
+
 /// The top-level keys of goready.toml that are not step tables.
 const TOP_LEVEL: [&str; 2] = ["fail_on", "rules"];
 
@@ -93,11 +99,12 @@ impl Config {
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let config: Config = toml::from_str(text)?;
         for (key, value) in &config.steps {
-            if settings::table(key).is_none() {
+            if settings::table(key).is_none() && !OWN_TABLES.contains(&key.as_str()) {
                 let known: Vec<&str> = TOP_LEVEL
                     .iter()
                     .copied()
                     .chain(settings::tables().map(Step::name))
+                    .chain(OWN_TABLES.iter().copied())
                     .collect();
                 let hint = closest(key, known.iter().copied())
                     .map(|c| format!(" (did you mean {c:?}?)"))

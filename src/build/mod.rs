@@ -65,6 +65,9 @@ pub struct Options {
     pub reproducible: bool,
     /// `--shard I/N`.
     pub shard: Option<Shard>,
+    /// Scan every built binary for known vulnerabilities (`binary.vuln`) with these `[vuln]`
+    /// settings; None: no scan.
+    pub vuln: Option<crate::vuln::Settings>,
 }
 
 impl Default for Options {
@@ -86,6 +89,7 @@ impl Default for Options {
             require_static: false,
             reproducible: false,
             shard: None,
+            vuln: None,
         }
     }
 }
@@ -228,7 +232,27 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<R
     cancel.check()?;
     let per_target: Result<Vec<Vec<Check>>, crate::cancel::Stopped> =
         per_target.into_iter().collect();
-    Ok(Report::new(per_target?.into_iter().flatten().collect()))
+    let mut checks: Vec<Check> = per_target?.into_iter().flatten().collect();
+    if let Some(settings) = &opts.vuln {
+        // Every binary of the matrix in one scan: the database is read once.
+        let built: Vec<(PathBuf, String)> = targets
+            .iter()
+            .map(|t| (ctx.dist.join(t.output_name(&ctx.name)), t.label()))
+            .filter(|(p, _)| p.is_file())
+            .collect();
+        let go_mod = crate::vuln::read_go_mod(
+            &ctx.dir.join("go.mod"),
+            &runner::display_path(Path::new(""), &ctx.dir.join("go.mod"), &ctx.cwd),
+        );
+        checks.extend(crate::vuln::scan_built(
+            &built,
+            settings,
+            go_mod.as_ref(),
+            sink,
+            cancel,
+        ));
+    }
+    Ok(Report::new(checks))
 }
 
 impl Shared<'_> {

@@ -10,6 +10,7 @@ pub mod check;
 mod options;
 pub mod reporter;
 pub mod settings;
+mod vuln;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -118,6 +119,7 @@ fn dispatch(command: &Command, matches: &clap::ArgMatches, run: &Run) -> anyhow:
     }
     match command {
         Command::Inspect(args) => run_inspect(args, run),
+        Command::Vuln(args) => vuln::run_vuln(args, run),
         Command::Build(args) => run_build(args, run),
         Command::Env(args) => run_env(args, run),
         #[cfg(unix)]
@@ -141,6 +143,7 @@ impl Command {
     fn step(&self) -> Step {
         match self {
             Command::Inspect(_) => Step::Inspect,
+            Command::Vuln(_) => Step::Vuln,
             Command::Env(_) => Step::Env,
             Command::Build(_) => Step::Build,
             #[cfg(unix)]
@@ -157,6 +160,7 @@ impl Command {
     fn common(&self) -> Option<&CommonArgs> {
         match self {
             Command::Inspect(a) => Some(&a.common),
+            Command::Vuln(a) => Some(&a.common),
             Command::Env(a) => Some(&a.common),
             Command::Build(a) => Some(&a.common),
             #[cfg(unix)]
@@ -214,7 +218,20 @@ fn run_env(args: &EnvArgs, run: &Run) -> anyhow::Result<u8> {
 }
 
 fn run_build(args: &BuildArgs, run: &Run) -> anyhow::Result<u8> {
-    let report = crate::build::run(&args.options(), run.reporter, run.cancel)?;
+    let mut opts = args.options();
+    // The matrix's binaries are scanned for known vulnerabilities as goready.toml's [vuln]
+    // says (on by default; `scan = false` turns it off).
+    let config = args.common.load_config()?;
+    let mut vuln =
+        crate::vuln::Settings::from_table(config.steps.get("vuln")).map_err(anyhow::Error::msg)?;
+    if let Some(dir) = std::env::var("GOREADY_VULN_CACHE")
+        .ok()
+        .filter(|d| !d.is_empty())
+    {
+        vuln.cache = Some(dir);
+    }
+    opts.vuln = Some(vuln);
+    let report = crate::build::run(&opts, run.reporter, run.cancel)?;
     run.reporter.finish();
     let report = args.common.configured(report)?;
     print_checks(&report)?;

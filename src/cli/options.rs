@@ -67,6 +67,7 @@ impl BuildArgs {
             require_static: self.require_static,
             reproducible: self.reproducible,
             shard: self.shard,
+            vuln: None,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Check, Registry, Report, Settles, Severity, Status, fingerprint};
+use super::{Check, CheckData, Registry, Report, Settles, Severity, Status, fingerprint};
 
 /// Against a baseline: whether a failed check is new in this run or was there already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,6 +244,12 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
 
 /// The identity of the finding a failed check is part of (before settling).
 pub fn finding_id(c: &Check) -> String {
+    // A known vulnerability is one finding per advisory, whatever level, symbols and severity
+    // each binary shows it at: the advisory is the cause (`binary.vuln` data is read only for
+    // that rule).
+    if let CheckData::Vuln(v) = &c.data {
+        return fingerprint(&["finding", &c.id, &v.id]);
+    }
     let line = c.line.map(|l| l.to_string()).unwrap_or_default();
     // Checks of different Go tests are different causes.
     let test = c.data.test_name();
