@@ -19,5 +19,6 @@ pub mod process;
 pub mod progress;
 pub mod report;
 pub mod rules;
+pub mod sbom;
 pub mod step;
 pub mod vuln;
