@@ -35,6 +35,7 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
     ("build", "buildmode", r#""pie""#),
     ("build", "version", r#""1.2.3""#),
     ("build", "shard", r#""1/2""#),
+    ("build", "sbom", r#""cyclonedx""#),
     ("probe", "exec", r#""{bin} --addr {addr} --admin {admin}""#),
     ("probe", "go_test", r#""./cmd/svc""#),
     ("probe", "pprof", r#""http://127.0.0.1:6060/debug/pprof/""#),

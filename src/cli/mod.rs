@@ -63,6 +63,7 @@ fn dispatch(command: &Command, matches: &clap::ArgMatches) -> anyhow::Result<u8>
         Command::Test(args) => run_test(args),
         Command::Report(args) => run_report(args),
         Command::Pprof(args) => run_pprof(args),
+        Command::Sbom(args) => run_sbom(args),
         Command::Check(args) => match matches.subcommand_matches("check") {
             Some(m) => check::run(args, m),
             None => Err(anyhow::anyhow!("internal error: no matches for check")),
@@ -84,7 +85,7 @@ impl Command {
             Command::Test(a) => Some(&a.common),
             Command::Report(a) => Some(&a.common),
             Command::Pprof(a) => Some(&a.common),
-            Command::Check(_) | Command::Init(_) => None,
+            Command::Check(_) | Command::Init(_) | Command::Sbom(_) => None,
         }
     }
 }
@@ -133,7 +134,7 @@ fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
 }
 
 fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
-    let report = crate::build::run(&args.options())?;
+    let report = crate::build::run(&args.options_checked()?)?;
     let report = args.common.configured(report)?;
     print_checks(&report)?;
     finish(&report, &args.common, false)
@@ -257,6 +258,25 @@ fn run_pprof(args: &PprofArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     finish(&report, &args.common, false)
+}
+
+fn run_sbom(args: &SbomArgs) -> anyhow::Result<u8> {
+    let done = crate::sbom::run(
+        &args.options()?,
+        &crate::progress::Discard,
+        &crate::cancel::Cancel::new(),
+    )?;
+    for w in &done.written {
+        println!("wrote {}", crate::sbom::summary(w));
+    }
+    for f in &done.failed {
+        eprintln!("goready: no SBOM for {}: {}", f.binary.display(), f.error);
+    }
+    Ok(if done.failed.is_empty() {
+        0
+    } else {
+        EXIT_USAGE
+    })
 }
 
 fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {

@@ -199,6 +199,20 @@ pub fn render(
     Ok((bytes, components, vulnerabilities))
 }
 
+/// The rule whose checks carry [`VulnData`] (issue 15's `binary.vuln`). Kept here as text
+/// until the vulnerability room registers the rule in `crate::rules`.
+pub const VULN_RULE: &str = "binary.vuln";
+
+/// The `binary.vuln` findings among `checks` on `target` (a build's matrix label, or the
+/// binary's path as given), read back from their typed data.
+pub fn findings_of(checks: &[crate::model::Check], target: &str) -> Vec<VulnData> {
+    checks
+        .iter()
+        .filter(|c| c.id == VULN_RULE && c.target.as_deref() == Some(target))
+        .filter_map(|c| serde_json::from_value(c.data.clone()).ok())
+        .collect()
+}
+
 /// SHA-256 of a file, lowercase hex, read through a memory map.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let file = std::fs::File::open(path)?;
