@@ -625,21 +625,25 @@ fn vex_of_a_real_binary_validates_and_points_at_its_components() {
     let facts = goready::inspect::inspect_path(&path, &Default::default())
         .unwrap()
         .unwrap();
-    let finding = |id: &str, module: &str, version: &str, level, evidence| VulnData {
-        id: id.into(),
-        aliases: vec![format!("CVE-2099-{}", &id[8..])],
-        module: module.into(),
-        version: version.into(),
-        fixed: Some("v9.9.9".into()),
-        level,
-        symbols: if level == Level::Symbol {
-            vec!["rsc.io/quote.Hello".into()]
+    // Built through the check data's JSON, as a renderer reads it back.
+    let finding = |id: &str, module: &str, version: &str, level: Level, evidence: Evidence| {
+        let symbols: Vec<&str> = if level == Level::Symbol {
+            vec!["rsc.io/quote.Hello"]
         } else {
             vec![]
-        },
-        evidence,
-        summary: "made up for the test".into(),
-        suppressed: None,
+        };
+        serde_json::from_value::<VulnData>(serde_json::json!({
+            "id": id,
+            "aliases": [format!("CVE-2099-{}", &id[8..])],
+            "module": module,
+            "version": version,
+            "fixed": "v9.9.9",
+            "level": level,
+            "symbols": symbols,
+            "evidence": evidence,
+            "summary": "made up for the test",
+        }))
+        .unwrap()
     };
     let mut suppressed = finding(
         "GO-2099-0003",
