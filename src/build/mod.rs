@@ -57,6 +57,10 @@ pub struct Options {
     pub version_var: String,
     /// `--version-cmd`: arguments that make the binary print its version.
     pub version_cmd: Vec<String>,
+    /// `--sbom`: write each binary's SBOM beside it (build.sbom).
+    pub sbom: Option<crate::sbom::Format>,
+    /// The SBOMs' time and serial numbers (SOURCE_DATE_EPOCH); now when `None`.
+    pub sbom_stamp: Option<crate::sbom::Stamp>,
     /// `--require-static`.
     pub require_static: bool,
     /// `--reproducible`.
@@ -65,10 +69,6 @@ pub struct Options {
     pub shard: Option<Shard>,
     /// How progress is shown.
     pub progress: ProgressMode,
-    /// `--sbom`: write each binary's SBOM beside it (build.sbom).
-    pub sbom: Option<crate::sbom::Format>,
-    /// The SBOMs' time and serial numbers (SOURCE_DATE_EPOCH); now when `None`.
-    pub sbom_stamp: Option<crate::sbom::Stamp>,
 }
 
 impl Default for Options {
@@ -87,12 +87,12 @@ impl Default for Options {
             version: None,
             version_var: DEFAULT_VERSION_VAR.into(),
             version_cmd: vec!["--version".into()],
+            sbom: None,
+            sbom_stamp: None,
             require_static: false,
             reproducible: false,
             shard: None,
             progress: ProgressMode::Quiet,
-            sbom: None,
-            sbom_stamp: None,
         }
     }
 }

@@ -64,12 +64,12 @@ impl BuildArgs {
             version: self.matrix.version.clone(),
             version_var: self.version_var.clone(),
             version_cmd: crate::build::version_stamp::split_quoted(&self.version_cmd),
+            sbom: self.sbom,
+            sbom_stamp: None,
             require_static: self.require_static,
             reproducible: self.reproducible,
             shard: self.shard,
             progress: crate::build::runner::ProgressMode::detect(),
-            sbom: self.sbom,
-            sbom_stamp: None,
         }
     }
 

@@ -472,6 +472,80 @@ mod tests {
         assert!("swid".parse::<Format>().is_err());
     }
 
+    /// Facts around hostile build info text, as the fuzz target builds them.
+    fn facts_with(modinfo: &str, go: &str) -> BinaryFacts {
+        let mut facts: BinaryFacts = serde_json::from_value(serde_json::json!({
+            "path": "x", "format": "elf", "arch": "amd64", "goos": "linux", "size": 1,
+            "linkage": "static", "interpreter": null, "needed": [], "libc": null,
+            "symbols_stripped": false, "dwarf": false, "pclntab": {"present": true},
+            "buildinfo": null, "pie": null, "relro": null, "nx": null, "cgo": null,
+            "pprof_linked": false, "version_vars": {}
+        }))
+        .unwrap();
+        let mut info = crate::inspect::buildinfo::parse_modinfo(modinfo).unwrap();
+        info.go_version = go.into();
+        facts.buildinfo = Some(info);
+        facts
+    }
+
+    #[test]
+    fn hostile_build_info_renders_json_with_clean_purls_and_spdx_ids() {
+        let mut text = String::from(
+            "path\t\u{0}evil \"path\"\nmod\t\t\t\n\
+             dep\tex.com/ünï cødé\tv1.0.0+büild\th1:\"q\"\n\
+             =>\t../../../../etc\t\t\n\
+             dep\t/\t\t\n=>\t//x\tv0\t\n\
+             dep\t\t\t\n\
+             build\t-ldflags=\"-X -X= -X=a -X main.Version=\\\"<script>\"\n\
+             build\tGOOS=../../x\n",
+        );
+        for i in 0..300 {
+            text.push_str(&format!("dep\tm{i}.example/x\tv0.0.{i}\th1:{i}=\n"));
+        }
+        let stamp = Stamp::from_source_date_epoch(Some("0")).unwrap();
+        for go in [
+            "",
+            "go",
+            "go1..2",
+            "go1.2.3.4",
+            "go1.21rc",
+            "\u{7f}go1.2",
+            "devel +abc",
+        ] {
+            let facts = facts_with(&text, go);
+            for format in [Format::Cyclonedx, Format::Spdx] {
+                let (bytes, components, _) =
+                    render(&facts, "x", "00", format, &stamp, Vex::default()).unwrap();
+                assert_eq!(components, 304, "three odd modules, 300 more, stdlib");
+                let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                let text = doc.to_string();
+                for purl in text.split('"').filter(|s| s.starts_with("pkg:golang/")) {
+                    assert!(
+                        purl.bytes()
+                            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'<'),
+                        "{purl}"
+                    );
+                }
+                if format == Format::Spdx {
+                    for p in doc["packages"].as_array().unwrap() {
+                        let id = p["SPDXID"].as_str().unwrap();
+                        assert!(id.starts_with("SPDXRef-"));
+                        assert!(
+                            id.bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'),
+                            "{id}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(subject::x_values("-X").is_empty());
+        assert_eq!(
+            subject::x_values("-X=a=b -X c=d")[1],
+            ("c".into(), "d".into())
+        );
+    }
+
     #[test]
     fn sha256_matches_a_known_digest() {
         let dir = tempfile::tempdir().unwrap();
