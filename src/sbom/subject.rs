@@ -39,7 +39,8 @@ pub struct Subject {
     pub version_source: VersionSource,
     /// GOOS of the binary: buildinfo's `GOOS` setting, else the file format's.
     pub goos: String,
-    /// GOARCH of the binary: buildinfo's `GOARCH` setting, else the file's machine.
+    /// GOARCH of the binary: buildinfo's `GOARCH` setting, else the file's machine; a
+    /// universal Mach-O's slices joined with `+` (`amd64+arm64`).
     pub goarch: String,
     /// The Go version as buildinfo has it (`go1.26.8`, `go1.21rc2`, `devel go1.27-…`).
     pub go_version: String,
@@ -157,10 +158,21 @@ impl Subject {
             .cloned()
             .or_else(|| facts.goos.clone())
             .unwrap_or_else(|| "unknown".into());
-        let goarch = settings
-            .get("GOARCH")
-            .cloned()
-            .unwrap_or_else(|| facts.arch.clone());
+        // A universal Mach-O holds one slice per architecture; its buildinfo (read from the
+        // first slice) names one GOARCH, so the file's goarch lists each slice's.
+        let goarch = if facts.slices.len() > 1 {
+            facts
+                .slices
+                .iter()
+                .map(|s| s.setting("GOARCH").unwrap_or(&s.arch).to_string())
+                .collect::<Vec<_>>()
+                .join("+")
+        } else {
+            settings
+                .get("GOARCH")
+                .cloned()
+                .unwrap_or_else(|| facts.arch.clone())
+        };
         let modules = info.deps.iter().map(module_ref).collect();
         Ok(Subject {
             file_name: file_name.to_string(),
@@ -469,6 +481,18 @@ mod tests {
         let s = Subject::from_facts(&facts, "x.exe", "00").unwrap();
         assert_eq!((s.goos.as_str(), s.goarch.as_str()), ("windows", "386"));
         assert_eq!(s.purl(), "pkg:golang/x?goarch=386&goos=windows");
+        // A universal file: every slice's GOARCH.
+        let mut universal = facts_of(MODINFO);
+        let mut amd = facts_of("path\tx\nbuild\tGOARCH=amd64\n");
+        amd.arch = "amd64".into();
+        universal.slices = vec![amd, facts_of(MODINFO)];
+        let s = Subject::from_facts(&universal, "x", "00").unwrap();
+        assert_eq!(s.goarch, "amd64+arm64");
+        assert!(
+            s.purl().ends_with("?goarch=amd64%2Barm64&goos=linux"),
+            "{}",
+            s.purl()
+        );
     }
 
     #[test]
