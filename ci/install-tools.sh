@@ -10,6 +10,7 @@ ACT_VERSION=v0.2.89
 ACTIONLINT_VERSION=v1.7.12
 GITLAB_CI_LOCAL_VERSION=4.56.2 # later releases need Node 22
 GOVULNCHECK_VERSION=v1.9.0 # tests/vuln_scan.rs cross-checks binary.vuln with it
+CYCLONEDX_GOMOD_VERSION=v1.10.0 # tests/sbom.rs compares module sets with it
 
 sudo_() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 have() { compgen -c | grep -E "^$1(-[0-9]+)?\$" >/dev/null; }
@@ -49,6 +50,10 @@ if ! "$gobin/actionlint" -version 2>/dev/null | grep -q "${ACTIONLINT_VERSION#v}
 fi
 if ! "$gobin/govulncheck" -version 2>/dev/null | grep -q "govulncheck@${GOVULNCHECK_VERSION}"; then
   go install "golang.org/x/vuln/cmd/govulncheck@${GOVULNCHECK_VERSION}"
+fi
+
+if ! "$gobin/cyclonedx-gomod" version 2>/dev/null | grep -q "${CYCLONEDX_GOMOD_VERSION}"; then
+  go install "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@${CYCLONEDX_GOMOD_VERSION}"
 fi
 
 if ! gitlab-ci-local --version 2>/dev/null | grep -qx "$GITLAB_CI_LOCAL_VERSION"; then

@@ -22,6 +22,7 @@ pub mod progress;
 pub mod repo;
 pub mod report;
 pub mod rules;
+pub mod sbom;
 pub mod settings;
 pub mod step;
 pub mod vuln;

@@ -127,6 +127,7 @@ rules! { BUILD;
     BUILD_VERSION = "build.version", "build", Error, "native binary reports the injected version", settled by VERSION_NOT_EMBEDDED;
     BUILD_STATIC = "build.static", "build", Error, "build is set up to link statically";
     BUILD_REPRODUCIBLE = "build.reproducible", "build", Error, "rebuild without the cache is byte-identical";
+    BUILD_SBOM = "build.sbom", "build", Error, "SBOM written beside the binary";
 }
 
 // Suite "runtime": goready probe (src/probe/rules.rs).

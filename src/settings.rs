@@ -170,6 +170,7 @@ pub const TABLE: &[Row] = &[
     switch(Build, "require_static", "require-static"),
     switch(Build, "reproducible", "reproducible"),
     one(Build, "shard", "shard", "I/N", E(r#""1/2""#)),
+    one(Build, "sbom", "sbom", "cyclonedx|spdx", E(r#""cyclonedx""#)),
     one(
         Probe,
         "exec",

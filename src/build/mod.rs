@@ -59,6 +59,10 @@ pub struct Options {
     pub version_var: String,
     /// `--version-cmd`: arguments that make the binary print its version.
     pub version_cmd: Vec<String>,
+    /// `--sbom`: write each binary's SBOM beside it (build.sbom).
+    pub sbom: Option<crate::sbom::Format>,
+    /// The SBOMs' time and serial numbers (SOURCE_DATE_EPOCH); now when `None`.
+    pub sbom_stamp: Option<crate::sbom::Stamp>,
     /// `--require-static`.
     pub require_static: bool,
     /// `--reproducible`.
@@ -86,6 +90,8 @@ impl Default for Options {
             version: None,
             version_var: DEFAULT_VERSION_VAR.into(),
             version_cmd: vec!["--version".into()],
+            sbom: None,
+            sbom_stamp: None,
             require_static: false,
             reproducible: false,
             shard: None,
@@ -288,8 +294,9 @@ impl Shared<'_> {
         }
 
         let mut binary_checks = Vec::new();
+        let mut facts = None;
         if outcome.built() {
-            binary_checks = self.inspect(&output, target);
+            (binary_checks, facts) = self.inspect(&output, target);
             if self.opts.version.is_some() && target.is_native(&self.host.0, &self.host.1) {
                 outcome.version_run = Some(version_stamp::run(&output, &self.opts.version_cmd));
             }
@@ -299,6 +306,10 @@ impl Shared<'_> {
         }
         let mut checks = rules::evaluate(&outcome, &self.rule_opts);
         checks.splice(1..1, binary_checks);
+        if let (Some(format), Some(facts)) = (self.opts.sbom, &facts) {
+            let sbom = self.sbom(&output, facts, format, &target.label(), &checks);
+            checks.push(sbom);
+        }
         let problems = checks.iter().filter(|c| c.status.is_problem()).count();
         let summary = match &outcome.compile {
             Compile::Built { size } => format!(
@@ -345,20 +356,25 @@ impl Shared<'_> {
         }
     }
 
-    /// The binary suite on the built file, every check re-targeted with the matrix label.
-    fn inspect(&self, output: &Path, target: &Target) -> Vec<Check> {
+    /// The binary suite on the built file, every check re-targeted with the matrix label;
+    /// the facts too, for the SBOM.
+    fn inspect(
+        &self,
+        output: &Path,
+        target: &Target,
+    ) -> (Vec<Check>, Option<inspect::BinaryFacts>) {
         let label = target.label();
         let started = std::time::Instant::now();
         let facts = match inspect::inspect_path(output, &self.inspect) {
-            Err(e) => return vec![inspect::rules::unreadable(&label, &e)],
-            Ok(Err(e)) => return vec![inspect::rules::unparsable(&label, &e)],
+            Err(e) => return (vec![inspect::rules::unreadable(&label, &e)], None),
+            Ok(Err(e)) => return (vec![inspect::rules::unparsable(&label, &e)], None),
             Ok(Ok(facts)) => facts,
         };
         // The rules target their checks at `facts.path`: the label takes its place.
         let mut facts = facts;
         facts.path = label;
         let ms = started.elapsed().as_millis() as u64;
-        inspect::rules::evaluate(&facts, &self.binary_rules)
+        let checks = inspect::rules::evaluate(&facts, &self.binary_rules)
             .into_iter()
             .map(|mut c| {
                 c.duration_ms = ms;
@@ -367,7 +383,50 @@ impl Shared<'_> {
                 }
                 c
             })
-            .collect()
+            .collect();
+        (checks, Some(facts))
+    }
+
+    /// `--sbom`: the binary's SBOM beside it in dist/, with this target's `binary.vuln`
+    /// findings (when the build scanned for them) as VEX.
+    fn sbom(
+        &self,
+        output: &Path,
+        facts: &inspect::BinaryFacts,
+        format: crate::sbom::Format,
+        label: &str,
+        checks: &[Check],
+    ) -> Check {
+        let started = std::time::Instant::now();
+        let findings = crate::sbom::findings_of(checks, label);
+        let stamp = match self.opts.sbom_stamp {
+            Some(s) => Ok(s),
+            None => crate::sbom::Stamp::from_source_date_epoch(None),
+        };
+        let dest = crate::sbom::destination(output, None, format);
+        let written = stamp.and_then(|stamp| {
+            crate::sbom::write_one(
+                output,
+                facts,
+                &dest,
+                format,
+                &stamp,
+                crate::sbom::Vex {
+                    findings: &findings,
+                    advisories: None,
+                },
+            )
+        });
+        let shown = |p: &Path| runner::display_path(Path::new(""), p, &self.cwd);
+        rules::sbom(
+            label,
+            written.map(|mut w| {
+                w.binary = PathBuf::from(shown(&w.binary));
+                w.sbom = PathBuf::from(shown(&w.sbom));
+                w
+            }),
+            started.elapsed().as_millis() as u64,
+        )
     }
 
     /// The `--reproducible` second build: same flags, an empty build cache, another output.

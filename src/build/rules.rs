@@ -357,6 +357,26 @@ fn reproducible(o: &TargetBuild) -> Check {
     }
 }
 
+/// `build.sbom`: the binary's SBOM was written (`--sbom`); its data is the
+/// [`crate::sbom::Written`] record.
+pub fn sbom(label: &str, written: anyhow::Result<crate::sbom::Written>, ms: u64) -> Check {
+    let at = Check::of(&ids::BUILD_SBOM).target(label).duration_ms(ms);
+    match written {
+        Ok(w) => {
+            let message = crate::sbom::summary(&w);
+            at.data(crate::model::data::SbomData {
+                binary: w.binary.display().to_string(),
+                sbom: w.sbom.display().to_string(),
+                format: w.format.name().to_string(),
+                components: w.components,
+                vulnerabilities: w.vulnerabilities,
+            })
+            .pass(message)
+        }
+        Err(e) => at.error(format!("no SBOM: {e:#}")),
+    }
+}
+
 fn first_lines(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s
         .lines()

@@ -59,6 +59,10 @@ pub enum Command {
     /// Rank a saved pprof profile like `go tool pprof -top` (offline), compare it with a base
     /// profile (runtime.alloc_regression), draw its flame graph.
     Pprof(PprofArgs),
+    /// Write an SBOM per Go binary, read from the binary itself: CycloneDX 1.6 JSON
+    /// (`FILE.cdx.json`, with goready's vulnerability findings as VEX) or SPDX 2.3 JSON
+    /// (`FILE.spdx.json`).
+    Sbom(SbomArgs),
     /// Run every step on DIR as goready.toml configures it — env, build (which inspects),
     /// probe, test — and publish the merged report like `goready report`.
     Check(Box<CheckArgs>),
@@ -723,6 +727,11 @@ pub struct BuildArgs {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<crate::build::matrix::Shard>,
 
+    /// Write an SBOM beside each binary in DIR/dist: cyclonedx (`<binary>.cdx.json`) or spdx
+    /// (`<binary>.spdx.json`), as `goready sbom` writes them (build.sbom).
+    #[arg(long, value_name = "cyclonedx|spdx", value_parser = parse_sbom_format)]
+    pub sbom: Option<crate::sbom::Format>,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -744,6 +753,31 @@ fn severity() -> impl clap::builder::TypedValueParser<Value = Severity> {
             .find(|s| s.to_string() == name)
             .ok_or_else(|| format!("{name:?} is not a severity"))
     })
+}
+
+/// `goready sbom FILE...`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "SOURCE_DATE_EPOCH (seconds since 1970) sets the documents' time and derives their \
+serial numbers from the file's hash, so the same binary gives the same bytes."
+)]
+pub struct SbomArgs {
+    /// Go binaries (any GOOS/GOARCH: ELF, Mach-O, PE).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// The document format: cyclonedx (CycloneDX 1.6 JSON, FILE.cdx.json) or spdx (SPDX 2.3
+    /// JSON, FILE.spdx.json).
+    #[arg(long, value_name = "cyclonedx|spdx", default_value = "cyclonedx", value_parser = parse_sbom_format)]
+    pub format: crate::sbom::Format,
+
+    /// Write the documents into DIR (created if missing) [default: beside each binary].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_sbom_format(text: &str) -> Result<crate::sbom::Format, String> {
+    text.parse()
 }
 
 /// A number of percentage points: finite and not negative.

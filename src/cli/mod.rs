@@ -130,6 +130,7 @@ fn dispatch(command: &Command, matches: &clap::ArgMatches, run: &Run) -> anyhow:
             None => Err(anyhow::anyhow!("internal error: no matches for report")),
         },
         Command::Pprof(args) => run_pprof(args, run),
+        Command::Sbom(args) => run_sbom(args, run),
         Command::Check(args) => match matches.subcommand_matches("check") {
             Some(m) => check::run(args, m, run),
             None => Err(anyhow::anyhow!("internal error: no matches for check")),
@@ -144,6 +145,7 @@ impl Command {
         match self {
             Command::Inspect(_) => Step::Inspect,
             Command::Vuln(_) => Step::Vuln,
+            Command::Sbom(_) => Step::Sbom,
             Command::Env(_) => Step::Env,
             Command::Build(_) => Step::Build,
             #[cfg(unix)]
@@ -168,7 +170,7 @@ impl Command {
             Command::Test(a) => Some(&a.common),
             Command::Report(a) => Some(&a.common),
             Command::Pprof(a) => Some(&a.common),
-            Command::Check(_) | Command::Init(_) => None,
+            Command::Check(_) | Command::Init(_) | Command::Sbom(_) => None,
         }
     }
 }
@@ -218,7 +220,7 @@ fn run_env(args: &EnvArgs, run: &Run) -> anyhow::Result<u8> {
 }
 
 fn run_build(args: &BuildArgs, run: &Run) -> anyhow::Result<u8> {
-    let mut opts = args.options();
+    let mut opts = args.options_checked()?;
     // The matrix's binaries are scanned for known vulnerabilities as goready.toml's [vuln]
     // says (on by default; `scan = false` turns it off).
     let config = args.common.load_config()?;
@@ -365,6 +367,22 @@ fn run_pprof(args: &PprofArgs, run: &Run) -> anyhow::Result<u8> {
     }
     out.flush()?;
     finish(&report, &args.common, false)
+}
+
+fn run_sbom(args: &SbomArgs, run: &Run) -> anyhow::Result<u8> {
+    let done = crate::sbom::run(&args.options()?, run.reporter, run.cancel)?;
+    run.reporter.finish();
+    for w in &done.written {
+        println!("wrote {}", crate::sbom::summary(w));
+    }
+    for f in &done.failed {
+        eprintln!("goready: no SBOM for {}: {}", f.binary.display(), f.error);
+    }
+    Ok(if done.failed.is_empty() {
+        0
+    } else {
+        EXIT_USAGE
+    })
 }
 
 /// `goready report`: the outputs are the `[report]` settings layered exactly as `check`

@@ -6,7 +6,7 @@ use anyhow::bail;
 
 #[cfg(unix)]
 use super::args::ProbeArgs;
-use super::args::{BuildArgs, EnvArgs, InspectArgs, PprofArgs, TestArgs};
+use super::args::{BuildArgs, EnvArgs, InspectArgs, PprofArgs, SbomArgs, TestArgs};
 #[cfg(unix)]
 use crate::probe;
 
@@ -64,11 +64,42 @@ impl BuildArgs {
             version: self.matrix.version.clone(),
             version_var: self.version_var.clone(),
             version_cmd: crate::build::version_stamp::split_quoted(&self.version_cmd),
+            sbom: self.sbom,
+            sbom_stamp: None,
             require_static: self.require_static,
             reproducible: self.reproducible,
             shard: self.shard,
             vuln: None,
         }
+    }
+
+    /// `options()` with the SBOM's stamp read from SOURCE_DATE_EPOCH (a bad value is a usage
+    /// error).
+    pub fn options_checked(&self) -> anyhow::Result<crate::build::Options> {
+        let mut opts = self.options();
+        if opts.sbom.is_some() {
+            opts.sbom_stamp = Some(source_date_epoch()?);
+        }
+        Ok(opts)
+    }
+}
+
+/// The SBOMs' time: SOURCE_DATE_EPOCH when set, else now.
+fn source_date_epoch() -> anyhow::Result<crate::sbom::Stamp> {
+    crate::sbom::Stamp::from_source_date_epoch(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
+}
+
+impl SbomArgs {
+    /// `goready sbom`'s options.
+    pub fn options(&self) -> anyhow::Result<crate::sbom::Options> {
+        Ok(crate::sbom::Options {
+            files: self.files.clone(),
+            format: self.format,
+            out: self.out.clone(),
+            stamp: source_date_epoch()?,
+            findings: Default::default(),
+            advisories: Default::default(),
+        })
     }
 }
 

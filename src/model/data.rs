@@ -13,7 +13,7 @@ mod runtime;
 mod test;
 
 pub use binary::{BuildinfoData, Linkage, Module, ReadableData, StaticData, VcsData, VersionData};
-pub use build::{BuildVersionData, CompileData, ReproducibleData, StaticFlagsData};
+pub use build::{BuildVersionData, CompileData, ReproducibleData, SbomData, StaticFlagsData};
 pub use env::{
     GoModDirectiveData, GoSumData, GoSupportedData, GoflagsData, GopathOverlapData, GoprivateData,
     GoproxyData, GorootProvenanceData, GosumdbData, ReleasesSource, ToolchainConsistentData,
@@ -152,6 +152,8 @@ check_data! {
     "build.static" => StaticFlags(StaticFlagsData),
     /// The rebuild's comparison.
     "build.reproducible" => Reproducible(ReproducibleData),
+    /// The SBOM written beside the binary.
+    "build.sbom" => Sbom(SbomData),
     /// How the service started.
     "runtime.start" => Start(StartData),
     /// The pprof endpoints and sockets.

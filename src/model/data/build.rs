@@ -61,3 +61,19 @@ pub struct ReproducibleData {
     /// Where the two builds were kept.
     pub kept: Facts,
 }
+
+/// `build.sbom`: the SBOM written beside a binary (`goready build --sbom`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SbomData {
+    /// The binary, as the build named it.
+    pub binary: String,
+    /// The document written.
+    pub sbom: String,
+    /// `cyclonedx` or `spdx`.
+    pub format: String,
+    /// Components: the modules and the standard library.
+    pub components: usize,
+    /// VEX entries (CycloneDX only).
+    pub vulnerabilities: usize,
+}
