@@ -750,11 +750,11 @@ mod tests {
         for i in 0..=funcs.len() {
             let entry = 0x1000 + 0x100 * i as u64;
             put_field(&mut out, functab_base + 2 * i * field, entry);
-            if i < funcs.len() {
+            if let Some(&record) = records_at.get(i) {
                 put_field(
                     &mut out,
                     functab_base + (2 * i + 1) * field,
-                    rel(records_at[i]) as u64,
+                    rel(record) as u64,
                 );
             }
         }
