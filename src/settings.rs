@@ -10,11 +10,16 @@
 //!
 //! # Adding a step's settings
 //!
-//! Give the step its `Args` struct in `src/cli/args.rs` (the help of each flag is its doc
-//! comment), then add one row per flag to [`TABLE`], in the order the starter should list
-//! them, and the keys `goready check` sets itself to [`reserved`]. The step's table in
-//! goready.toml exists as soon as it has a row. The table test then names any flag without a
-//! row (and any row without a flag); `cli::check::command_of` maps the step to its `Args`.
+//! A step's settings are rows here and flags in its `Args` struct (`src/cli/args.rs`, where
+//! each flag's doc comment is its help), nowhere else. For `[vuln] db, max_age, required,
+//! ignore`: add `goready vuln`'s flags, then four rows to [`TABLE`] in the order the starter
+//! should list them — `one(Vuln, "db", "db", "PATH", E(...))`, `list(Vuln, "ignore",
+//! "ignore", "ID", E(...))`, `switch(Vuln, "required", "required")`, … (the key is the
+//! flag's argument id, a default is `D`, an example `E`) — and map `Step::Vuln` to its
+//! `Args` in `cli::settings::command_of`. `[vuln]` is then a table of goready.toml, with its
+//! `GOREADY_VULN_*` variables and `--set vuln.…`, and the starter lists it; the flags `goready
+//! check` sets itself are in [`reserved`]. The table test names any flag without a row, or
+//! row without a flag, or a default that differs.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -114,239 +119,75 @@ use Step::{Build, Env, Probe, Report, Test};
 
 /// Every step setting, step by step in the order `goready check` runs the steps, each step's
 /// in the order goready.toml's starter lists them.
+#[rustfmt::skip]
 pub const TABLE: &[Row] = &[
-    one(
-        Env,
-        "releases",
-        "releases",
-        "FILE|URL",
-        E(r#""https://go.dev/dl/?mode=json&include=all""#),
-    ),
+    one(Env, "releases", "releases", "FILE|URL", E(r#""https://go.dev/dl/?mode=json&include=all""#)),
     switch(Env, "offline", "offline"),
-    list(
-        Env,
-        "private",
-        "private",
-        "PATTERN",
-        E(r#"["example.com/internal/*"]"#),
-    ),
-    list(
-        Build,
-        "targets",
-        "target",
-        "GOOS/GOARCH[,...]",
-        E(r#"["linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64"]"#),
-    ),
+    list(Env, "private", "private", "PATTERN", E(r#"["example.com/internal/*"]"#)),
+    list(Build, "targets", "target", "GOOS/GOARCH[,...]", E(r#"["linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64"]"#)),
     list(Build, "cgo", "cgo", "0,1", E(r#"["0", "1"]"#)),
     one(Build, "version", "version", "V", E(r#""1.2.3""#)),
     one(Build, "package", "pkg", "PKG", D(r#"".""#)),
     one(Build, "jobs", "jobs", "N", E("2")),
     // On by default; `false` builds without -trimpath.
-    row(
-        Build,
-        "trimpath",
-        Form::Negatable("no-trimpath"),
-        "trimpath",
-        "",
-        E("true"),
-    ),
+    row(Build, "trimpath", Form::Negatable("no-trimpath"), "trimpath", "", E("true")),
     one(Build, "ldflags", "ldflags", "FLAGS", E(r#""-s -w""#)),
     one(Build, "tags", "tags", "TAGS", E(r#""netgo""#)),
     one(Build, "buildmode", "buildmode", "MODE", E(r#""pie""#)),
-    one(
-        Build,
-        "version_var",
-        "version-var",
-        "VAR",
-        D(r#""main.Version""#),
-    ),
-    one(
-        Build,
-        "version_cmd",
-        "version-cmd",
-        "ARGS",
-        D(r#""--version""#),
-    ),
+    one(Build, "version_var", "version-var", "VAR", D(r#""main.Version""#)),
+    one(Build, "version_cmd", "version-cmd", "ARGS", D(r#""--version""#)),
     switch(Build, "require_static", "require-static"),
     switch(Build, "reproducible", "reproducible"),
     one(Build, "shard", "shard", "I/N", E(r#""1/2""#)),
     one(Build, "sbom", "sbom", "cyclonedx|spdx", E(r#""cyclonedx""#)),
-    one(
-        Probe,
-        "exec",
-        "exec",
-        "CMD",
-        E(r#""{bin} --addr {addr} --admin {admin}""#),
-    ),
+    one(Probe, "exec", "exec", "CMD", E(r#""{bin} --addr {addr} --admin {admin}""#)),
     one(Probe, "go_test", "go-test", "PKG", E(r#""./cmd/svc""#)),
     one(Probe, "run", "run", "REGEX", D(r#""^TestServe$""#)),
-    one(
-        Probe,
-        "pprof",
-        "pprof",
-        "URL",
-        E(r#""http://127.0.0.1:6060/debug/pprof/""#),
-    ),
-    one(
-        Probe,
-        "ca_cert",
-        "ca-cert",
-        "FILE",
-        E(r#""certs/admin-ca.pem""#),
-    ),
+    one(Probe, "pprof", "pprof", "URL", E(r#""http://127.0.0.1:6060/debug/pprof/""#)),
+    one(Probe, "ca_cert", "ca-cert", "FILE", E(r#""certs/admin-ca.pem""#)),
     switch(Probe, "insecure", "insecure"),
     one(Probe, "ready", "ready", "PATH", D(r#""/debug/pprof/""#)),
     one(Probe, "max_time", "max-time", "DURATION", E(r#""5m""#)),
-    one(
-        Probe,
-        "ready_timeout",
-        "ready-timeout",
-        "DURATION",
-        D(r#""30s""#),
-    ),
+    one(Probe, "ready_timeout", "ready-timeout", "DURATION", D(r#""30s""#)),
     one(Probe, "grace", "grace", "DURATION", D(r#""5s""#)),
     one(Probe, "public_port", "public-port", "PORT", E("8080")),
-    list(
-        Probe,
-        "headers",
-        "header",
-        "NAME: VALUE",
-        E(r#"["Authorization: Bearer set-me-in-GOREADY_PROBE_HEADERS"]"#),
-    ),
+    list(Probe, "headers", "header", "NAME: VALUE", E(r#"["Authorization: Bearer set-me-in-GOREADY_PROBE_HEADERS"]"#)),
     one(Probe, "max_heap", "max-heap", "MB", E("64")),
     switch(Probe, "gctrace", "gctrace"),
-    one(
-        Probe,
-        "load",
-        "load",
-        "'METHOD /path'",
-        E(r#""GET /healthz""#),
-    ),
+    one(Probe, "load", "load", "'METHOD /path'", E(r#""GET /healthz""#)),
     one(Probe, "requests", "requests", "N", D("200")),
     one(Probe, "concurrency", "concurrency", "C", D("4")),
-    one(
-        Probe,
-        "load_timeout",
-        "load-timeout",
-        "DURATION",
-        D(r#""60s""#),
-    ),
+    one(Probe, "load_timeout", "load-timeout", "DURATION", D(r#""60s""#)),
     one(Probe, "rate", "rate", "N/s", E(r#""200/s""#)),
     one(Probe, "max_p99", "max-p99", "DURATION", E(r#""50ms""#)),
-    one(
-        Probe,
-        "artifacts",
-        "artifacts",
-        "DIR",
-        E(r#""goready-artifacts""#),
-    ),
+    one(Probe, "artifacts", "artifacts", "DIR", E(r#""goready-artifacts""#)),
     one(Probe, "top", "top", "N", D("20")),
     // An earlier run's result file (e.g. the base branch's artifact) or a saved profile.
-    one(
-        Probe,
-        "baseline",
-        "baseline",
-        "FILE",
-        E(r#""base/goready.json""#),
-    ),
-    one(
-        Probe,
-        "max_alloc_growth",
-        "max-alloc-growth",
-        "PCT",
-        D("10"),
-    ),
+    one(Probe, "baseline", "baseline", "FILE", E(r#""base/goready.json""#)),
+    one(Probe, "max_alloc_growth", "max-alloc-growth", "PCT", D("10")),
     one(Probe, "soak", "soak", "DURATION", E(r#""30s""#)),
     one(Probe, "settle", "settle", "DURATION", D(r#""1s""#)),
-    one(
-        Probe,
-        "max_goroutine_growth",
-        "max-goroutine-growth",
-        "N",
-        D("10"),
-    ),
+    one(Probe, "max_goroutine_growth", "max-goroutine-growth", "N", D("10")),
     one(Probe, "max_heap_growth", "max-heap-growth", "MB", D("2")),
-    one(
-        Probe,
-        "drain",
-        "drain",
-        "'METHOD /path'",
-        E(r#""GET /slow""#),
-    ),
+    one(Probe, "drain", "drain", "'METHOD /path'", E(r#""GET /slow""#)),
     one(Probe, "drain_requests", "drain-requests", "N", D("8")),
     one(Probe, "max_cpu_growth", "max-cpu-growth", "PCT", D("10")),
-    one(
-        Probe,
-        "expect_version",
-        "expect-version",
-        "V",
-        E(r#""1.2.3""#),
-    ),
-    row(
-        Test,
-        "packages",
-        Form::Positional,
-        "",
-        "PKG",
-        E(r#"["./..."]"#),
-    ),
-    row(
-        Test,
-        "go_args",
-        Form::Trailing,
-        "",
-        "GO_TEST_ARGS",
-        E(r#"["-race", "-count=1"]"#),
-    ),
+    one(Probe, "expect_version", "expect-version", "V", E(r#""1.2.3""#)),
+    row(Test, "packages", Form::Positional, "", "PKG", E(r#"["./..."]"#)),
+    row(Test, "go_args", Form::Trailing, "", "GO_TEST_ARGS", E(r#"["-race", "-count=1"]"#)),
     switch(Test, "memprofile", "memprofile"),
-    one(
-        Test,
-        "memprofile_dir",
-        "memprofile-dir",
-        "DIR",
-        E(r#""goready-memprofiles""#),
-    ),
+    one(Test, "memprofile_dir", "memprofile-dir", "DIR", E(r#""goready-memprofiles""#)),
     one(Test, "top", "top", "N", D("20")),
-    one(
-        Report,
-        "junit",
-        "junit",
-        "FILE",
-        E(r#""goready-junit.xml""#),
-    ),
+    one(Report, "junit", "junit", "FILE", E(r#""goready-junit.xml""#)),
     switch(Report, "github", "github"),
     switch(Report, "pr_comment", "pr-comment"),
     one(Report, "pr", "pr", "N", E("42")),
-    one(
-        Report,
-        "token_env",
-        "token-env",
-        "NAME",
-        E(r#""GITHUB_TOKEN""#),
-    ),
-    one(
-        Report,
-        "gitlab_codequality",
-        "gitlab-codequality",
-        "FILE",
-        E(r#""gl-code-quality-report.json""#),
-    ),
+    one(Report, "token_env", "token-env", "NAME", E(r#""GITHUB_TOKEN""#)),
+    one(Report, "gitlab_codequality", "gitlab-codequality", "FILE", E(r#""gl-code-quality-report.json""#)),
     switch(Report, "gitlab_note", "gitlab-note"),
     one(Report, "sarif", "sarif", "FILE", E(r#""goready.sarif""#)),
-    one(
-        Report,
-        "fallback_file",
-        "fallback-file",
-        "PATH",
-        D(r#""goready.toml""#),
-    ),
-    one(
-        Report,
-        "baseline",
-        "baseline",
-        "FILE|DIR",
-        E(r#""base/goready.json""#),
-    ),
+    one(Report, "fallback_file", "fallback-file", "PATH", D(r#""goready.toml""#)),
+    one(Report, "baseline", "baseline", "FILE|DIR", E(r#""base/goready.json""#)),
     switch(Report, "fail_on_new", "fail-on-new"),
 ];
 
@@ -477,12 +318,15 @@ impl StepArgs {
     pub fn set(&mut self, key: &str, value: Value) -> Result<(), String> {
         let row = find(self.step, key)
             .ok_or_else(|| format!("[{}] has no setting {key:?}", self.step))?;
-        let fits = match (row.form, &value) {
-            (Form::Switch | Form::Negatable(_), Value::Switch(_)) => true,
-            (Form::One, Value::One(_)) => true,
-            (Form::List | Form::Positional | Form::Trailing, Value::List(_)) => true,
-            _ => false,
-        };
+        let fits = matches!(
+            (row.form, &value),
+            (Form::Switch | Form::Negatable(_), Value::Switch(_))
+                | (Form::One, Value::One(_))
+                | (
+                    Form::List | Form::Positional | Form::Trailing,
+                    Value::List(_)
+                )
+        );
         if !fits {
             return Err(format!(
                 "[{}] {key}: {value:?} does not fit {:?}",

@@ -218,3 +218,259 @@ mod table_tests {
         }
     }
 }
+
+/// goready.toml's settings layered through the steps' real `Args`: the values, messages and
+/// command lines `check` gets (the layering itself is `config::Settings`).
+#[cfg(test)]
+mod layering_tests {
+    use std::ffi::OsString;
+    use std::path::PathBuf;
+
+    use super::super::args::{BuildArgs, EnvArgs, ProbeArgs, TestArgs};
+    use crate::config::{Config, Settings, Source};
+    use crate::step::Step;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> Settings {
+        let mut config = Config::parse(text).unwrap();
+        config.path = Some(PathBuf::from("svc/goready.toml"));
+        Settings::from_config(&config)
+    }
+
+    /// `step`'s settings judged by its parser `A`, with `dir` as check gives it; and the
+    /// command line they render.
+    fn parse<A: clap::Args + clap::FromArgMatches>(
+        s: &Settings,
+        step: Step,
+        dir: Option<&str>,
+    ) -> anyhow::Result<(A, Vec<OsString>)> {
+        let mut args = s.step_args(step)?;
+        args.dir = dir.map(PathBuf::from);
+        let parsed = super::parse::<A>(s, &args)?;
+        Ok((parsed, args.argv()))
+    }
+
+    #[test]
+    fn file_then_variables_then_set_then_flags() {
+        let mut s = file(
+            r#"
+            [build]
+            targets = ["linux/amd64", "darwin/arm64"]
+            version = "1.0.0"
+            ldflags = "-s -w"
+            [probe]
+            exec = "svc --addr {addr}"
+            ready_timeout = "3s"
+            grace = "2s"
+            "#,
+        );
+        let (b, _) = parse::<BuildArgs>(&s, Step::Build, Some(".")).unwrap();
+        assert_eq!(b.matrix.targets, ["linux/amd64", "darwin/arm64"]);
+        assert_eq!(b.matrix.version.as_deref(), Some("1.0.0"));
+        assert_eq!(
+            b.ldflags.as_deref(),
+            Some("-s -w"),
+            "a value starting with -"
+        );
+        s.layer_env(vars(&[
+            ("GOREADY_TARGETS", "linux/arm64"),
+            ("GOREADY_BUILD_VERSION", "2.0.0"),
+            ("GOREADY_VERSION", "9.9.9"),
+            ("GOREADY_PROBE_READY_TIMEOUT", "4s"),
+            ("GOREADY_PROBE_GRACE", ""),
+            ("GOREADY_FAIL_ON", "warning"),
+            ("GOREADY_GO", "/usr/bin/go"),
+        ]));
+        let (b, _) = parse::<BuildArgs>(&s, Step::Build, Some(".")).unwrap();
+        assert_eq!(
+            b.matrix.targets,
+            ["linux/arm64"],
+            "a variable replaces the file's list"
+        );
+        assert_eq!(
+            b.matrix.version.as_deref(),
+            Some("2.0.0"),
+            "GOREADY_BUILD_VERSION beats the GOREADY_VERSION alias"
+        );
+        let (p, _) = parse::<ProbeArgs>(&s, Step::Probe, None).unwrap();
+        assert_eq!(p.ready_timeout, std::time::Duration::from_secs(4));
+        assert_eq!(
+            p.grace,
+            std::time::Duration::from_secs(2),
+            "an empty variable is unset"
+        );
+        s.layer_sets(&[
+            "probe.ready_timeout=5s".into(),
+            "build.version=3.0.0".into(),
+        ])
+        .unwrap();
+        let (p, _) = parse::<ProbeArgs>(&s, Step::Probe, None).unwrap();
+        assert_eq!(p.ready_timeout, std::time::Duration::from_secs(5));
+        s.set(
+            Step::Build,
+            "version",
+            toml::Value::String("4.0.0".into()),
+            Source::Flag("--version".into()),
+        );
+        let (b, argv) = parse::<BuildArgs>(&s, Step::Build, Some(".")).unwrap();
+        assert_eq!(b.matrix.version.as_deref(), Some("4.0.0"));
+        assert!(
+            argv.contains(&OsString::from("--version=4.0.0")),
+            "{argv:?}"
+        );
+        assert_eq!(
+            s.get(Step::Build, "version").unwrap().source,
+            Source::Flag("--version".into())
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_file_the_table_and_the_key() {
+        let s = file("[probe]\nexec = \"svc\"\nready_timout = \"3s\"\n");
+        let err = parse::<ProbeArgs>(&s, Step::Probe, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("svc/goready.toml [probe] ready_timout: [probe] has no setting"),
+            "{err}"
+        );
+        assert!(err.contains("did you mean \"ready_timeout\""), "{err}");
+        let mut s = Settings::default();
+        s.layer_env(vars(&[("GOREADY_BUILD_NUMBER", "17")]));
+        let err = parse::<BuildArgs>(&s, Step::Build, Some("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("GOREADY_BUILD_NUMBER: [build] has no setting \"number\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_gets_the_steps_own_message_and_is_blamed_on_its_source() {
+        let mut s = file("[probe]\nexec = \"svc\"\nready_timeout = \"3s\"\n");
+        s.layer_env(vars(&[("GOREADY_PROBE_READY_TIMEOUT", "3x")]));
+        let err = parse::<ProbeArgs>(&s, Step::Probe, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("GOREADY_PROBE_READY_TIMEOUT: invalid value '3x' for '--ready-timeout"),
+            "{err}"
+        );
+        assert!(
+            err.contains("unknown unit"),
+            "the duration parser's words: {err}"
+        );
+        let s = file("[probe]\nexec = \"svc\"\nrequests = 0\n");
+        let err = parse::<ProbeArgs>(&s, Step::Probe, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("svc/goready.toml [probe] requests: invalid value '0'"),
+            "{err}"
+        );
+        for (text, want) in [
+            (
+                "[probe]\nexec = [\"a\", \"b\"]\n",
+                "takes one value, not a list",
+            ),
+            (
+                "[probe]\nexec = \"a\"\ngctrace = \"maybe\"\n",
+                "give true or false",
+            ),
+            (
+                "[probe]\nexec = \"a\"\nload = true\n",
+                "give 'METHOD /path' as a string",
+            ),
+            (
+                "[probe]\nexec = \"a\"\ngo_test = \".\"\n",
+                "cannot be used with",
+            ),
+        ] {
+            let err = parse::<ProbeArgs>(&file(text), Step::Probe, None)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+        let mut s = Settings::default();
+        s.set(
+            Step::Probe,
+            "exec",
+            toml::Value::String("x".into()),
+            Source::Set,
+        );
+        s.set(
+            Step::Probe,
+            "max_heap",
+            toml::Value::String("-3".into()),
+            Source::Set,
+        );
+        let err = parse::<ProbeArgs>(&s, Step::Probe, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--set probe.max_heap: "), "{err}");
+    }
+
+    #[test]
+    fn booleans_lists_and_trailing_arguments_become_the_steps_own_flags() {
+        let mut s = file(
+            r#"
+            [build]
+            trimpath = false
+            require_static = true
+            cgo = ["0", "1"]
+            [test]
+            packages = ["./cmd/...", "./internal/..."]
+            go_args = ["-race", "-run", "TestX"]
+            [env]
+            offline = "yes"
+            private = "example.com/*"
+            "#,
+        );
+        let (b, argv) = parse::<BuildArgs>(&s, Step::Build, Some(".")).unwrap();
+        assert!(b.no_trimpath && b.require_static, "{argv:?}");
+        assert_eq!(b.matrix.cgo, ["0", "1"]);
+        assert!(argv.contains(&OsString::from("--no-trimpath")), "{argv:?}");
+        let (t, argv) = parse::<TestArgs>(&s, Step::Test, Some("svc")).unwrap();
+        assert_eq!(t.dir, PathBuf::from("svc"));
+        assert_eq!(t.packages, ["./cmd/...", "./internal/..."]);
+        assert_eq!(t.go_args, ["-race", "-run", "TestX"]);
+        assert_eq!(
+            argv,
+            [
+                "--dir=svc",
+                "./cmd/...",
+                "./internal/...",
+                "--",
+                "-race",
+                "-run",
+                "TestX"
+            ]
+            .map(OsString::from)
+        );
+        let (e, _) = parse::<EnvArgs>(&s, Step::Env, Some(".")).unwrap();
+        assert!(e.offline);
+        assert_eq!(e.private, ["example.com/*"], "one value is a list of one");
+        // A variable can hold a TOML list.
+        s.layer_env(vars(&[("GOREADY_TEST_GO_ARGS", r#"["-count=1", "-v"]"#)]));
+        let (t, _) = parse::<TestArgs>(&s, Step::Test, Some(".")).unwrap();
+        assert_eq!(t.go_args, ["-count=1", "-v"]);
+    }
+
+    #[test]
+    fn reserved_keys_are_refused_with_the_reason() {
+        let s = file("[build]\ndir = \"elsewhere\"\n");
+        let err = parse::<BuildArgs>(&s, Step::Build, Some("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[build] dir") && err.contains("every step runs on goready check's DIR"),
+            "{err}"
+        );
+    }
+}
