@@ -11,6 +11,7 @@ pub mod env;
 pub mod gotest;
 pub mod gotool;
 pub mod http;
+pub mod image;
 pub mod inspect;
 pub mod model;
 pub mod pprof;

@@ -63,6 +63,7 @@ fn dispatch(command: &Command, matches: &clap::ArgMatches) -> anyhow::Result<u8>
         Command::Test(args) => run_test(args),
         Command::Report(args) => run_report(args),
         Command::Pprof(args) => run_pprof(args),
+        Command::Image(args) => run_image(args),
         Command::Check(args) => match matches.subcommand_matches("check") {
             Some(m) => check::run(args, m),
             None => Err(anyhow::anyhow!("internal error: no matches for check")),
@@ -84,6 +85,7 @@ impl Command {
             Command::Test(a) => Some(&a.common),
             Command::Report(a) => Some(&a.common),
             Command::Pprof(a) => Some(&a.common),
+            Command::Image(a) => Some(&a.common),
             Command::Check(_) | Command::Init(_) => None,
         }
     }
@@ -171,6 +173,53 @@ fn run_inspect(args: &InspectArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     finish(&report, &args.common, unreadable)
+}
+
+/// Prints `goready image`'s progress notes on stderr until the reporter of the house's
+/// events lands; warnings only, so that a CI log is not noisy.
+struct ImageNotes;
+
+impl crate::progress::Sink for ImageNotes {
+    fn emit(&self, event: crate::progress::Event) {
+        if let crate::progress::Event::Note {
+            level: crate::progress::Level::Warning,
+            text,
+            ..
+        } = event
+        {
+            eprintln!("goready: {text}");
+        }
+    }
+}
+
+fn run_image(args: &ImageArgs) -> anyhow::Result<u8> {
+    let cancel = crate::cancel::Cancel::new();
+    let read = crate::image::run(&args.options(), &ImageNotes, &cancel)?;
+    let report = args.common.configured(Report::new(read.checks))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.stdout.format {
+        OutputFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                image: &'a crate::image::ImageFacts,
+                checks: &'a [crate::model::Check],
+            }
+            serde_json::to_writer_pretty(
+                &mut out,
+                &Output {
+                    image: &read.facts,
+                    checks: &report.checks,
+                },
+            )?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            write!(out, "{}", crate::image::facts_text(&read.facts))?;
+            write!(out, "{}", crate::report::text::checks_table(&report))?;
+        }
+    }
+    out.flush()?;
+    finish(&report, &args.common, false)
 }
 
 fn run_test(args: &TestArgs) -> anyhow::Result<u8> {

@@ -9,9 +9,11 @@
 
 mod batch;
 pub mod buildinfo;
+pub mod dynamic;
 mod elf;
 pub mod facts;
 mod layout;
+pub mod linked;
 mod macho;
 pub mod memory;
 pub mod pclntab;
