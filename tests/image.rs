@@ -348,7 +348,7 @@ fn chroot_truth(image: &Image, dir: &Path) -> (bool, Option<bool>, Option<bool>,
                 .find_map(|kv| kv.as_str()?.strip_prefix("PATH=").map(str::to_string))
         })
         .unwrap_or_else(|| goready::image::start::DEFAULT_PATH.into());
-    let out = Command::new("chroot")
+    let out = Command::new(which_chroot())
         .arg(&root)
         .args(&argv)
         .env_clear()
@@ -459,11 +459,20 @@ fn verdicts_on_real_builds_without_root() {
 fn verdicts_agree_with_chroot() {
     let dir = tempfile::tempdir().unwrap();
     let mut disagreements = Vec::new();
+    let (mut ran, mut refused, mut no_certs) = (0, 0, 0);
     for (i, pair) in pairs().into_iter().enumerate() {
         let d = dir.path().join(i.to_string());
         std::fs::create_dir_all(&d).unwrap();
         let checks = read(&write(&pair.image, pair.layout, &d)).checks;
         let (started, certs, tz, text) = chroot_truth(&pair.image, &d);
+        if started {
+            ran += 1
+        } else {
+            refused += 1
+        }
+        if certs == Some(false) {
+            no_certs += 1;
+        }
         let starts = ["image.entrypoint", "image.platform", "image.loader"]
             .iter()
             .all(|id| passes(&checks, id));
@@ -486,4 +495,290 @@ fn verdicts_agree_with_chroot() {
         }
     }
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n\n"));
+    // The pairs are a real spread: some start, some do not, some lack roots.
+    assert!(
+        ran >= 5 && refused >= 4 && no_certs >= 2,
+        "ran {ran}, refused {refused}, no certs {no_certs}"
+    );
+}
+
+/// chroot's own path: the child's PATH is the image's, not the host's.
+fn which_chroot() -> PathBuf {
+    ["/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .expect("chroot (coreutils)")
+}
+
+// ---- Hostile archives: clear errors, never a panic. ----
+
+fn read_err(path: &Path, limits: goready::image::layer::Limits) -> String {
+    let result = image::run(
+        &Options {
+            image: path.display().to_string(),
+            limits,
+            ..Options::default()
+        },
+        &Discard,
+        &Cancel::new(),
+    );
+    match result {
+        Ok(run) => panic!("{} read fine: {:#?}", path.display(), run.facts),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+/// A tar whose one entry has a raw name the tar crate's builder would refuse.
+fn raw_layer(name: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(0o644);
+    h.set_size(bytes.len() as u64);
+    h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_cksum();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append(&h, bytes).unwrap();
+    b.into_inner().unwrap()
+}
+
+/// A docker save archive around raw layer blobs.
+fn docker_with_blobs(blobs: &[Vec<u8>], config: serde_json::Value, out: &Path) {
+    let mut files = Vec::new();
+    let mut names = Vec::new();
+    for (i, b) in blobs.iter().enumerate() {
+        files.push((format!("l{i}/layer.tar"), b.clone()));
+        names.push(format!("l{i}/layer.tar"));
+    }
+    let cfg =
+        serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux", "config": config}))
+            .unwrap();
+    files.push(("c.json".into(), cfg));
+    files.push((
+        "manifest.json".into(),
+        serde_json::to_vec(&json!([{"Config": "c.json", "RepoTags": ["x:1"], "Layers": names}]))
+            .unwrap(),
+    ));
+    imagekit::write_tar(&files, out);
+}
+
+#[test]
+fn path_traversal_in_a_layer_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.tar");
+    docker_with_blobs(
+        &[raw_layer("../../etc/passwd", b"root:x:0:0::/:/bin/sh\n")],
+        json!({"Cmd": ["/app"]}),
+        &p,
+    );
+    let err = read_err(&p, Default::default());
+    assert!(err.contains("climbs out of the root filesystem"), "{err}");
+}
+
+#[test]
+fn absolute_entry_names_land_inside_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.tar");
+    docker_with_blobs(
+        &[raw_layer("/etc/passwd", b"app:x:1000:1000::/:/bin/sh\n")],
+        json!({"Cmd": ["/app"], "User": "app"}),
+        &p,
+    );
+    let run = read(&p);
+    let user = status(&run.checks, "image.user");
+    assert_eq!(user.status, Status::Pass, "{}", user.message);
+    assert!(user.message.contains("uid 1000"), "{}", user.message);
+}
+
+#[test]
+fn a_manifest_pointing_outside_the_archive_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.tar");
+    let files = vec![
+        (
+            "c.json".to_string(),
+            br#"{"architecture":"amd64","os":"linux"}"#.to_vec(),
+        ),
+        (
+            "manifest.json".to_string(),
+            br#"[{"Config":"c.json","Layers":["../../../etc/passwd"]}]"#.to_vec(),
+        ),
+    ];
+    imagekit::write_tar(&files, &p);
+    let err = read_err(&p, Default::default());
+    assert!(err.contains("points outside the archive"), "{err}");
+
+    let oci = dir.path().join("oci");
+    imagekit::write_dir(
+        &vec![
+            ("oci-layout".to_string(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+            ("index.json".to_string(), br#"{"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../../../etc/passwd","size":1}]}"#.to_vec()),
+        ],
+        &oci,
+    );
+    let err = read_err(&oci, Default::default());
+    assert!(err.contains("is not ALGORITHM:HEX"), "{err}");
+}
+
+#[test]
+fn symlink_loops_fail_the_entrypoint_not_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = Image::new("amd64", json!({"Entrypoint": ["/app"]})).layer(
+        Comp::Gzip,
+        vec![
+            Item::Symlink("app".into(), "loop/a".into()),
+            Item::Symlink("loop".into(), "loop2".into()),
+            Item::Symlink("loop2".into(), "loop".into()),
+        ],
+    );
+    let run = read(&write(&image, Layout::DockerOci, dir.path()));
+    let e = status(&run.checks, "image.entrypoint");
+    assert_eq!(e.status, Status::Fail);
+    assert!(e.message.contains("loop"), "{}", e.message);
+}
+
+#[test]
+fn a_tar_bomb_of_entries_is_stopped_by_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<Item> = (0..3000)
+        .map(|i| Item::Bytes(format!("d/f{i}"), Vec::new(), 0o644))
+        .collect();
+    let image = Image::new("amd64", json!({"Cmd": ["/app"]})).layer(Comp::Gzip, items);
+    let p = write(&image, Layout::DockerLegacy, dir.path());
+    let limits = goready::image::layer::Limits {
+        max_entries: 1000,
+        ..Default::default()
+    };
+    let err = read_err(&p, limits);
+    assert!(
+        err.contains("more than 1000 entries") && err.contains("layer 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn declared_sizes_past_the_end_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.tar");
+    docker_with_blobs(&[raw_layer("app", b"x")], json!({"Cmd": ["/app"]}), &p);
+    // Claim the first member (the layer) is 1 TiB: its header's size field, checksum redone.
+    let mut bytes = std::fs::read(&p).unwrap();
+    let mut h = tar::Header::from_byte_slice(&bytes[..512]).clone();
+    h.set_size(1 << 40);
+    h.set_cksum();
+    bytes[..512].copy_from_slice(h.as_bytes());
+    std::fs::write(&p, &bytes).unwrap();
+    let err = read_err(&p, Default::default());
+    assert!(err.contains("past the end of the archive"), "{err}");
+}
+
+#[test]
+fn truncated_gzip_and_zstd_layers_are_clear_errors() {
+    for comp in [Comp::Gzip, Comp::Zstd] {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..400_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let layer = imagekit::Layer {
+            items: vec![Item::Bytes("data".into(), big, 0o644)],
+            comp,
+        };
+        let blob = imagekit::compress(imagekit::layer_tar(&layer), comp);
+        let cut = blob[..blob.len() / 2].to_vec();
+        let p = dir.path().join("a.tar");
+        docker_with_blobs(&[cut], json!({"Cmd": ["/app"]}), &p);
+        let err = read_err(&p, Default::default());
+        assert!(err.contains("layer 1"), "{comp:?}: {err}");
+        assert!(!err.contains("panicked"), "{comp:?}: {err}");
+    }
+}
+
+#[test]
+fn decompression_bombs_are_stopped_by_the_budget() {
+    for comp in [Comp::Gzip, Comp::Zstd] {
+        let dir = tempfile::tempdir().unwrap();
+        let zeros = vec![0u8; 96 << 20];
+        let layer = imagekit::Layer {
+            items: vec![Item::Bytes("zeros".into(), zeros, 0o644)],
+            comp,
+        };
+        let blob = imagekit::compress(imagekit::layer_tar(&layer), comp);
+        assert!(
+            blob.len() < 1 << 20,
+            "{comp:?}: the bomb compresses to {} bytes",
+            blob.len()
+        );
+        let p = dir.path().join("a.tar");
+        docker_with_blobs(&[blob], json!({"Cmd": ["/app"]}), &p);
+        let limits = goready::image::layer::Limits {
+            max_unpacked: 32 << 20,
+            ..Default::default()
+        };
+        let err = read_err(&p, limits);
+        assert!(err.contains("decompression bomb"), "{comp:?}: {err}");
+    }
+}
+
+#[test]
+fn a_multi_platform_index_serves_the_asked_platform_and_skips_attestations() {
+    let dir = tempfile::tempdir().unwrap();
+    let amd = Image::new("amd64", json!({"Entrypoint": ["/app"], "User": "1"})).layer(
+        Comp::Gzip,
+        vec![Item::Bytes("app".into(), b"#!/bin/sh\n".to_vec(), 0o755)],
+    );
+    let arm = Image::new("arm64", json!({"Entrypoint": ["/arm-app"], "User": "2"})).layer(
+        Comp::Zstd,
+        vec![Item::Bytes(
+            "arm-app".into(),
+            b"#!/bin/sh\n".to_vec(),
+            0o755,
+        )],
+    );
+    let p = dir.path().join("oci");
+    imagekit::write_dir(&imagekit::oci_index(&[amd, arm], true), &p);
+    let pick = |platform: &str| {
+        image::run(
+            &Options {
+                image: p.display().to_string(),
+                platform: Some(platform.into()),
+                ..Options::default()
+            },
+            &Discard,
+            &Cancel::new(),
+        )
+    };
+    let arm = pick("linux/arm64").unwrap();
+    assert_eq!(arm.facts.platform.architecture, "arm64");
+    assert_eq!(
+        arm.facts.config.entrypoint,
+        Some(vec!["/arm-app".to_string()])
+    );
+    assert!(
+        !arm.facts.offered.iter().any(|o| o.contains("unknown")),
+        "{:?}",
+        arm.facts.offered
+    );
+    let amd = pick("linux/amd64").unwrap();
+    assert_eq!(amd.facts.config.entrypoint, Some(vec!["/app".to_string()]));
+    let err = format!("{:#}", pick("linux/s390x").unwrap_err());
+    assert!(
+        err.contains("no image for linux/s390x") && err.contains("linux/arm64"),
+        "{err}"
+    );
+}
+
+#[test]
+fn docker_without_a_daemon_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A PATH with no docker at all, or one whose daemon does not answer.
+    let out = common::goready()
+        .args(["image", "docker:app:ci"])
+        .env("PATH", dir.path())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("docker:app:ci") && err.contains("docker save app:ci -o app.tar"),
+        "{err}"
+    );
 }
