@@ -2,7 +2,7 @@
 //! or be turned off, and every step applies that the same way (where the CLI finishes a step), so a merged
 //! report and a single step agree.
 //!
-//! Step settings (`[env]`, `[build]`, `[probe]`, `[test]`, `[report]`) are read by
+//! Step settings (`[env]`, `[build]`, `[image]`, `[probe]`, `[test]`, `[report]`) are read by
 //! `goready check`. They are not copied field by field: [`Settings`] layers the file, the
 //! `GOREADY_<STEP>_<KEY>` variables, `--set step.key=value` and `check`'s own flags, and
 //! [`Settings::argv`] turns a step's settings into that step's own command line, which the
@@ -23,7 +23,7 @@ use crate::rules;
 pub const DEFAULT_FILE: &str = "goready.toml";
 
 /// The step tables of goready.toml, in the order `goready check` runs them.
-pub const STEPS: [&str; 5] = ["env", "build", "probe", "test", "report"];
+pub const STEPS: [&str; 6] = ["env", "build", "image", "probe", "test", "report"];
 
 /// The top-level keys of goready.toml that are not step tables.
 const TOP_LEVEL: [&str; 2] = ["fail_on", "rules"];
@@ -60,7 +60,7 @@ pub struct Config {
     /// Per-rule severity or `off`, keyed by rule id.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleSetting>,
-    /// Step tables (`[env]`, `[build]`, `[probe]`, `[test]`, `[report]`), kept raw.
+    /// Step tables (`[env]`, `[build]`, `[image]`, `[probe]`, `[test]`, `[report]`), kept raw.
     #[serde(flatten)]
     pub steps: BTreeMap<String, toml::Value>,
     /// Where the file was read from (None: no file).
@@ -101,7 +101,7 @@ impl Config {
                     .unwrap_or_default();
                 bail!(
                     "unknown key {key:?}{hint}; goready.toml has fail_on, [rules] and the step \
-                     tables [env], [build], [probe], [test], [report]"
+                     tables [env], [build], [image], [probe], [test], [report]"
                 );
             }
             if !value.is_table() {

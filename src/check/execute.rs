@@ -31,6 +31,7 @@ fn could_not_run_rule(step: &str) -> &'static rules::Rule {
     match step {
         "env" => &rules::ENV_TOOLCHAIN_CONSISTENT,
         "build" => &rules::BUILD_COMPILE,
+        "image" => &rules::IMAGE_ENTRYPOINT,
         "probe" => &rules::RUNTIME_START,
         _ => &rules::TEST_PACKAGE,
     }

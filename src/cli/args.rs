@@ -188,8 +188,18 @@ pub struct InspectArgs {
 pub struct ImageArgs {
     /// The image: a `docker save` tarball, an OCI image layout (directory or tar), or
     /// docker:NAME (runs `docker save NAME`; needs a Docker daemon).
-    #[arg(value_name = "IMAGE")]
-    pub image: String,
+    #[arg(value_name = "IMAGE", required_unless_present_any = ["archive", "ref"], conflicts_with_all = ["archive", "ref"])]
+    pub image: Option<String>,
+
+    /// The image as a file: a `docker save` tarball or an OCI layout (`[image] archive` in
+    /// goready.toml; the same as giving IMAGE).
+    #[arg(long, value_name = "PATH", conflicts_with = "ref")]
+    pub archive: Option<String>,
+
+    /// The image by name in the local Docker daemon, read with `docker save` (`[image] ref`
+    /// in goready.toml; the same as IMAGE docker:NAME).
+    #[arg(long = "ref", id = "ref", value_name = "NAME")]
+    pub reference: Option<String>,
 
     /// The platform to read from a multi-platform index, OS/ARCH[/VARIANT] [default: the
     /// host's].

@@ -15,7 +15,9 @@ use anyhow::{anyhow, bail};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
-use super::args::{BuildArgs, CheckArgs, EnvArgs, MatrixArgs, OutputArgs, ProbeArgs, TestArgs};
+use super::args::{
+    BuildArgs, CheckArgs, EnvArgs, ImageArgs, MatrixArgs, OutputArgs, ProbeArgs, TestArgs,
+};
 use crate::build::matrix;
 use crate::check::{self, Action, Native, Plan, Step};
 use crate::config::{self, Config, Settings, Source};
@@ -33,13 +35,17 @@ const FAIL_ON: (&str, &str) = (
 );
 const CONFIG: (&str, &str) = ("config", "goready check reads one goready.toml (--config)");
 const DIR: (&str, &str) = ("dir", "every step runs on goready check's DIR");
+const IMAGE: (&str, &str) = (
+    "image",
+    "write archive = \"PATH\" or ref = \"NAME\" for the image step",
+);
 const FORMAT: (&str, &str) = (
     "format",
     "goready check prints the merged table, not the steps' own output",
 );
 
 /// Every step table, in the order `check` runs the steps (report last).
-pub fn steps() -> [Step; 5] {
+pub fn steps() -> [Step; 6] {
     [
         Step {
             name: "env",
@@ -53,6 +59,14 @@ pub fn steps() -> [Step; 5] {
             reserved: &[JSON, FAIL_ON, CONFIG, DIR],
             about: "goready build: the GOOS/GOARCH/CGO matrix, built into DIR/dist, every \
                     binary inspected.",
+        },
+        Step {
+            name: "image",
+            command: config::step_command::<ImageArgs>,
+            reserved: &[JSON, FAIL_ON, CONFIG, FORMAT, IMAGE],
+            about: "goready image: will the entrypoint start in the container image. Set \
+                    archive (a docker save tarball or OCI layout, built before goready check \
+                    runs) or ref (an image in the local Docker daemon), or the step is skipped.",
         },
         Step {
             name: "probe",
@@ -265,6 +279,7 @@ pub fn plan(dir: &Path, settings: &Settings) -> anyhow::Result<Planned> {
                 )
             }),
     );
+    steps.push(("image", plan_image(settings)?));
     steps.push(("probe", probe));
     steps.push((
         "test",
@@ -351,6 +366,32 @@ fn build_matrix(build: &BuildArgs, settings: &Settings) -> anyhow::Result<Vec<ma
         Some(shard) => shard.select(&all),
         None => all,
     })
+}
+
+/// The image step: run when `[image]` names an archive or a ref, else skipped (the rest of
+/// `[image]` is validated either way).
+fn plan_image(settings: &Settings) -> anyhow::Result<Action> {
+    let configured = ["archive", "ref"]
+        .iter()
+        .any(|k| settings.get("image", k).is_some());
+    let mut image = settings.clone();
+    if !configured {
+        image.set(
+            "image",
+            "archive",
+            toml::Value::String("-".into()),
+            Source::Set,
+        );
+    }
+    let (_, argv) = image.parse::<ImageArgs>("image", &[], step("image").reserved)?;
+    if !configured {
+        return Ok(Action::Skip(Check::of(&rules::IMAGE_ENTRYPOINT).skip(
+            "no image configured: set [image] archive = \"app.tar\" (docker save or an OCI \
+             layout) or ref = \"app:ci\" (the local Docker daemon) in goready.toml, or \
+             GOREADY_IMAGE_ARCHIVE / --set image.ref=…",
+        )));
+    }
+    Ok(Action::Run { argv, needs: None })
 }
 
 /// The probe: skipped when no service is configured (or on a platform without it), else run,
@@ -644,6 +685,28 @@ mod tests {
         let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         let names: Vec<&str> = lines.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
         assert_eq!(names, ["env", "build", "probe", "test", "report"], "{text}");
+    }
+
+    #[test]
+    fn an_image_archive_or_ref_runs_the_image_step_and_none_skips_it() {
+        let dir = module();
+        let shown =
+            |text: &str| check::describe_plan(&plan(dir.path(), &with(text)).unwrap().plan, None);
+        let text = shown("[image]\narchive = \"dist/app.tar\"\nplatform = \"linux/arm64\"\n");
+        assert!(
+            text.contains("goready image --archive=dist/app.tar --platform=linux/arm64\n"),
+            "{text}"
+        );
+        let text = shown("[image]\nref = \"app:ci\"\n");
+        assert!(text.contains("goready image --ref=app:ci\n"), "{text}");
+        let text = shown("");
+        assert!(
+            text.contains("# image: skipped: no image configured"),
+            "{text}"
+        );
+        // A typo in [image] is refused even when the step is skipped.
+        let err = plan(dir.path(), &with("[image]\nplatfrom = \"linux/amd64\"\n")).unwrap_err();
+        assert!(format!("{err:#}").contains("platfrom"), "{err:#}");
     }
 
     #[test]

@@ -31,7 +31,12 @@ impl ImageArgs {
     /// `goready image`'s options.
     pub fn options(&self) -> crate::image::Options {
         crate::image::Options {
-            image: self.image.clone(),
+            image: match (&self.image, &self.archive, &self.reference) {
+                (Some(image), _, _) => image.clone(),
+                (None, Some(archive), _) => archive.clone(),
+                (None, None, Some(name)) => format!("docker:{name}"),
+                (None, None, None) => String::new(),
+            },
             platform: self.platform.clone(),
             max_size: self.max_size.map(|mb| (mb * 1024.0 * 1024.0) as u64),
             ..crate::image::Options::default()
