@@ -30,10 +30,11 @@ const TOP_LEVEL: [&str; 2] = ["fail_on", "rules"];
 
 /// Short `GOREADY_*` variables kept for the GitHub Action's inputs: each is another name for
 /// one step setting (the `GOREADY_<STEP>_<KEY>` form wins when both are set).
-pub const ENV_ALIASES: [(&str, &str, &str); 3] = [
+pub const ENV_ALIASES: [(&str, &str, &str); 4] = [
     ("GOREADY_TARGETS", "build", "targets"),
     ("GOREADY_CGO", "build", "cgo"),
     ("GOREADY_VERSION", "build", "version"),
+    ("GOREADY_IMAGE", "image", "archive"),
 ];
 
 /// What a rule is set to in `[rules]`.
