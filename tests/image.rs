@@ -177,6 +177,40 @@ fn musl() -> Vec<Item> {
     vec![host("/lib/ld-musl-x86_64.so.1", "lib/ld-musl-x86_64.so.1")]
 }
 
+/// A libc.so.6 that defines only GLIBC_2.2.5, built with gcc and a version script: an image
+/// whose glibc is older than the one the binary was linked against (which needs GLIBC_2.34).
+fn old_glibc() -> Vec<Item> {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    let lib = LIB.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("old-glibc");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("old.c"),
+            "int old_glibc_marker(void) { return 0; }\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("old.map"), "GLIBC_2.2.5 { global: *; };\n").unwrap();
+        common::run_ok(
+            Command::new("gcc")
+                .current_dir(&dir)
+                .args([
+                    "-shared",
+                    "-fPIC",
+                    "-nostdlib",
+                    "-o",
+                    "libc.so.6",
+                    "-Wl,-soname,libc.so.6",
+                ])
+                .args(["-Wl,--version-script=old.map", "old.c"]),
+        );
+        dir.join("libc.so.6")
+    });
+    vec![
+        host("/lib64/ld-linux-x86-64.so.2", "lib64/ld-linux-x86-64.so.2"),
+        Item::Host("lib/x86_64-linux-gnu/libc.so.6".into(), lib.clone()),
+    ]
+}
+
 fn busybox() -> Vec<Item> {
     vec![
         host("/bin/busybox", "bin/busybox"),
@@ -296,6 +330,7 @@ fn pairs() -> Vec<Pair> {
             image: base("amd64").layer(Comp::Gzip, with(&[glibc(), certs(), zoneinfo()])).layer(Comp::Zstd, app("glibc")),
             layout: Layout::OciTar,
         },
+        Pair { name: "glibc cgo on an older glibc", image: base("amd64").layer(Comp::Gzip, old_glibc()).layer(Comp::Gzip, app("glibc")), layout: Layout::DockerOci },
         Pair { name: "musl cgo on glibc", image: base("amd64").layer(Comp::Gzip, glibc()).layer(Comp::Gzip, app("musl")), layout: Layout::DockerLegacy },
         Pair { name: "musl cgo on musl", image: base("amd64").layer(Comp::Zstd, with(&[musl(), certs()])).layer(Comp::None, app("musl")), layout: Layout::DockerOci },
         Pair { name: "pie without cgo in scratch", image: base("amd64").layer(Comp::Gzip, app("pie")), layout: Layout::OciDir },
@@ -415,6 +450,19 @@ fn verdicts_on_real_builds_without_root() {
                 }
                 seen += 1;
             }
+            "glibc cgo on an older glibc" => {
+                let l = status(&checks, "image.loader");
+                assert_eq!(l.status, Status::Fail);
+                assert!(
+                    l.message.contains("GLIBC_2.34") && l.message.contains("GLIBC_2.2.5"),
+                    "{}",
+                    l.message
+                );
+                // readelf agrees on what the binary needs.
+                let needs = common::tool("readelf", &["-V", "-W"], &bin("glibc"));
+                assert!(needs.contains("GLIBC_2.34"), "{needs}");
+                seen += 1;
+            }
             "pie without cgo in scratch" => {
                 assert!(!verdict("image.loader"));
                 seen += 1;
@@ -450,7 +498,7 @@ fn verdicts_on_real_builds_without_root() {
             _ => {}
         }
     }
-    assert_eq!(seen, 7);
+    assert_eq!(seen, 8);
 }
 
 /// The truth: goready's verdict agrees with running the entrypoint under chroot, per pair.
@@ -779,6 +827,145 @@ fn docker_without_a_daemon_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("docker:app:ci") && err.contains("docker save app:ci -o app.tar"),
+        "{err}"
+    );
+}
+
+/// The ELF facts goready reads from an image's files agree with `readelf`: interpreter,
+/// needed libraries, version needs and definitions.
+#[test]
+fn elf_needs_agree_with_readelf() {
+    use goready::inspect::dynamic::elf_needs;
+    for path in [
+        "/lib/x86_64-linux-gnu/libc.so.6".into(),
+        "/lib64/ld-linux-x86-64.so.2".into(),
+        "/bin/busybox".into(),
+        bin("glibc"),
+        bin("musl"),
+        bin("pie"),
+    ] {
+        let facts = elf_needs(&std::fs::read(&path).unwrap()).unwrap();
+        let v = common::tool("readelf", &["-V", "-W"], &path);
+        let d = common::tool("readelf", &["-d", "-W"], &path);
+        let l = common::tool("readelf", &["-l", "-W"], &path);
+        // Needed libraries, in order.
+        let needed: Vec<String> = d
+            .lines()
+            .filter(|x| x.contains("(NEEDED)"))
+            .map(|x| {
+                x.split('[')
+                    .nth(1)
+                    .unwrap()
+                    .trim_end_matches(']')
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(facts.needed, needed, "{}", path.display());
+        let interp = l
+            .lines()
+            .find_map(|x| x.trim().strip_prefix("[Requesting program interpreter: "))
+            .map(|x| x.trim_end_matches(']').to_string());
+        assert_eq!(facts.interpreter, interp, "{}", path.display());
+        // Version needs: every "Name: X  Flags" line under the needs section.
+        let needs_part = v.split("Version needs section").nth(1).unwrap_or_default();
+        let mut needed_versions: Vec<String> = needs_part
+            .lines()
+            .filter(|x| x.contains("Name: ") && x.contains("Flags:"))
+            .map(|x| {
+                x.split("Name: ")
+                    .nth(1)
+                    .unwrap()
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        let mut ours: Vec<String> = facts
+            .version_needs
+            .iter()
+            .flat_map(|n| n.versions.clone())
+            .collect();
+        needed_versions.sort();
+        ours.sort();
+        assert_eq!(ours, needed_versions, "{}", path.display());
+        // Version definitions, the base record left out.
+        let defs_part = v
+            .split("Version definition section")
+            .nth(1)
+            .unwrap_or_default();
+        let defs_part = defs_part.split("Version needs section").next().unwrap();
+        let defs: Vec<String> = defs_part
+            .lines()
+            .filter(|x| x.contains("Name: ") && !x.contains("Flags: BASE") && x.contains("Index:"))
+            .map(|x| x.split("Name: ").nth(1).unwrap().trim().to_string())
+            .collect();
+        assert_eq!(facts.version_defs, defs, "{}", path.display());
+    }
+}
+
+/// `docker:NAME` runs `docker save NAME` and reads what it writes: here a `docker` on PATH
+/// that writes a saved archive (Docker's CLI stands outside goready; the daemon is not needed
+/// to prove the spooling, the tag choice and the cleanup).
+#[test]
+fn docker_name_reads_what_docker_save_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = Image::new("amd64", json!({"Entrypoint": ["/app"], "User": "7"})).layer(
+        Comp::Gzip,
+        vec![Item::Bytes("app".into(), b"#!/bin/sh\n".to_vec(), 0o755)],
+    );
+    let saved = dir.path().join("saved.tar");
+    imagekit::write_tar(&imagekit::docker_legacy(&image, "app:ci"), &saved);
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = save ] && [ \"$2\" = app:ci ] || {{ echo \"unexpected: $*\" >&2; exit 3; }}\ncat '{}'\n",
+        saved.display()
+    );
+    let docker = bin.join("docker");
+    std::fs::write(&docker, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = common::goready()
+        .args(["image", "docker:app:ci", "--format", "json"])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["image"]["tags"][0], "app:ci");
+    assert_eq!(v["image"]["config"]["Entrypoint"][0], "/app");
+    let user = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "image.user")
+        .unwrap();
+    assert_eq!(user["status"], "pass", "{user}");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the spooled archive is removed"
+    );
+    // A docker that fails says why.
+    std::fs::write(
+        &docker,
+        "#!/bin/sh\necho 'Error response from daemon: reference does not exist' >&2\nexit 1\n",
+    )
+    .unwrap();
+    let out = common::goready()
+        .args(["image", "docker:app:ci"])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("docker save app:ci failed") && err.contains("reference does not exist"),
         "{err}"
     );
 }

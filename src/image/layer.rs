@@ -171,6 +171,29 @@ impl<R: Read> Read for Counted<'_, R> {
     }
 }
 
+/// A buffered reader whose forward skips stay inside its buffer when they can: the tar
+/// reader skips every file's data with a seek, and `BufReader::seek` would throw the buffer
+/// away each time (one refill per entry); `seek_relative` keeps it.
+struct RelativeSeek<R>(BufReader<R>);
+
+impl<R: Read> Read for RelativeSeek<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read + Seek> Seek for RelativeSeek<R> {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        match to {
+            io::SeekFrom::Current(n) => {
+                self.0.seek_relative(n)?;
+                self.0.stream_position()
+            }
+            other => self.0.seek(other),
+        }
+    }
+}
+
 /// zstd streams may hold several frames back to back; each gets a decoder.
 struct ZstdFrames<R: BufRead> {
     decoder: Option<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>,
@@ -232,7 +255,7 @@ pub fn read<R: Read + Seek + Send>(
     let entries = match compression {
         Compression::None => {
             // A plain tar on a seekable file: file data is skipped, never read.
-            let mut archive = tar::Archive::new(buffered);
+            let mut archive = tar::Archive::new(RelativeSeek(buffered));
             walk(archive.entries_with_seek()?, keep, limits, budget, cancel)?
         }
         Compression::Gzip => {
