@@ -17,7 +17,8 @@ have() { compgen -c | grep -E "^$1(-[0-9]+)?\$" >/dev/null; }
 
 # Debian packages: llvm + binutils (readelf, llvm-readobj/-lipo read ELF, Mach-O and PE),
 # rsync (gitlab-ci-local copies the project with it), shellcheck (actionlint runs it on every
-# run: script), musl-tools (musl-gcc for the static build's C parts), npm for gitlab-ci-local.
+# run: script), musl-tools (musl-gcc for the static build's C parts and the image tests' musl
+# builds), npm for gitlab-ci-local.
 missing=()
 have llvm-lipo && have llvm-readobj || missing+=(llvm)
 command -v readelf >/dev/null || missing+=(binutils)
@@ -25,6 +26,12 @@ command -v rsync >/dev/null || missing+=(rsync)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v musl-gcc >/dev/null || missing+=(musl-tools)
 command -v npm >/dev/null || missing+=(nodejs npm)
+# goready image's tests: a static busybox, the CA bundle and zoneinfo for the root
+# filesystems they build, zstd for zstd layers (musl-tools above gives musl's loader).
+[[ -x /bin/busybox ]] || missing+=(busybox-static)
+[[ -f /etc/ssl/certs/ca-certificates.crt ]] || missing+=(ca-certificates)
+[[ -d /usr/share/zoneinfo/Europe ]] || missing+=(tzdata)
+command -v zstd >/dev/null || missing+=(zstd)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
   sudo_ apt-get update -qq

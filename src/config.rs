@@ -2,7 +2,7 @@
 //! or be turned off, and every step applies that the same way (where the CLI finishes a step), so a merged
 //! report and a single step agree.
 //!
-//! Step settings (`[env]`, `[build]`, `[probe]`, `[test]`, `[report]`: the steps with rows in
+//! Step settings (`[env]`, `[build]`, `[image]`, `[probe]`, `[test]`, `[report]`: the steps with rows in
 //! [`crate::settings::TABLE`]) are read by `goready check` and, for `[report]`, by `goready
 //! report`. [`Settings`] layers the file, the `GOREADY_<STEP>_<KEY>` variables, `--set
 //! step.key=value` and the flags given, and [`Settings::step_args`] checks a step's settings
@@ -35,10 +35,11 @@ const TOP_LEVEL: [&str; 2] = ["fail_on", "rules"];
 
 /// Short `GOREADY_*` variables kept for the GitHub Action's inputs: each is another name for
 /// one step setting (the `GOREADY_<STEP>_<KEY>` form wins when both are set).
-pub const ENV_ALIASES: [(&str, Step, &str); 3] = [
+pub const ENV_ALIASES: [(&str, Step, &str); 4] = [
     ("GOREADY_TARGETS", Step::Build, "targets"),
     ("GOREADY_CGO", Step::Build, "cgo"),
     ("GOREADY_VERSION", Step::Build, "version"),
+    ("GOREADY_IMAGE", Step::Image, "archive"),
 ];
 
 /// What a rule is set to in `[rules]`.
@@ -65,7 +66,7 @@ pub struct Config {
     /// Per-rule severity or `off`, keyed by rule id.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleSetting>,
-    /// Step tables (`[env]`, `[build]`, `[probe]`, `[test]`, `[report]`), kept raw.
+    /// Step tables (`[env]`, `[build]`, `[image]`, `[probe]`, `[test]`, `[report]`), kept raw.
     #[serde(flatten)]
     pub steps: BTreeMap<String, toml::Value>,
     /// Where the file was read from (None: no file).

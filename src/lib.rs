@@ -12,6 +12,7 @@ pub mod gotest;
 pub mod gotool;
 pub mod http;
 pub mod human;
+pub mod image;
 pub mod inspect;
 pub mod model;
 pub mod pool;

@@ -163,8 +163,20 @@ rules! { TEST;
     TEST_PACKAGE = "test.package", "test", Error, "package test binary runs to completion";
 }
 
+// Suite "image": goready image (src/image/rules.rs).
+rules! { IMAGE;
+    IMAGE_ENTRYPOINT = "image.entrypoint", "image", Error, "entrypoint resolves to an executable in the image";
+    IMAGE_PLATFORM = "image.platform", "image", Error, "binary built for the image's platform";
+    IMAGE_LOADER = "image.loader", "image", Error, "loader, libraries and symbol versions present in the image";
+    IMAGE_CA_CERTS = "image.ca_certs", "image", Error, "CA certificates where Go looks, or fallback roots embedded";
+    IMAGE_TZDATA = "image.tzdata", "image", Error, "zoneinfo where Go looks, or time/tzdata embedded";
+    IMAGE_USER = "image.user", "image", Error, "runs as a non-root user the image knows";
+    IMAGE_SIZE = "image.size", "image", Warning, "image size within budget";
+    IMAGE_PPROF_PORT = "image.pprof_port", "image", Warning, "pprof's port not EXPOSEd";
+}
+
 /// Every suite's rule list; a new suite adds its slice here.
-const SUITES: &[&[Rule]] = &[BINARY, ENV, BUILD, RUNTIME, RUNTIME_PROFILE, TEST];
+const SUITES: &[&[Rule]] = &[BINARY, ENV, BUILD, RUNTIME, RUNTIME_PROFILE, TEST, IMAGE];
 
 /// Every rule goready knows, suite by suite, in documentation order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {

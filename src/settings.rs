@@ -115,7 +115,7 @@ const fn switch(step: Step, key: &'static str, flag: &'static str) -> Row {
 }
 
 use Shown::{Default as D, Example as E};
-use Step::{Build, Env, Probe, Report, Test};
+use Step::{Build, Env, Image, Probe, Report, Test};
 
 /// Every step setting, step by step in the order `goready check` runs the steps, each step's
 /// in the order goready.toml's starter lists them.
@@ -140,6 +140,10 @@ pub const TABLE: &[Row] = &[
     switch(Build, "reproducible", "reproducible"),
     one(Build, "shard", "shard", "I/N", E(r#""1/2""#)),
     one(Build, "sbom", "sbom", "cyclonedx|spdx", E(r#""cyclonedx""#)),
+    one(Image, "archive", "archive", "PATH", E(r#""dist/image.tar""#)),
+    one(Image, "ref", "ref", "NAME", E(r#""app:ci""#)),
+    one(Image, "platform", "platform", "OS/ARCH", E(r#""linux/amd64""#)),
+    one(Image, "max_size", "max-size", "MB", E("200")),
     one(Probe, "exec", "exec", "CMD", E(r#""{bin} --addr {addr} --admin {admin}""#)),
     one(Probe, "go_test", "go-test", "PKG", E(r#""./cmd/svc""#)),
     one(Probe, "run", "run", "REGEX", D(r#""^TestServe$""#)),
@@ -204,6 +208,10 @@ const FAIL_ON: Reserved = (
 );
 const CONFIG: Reserved = ("config", "goready check reads one goready.toml (--config)");
 const DIR: Reserved = ("dir", "every step runs on goready check's DIR");
+const IMAGE: Reserved = (
+    "image",
+    "write archive = \"PATH\" or ref = \"NAME\" for the image step",
+);
 const FORMAT: Reserved = (
     "format",
     "goready check prints the merged table, not the steps' own output",
@@ -214,8 +222,9 @@ pub fn reserved(step: Step) -> &'static [Reserved] {
     match step {
         Step::Env | Step::Build | Step::Test => &[JSON, FAIL_ON, CONFIG, DIR],
         Step::Probe => &[JSON, FAIL_ON, CONFIG, DIR, FORMAT],
+        Step::Image => &[JSON, FAIL_ON, CONFIG, FORMAT, IMAGE],
         Step::Report => &[],
-        Step::Inspect | Step::Vuln | Step::Sbom | Step::Image | Step::Pprof | Step::Check => {
+        Step::Inspect | Step::Vuln | Step::Sbom | Step::Pprof | Step::Check => {
             &[JSON, FAIL_ON, CONFIG, DIR, FORMAT]
         }
     }
@@ -243,7 +252,11 @@ pub fn about(step: Step) -> &'static str {
         Step::Inspect => "goready inspect: facts of given binaries.",
         Step::Vuln => "goready vuln: known vulnerabilities in the binaries.",
         Step::Sbom => "goready sbom: an SBOM per binary.",
-        Step::Image => "goready image: the container image around the binary.",
+        Step::Image => {
+            "goready image: will the entrypoint start in the container image. Set archive (a \
+             docker save tarball or OCI layout, built before goready check runs) or ref (an \
+             image in the local Docker daemon), or the step is skipped."
+        }
         Step::Pprof => "goready pprof: a saved profile ranked.",
         Step::Check => "goready check: every step on one module.",
     }

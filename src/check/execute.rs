@@ -35,13 +35,12 @@ fn could_not_run_rule(step: Step) -> &'static rules::Rule {
     match step {
         Step::Env => &rules::ENV_TOOLCHAIN_CONSISTENT,
         Step::Build | Step::Inspect => &rules::BUILD_COMPILE,
+        Step::Image => &rules::IMAGE_ENTRYPOINT,
         Step::Probe => &rules::RUNTIME_START,
         Step::Test => &rules::TEST_PACKAGE,
         // Not run by `check` (yet): the report step is check's own publishing, and the
         // others are not planned; should one be, its failure to run is still an error.
-        Step::Vuln | Step::Sbom | Step::Image | Step::Pprof | Step::Report | Step::Check => {
-            &rules::BUILD_COMPILE
-        }
+        Step::Vuln | Step::Sbom | Step::Pprof | Step::Report | Step::Check => &rules::BUILD_COMPILE,
     }
 }
 

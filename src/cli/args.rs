@@ -56,6 +56,10 @@ pub enum Command {
     /// GitHub annotations + job summary + sticky PR comment, GitLab Code Quality + MR note,
     /// SARIF. The exit code is the merged verdict.
     Report(ReportArgs),
+    /// Will the entrypoint start where it ships: read a container image (docker save tarball,
+    /// OCI layout, or docker:NAME) as a stream and check its entrypoint, platform, loader and
+    /// libraries, CA roots, zoneinfo, user, size and pprof port.
+    Image(ImageArgs),
     /// Rank a saved pprof profile like `go tool pprof -top` (offline), compare it with a base
     /// profile (runtime.alloc_regression), draw its flame graph.
     Pprof(PprofArgs),
@@ -208,6 +212,43 @@ pub struct InspectArgs {
     /// A dynamically linked Linux binary fails binary.static as an error (default: warning).
     #[arg(long)]
     pub require_static: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `goready image IMAGE`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples: goready image app.tar; goready image oci-dir/ --platform linux/arm64; goready image docker:app:ci"
+)]
+pub struct ImageArgs {
+    /// The image: a `docker save` tarball, an OCI image layout (directory or tar), or
+    /// docker:NAME (runs `docker save NAME`; needs a Docker daemon).
+    #[arg(value_name = "IMAGE", required_unless_present_any = ["archive", "ref"], conflicts_with_all = ["archive", "ref"])]
+    pub image: Option<String>,
+
+    /// The image as a file: a `docker save` tarball or an OCI layout (`[image] archive` in
+    /// goready.toml; the same as giving IMAGE).
+    #[arg(long, value_name = "PATH", conflicts_with = "ref")]
+    pub archive: Option<String>,
+
+    /// The image by name in the local Docker daemon, read with `docker save` (`[image] ref`
+    /// in goready.toml; the same as IMAGE docker:NAME).
+    #[arg(long = "ref", id = "ref", value_name = "NAME")]
+    pub reference: Option<String>,
+
+    /// The platform to read from a multi-platform index, OS/ARCH[/VARIANT] [default: the
+    /// host's].
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+
+    /// image.size fails when the merged root filesystem is larger than this, in MiB.
+    #[arg(long, value_name = "MB", value_parser = parse_mb)]
+    pub max_size: Option<f64>,
+
+    #[command(flatten)]
+    pub stdout: FormatArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail};
 use clap::ArgMatches;
 
-use super::args::{BuildArgs, CheckArgs, EnvArgs, OutputArgs, ProbeArgs, TestArgs};
+use super::args::{BuildArgs, CheckArgs, EnvArgs, ImageArgs, OutputArgs, ProbeArgs, TestArgs};
 use super::settings::{layer_flags, parse};
 use crate::build::matrix;
 use crate::check::{self, Action, Native, Plan};
@@ -172,6 +172,7 @@ pub fn plan(
             .into_iter()
             .map(|args| (Step::Build, run_now(args))),
     );
+    steps.push((Step::Image, plan_image(settings)?));
     steps.push((Step::Probe, probe));
     steps.push((Step::Test, run_now(test)));
     let plan = Plan {
@@ -250,6 +251,31 @@ fn build_matrix(build: &BuildArgs, settings: &Settings) -> anyhow::Result<Vec<ma
         Some(shard) => shard.select(&all),
         None => all,
     })
+}
+
+/// The image step: run when `[image]` names an archive or a ref, else skipped (the rest of
+/// `[image]` is validated either way).
+fn plan_image(settings: &Settings) -> anyhow::Result<Action> {
+    let configured = ["archive", "ref"]
+        .iter()
+        .any(|k| settings.get(Step::Image, k).is_some());
+    let args = settings.step_args(Step::Image)?;
+    if !configured {
+        // Still validate the rest of [image]: a typo should not wait for the day an archive
+        // is set.
+        let mut image = args.clone();
+        image
+            .set("archive", Value::One("-".into()))
+            .map_err(anyhow::Error::msg)?;
+        parse::<ImageArgs>(settings, &image)?;
+        return Ok(Action::Skip(Check::of(&rules::IMAGE_ENTRYPOINT).skip(
+            "no image configured: set [image] archive = \"app.tar\" (docker save or an OCI \
+             layout) or ref = \"app:ci\" (the local Docker daemon) in goready.toml, or \
+             GOREADY_IMAGE_ARCHIVE / --set image.ref=…",
+        )));
+    }
+    parse::<ImageArgs>(settings, &args)?;
+    Ok(run_now(args))
 }
 
 /// The probe: skipped when no service is configured (or on a platform without it), else run,
@@ -538,6 +564,31 @@ mod tests {
         let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         let names: Vec<&str> = lines.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
         assert_eq!(names, ["env", "build", "probe", "test", "report"], "{text}");
+    }
+
+    #[test]
+    fn an_image_archive_or_ref_runs_the_image_step_and_none_skips_it() {
+        let dir = module();
+        let shown = |text: &str| {
+            let mut settings = with(text);
+            check::describe_plan(&plan(dir.path(), &mut settings, None).unwrap().plan, None)
+        };
+        let text = shown("[image]\narchive = \"dist/app.tar\"\nplatform = \"linux/arm64\"\n");
+        assert!(
+            text.contains("goready image --archive=dist/app.tar --platform=linux/arm64\n"),
+            "{text}"
+        );
+        let text = shown("[image]\nref = \"app:ci\"\n");
+        assert!(text.contains("goready image --ref=app:ci\n"), "{text}");
+        let text = shown("");
+        assert!(
+            text.contains("# image: skipped: no image configured"),
+            "{text}"
+        );
+        // A typo in [image] is refused even when the step is skipped.
+        let mut settings = with("[image]\nplatfrom = \"linux/amd64\"\n");
+        let err = plan(dir.path(), &mut settings, None).unwrap_err();
+        assert!(format!("{err:#}").contains("platfrom"), "{err:#}");
     }
 
     /// The starter with `line` (a commented-out setting) uncommented.

@@ -131,6 +131,7 @@ fn dispatch(command: &Command, matches: &clap::ArgMatches, run: &Run) -> anyhow:
         },
         Command::Pprof(args) => run_pprof(args, run),
         Command::Sbom(args) => run_sbom(args, run),
+        Command::Image(args) => run_image(args, run),
         Command::Check(args) => match matches.subcommand_matches("check") {
             Some(m) => check::run(args, m, run),
             None => Err(anyhow::anyhow!("internal error: no matches for check")),
@@ -146,6 +147,7 @@ impl Command {
             Command::Inspect(_) => Step::Inspect,
             Command::Vuln(_) => Step::Vuln,
             Command::Sbom(_) => Step::Sbom,
+            Command::Image(_) => Step::Image,
             Command::Env(_) => Step::Env,
             Command::Build(_) => Step::Build,
             #[cfg(unix)]
@@ -171,6 +173,7 @@ impl Command {
             Command::Report(a) => Some(&a.common),
             Command::Pprof(a) => Some(&a.common),
             Command::Check(_) | Command::Init(_) | Command::Sbom(_) => None,
+            Command::Image(a) => Some(&a.common),
         }
     }
 }
@@ -280,6 +283,36 @@ fn run_test(args: &TestArgs, run: &Run) -> anyhow::Result<u8> {
     run.reporter.finish();
     let report = args.common.configured(Report::new(checks))?;
     print_checks(&report)?;
+    finish(&report, &args.common, false)
+}
+
+fn run_image(args: &ImageArgs, run: &Run) -> anyhow::Result<u8> {
+    let read = crate::image::run(&args.options(), run.reporter, run.cancel)?;
+    run.reporter.finish();
+    let report = args.common.configured(Report::new(read.checks))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.stdout.format {
+        OutputFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                image: &'a crate::image::ImageFacts,
+                checks: &'a [crate::model::Check],
+            }
+            serde_json::to_writer_pretty(
+                &mut out,
+                &Output {
+                    image: &read.facts,
+                    checks: &report.checks,
+                },
+            )?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            write!(out, "{}", crate::image::facts_text(&read.facts))?;
+            write!(out, "{}", crate::report::text::checks_table(&report))?;
+        }
+    }
+    out.flush()?;
     finish(&report, &args.common, false)
 }
 

@@ -6,7 +6,7 @@ use anyhow::bail;
 
 #[cfg(unix)]
 use super::args::ProbeArgs;
-use super::args::{BuildArgs, EnvArgs, InspectArgs, PprofArgs, SbomArgs, TestArgs};
+use super::args::{BuildArgs, EnvArgs, ImageArgs, InspectArgs, PprofArgs, SbomArgs, TestArgs};
 #[cfg(unix)]
 use crate::probe;
 
@@ -23,6 +23,23 @@ impl InspectArgs {
                 require_static: self.require_static,
             },
             jobs: None,
+        }
+    }
+}
+
+impl ImageArgs {
+    /// `goready image`'s options.
+    pub fn options(&self) -> crate::image::Options {
+        crate::image::Options {
+            image: match (&self.image, &self.archive, &self.reference) {
+                (Some(image), _, _) => image.clone(),
+                (None, Some(archive), _) => archive.clone(),
+                (None, None, Some(name)) => format!("docker:{name}"),
+                (None, None, None) => String::new(),
+            },
+            platform: self.platform.clone(),
+            max_size: self.max_size.map(|mb| (mb * 1024.0 * 1024.0) as u64),
+            ..crate::image::Options::default()
         }
     }
 }

@@ -8,7 +8,7 @@
 use clap::parser::ValueSource;
 use clap::{ArgMatches, FromArgMatches};
 
-use super::args::{BuildArgs, EnvArgs, OutputArgs, ProbeArgs, TestArgs};
+use super::args::{BuildArgs, EnvArgs, ImageArgs, OutputArgs, ProbeArgs, TestArgs};
 use crate::config::{self, Settings, Source};
 use crate::settings::{Row, StepArgs};
 use crate::step::Step;
@@ -30,10 +30,11 @@ pub fn command_of(step: Step) -> Option<clap::Command> {
     match step {
         Step::Env => Some(step_command::<EnvArgs>()),
         Step::Build => Some(step_command::<BuildArgs>()),
+        Step::Image => Some(step_command::<ImageArgs>()),
         Step::Probe => Some(step_command::<ProbeArgs>()),
         Step::Test => Some(step_command::<TestArgs>()),
         Step::Report => Some(step_command::<OutputArgs>()),
-        Step::Inspect | Step::Vuln | Step::Sbom | Step::Image | Step::Pprof | Step::Check => None,
+        Step::Inspect | Step::Vuln | Step::Sbom | Step::Pprof | Step::Check => None,
     }
 }
 

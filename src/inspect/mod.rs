@@ -9,10 +9,12 @@
 
 mod batch;
 pub mod buildinfo;
+pub mod dynamic;
 mod elf;
 pub mod facts;
 pub mod functions;
 mod layout;
+pub mod linked;
 mod macho;
 pub mod memory;
 pub mod moduledata;

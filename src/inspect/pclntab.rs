@@ -260,6 +260,20 @@ impl<'a> Pclntab<'a> {
         }
     }
 
+    /// Whether a function of exactly this name is in the table.
+    pub fn has_function(&self, name: &[u8]) -> bool {
+        match self.funcnames {
+            Some(names) => {
+                let mut whole = Vec::with_capacity(name.len() + 1);
+                whole.extend_from_slice(name);
+                whole.push(0);
+                names.starts_with(&whole)
+                    || memmem::find_iter(names, &whole).any(|at| at > 0 && names[at - 1] == 0)
+            }
+            None => self.names().any(|n| n == name),
+        }
+    }
+
     /// Every function name the table resolves, in table order.
     pub fn names(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         (0..self.nfunc).filter_map(|i| self.name(i))

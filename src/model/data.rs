@@ -124,6 +124,9 @@ check_data! {
     "binary.version" => BinaryVersion(VersionData),
     /// One advisory in one binary.
     "binary.vuln" => Vuln(crate::vuln::data::VulnData),
+    /// The image and the facts of its rule.
+    "image.entrypoint" | "image.platform" | "image.loader" | "image.ca_certs" | "image.tzdata"
+        | "image.user" | "image.size" | "image.pprof_port" => Image(crate::image::data::ImageData),
     /// The Go release and the support window it was judged against.
     "env.go_supported" => GoSupported(GoSupportedData),
     /// go.mod's go/toolchain lines and the Go in use.
