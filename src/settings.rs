@@ -519,7 +519,7 @@ mod tests {
     #[test]
     fn the_tables_are_the_steps_with_settings_in_run_order() {
         let names: Vec<&str> = tables().map(Step::name).collect();
-        assert_eq!(names, ["env", "build", "probe", "test", "report"]);
+        assert_eq!(names, ["env", "build", "image", "probe", "test", "report"]);
         assert_eq!(table("probe"), Some(Step::Probe));
         assert_eq!(table("inspect"), None);
     }

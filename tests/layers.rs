@@ -407,7 +407,7 @@ fn printing_exiting_and_parking_are_caught_but_not_in_tests_or_comments() {
 /// The rooms that run a step: a renderer (src/report/) reads their results through the model,
 /// never their code.
 const STEP_ROOMS: &[&str] = &[
-    "build", "check", "env", "gotest", "inspect", "pprof", "probe", "vuln",
+    "build", "check", "env", "gotest", "image", "inspect", "pprof", "probe", "sbom", "vuln",
 ];
 
 /// `code` without its `#[cfg(test)]` modules: a test may use what it tests from above (the

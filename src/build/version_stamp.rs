@@ -51,33 +51,7 @@ fn quote(word: &str) -> anyhow::Result<String> {
     }
 }
 
-/// Splits a flag list the way Go does (cmd/internal/quoted.Split): at white space, with
-/// single- or double-quoted words and no escapes. An unterminated quote ends at the end.
-pub fn split_quoted(s: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let Some(&first) = chars.peek() else {
-            return words;
-        };
-        let mut word = String::new();
-        if first == '\'' || first == '"' {
-            chars.next();
-            for c in chars.by_ref() {
-                if c == first {
-                    break;
-                }
-                word.push(c);
-            }
-        } else {
-            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
-                word.push(c);
-            }
-        }
-        words.push(word);
-    }
-}
+pub use crate::gotool::split_quoted;
 
 /// What `BIN <version args>` did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::build::version_stamp::split_quoted;
+use crate::gotool::split_quoted;
 use crate::inspect::BinaryFacts;
 use crate::inspect::facts::Module;
 
