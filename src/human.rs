@@ -18,8 +18,8 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// Sparklines draw the soak's readings in check messages and in the job summary, where a
-/// trend is seen faster than read.
+// Sparklines draw the soak's readings in check messages and in the job summary, where a
+// trend is seen faster than read.
 
 /// Bars a sparkline has at most: longer series are shown by the maximum of each stretch.
 const SPARK_WIDTH: usize = 32;

@@ -255,6 +255,17 @@ mod tests {
     }
 
     #[test]
+    fn every_data_variant_is_read_for_a_registered_rule() {
+        for id in CheckData::IDS {
+            // binary.vuln's data type came first; its rule is registered with the vuln room.
+            assert!(
+                find(id).is_some() || *id == "binary.vuln",
+                "CheckData reads data for {id}, which the registry does not know"
+            );
+        }
+    }
+
+    #[test]
     fn find_knows_every_rule() {
         assert_eq!(find("binary.static"), Some(&BINARY_STATIC));
         assert_eq!(find("binary.nope"), None);

@@ -183,3 +183,83 @@ fn the_job_summary_reads_the_old_files_typed_data() {
         "| /tmp/oldres/plain-cgo |  | ✅ static | ❌ no | ❌ 1.2.3 missing | go1.26.8 |"
     );
 }
+
+/// What the `result` fuzz target does with one input (fuzz/fuzz_targets/result.rs): read,
+/// judge, render, write back and read again to the same JSON.
+fn read_render_and_write_back(bytes: &[u8]) -> Option<Report> {
+    let mut report = serde_json::from_slice::<Report>(bytes).ok()?;
+    goready::model::findings::judge(&mut report, goready::rules::find, None, false);
+    let opts = goready::report::markdown::Options {
+        fail_on: goready::model::Severity::Error,
+        max_bytes: 65_536,
+        full_report_url: None,
+        marker: None,
+    };
+    std::hint::black_box(goready::report::markdown::render(&report, &opts));
+    let written = serde_json::to_string(&report).unwrap();
+    let again: Report = serde_json::from_str(&written).unwrap();
+    assert_eq!(serde_json::to_string(&again).unwrap(), written);
+    Some(report)
+}
+
+#[test]
+fn hostile_data_reads_as_no_data_and_never_fails_the_file() {
+    let check = |id: &str, data: &str| {
+        format!(
+            r#"{{"schema":"goready/v1","tool":{{"name":"goready","version":"9"}},"checks":[{{"id":"{id}","suite":"x","status":"fail","severity":"error","title":"t","message":"m","fingerprint":"f","data":{data}}}]}}"#
+        )
+    };
+    let deep = format!("{}1{}", "{\"a\":".repeat(100), "}".repeat(100));
+    for (id, data, typed) in [
+        ("binary.static", r#"{"linkage": "sideways"}"#, false),
+        ("binary.static", r#"{"needed": "libc.so.6"}"#, false),
+        ("binary.buildinfo", r#"{"main": {"path": 1}}"#, false),
+        ("binary.buildinfo", r#"{"deps": -1}"#, false),
+        (
+            "runtime.heap_growth",
+            r#"{"rounds": [{"heap_inuse": -5}]}"#,
+            false,
+        ),
+        (
+            "runtime.heap_growth",
+            r#"{"rounds": [{"heap_inuse": 1e300}]}"#,
+            false,
+        ),
+        (
+            "runtime.heap_growth",
+            r#"{"trend": null, "rounds": []}"#,
+            true,
+        ),
+        (
+            "runtime.allocs",
+            r#"{"rankings": [{"rows": [{"function": "f"}]}]}"#,
+            false,
+        ),
+        (
+            "runtime.allocs",
+            r#"{"rankings": [{"rows": []}], "unknown": [1, 2]}"#,
+            true,
+        ),
+        ("runtime.load", r#"{"anything": {"goes": [true]}}"#, true),
+        ("binary.vuln", r#"{"id": "GO-2024-0001"}"#, false),
+        ("env.goflags", r#""-mod=mod""#, false),
+        ("env.goflags", "[1, 2]", false),
+        ("env.goflags", &deep, true),
+        ("no.such_rule", r#"{"GOFLAGS": "x"}"#, false),
+    ] {
+        let json = check(id, data);
+        let report = read_render_and_write_back(json.as_bytes())
+            .unwrap_or_else(|| panic!("{id} {data}: the file did not read"));
+        assert_eq!(
+            !report.checks[0].data.is_none(),
+            typed,
+            "{id} {data}: {:?}",
+            report.checks[0].data
+        );
+    }
+    // The real files are read, rendered and written back stably too (the fuzz seeds).
+    for path in old_results() {
+        read_render_and_write_back(&std::fs::read(&path).unwrap())
+            .unwrap_or_else(|| panic!("{} did not read", path.display()));
+    }
+}

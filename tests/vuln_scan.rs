@@ -318,7 +318,7 @@ fn goready_vuln(bins: &[&Path], extra: &[&str]) -> (i32, Vec<Check>, String) {
 
 fn data(c: &Check) -> VulnData {
     match &c.data {
-        CheckData::Vuln(d) => d.clone(),
+        CheckData::Vuln(d) => (**d).clone(),
         other => panic!("binary.vuln data is VulnData, not {other:?}"),
     }
 }

@@ -521,7 +521,7 @@ fn vulnerabilities(out: &mut String, report: &Report, found: &[Finding]) {
     use crate::vuln::data::{Level, VulnData};
     let vuln_id = crate::rules::BINARY_VULN.id;
     let data = |c: &Check| match &c.data {
-        CheckData::Vuln(d) => Some(d.clone()),
+        CheckData::Vuln(d) => Some((**d).clone()),
         _ => None,
     };
     let mut rows: Vec<(bool, Level, VulnData, usize)> = found

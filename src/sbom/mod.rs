@@ -210,7 +210,7 @@ pub fn findings_of(checks: &[crate::model::Check], target: &str) -> Vec<VulnData
         .iter()
         .filter(|c| c.id == VULN_RULE && c.target.as_deref() == Some(target))
         .filter_map(|c| match &c.data {
-            crate::model::CheckData::Vuln(d) => Some(d.clone()),
+            crate::model::CheckData::Vuln(d) => Some((**d).clone()),
             _ => None,
         })
         .collect()
