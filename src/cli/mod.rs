@@ -362,7 +362,7 @@ fn run_pprof(args: &PprofArgs, run: &Run) -> anyhow::Result<u8> {
         } => (shown, profile, rankings, checks),
         PprofRun::Unusable { check, why } => {
             eprintln!("goready: {why}");
-            finish(&Report::new(vec![check]), &args.common, true)?;
+            finish(&Report::new(vec![*check]), &args.common, true)?;
             return Ok(EXIT_USAGE);
         }
         PprofRun::NoSuchSampleType(why) => {

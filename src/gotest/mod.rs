@@ -424,6 +424,71 @@ pub fn read_line_capped(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cancel::Stopped;
+    use crate::progress::{Event, Recorder};
+
+    /// A module with one passing test, in a fresh directory.
+    fn module() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("go.mod"),
+            "module example.com/said\n\ngo 1.22\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("a_test.go"),
+            "package said\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n",
+        )
+        .unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_package_summary_goes_to_the_sink_as_go_printed_it() {
+        let dir = module();
+        let rec = Recorder::new();
+        let opts = Options {
+            dir: dir.path().to_path_buf(),
+            ..Options::default()
+        };
+        let checks = run(&opts, &rec, &Cancel::new()).unwrap();
+        assert!(checks.iter().any(|c| c.title == "TestA"), "{checks:?}");
+        let said: Vec<String> = rec
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Output {
+                    step: Step::Test,
+                    text,
+                } => Some(text),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            said.iter()
+                .any(|l| l.starts_with("ok  \texample.com/said\t")),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_run_starts_no_go_test_and_says_why() {
+        let dir = module();
+        let cancel = Cancel::new();
+        cancel.cancel(Stopped::Interrupted);
+        let rec = Recorder::new();
+        let opts = Options {
+            dir: dir.path().to_path_buf(),
+            ..Options::default()
+        };
+        let err = run(&opts, &rec, &cancel).unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<Stopped>(),
+            Some(&Stopped::Interrupted),
+            "{err:#}"
+        );
+        assert!(rec.events().is_empty(), "{:?}", rec.events());
+    }
 
     #[test]
     fn long_lines_are_capped_and_the_stream_stays_in_step() {

@@ -50,7 +50,7 @@ pub enum PprofRun {
     /// The file could not be read or decoded (exit 2).
     Unusable {
         /// The check that says so, for the result file.
-        check: Check,
+        check: Box<Check>,
         /// Why, in one line for the user (`cannot decode FILE: …`).
         why: String,
     },
@@ -71,11 +71,14 @@ pub fn run(args: &Options, sink: &dyn Sink) -> anyhow::Result<PprofRun> {
         Err(LoadError::Io(e)) => {
             let check = profile_rules::undecodable(&shown, &format!("cannot read: {e}"));
             let why = format!("cannot read {shown}: {e}");
-            return Ok(PprofRun::Unusable { check, why });
+            return Ok(PprofRun::Unusable {
+                check: Box::new(check),
+                why,
+            });
         }
         Err(LoadError::Decode(e)) => {
             let why = format!("cannot decode {shown}: {e}");
-            let check = profile_rules::undecodable(&shown, &e);
+            let check = Box::new(profile_rules::undecodable(&shown, &e));
             return Ok(PprofRun::Unusable { check, why });
         }
     };

@@ -331,7 +331,7 @@ pub fn run(opts: &ProbeOptions, say: Say<'_>, cancel: &Cancel) -> anyhow::Result
                 }
             }
         });
-        let facts = run_bounded(opts, say, cancel, &service);
+        let facts = run_bounded(opts, say, cancel, service);
         drop(done);
         facts
     });
