@@ -10,6 +10,7 @@ ACT_VERSION=v0.2.89
 ACTIONLINT_VERSION=v1.7.12
 GITLAB_CI_LOCAL_VERSION=4.56.2 # later releases need Node 22
 CYCLONEDX_GOMOD_VERSION=v1.10.0 # tests/sbom.rs compares module sets with it
+GOVULNCHECK_VERSION=v1.9.0 # tests/vuln_scan.rs cross-checks binary.vuln with it
 
 sudo_() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 have() { compgen -c | grep -E "^$1(-[0-9]+)?\$" >/dev/null; }
@@ -46,6 +47,9 @@ if ! "$gobin/act" --version 2>/dev/null | grep -q "${ACT_VERSION#v}"; then
 fi
 if ! "$gobin/actionlint" -version 2>/dev/null | grep -q "${ACTIONLINT_VERSION#v}"; then
   go install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}"
+fi
+if ! "$gobin/govulncheck" -version 2>/dev/null | grep -q "govulncheck@${GOVULNCHECK_VERSION}"; then
+  go install "golang.org/x/vuln/cmd/govulncheck@${GOVULNCHECK_VERSION}"
 fi
 
 if ! "$gobin/cyclonedx-gomod" version 2>/dev/null | grep -q "${CYCLONEDX_GOMOD_VERSION}"; then

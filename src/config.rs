@@ -25,6 +25,11 @@ pub const DEFAULT_FILE: &str = "goready.toml";
 /// The step tables of goready.toml, in the order `goready check` runs them.
 pub const STEPS: [&str; 5] = ["env", "build", "probe", "test", "report"];
 
+/// Tables read whole by the code they configure rather than layered as a step's flags:
+/// `[vuln]` (database, age, suppressions; `crate::vuln::Settings`), which `vuln`, `build`
+/// and `check` share.
+pub const OWN_TABLES: [&str; 1] = ["vuln"];
+
 /// The top-level keys of goready.toml that are not step tables.
 const TOP_LEVEL: [&str; 2] = ["fail_on", "rules"];
 
@@ -94,14 +99,19 @@ impl Config {
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let config: Config = toml::from_str(text)?;
         for (key, value) in &config.steps {
-            if !STEPS.contains(&key.as_str()) {
-                let known: Vec<&str> = TOP_LEVEL.iter().chain(STEPS.iter()).copied().collect();
+            if !STEPS.contains(&key.as_str()) && !OWN_TABLES.contains(&key.as_str()) {
+                let known: Vec<&str> = TOP_LEVEL
+                    .iter()
+                    .chain(STEPS.iter())
+                    .chain(OWN_TABLES.iter())
+                    .copied()
+                    .collect();
                 let hint = closest(key, known.iter().copied())
                     .map(|c| format!(" (did you mean {c:?}?)"))
                     .unwrap_or_default();
                 bail!(
                     "unknown key {key:?}{hint}; goready.toml has fail_on, [rules] and the step \
-                     tables [env], [build], [probe], [test], [report]"
+                     tables [env], [build], [probe], [test], [report], [vuln]"
                 );
             }
             if !value.is_table() {

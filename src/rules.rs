@@ -171,6 +171,7 @@ rules! { BINARY;
     BINARY_VERSION = "binary.version", "binary", Error, "expected version embedded";
     BINARY_PPROF_LINKED = "binary.pprof_linked", "binary", Warning, "net/http/pprof not linked in", settled by PPROF_PROVEN;
     BINARY_PIE = "binary.pie", "binary", Notice, "position-independent executable";
+    BINARY_VULN = "binary.vuln", "binary", Error, "no known vulnerability in the binary";
 }
 
 // Suite "env": goready env (src/env/toolchain_rules.rs, src/env/module_rules.rs).

@@ -15,6 +15,9 @@ fn inspect_bytes(data: &[u8]) -> Result<inspect::BinaryFacts, InspectError> {
         vars: vec!["main.gitSHA".into()],
     };
     let result = inspect::inspect_bytes("input", data, &opts);
+    // Every hostile input here also goes through the function-name reader (pclntab, inline
+    // trees, moduledata scan): it too must answer, not panic.
+    let _ = inspect::functions::go_functions(data);
     if let Ok(f) = &result {
         // The rules must cope with whatever facts came out.
         let _ = inspect::rules::evaluate(f, &Default::default());

@@ -69,6 +69,9 @@ pub struct Options {
     pub shard: Option<Shard>,
     /// How progress is shown.
     pub progress: ProgressMode,
+    /// Scan every built binary for known vulnerabilities (`binary.vuln`) with these `[vuln]`
+    /// settings; None: no scan.
+    pub vuln: Option<crate::vuln::Settings>,
 }
 
 impl Default for Options {
@@ -93,6 +96,7 @@ impl Default for Options {
             reproducible: false,
             shard: None,
             progress: ProgressMode::Quiet,
+            vuln: None,
         }
     }
 }
@@ -113,6 +117,9 @@ struct Shared<'a> {
     inspect: inspect::Options,
     binary_rules: inspect::rules::RuleOptions,
     rule_opts: RuleOptions,
+    /// `--sbom`: each built binary's (label, path, facts), kept until the vulnerability scan
+    /// has run, so that its findings go into the SBOM as VEX.
+    sbom_facts: std::sync::Mutex<Vec<(String, PathBuf, inspect::BinaryFacts)>>,
 }
 
 /// Runs the step: the errors returned are usage and setup errors (exit 2); everything that
@@ -213,6 +220,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         },
         dir,
         cwd,
+        sbom_facts: std::sync::Mutex::new(Vec::new()),
     };
     let jobs = opts.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -223,7 +231,43 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let per_target = runner::run_all(&targets, jobs, &progress, |t| ctx.target(t));
     progress.close();
     let _ = std::fs::remove_dir(ctx.dist.join(".rebuild"));
-    Ok(Report::new(per_target.into_iter().flatten().collect()))
+    let mut checks: Vec<Check> = per_target.into_iter().flatten().collect();
+    if let Some(settings) = &opts.vuln {
+        // Every binary of the matrix in one scan: the database is read once.
+        let built: Vec<(PathBuf, String)> = targets
+            .iter()
+            .map(|t| (ctx.dist.join(t.output_name(&ctx.name)), t.label()))
+            .filter(|(p, _)| p.is_file())
+            .collect();
+        let go_mod = crate::vuln::read_go_mod(
+            &ctx.dir.join("go.mod"),
+            &runner::display_path(Path::new(""), &ctx.dir.join("go.mod"), &ctx.cwd),
+        );
+        checks.extend(crate::vuln::scan_built(
+            &built,
+            settings,
+            go_mod.as_ref(),
+            &crate::progress::Discard,
+            &crate::cancel::Cancel::new(),
+        ));
+    }
+    if let Some(format) = opts.sbom {
+        let mut built =
+            std::mem::take(&mut *ctx.sbom_facts.lock().unwrap_or_else(|e| e.into_inner()));
+        // In matrix order, whichever target finished first.
+        built.sort_by_key(|(label, _, _)| {
+            targets
+                .iter()
+                .position(|t| t.label() == *label)
+                .unwrap_or(usize::MAX)
+        });
+        let written: Vec<Check> = built
+            .iter()
+            .map(|(label, output, facts)| ctx.sbom(output, facts, format, label, &checks))
+            .collect();
+        checks.extend(written);
+    }
+    Ok(Report::new(checks))
 }
 
 impl Shared<'_> {
@@ -271,9 +315,11 @@ impl Shared<'_> {
         }
         let mut checks = rules::evaluate(&outcome, &self.rule_opts);
         checks.splice(1..1, binary_checks);
-        if let (Some(format), Some(facts)) = (self.opts.sbom, &facts) {
-            let sbom = self.sbom(&output, facts, format, &target.label(), &checks);
-            checks.push(sbom);
+        if let (Some(_), Some(facts)) = (self.opts.sbom, facts) {
+            self.sbom_facts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((target.label(), output.clone(), facts));
         }
         let problems = checks.iter().filter(|c| c.status.is_problem()).count();
         let summary = match &outcome.compile {
@@ -353,7 +399,7 @@ impl Shared<'_> {
     }
 
     /// `--sbom`: the binary's SBOM beside it in dist/, with this target's `binary.vuln`
-    /// findings (when the build scanned for them) as VEX.
+    /// findings among `checks` (when the build scanned for them) as VEX.
     fn sbom(
         &self,
         output: &Path,

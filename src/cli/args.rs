@@ -32,6 +32,10 @@ pub enum Command {
     /// Toolchain and module hygiene: supported Go release, go.mod's go/toolchain lines,
     /// GOROOT/PATH consistency, GOPROXY/GOSUMDB/GOPRIVATE/GOFLAGS, go.sum verified and tidy.
     Env(EnvArgs),
+    /// Known vulnerabilities in Go binaries: every binary given, in one run, against the Go
+    /// vulnerability database, at symbol level (stripped binaries too); one binary.vuln check
+    /// per (binary, advisory).
+    Vuln(VulnArgs),
     /// Build a GOOS/GOARCH/CGO matrix into DIR/dist, inspect every binary, prove the injected
     /// version, and optionally check static linking and reproducibility.
     Build(BuildArgs),
@@ -151,6 +155,31 @@ pub enum OutputFormat {
     /// `inspect`: `{"binaries": [...], "checks": [...]}`; `probe`: `{"service": {...},
     /// "checks": [...]}`; `pprof`: `{"rankings": [...], "checks": [...]}`.
     Json,
+}
+
+/// `goready vuln FILE...`
+#[derive(Debug, Args)]
+pub struct VulnArgs {
+    /// Go binaries to scan (a whole matrix in one run).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// The vulnerability database: an http(s) URL of the v1 API, a v1 folder (what
+    /// `govulncheck -db file:///DIR` reads), a folder of OSV .json files, or vulndb.zip read
+    /// as it is [default: goready.toml's [vuln] db, else https://vuln.go.dev].
+    #[arg(long, value_name = "URL|DIR|ZIP", env = "GOREADY_VULN_DB")]
+    pub db: Option<String>,
+
+    /// Where fetched databases are cached [default: $XDG_CACHE_HOME/goready/vulndb, else
+    /// ~/.cache/goready/vulndb]; `off` fetches every time.
+    #[arg(long, value_name = "DIR|off", env = "GOREADY_VULN_CACHE")]
+    pub cache: Option<String>,
+
+    #[command(flatten)]
+    pub stdout: FormatArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// `goready inspect FILE...`
@@ -718,6 +747,18 @@ pub struct SbomArgs {
     /// Write the documents into DIR (created if missing) [default: beside each binary].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Scan the binaries for known vulnerabilities against this Go vulnerability database
+    /// (as `goready vuln --db`: https://vuln.go.dev, a v1 directory, a folder of OSV files or
+    /// vulndb.zip) and write the findings as VEX in the CycloneDX documents; an unreadable
+    /// database is an error.
+    #[arg(long, value_name = "URL|DIR|ZIP")]
+    pub vuln_db: Option<String>,
+
+    /// goready.toml whose `[vuln]` settings (ignore with reasons, cache) the scan uses
+    /// [default: ./goready.toml when it exists].
+    #[arg(long, value_name = "PATH", env = "GOREADY_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 fn parse_sbom_format(text: &str) -> Result<crate::sbom::Format, String> {

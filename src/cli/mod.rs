@@ -8,6 +8,7 @@
 pub mod args;
 pub mod check;
 mod options;
+mod vuln;
 
 use std::io::Write;
 
@@ -56,6 +57,7 @@ fn dispatch(command: &Command, matches: &clap::ArgMatches) -> anyhow::Result<u8>
     }
     match command {
         Command::Inspect(args) => run_inspect(args),
+        Command::Vuln(args) => vuln::run_vuln(args),
         Command::Build(args) => run_build(args),
         Command::Env(args) => run_env(args),
         #[cfg(unix)]
@@ -78,6 +80,7 @@ impl Command {
     fn common(&self) -> Option<&CommonArgs> {
         match self {
             Command::Inspect(a) => Some(&a.common),
+            Command::Vuln(a) => Some(&a.common),
             Command::Env(a) => Some(&a.common),
             Command::Build(a) => Some(&a.common),
             #[cfg(unix)]
@@ -134,7 +137,20 @@ fn run_env(args: &EnvArgs) -> anyhow::Result<u8> {
 }
 
 fn run_build(args: &BuildArgs) -> anyhow::Result<u8> {
-    let report = crate::build::run(&args.options_checked()?)?;
+    let mut opts = args.options_checked()?;
+    // The matrix's binaries are scanned for known vulnerabilities as goready.toml's [vuln]
+    // says (on by default; `scan = false` turns it off).
+    let config = args.common.load_config()?;
+    let mut vuln =
+        crate::vuln::Settings::from_table(config.table("vuln")).map_err(anyhow::Error::msg)?;
+    if let Some(dir) = std::env::var("GOREADY_VULN_CACHE")
+        .ok()
+        .filter(|d| !d.is_empty())
+    {
+        vuln.cache = Some(dir);
+    }
+    opts.vuln = Some(vuln);
+    let report = crate::build::run(&opts)?;
     let report = args.common.configured(report)?;
     print_checks(&report)?;
     finish(&report, &args.common, false)

@@ -11,9 +11,11 @@ mod batch;
 pub mod buildinfo;
 mod elf;
 pub mod facts;
+pub mod functions;
 mod layout;
 mod macho;
 pub mod memory;
+pub mod moduledata;
 pub mod pclntab;
 mod pe;
 pub mod rules;
@@ -201,35 +203,61 @@ fn universal<A: FatArch>(
     })
 }
 
-fn thin(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFacts, InspectError> {
-    let file = object::File::parse(data).map_err(malformed)?;
-    let layout = match &file {
+/// The format reader's layout of a thin object file; `None` for kinds goready does not read.
+fn layout_of<'a>(file: &object::File<'a>, data: &'a [u8]) -> Option<Layout<'a>> {
+    Some(match file {
         object::File::Elf32(f) => elf::layout(f, data),
         object::File::Elf64(f) => elf::layout(f, data),
         object::File::MachO32(f) => macho::layout(f, data),
         object::File::MachO64(f) => macho::layout(f, data),
         object::File::Pe32(f) => pe::layout(f, data),
         object::File::Pe64(f) => pe::layout(f, data),
-        _ => {
-            return Err(InspectError::NotObject(
-                "unsupported object file kind".into(),
-            ));
-        }
+        _ => return None,
+    })
+}
+
+/// The pclntab and the file offset of its magic: the format's section, else a scan of the
+/// region that holds it (PE `.rdata`), else of the whole file.
+fn locate_pclntab<'a>(layout: &Layout<'a>, data: &'a [u8]) -> Option<(usize, Pclntab<'a>)> {
+    let offset_of = |sub: &[u8]| {
+        let at = (sub.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+        (at <= data.len()).then_some(at)
     };
+    if let Some(section) = layout.pclntab_section
+        && let Some(table) = Pclntab::parse(section)
+    {
+        return Some((offset_of(section)?, table));
+    }
+    if let Some(region) = layout.pclntab_region
+        && let Some((at, table)) = Pclntab::scan(region)
+    {
+        return Some((offset_of(region)?.checked_add(at)?, table));
+    }
+    Pclntab::scan(data)
+}
+
+/// The symbol table's defined-symbol count and the addresses of the `wanted` data symbols.
+fn symbols_of(file: &object::File<'_>, data: &[u8], wanted: &BTreeSet<&str>) -> Symbols {
+    match file {
+        object::File::Elf32(f) => elf::symbols(f, data, wanted),
+        object::File::Elf64(f) => elf::symbols(f, data, wanted),
+        object::File::MachO32(f) => macho::symbols(f, data, wanted),
+        object::File::MachO64(f) => macho::symbols(f, data, wanted),
+        _ => read_symbols(file, wanted),
+    }
+}
+
+fn thin(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFacts, InspectError> {
+    let file = object::File::parse(data).map_err(malformed)?;
+    let layout = layout_of(&file, data)
+        .ok_or_else(|| InspectError::NotObject("unsupported object file kind".into()))?;
     let big_endian = file.endianness() == object::Endianness::Big;
     let ptr_size: u8 = if file.is_64() { 8 } else { 4 };
     let arch = go_arch(file.architecture(), big_endian)
         .map(str::to_string)
         .unwrap_or_else(|| format!("{:?}", file.architecture()).to_lowercase());
 
-    let pclntab = match layout.pclntab_section.and_then(Pclntab::parse) {
-        Some(table) => Some(table),
-        None => layout
-            .pclntab_region
-            .and_then(Pclntab::scan)
-            .or_else(|| Pclntab::scan(data))
-            .map(|(_, t)| t),
-    };
+    let pclntab = locate_pclntab(&layout, data).map(|(_, t)| t);
     let pprof_linked = pclntab
         .as_ref()
         .is_some_and(|t| t.has_function_with_prefix(b"net/http/pprof."));
@@ -248,13 +276,7 @@ fn thin(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFacts, InspectE
         .copied()
         .chain(opts.vars.iter().map(String::as_str))
         .collect();
-    let symbols = match &file {
-        object::File::Elf32(f) => elf::symbols(f, data, &wanted),
-        object::File::Elf64(f) => elf::symbols(f, data, &wanted),
-        object::File::MachO32(f) => macho::symbols(f, data, &wanted),
-        object::File::MachO64(f) => macho::symbols(f, data, &wanted),
-        _ => read_symbols(&file, &wanted),
-    };
+    let symbols = symbols_of(&file, data, &wanted);
     let version_vars: BTreeMap<String, String> = symbols
         .vars
         .iter()

@@ -57,6 +57,10 @@ pub struct Pclntab<'a> {
     funcnames: Option<&'a [u8]>,
     functab: &'a [u8],
     funcdata: &'a [u8],
+    /// The whole table, from the magic to the end of what the caller gave.
+    data: &'a [u8],
+    /// The pc-value tables (`pctab`): pcdata offsets index into it.
+    pctab: &'a [u8],
 }
 
 impl<'a> Pclntab<'a> {
@@ -86,6 +90,11 @@ impl<'a> Pclntab<'a> {
             Version::V1_16 => (word(0)?, tail(word(2)?)?, tail(word(6)?)?, ps),
             Version::V1_2 => (word(0)?, data, data, ps),
         };
+        let pctab = match version {
+            Version::V1_18 | Version::V1_20 => tail(word(6)?)?,
+            Version::V1_16 => tail(word(5)?)?,
+            Version::V1_2 => data,
+        };
         let funcnames = match version {
             Version::V1_18 | Version::V1_20 => data.get(word(3)?..word(4)?),
             Version::V1_16 => data.get(word(2)?..word(3)?),
@@ -110,6 +119,8 @@ impl<'a> Pclntab<'a> {
             funcnames,
             functab,
             funcdata,
+            data,
+            pctab,
         };
         // The first function must have a readable, non-empty name.
         table.name(0).filter(|n| !n.is_empty())?;
@@ -150,22 +161,91 @@ impl<'a> Pclntab<'a> {
         read_uint(b, self.big_endian)
     }
 
-    /// The name of function `i`, or `None` where the table points outside itself.
-    pub fn name(&self, i: usize) -> Option<&'a [u8]> {
-        let field = match self.version {
+    /// Size of a functab field and of `_func`'s first field (the entry): a u32 offset since
+    /// Go 1.18, a pointer before.
+    fn field_size(&self) -> usize {
+        match self.version {
             Version::V1_18 | Version::V1_20 => 4,
             _ => usize::from(self.ptr_size),
-        };
+        }
+    }
+
+    /// Offset of function `i`'s `_func` record in the function data (the table itself before
+    /// Go 1.16, `pclntable` since).
+    fn func_offset(&self, i: usize) -> Option<usize> {
+        let field = self.field_size();
         let at = i.checked_mul(2)?.checked_add(1)?.checked_mul(field)?;
-        let funcoff =
-            usize::try_from(self.uint(self.functab.get(at..at.checked_add(field)?)?)?).ok()?;
-        // _func starts with the entry (u32 offset since 1.18, a pointer before); nameOff follows.
-        // funcoff comes from the file: every sum with it is checked.
-        let name_at = funcoff.checked_add(field)?;
+        usize::try_from(self.uint(self.functab.get(at..at.checked_add(field)?)?)?).ok()
+    }
+
+    /// The size of function `i`'s code: the distance from its entry to the next function's
+    /// (the table ends with a sentinel entry).
+    pub fn func_size(&self, i: usize) -> Option<u64> {
+        let field = self.field_size();
+        let entry = |k: usize| -> Option<u64> {
+            let at = k.checked_mul(2)?.checked_mul(field)?;
+            self.uint(self.functab.get(at..at.checked_add(field)?)?)
+        };
+        entry(i.checked_add(1)?)?.checked_sub(entry(i)?)
+    }
+
+    /// The name of function `i`, or `None` where the table points outside itself.
+    pub fn name(&self, i: usize) -> Option<&'a [u8]> {
+        // _func starts with the entry; nameOff follows. funcoff comes from the file: every
+        // sum with it is checked.
+        let name_at = self.func_offset(i)?.checked_add(self.field_size())?;
         let name_off = self.uint(self.funcdata.get(name_at..name_at.checked_add(4)?)?)?;
-        let name = self.funcnametab.get(usize::try_from(name_off).ok()?..)?;
+        self.name_at(u32::try_from(name_off).ok()?)
+    }
+
+    /// The NUL-terminated name at `offset` in the function-name table (what `_func.nameOff`
+    /// and an inline tree entry's name offset index).
+    pub fn name_at(&self, offset: u32) -> Option<&'a [u8]> {
+        let name = self.funcnametab.get(usize::try_from(offset).ok()?..)?;
         let end = memchr::memchr(0, name)?;
         Some(&name[..end])
+    }
+
+    /// Whether `offset` is where a name starts in the function-name table (the first byte,
+    /// or one after a NUL): a sanity check for name offsets read from elsewhere.
+    pub fn is_name_start(&self, offset: u32) -> bool {
+        let Ok(at) = usize::try_from(offset) else {
+            return false;
+        };
+        if at >= self.funcnametab.len() {
+            return false;
+        }
+        if let Some(names) = self.funcnames
+            && at >= names.len()
+        {
+            return false;
+        }
+        at == 0 || self.funcnametab[at - 1] == 0
+    }
+
+    /// Function `i`'s `_func` record, from its first byte to the end of the function data
+    /// (the record's length depends on its pcdata and funcdata counts).
+    pub fn func_record(&self, i: usize) -> Option<&'a [u8]> {
+        self.funcdata.get(self.func_offset(i)?..)
+    }
+
+    /// Where function `i`'s `_func` record starts, as an offset from the table's magic:
+    /// pre-1.18 funcdata pointers are aligned in memory, and the table is pointer-aligned.
+    pub fn func_record_position(&self, i: usize) -> Option<usize> {
+        let base = self.data.len() - self.funcdata.len();
+        base.checked_add(self.func_offset(i)?)
+    }
+
+    /// The pc-value tables that `_func.pcdata` offsets index.
+    pub fn pctab(&self) -> &'a [u8] {
+        self.pctab
+    }
+
+    /// Header word `n` after the magic's 8 bytes (nfunc is word 0), pointer-sized.
+    pub fn header_word(&self, n: usize) -> Option<u64> {
+        let ps = usize::from(self.ptr_size);
+        let at = 8usize.checked_add(n.checked_mul(ps)?)?;
+        self.uint(self.data.get(at..at.checked_add(ps)?)?)
     }
 
     /// Whether some function's name starts with `prefix`. Searches the name table in one

@@ -245,6 +245,13 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
 
 /// The identity of the finding a failed check is part of (before settling).
 pub fn finding_id(c: &Check) -> String {
+    // A known vulnerability is one finding per advisory, whatever level, symbols and severity
+    // each binary shows it at: the advisory is the cause.
+    if c.id == crate::rules::BINARY_VULN.id
+        && let Ok(v) = serde_json::from_value::<crate::vuln::data::VulnData>(c.data.clone())
+    {
+        return fingerprint(&["finding", &c.id, &v.id]);
+    }
     let line = c.line.map(|l| l.to_string()).unwrap_or_default();
     // Checks of different Go tests are different causes.
     let test = c

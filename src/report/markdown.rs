@@ -417,6 +417,7 @@ fn build(report: &Report, opts: &Options, detail: Detail) -> String {
         }
     }
 
+    vulnerabilities(&mut out, report, &found);
     alloc_sites(&mut out, report);
     soak_chart(&mut out, report);
     binary_matrix(&mut out, report);
@@ -595,6 +596,85 @@ fn soak_chart(out: &mut String, report: &Report) {
         );
     }
     out.push('\n');
+}
+
+/// The known vulnerabilities of the `binary.vuln` findings: new advisories first, each with
+/// "fixed in" and the binaries it is in; then the suppressed ones with their reasons.
+fn vulnerabilities(out: &mut String, report: &Report, found: &[Finding]) {
+    use crate::vuln::data::{Level, VulnData};
+    let vuln_id = crate::rules::BINARY_VULN.id;
+    let data = |c: &Check| serde_json::from_value::<VulnData>(c.data.clone()).ok();
+    let mut rows: Vec<(bool, Level, VulnData, usize)> = found
+        .iter()
+        .filter(|f| f.lead().id == vuln_id)
+        .filter_map(|f| {
+            let all: Vec<VulnData> = f.checks.iter().filter_map(|c| data(c)).collect();
+            let best = all.iter().min_by_key(|d| d.level)?.clone();
+            let new = f.change() != Some(Change::Existing);
+            Some((new, best.level, best, f.targets().len()))
+        })
+        .collect();
+    let mut suppressed: Vec<VulnData> = report
+        .checks
+        .iter()
+        .filter(|c| c.id == vuln_id && c.status == Status::Skip)
+        .filter_map(data)
+        .filter(|d| d.suppressed.is_some())
+        .collect();
+    suppressed.sort_by(|a, b| a.id.cmp(&b.id));
+    suppressed.dedup_by(|a, b| a.id == b.id);
+    if rows.is_empty() && suppressed.is_empty() {
+        return;
+    }
+    rows.sort_by(|a, b| (!a.0, a.1, &a.2.id).cmp(&(!b.0, b.1, &b.2.id)));
+    let baseline = report.baseline.is_some();
+    let _ = writeln!(
+        out,
+        "### Known vulnerabilities ({})\n\n| advisory | module | version | fixed in | level | binaries |{}\n|---|---|---|---|---|---:|{}",
+        rows.len(),
+        if baseline { " |" } else { "" },
+        if baseline { "---|" } else { "" }
+    );
+    for (new, level, d, n) in &rows {
+        let level = match level {
+            Level::Symbol => "symbol",
+            Level::Package => "package",
+            Level::Module => "module",
+        };
+        let _ = writeln!(
+            out,
+            "| [{}](https://pkg.go.dev/vuln/{}) | {} | {} | {} | {level} | {n} |{}",
+            cell(&d.id),
+            cell(&d.id),
+            cell(&d.module),
+            cell(&d.version),
+            cell(d.fixed.as_deref().unwrap_or("no fix yet")),
+            match (baseline, new) {
+                (false, _) => "",
+                (true, true) => " 🆕 new |",
+                (true, false) => " existing |",
+            }
+        );
+    }
+    out.push('\n');
+    for d in &suppressed {
+        if let Some(s) = &d.suppressed {
+            let until = s
+                .until
+                .as_deref()
+                .map(|u| format!(" until {}", cell(u)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {} suppressed{until}: {}",
+                cell(&d.id),
+                cell(&s.reason)
+            );
+        }
+    }
+    if !suppressed.is_empty() {
+        out.push('\n');
+    }
 }
 
 /// Size from `data.size` of `binary.readable`, else from its message ("… 7.6 MiB").

@@ -53,6 +53,10 @@ pub struct VulnData {
     /// The advisory's one-line summary.
     #[serde(default)]
     pub summary: String,
+    /// Caveats that lower confidence or explain the level: a fork checked at module level, a
+    /// main module at a pseudo-version, a `toolchain` advisory, a binary older than Go 1.18.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Set when goready.toml's `[vuln] ignore` suppresses this advisory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,

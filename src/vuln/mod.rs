@@ -2,6 +2,378 @@
 //! the Go vulnerability database read from the OSV entries of its v1 API ([`osv`]), matched
 //! against each binary's buildinfo and the functions its pclntab and inline trees hold; one
 //! `binary.vuln` check per (binary, advisory), with [`data::VulnData`] as its data.
+//!
+//! [`scan`] is the work: every binary read once (in parallel), the database asked once for the
+//! entries of the union of their modules, each binary matched ([`matching`]) and judged
+//! ([`checks`]). [`run`] is the front door of `goready vuln FILE...`; [`scan_built`] the scan
+//! `goready build` runs on its matrix.
 
+mod binary;
+pub mod checks;
 pub mod data;
+pub mod db;
+pub mod gomod;
+pub mod matching;
 pub mod osv;
+pub mod semver;
+pub mod settings;
+pub mod symbols;
+mod time;
+
+use std::path::PathBuf;
+
+use crate::cancel::{Cancel, Stopped};
+use crate::model::Check;
+use crate::progress::{Event, Say, Sink};
+use crate::step::Step;
+
+pub use binary::{Scanned, Unscannable};
+pub use settings::{Ignore, Settings};
+
+/// At most this many binaries are read at once (reading is I/O and a pass over the function
+/// table; two threads keep a shared CI runner responsive).
+const READERS: usize = 4;
+
+/// Reads every file, in parallel; results in the order given.
+pub fn read_all(
+    files: &[(PathBuf, String)],
+    sink: &dyn Sink,
+    cancel: &Cancel,
+) -> Result<Vec<Result<Scanned, Unscannable>>, Stopped> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<Scanned, Unscannable>>>> =
+        files.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let threads = READERS.min(files.len()).max(1);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    if cancel.is_cancelled() {
+                        return;
+                    }
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some((path, shown)) = files.get(i) else {
+                        return;
+                    };
+                    sink.emit(Event::Started {
+                        step: Step::Vuln,
+                        item: shown.clone(),
+                    });
+                    let read = binary::read(path, shown);
+                    sink.emit(Event::Finished {
+                        step: Step::Vuln,
+                        item: shown.clone(),
+                        ok: read.is_ok(),
+                        detail: match &read {
+                            Ok(s) => format!(
+                                "{} modules, {} functions",
+                                s.binary.deps.len(),
+                                s.functions
+                            ),
+                            Err(Unscannable::Unreadable(e) | Unscannable::NotGo(e)) => e.clone(),
+                        },
+                    });
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(read);
+                    }
+                }
+            });
+        }
+    });
+    cancel.check()?;
+    Ok(slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(Unscannable::Unreadable("not read".into())))
+        })
+        .collect())
+}
+
+/// Every module path the database must answer for, over all binaries.
+pub fn wanted_modules<'a>(scanned: impl IntoIterator<Item = &'a Scanned>) -> Vec<String> {
+    let mut all: Vec<String> = scanned
+        .into_iter()
+        .flat_map(|s| s.binary.wanted_modules())
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Judges binaries already read against the entries of their modules: one check per
+/// (binary, advisory), or one passing check per clean binary. `db_line` names the database
+/// and its date in every message.
+pub fn judge(
+    read: &[Result<Scanned, Unscannable>],
+    shown: &[String],
+    entries: &[osv::Entry],
+    settings: &Settings,
+    now_unix: i64,
+    db_line: &str,
+    go_mod: Option<&(String, gomod::GoMod)>,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (result, path) in read.iter().zip(shown) {
+        match result {
+            Err(Unscannable::Unreadable(why) | Unscannable::NotGo(why)) => {
+                checks.push(checks::unscannable(path, why))
+            }
+            Ok(s) => {
+                let matches = matching::match_binary(&s.binary, entries, now_unix);
+                if matches.is_empty() {
+                    checks.push(checks::clean(path, s.binary.deps.len(), db_line));
+                }
+                for m in &matches {
+                    let mut m = m.clone();
+                    m.notes.extend(s.notes.iter().cloned());
+                    let mut check = checks::check_of(path, &m, &settings.ignore, now_unix, db_line);
+                    if let Some((file, line)) = locate(&s.binary, &m, go_mod) {
+                        // Where to fix it, not what it is: set after the fingerprint was made,
+                        // so an edit that moves go.mod's lines leaves findings as they were.
+                        check.file = Some(file);
+                        check.line = Some(line);
+                    }
+                    checks.push(check);
+                }
+            }
+        }
+    }
+    checks
+}
+
+/// The go.mod line of a match, when go.mod is the binary's main module's.
+fn locate(
+    bin: &matching::Binary,
+    m: &matching::Match,
+    go_mod: Option<&(String, gomod::GoMod)>,
+) -> Option<(String, u32)> {
+    let (shown, parsed) = go_mod?;
+    if bin
+        .main
+        .as_ref()
+        .is_some_and(|main| main.path != parsed.module)
+    {
+        return None;
+    }
+    let required = bin
+        .deps
+        .iter()
+        .find(|d| d.code_path() == m.module)
+        .map_or(m.module.as_str(), |d| d.path.as_str());
+    Some((shown.clone(), parsed.line_for(required)?))
+}
+
+/// Reads go.mod at `path` (shown as `shown`) for locating findings; None when absent.
+pub fn read_go_mod(path: &std::path::Path, shown: &str) -> Option<(String, gomod::GoMod)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some((shown.to_string(), gomod::GoMod::parse(&text)))
+}
+
+/// What `goready vuln` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The binaries, as given (shown as given in every check's target).
+    pub files: Vec<PathBuf>,
+    /// `--db`: wins over `[vuln] db`; neither: <https://vuln.go.dev>.
+    pub db: Option<String>,
+    /// Where fetched databases are cached.
+    pub cache: db::Cache,
+    /// goready.toml's `[vuln]`.
+    pub settings: Settings,
+    /// The module's go.mod (`(shown path, parsed)`): findings point at its `require` lines.
+    pub go_mod: Option<(String, gomod::GoMod)>,
+}
+
+/// What a scan found, with the database it was judged against.
+#[derive(Debug, Clone)]
+pub struct VulnRun {
+    /// One `binary.vuln` check per (binary, advisory); one passing check per clean binary.
+    pub checks: Vec<Check>,
+    /// The database: where it is, when it last changed.
+    pub database: db::DbInfo,
+    /// Set when the database is older than `[vuln] max_age`: the warning, in a line.
+    pub stale: Option<String>,
+    /// Files that could not be read at all (missing, a directory, no permission).
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// Why a scan produced no result.
+#[derive(Debug)]
+pub enum Failure {
+    /// The database could not be opened or read; it is named.
+    Database(db::DbError),
+    /// `--db` or `[vuln] db` is not a database location.
+    Usage(String),
+    /// Cancelled.
+    Stopped(Stopped),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Database(e) => write!(f, "{e}"),
+            Failure::Usage(e) => f.write_str(e),
+            Failure::Stopped(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The database line every message carries: where, and when it last changed.
+pub fn db_line(info: &db::DbInfo) -> String {
+    let day = info.modified.get(..10).unwrap_or(&info.modified);
+    format!("{} (modified {day})", info.source)
+}
+
+/// The staleness warning, when the database is older than `max_age` at `now_unix`.
+pub fn stale_warning(
+    info: &db::DbInfo,
+    max_age: std::time::Duration,
+    now_unix: i64,
+) -> Option<String> {
+    let modified = time::rfc3339_to_unix(&info.modified)?;
+    let age = now_unix.saturating_sub(modified);
+    (age > max_age.as_secs() as i64).then(|| {
+        format!(
+            "the vulnerability database {} was last modified {} ({} days ago, more than the {} days [vuln] max_age allows): advisories published since are missing",
+            info.source,
+            info.modified,
+            age / 86_400,
+            max_age.as_secs() / 86_400
+        )
+    })
+}
+
+/// Reads the binaries and opens the database at once, then matches: the common part of
+/// [`run`] and [`scan_built`].
+fn scan_files(
+    files: &[(PathBuf, String)],
+    location: Option<&str>,
+    cache: &db::Cache,
+    settings: &Settings,
+    go_mod: Option<&(String, gomod::GoMod)>,
+    sink: &dyn Sink,
+    cancel: &Cancel,
+) -> Result<(Vec<Result<Scanned, Unscannable>>, Vec<Check>, db::DbInfo), Failure> {
+    let text = location
+        .or(settings.db.as_deref())
+        .unwrap_or(db::DEFAULT_URL);
+    let source =
+        db::Source::parse(text).map_err(|e| Failure::Usage(format!("--db {text:?}: {e}")))?;
+    sink.emit(Event::Began {
+        step: Step::Vuln,
+        total: Some(files.len() as u64),
+        what: format!("{} binaries against {}", files.len(), source.display()),
+    });
+    let open = db::OpenOptions {
+        cache: cache.clone(),
+        cancel: cancel.clone(),
+        ..db::OpenOptions::default()
+    };
+    // The index loads while the binaries are read.
+    let (database, read) = std::thread::scope(|s| {
+        let opened = s.spawn(|| db::Database::open(&source, &open, sink));
+        let read = read_all(files, sink, cancel);
+        (opened.join(), read)
+    });
+    let read = read.map_err(Failure::Stopped)?;
+    let database = match database {
+        Ok(d) => d.map_err(Failure::Database)?,
+        Err(_) => {
+            return Err(Failure::Usage(
+                "internal error: the database reader panicked".into(),
+            ));
+        }
+    };
+    cancel.check().map_err(Failure::Stopped)?;
+    let wanted = wanted_modules(read.iter().filter_map(|r| r.as_ref().ok()));
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let entries = database.entries_for(&wanted).map_err(Failure::Database)?;
+    let info = database.info().clone();
+    let shown: Vec<String> = files.iter().map(|(_, s)| s.clone()).collect();
+    let checks = judge(
+        &read,
+        &shown,
+        &entries,
+        settings,
+        time::now_unix(),
+        &db_line(&info),
+        go_mod,
+    );
+    Ok((read, checks, info))
+}
+
+/// `goready vuln FILE...`: scans every file against one database. A database that cannot
+/// be read is a [`Failure`] (the CLI exits 2 naming it), never a pass.
+pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> Result<VulnRun, Failure> {
+    let files: Vec<(PathBuf, String)> = opts
+        .files
+        .iter()
+        .map(|p| (p.clone(), p.display().to_string()))
+        .collect();
+    let (read, mut checks, database) = scan_files(
+        &files,
+        opts.db.as_deref(),
+        &opts.cache,
+        &opts.settings,
+        opts.go_mod.as_ref(),
+        sink,
+        cancel,
+    )?;
+    // An unreadable file is a usage error of this command, not a check.
+    let mut unreadable = Vec::new();
+    for (r, (_, shown)) in read.iter().zip(&files) {
+        if let Err(Unscannable::Unreadable(why)) = r {
+            unreadable.push((shown.clone(), why.clone()));
+            checks.retain(|c| c.target.as_deref() != Some(shown));
+        }
+    }
+    let stale = stale_warning(&database, opts.settings.max_age, time::now_unix());
+    if let Some(w) = &stale {
+        Say::new(Step::Vuln, sink).warn(w.clone());
+    }
+    Ok(VulnRun {
+        checks,
+        database,
+        stale,
+        unreadable,
+    })
+}
+
+/// The scan `goready build` runs on the binaries it built (`(path, label)`: checks target the
+/// label, as the build's other binary checks do). A database that cannot be read becomes one
+/// skipped check per binary that says why, or an error with `[vuln] required = true`; a stale
+/// one a warning note.
+pub fn scan_built(
+    files: &[(PathBuf, String)],
+    settings: &Settings,
+    go_mod: Option<&(String, gomod::GoMod)>,
+    sink: &dyn Sink,
+    cancel: &Cancel,
+) -> Vec<Check> {
+    if files.is_empty() || !settings.scan {
+        return Vec::new();
+    }
+    let cache = Settings::cache_of(settings.cache.as_deref());
+    match scan_files(files, None, &cache, settings, go_mod, sink, cancel) {
+        Ok((_, mut checks, info)) => {
+            if let Some(w) = stale_warning(&info, settings.max_age, time::now_unix()) {
+                // The build's report is where this is read: each check carries the warning.
+                for c in &mut checks {
+                    c.message.push_str(&format!(" Warning: {w}."));
+                }
+                Say::new(Step::Vuln, sink).warn(w);
+            }
+            checks
+        }
+        Err(Failure::Stopped(_)) => Vec::new(),
+        Err(e) => files
+            .iter()
+            .map(|(_, label)| checks::no_database(label, &e.to_string(), settings.required))
+            .collect(),
+    }
+}

@@ -1,0 +1,167 @@
+//! The rule `binary.vuln`: one check per (binary, advisory) with [`VulnData`] as its data,
+//! one passing check per binary with no advisory, and the skip/error a database that cannot
+//! be read turns into. The rule only judges what matching found.
+
+use crate::model::{Check, Severity};
+use crate::rules::BINARY_VULN;
+
+use super::data::{Evidence, Level, Suppression, VulnData};
+use super::matching::Match;
+use super::settings::Ignore;
+
+/// The severity a failure at `level` has before goready.toml's `[rules]`: a vulnerable
+/// function in the binary is an error; a linked package or a required module a notice.
+pub fn severity_of(level: Level, toolchain: bool) -> Severity {
+    match level {
+        Level::Symbol if !toolchain => Severity::Error,
+        _ => Severity::Notice,
+    }
+}
+
+/// The check's own title: the advisory and the module, so that each advisory on a binary
+/// fingerprints apart and the same advisory on two binaries reads alike.
+pub fn title_of(id: &str, module: &str) -> String {
+    format!("{id} in {module}")
+}
+
+fn evidence_text(m: &Match) -> String {
+    if m.toolchain {
+        return "the Go release that built the binary is in the advisory's range".into();
+    }
+    match (m.evidence, m.level) {
+        (Evidence::SymbolsMatched, Level::Symbol) => {
+            "vulnerable functions found by name in the binary's function table".into()
+        }
+        (Evidence::SymbolsMatched, Level::Package) => {
+            "the function table holds the vulnerable package but none of its vulnerable functions".into()
+        }
+        (Evidence::SymbolsMatched, Level::Module) => {
+            "the function table holds none of the vulnerable packages; only the module's version matches".into()
+        }
+        (Evidence::AdvisoryWithoutSymbols, Level::Module) => {
+            "the advisory lists no packages for this module: the module's version is all there is to match".into()
+        }
+        (Evidence::AdvisoryWithoutSymbols, _) => {
+            "the advisory lists no vulnerable functions for the package, so any of its functions counts".into()
+        }
+        (Evidence::StrippedFallback, _) => {
+            "the binary's function table could not be read: module version only".into()
+        }
+    }
+}
+
+/// The one-line verdict of a match, evidence and notes included.
+fn message_of(m: &Match, db_line: &str) -> String {
+    let fixed = match &m.fixed {
+        Some(f) => format!("fixed in {f}"),
+        None => "no fixed version yet".into(),
+    };
+    let what = match m.level {
+        Level::Symbol => format!(
+            "vulnerable functions in the binary: {}",
+            m.symbols.join(", ")
+        ),
+        Level::Package => "a vulnerable package is linked, none of its vulnerable functions".into(),
+        Level::Module => "the module is at an affected version".into(),
+    };
+    let mut text = format!(
+        "{} {} {} ({fixed}): {what}. {}. Evidence: {}.",
+        m.id,
+        m.module,
+        m.version,
+        m.summary.trim_end_matches('.'),
+        evidence_text(m)
+    );
+    for note in &m.notes {
+        text.push_str(" Note: ");
+        text.push_str(note);
+        text.push('.');
+    }
+    if !db_line.is_empty() {
+        text.push_str(" Database: ");
+        text.push_str(db_line);
+        text.push('.');
+    }
+    text
+}
+
+/// The suppression of `m`, if `[vuln] ignore` names its id or an alias.
+pub fn suppression_for<'a>(m: &Match, ignore: &'a [Ignore]) -> Option<&'a Ignore> {
+    ignore
+        .iter()
+        .find(|i| i.id == m.id || m.aliases.iter().any(|a| *a == i.id))
+}
+
+/// The check of one advisory in one binary. A suppression in force makes it a skip that says
+/// why; one past its `until` fails again and says it expired.
+pub fn check_of(path: &str, m: &Match, ignore: &[Ignore], now_unix: i64, db_line: &str) -> Check {
+    let suppression = suppression_for(m, ignore);
+    let data = VulnData {
+        id: m.id.clone(),
+        aliases: m.aliases.clone(),
+        module: m.module.clone(),
+        version: m.version.clone(),
+        fixed: m.fixed.clone(),
+        level: m.level,
+        symbols: m.symbols.clone(),
+        evidence: m.evidence,
+        summary: m.summary.clone(),
+        notes: m.notes.clone(),
+        suppressed: suppression.map(|s| Suppression {
+            reason: s.reason.clone(),
+            until: s.until.clone(),
+        }),
+    };
+    let builder = Check::of(&BINARY_VULN)
+        .target(path)
+        .title(title_of(&m.id, &m.module))
+        .severity(severity_of(m.level, m.toolchain))
+        .data(serde_json::to_value(&data).unwrap_or_default());
+    let message = message_of(m, db_line);
+    match suppression {
+        Some(s) if s.in_force(now_unix) => builder.skip(format!(
+            "suppressed{}: {}. {message}",
+            s.until
+                .as_deref()
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_default(),
+            s.reason
+        )),
+        Some(s) => builder.fail(format!(
+            "{message} The suppression ({}) expired on {}.",
+            s.reason,
+            s.until.as_deref().unwrap_or("?")
+        )),
+        None => builder.fail(message),
+    }
+}
+
+/// The passing check of a binary no advisory matched.
+pub fn clean(path: &str, modules: usize, db_line: &str) -> Check {
+    Check::of(&BINARY_VULN).target(path).pass(format!(
+        "no known vulnerability in the Go standard library or the {modules} module(s) of the binary. Database: {db_line}."
+    ))
+}
+
+/// The check of a file that could not be scanned (not a Go binary with build info, or
+/// unreadable): a skip, since `binary.readable`/`binary.go` judge the file itself.
+pub fn unscannable(path: &str, why: &str) -> Check {
+    Check::of(&BINARY_VULN)
+        .target(path)
+        .skip(format!("not scanned for known vulnerabilities: {why}"))
+}
+
+/// The check of a binary when the database could not be read: a skip that says why, or an
+/// error when `[vuln] required = true`.
+pub fn no_database(path: &str, why: &str, required: bool) -> Check {
+    let builder = Check::of(&BINARY_VULN).target(path);
+    if required {
+        builder.error(format!(
+            "not scanned: {why} ([vuln] required = true makes this an error)"
+        ))
+    } else {
+        builder.skip(format!(
+            "not scanned: {why} (set [vuln] db to a reachable URL, a v1 folder or vulndb.zip; [vuln] required = true makes this an error)"
+        ))
+    }
+}

@@ -1,0 +1,882 @@
+//! Which advisories a binary carries, and how surely: the matching of govulncheck v1.9.0's
+//! binary mode (golang.org/x/vuln `internal/vulncheck/binary.go`, `vulncheck.go`,
+//! `utils.go`), restated over our own types, plus what it leaves out.
+//!
+//! As govulncheck does:
+//! - the modules are the build info's dependencies (a replaced one at its replacement's
+//!   version; its entries looked up under the replacement's path), `stdlib` at the Go version
+//!   as semver, and the main module;
+//! - an entry applies to a module through its `affected` blocks that name that module and
+//!   whose `SEMVER` ranges hold the version (no SEMVER range at all: every version); withdrawn
+//!   entries are skipped; a block's `imports` are filtered by the binary's GOOS/GOARCH and a
+//!   block whose imports are all filtered out is dropped;
+//! - package level: a function of a vulnerable package is in the binary (the package's module
+//!   is the longest module path that prefixes it, std packages belong to `stdlib`); symbol
+//!   level: a vulnerable function is (an import without symbols: any function of it; a block
+//!   without imports: any function of the module's packages); unexported symbols are dropped
+//!   when the same advisory matched exported ones in the package;
+//! - "fixed in" is the earliest fix above the version that no range of the module puts back.
+//!
+//! Beyond it (each says so in the match's notes): a binary whose function table cannot be read
+//! stays at module level (evidence `stripped_fallback`) instead of claiming every symbol; a
+//! fork (a replace that changes the path) is checked at module level against the fork's own
+//! entries; a main module at a pseudo-version is flagged as low confidence; `toolchain`
+//! entries are matched against the Go that built the binary; binaries older than Go 1.18 are
+//! scanned as far as their tables allow.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::data::{Evidence, Level};
+use super::osv::{Affected, Entry, Import, Range};
+use super::semver;
+use super::symbols::PackageSymbols;
+
+/// The module path govulncheck and the database use for the standard library.
+pub const STDLIB: &str = "stdlib";
+/// The module path the database uses for the go command and the toolchain.
+pub const TOOLCHAIN: &str = "toolchain";
+
+/// A module as the binary's build info records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Module {
+    /// Its path.
+    pub path: String,
+    /// Its version (`(devel)` or empty when unknown).
+    pub version: String,
+    /// The replacement (`=>`): path and version.
+    pub replace: Option<(String, String)>,
+}
+
+impl Module {
+    /// The path the code came from: the replacement's, where replaced.
+    pub fn code_path(&self) -> &str {
+        self.replace.as_ref().map_or(&self.path, |(p, _)| p)
+    }
+
+    /// The version the code is at: the replacement's, where replaced.
+    pub fn code_version(&self) -> &str {
+        self.replace.as_ref().map_or(&self.version, |(_, v)| v)
+    }
+
+    /// A replace that points at another module path (a fork, or a local directory).
+    pub fn is_fork(&self) -> bool {
+        self.replace.as_ref().is_some_and(|(p, _)| *p != self.path)
+    }
+}
+
+/// What matching needs to know of one binary.
+#[derive(Debug, Clone, Default)]
+pub struct Binary {
+    /// The Go that built it (`go1.26.0`).
+    pub go_version: String,
+    /// The main package's import path (build info `path`), which `main.` functions belong to.
+    pub main_path: String,
+    /// The main module.
+    pub main: Option<Module>,
+    /// The dependencies.
+    pub deps: Vec<Module>,
+    /// `GOOS` of the build (empty: unknown, every platform filter passes).
+    pub goos: String,
+    /// `GOARCH` of the build.
+    pub goarch: String,
+    /// Its functions per package; `None` when the function table could not be read.
+    pub symbols: Option<PackageSymbols>,
+}
+
+impl Binary {
+    /// Every module path whose entries matching needs (replacements' paths, `stdlib`,
+    /// `toolchain`), for the database to read only those.
+    pub fn wanted_modules(&self) -> Vec<String> {
+        let mut out: BTreeSet<String> = self
+            .deps
+            .iter()
+            .chain(self.main.iter())
+            .map(|m| m.code_path().to_string())
+            .collect();
+        out.insert(STDLIB.into());
+        out.insert(TOOLCHAIN.into());
+        out.into_iter().collect()
+    }
+
+    /// The modules govulncheck scans: the dependencies, `stdlib`, the main module.
+    fn modules(&self) -> Vec<Module> {
+        let mut mods = self.deps.clone();
+        mods.push(Module {
+            path: STDLIB.into(),
+            version: semver::go_tag_to_semver(&self.go_version).unwrap_or_default(),
+            replace: None,
+        });
+        if let Some(main) = self.main.as_ref().filter(|m| !m.path.is_empty()) {
+            mods.push(main.clone());
+        }
+        mods
+    }
+}
+
+/// One advisory found in one binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// `GO-YYYY-NNNN`.
+    pub id: String,
+    /// CVE / GHSA ids.
+    pub aliases: Vec<String>,
+    /// The advisory's summary.
+    pub summary: String,
+    /// The affected module as the binary has it (the replacement's path where replaced;
+    /// `stdlib`, `toolchain`).
+    pub module: String,
+    /// Its version in the binary (semver; the Go version for `stdlib` and `toolchain`).
+    pub version: String,
+    /// Earliest fix that is not itself vulnerable (`v`-prefixed semver).
+    pub fixed: Option<String>,
+    /// How much is known to be in the binary.
+    pub level: Level,
+    /// Vulnerable functions found, fully qualified (`golang.org/x/text/language.Parse`,
+    /// `net/http.Client.Do`), sorted; empty below symbol level.
+    pub symbols: Vec<String>,
+    /// What the level rests on.
+    pub evidence: Evidence,
+    /// Caveats: fork, low confidence, toolchain, old binary.
+    pub notes: Vec<String>,
+    /// A `toolchain` advisory: the Go that built the binary, not its code.
+    pub toolchain: bool,
+}
+
+/// An entry with only the blocks that apply to one module.
+struct Affecting<'e> {
+    entry: &'e Entry,
+    blocks: Vec<Affected>,
+}
+
+/// A module and the entries that apply to it.
+struct ModVulns<'e> {
+    module: Module,
+    vulns: Vec<Affecting<'e>>,
+}
+
+/// Whether `version` is in the SEMVER ranges (govulncheck's `semver.Affects`).
+pub fn affects(ranges: &[Range], version: &str) -> bool {
+    if ranges.is_empty() {
+        return true;
+    }
+    let mut semver_seen = false;
+    for r in ranges.iter().filter(|r| r.kind == "SEMVER") {
+        semver_seen = true;
+        if contains(r, version) {
+            return true;
+        }
+    }
+    !semver_seen
+}
+
+/// Whether one SEMVER range holds `version` (govulncheck's `ContainsSemver`): events sorted
+/// by version, `introduced: 0` first, then walked.
+pub fn contains(range: &Range, version: &str) -> bool {
+    if range.kind != "SEMVER" {
+        return false;
+    }
+    if range.events.is_empty() {
+        return true;
+    }
+    let key = |e: &super::osv::RangeEvent| -> (bool, String) {
+        match (&e.introduced, &e.fixed) {
+            (Some(i), _) if i == "0" => (true, String::new()),
+            (_, Some(f)) if !f.is_empty() => (false, f.clone()),
+            (Some(i), _) => (false, i.clone()),
+            _ => (false, String::new()),
+        }
+    };
+    let mut events: Vec<_> = range.events.iter().collect();
+    // Stable: equal versions keep their order, as Go's sort.SliceStable does.
+    events.sort_by(|a, b| {
+        let (a0, av) = key(a);
+        let (b0, bv) = key(b);
+        match (a0, b0) {
+            (true, _) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            _ => semver::compare(&av, &bv),
+        }
+    });
+    let mut affected = false;
+    for e in events {
+        let introduced = e.introduced.as_deref().unwrap_or("");
+        let fixed = e.fixed.as_deref().unwrap_or("");
+        if !affected && !introduced.is_empty() {
+            affected = introduced == "0" || !semver::less(version, introduced);
+        } else if affected && !fixed.is_empty() {
+            affected = semver::less(version, fixed);
+        }
+    }
+    affected
+}
+
+/// "Fixed in" (govulncheck's `FixedVersion`): of the module's blocks, the fixes above
+/// `version`, lowest first, the first that no range contains; `v`-prefixed.
+pub fn fixed_version(module: &str, version: &str, blocks: &[Affected]) -> Option<String> {
+    let ours: Vec<&Affected> = blocks.iter().filter(|a| a.package.name == module).collect();
+    let mut fixes: Vec<&str> = ours
+        .iter()
+        .flat_map(|a| a.ranges.iter().filter(|r| r.kind == "SEMVER"))
+        .flat_map(|r| r.events.iter().filter_map(|e| e.fixed.as_deref()))
+        .filter(|f| !f.is_empty() && semver::less(version, f))
+        .collect();
+    fixes.sort_by(|a, b| semver::compare(a, b));
+    let fix = fixes.into_iter().find(|fix| {
+        !ours
+            .iter()
+            .any(|a| a.ranges.iter().any(|r| contains(r, fix)))
+    })?;
+    Some(if fix.starts_with('v') {
+        fix.to_string()
+    } else {
+        format!("v{fix}")
+    })
+}
+
+fn platform_ok(value: &str, allowed: &[String]) -> bool {
+    value.is_empty() || allowed.is_empty() || allowed.iter().any(|a| a == value)
+}
+
+/// Withdrawn at or before now (a timestamp that does not parse counts as withdrawn: the
+/// entry says it is, only not when).
+fn withdrawn(entry: &Entry, now_unix: i64) -> bool {
+    match &entry.withdrawn {
+        None => false,
+        Some(at) => super::time::rfc3339_to_unix(at).is_none_or(|t| t < now_unix),
+    }
+}
+
+/// The blocks of `entry` that apply to `module` at `version` on the platform.
+fn applying_blocks(
+    entry: &Entry,
+    module: &str,
+    version: &str,
+    goos: &str,
+    goarch: &str,
+) -> Vec<Affected> {
+    if version.is_empty() || version == "(devel)" {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for a in entry.affected.iter().filter(|a| a.package.name == module) {
+        if !affects(&a.ranges, version) {
+            continue;
+        }
+        let imports: &[Import] = a
+            .ecosystem_specific
+            .as_ref()
+            .map_or(&[], |e| e.imports.as_slice());
+        let kept: Vec<Import> = imports
+            .iter()
+            .filter(|p| platform_ok(goos, &p.goos) && platform_ok(goarch, &p.goarch))
+            .cloned()
+            .collect();
+        if !imports.is_empty() && kept.is_empty() {
+            continue;
+        }
+        let mut block = a.clone();
+        block.ecosystem_specific = Some(super::osv::EcosystemSpecific { imports: kept });
+        out.push(block);
+    }
+    out
+}
+
+fn imports_of(block: &Affected) -> &[Import] {
+    block
+        .ecosystem_specific
+        .as_ref()
+        .map_or(&[], |e| e.imports.as_slice())
+}
+
+/// govulncheck's `IsStdPackage`: no dot in the first path element.
+fn is_std_package(pkg: &str) -> bool {
+    if pkg.is_empty() {
+        return false;
+    }
+    let first = pkg.split('/').next().unwrap_or(pkg);
+    !first.contains('.')
+}
+
+fn is_exported(symbol: &str) -> bool {
+    symbol
+        .rsplit('.')
+        .next()
+        .and_then(|last| last.chars().next())
+        .is_some_and(char::is_uppercase)
+}
+
+/// What was found of one entry: the highest level and where.
+struct Found {
+    level: Level,
+    module: String,
+    version: String,
+    fixed: Option<String>,
+    symbols: BTreeSet<String>,
+    evidence: Evidence,
+}
+
+/// Matches one binary against the entries of the modules it holds (`entries` may hold more;
+/// only those naming the binary's modules count). `now_unix` decides withdrawals.
+pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match> {
+    let mut by_module: HashMap<&str, Vec<&Entry>> = HashMap::new();
+    for e in entries {
+        let mut named: Vec<&str> = e.affected.iter().map(|a| a.package.name.as_str()).collect();
+        named.sort_unstable();
+        named.dedup();
+        for m in named {
+            by_module.entry(m).or_default().push(e);
+        }
+    }
+    let mods = bin.modules();
+    // FetchVulnerabilities: entries by the code's path; affectingVulnerabilities: blocks by
+    // the module's own path at the code's version.
+    let mut affecting: Vec<ModVulns> = Vec::new();
+    let mut forks: Vec<(Module, Vec<Affecting>)> = Vec::new();
+    for m in &mods {
+        let Some(list) = by_module.get(m.code_path()) else {
+            continue;
+        };
+        let mut vulns = Vec::new();
+        let mut fork_vulns = Vec::new();
+        for entry in list.iter().copied().filter(|e| !withdrawn(e, now_unix)) {
+            let blocks = applying_blocks(entry, &m.path, m.code_version(), &bin.goos, &bin.goarch);
+            if !blocks.is_empty() {
+                vulns.push(Affecting { entry, blocks });
+            } else if m.is_fork() {
+                let blocks = applying_blocks(
+                    entry,
+                    m.code_path(),
+                    m.code_version(),
+                    &bin.goos,
+                    &bin.goarch,
+                );
+                if !blocks.is_empty() {
+                    fork_vulns.push(Affecting { entry, blocks });
+                }
+            }
+        }
+        affecting.push(ModVulns {
+            module: m.clone(),
+            vulns,
+        });
+        if !fork_vulns.is_empty() {
+            forks.push((m.clone(), fork_vulns));
+        }
+    }
+
+    let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    let mut entry_of: HashMap<String, &Entry> = HashMap::new();
+    let raise = |found: &mut BTreeMap<String, Found>, id: &str, f: Found| match found.get_mut(id) {
+        Some(old) if f.level < old.level => *old = f,
+        Some(old) if f.level == old.level && f.level == Level::Symbol => {
+            old.symbols.extend(f.symbols)
+        }
+        Some(_) => {}
+        None => {
+            found.insert(id.to_string(), f);
+        }
+    };
+
+    let has_symbol_data = |blocks: &[Affected]| {
+        blocks
+            .iter()
+            .any(|b| imports_of(b).iter().any(|i| !i.symbols.is_empty()))
+    };
+
+    // Module level.
+    for mv in &affecting {
+        for v in &mv.vulns {
+            entry_of.insert(v.entry.id.clone(), v.entry);
+            let no_imports = v.blocks.iter().all(|b| imports_of(b).is_empty());
+            let evidence = if bin.symbols.is_none() {
+                Evidence::StrippedFallback
+            } else if no_imports {
+                Evidence::AdvisoryWithoutSymbols
+            } else {
+                Evidence::SymbolsMatched
+            };
+            raise(
+                &mut found,
+                &v.entry.id,
+                Found {
+                    level: Level::Module,
+                    module: mv.module.code_path().to_string(),
+                    version: mv.module.code_version().to_string(),
+                    fixed: fixed_version(
+                        mv.module.code_path(),
+                        mv.module.code_version(),
+                        &v.blocks,
+                    ),
+                    symbols: BTreeSet::new(),
+                    evidence,
+                },
+            );
+        }
+    }
+
+    if let Some(symbols) = &bin.symbols {
+        // The module of a package (ForPackage with an unknown module): stdlib for std
+        // packages, else the longest module path that is a string prefix of it.
+        let mods_with_entries: Vec<&ModVulns> = affecting.iter().collect();
+        let module_of = |pkg: &str| -> Option<&ModVulns> {
+            let std = is_std_package(pkg);
+            let mut best: Option<&ModVulns> = None;
+            for mv in &mods_with_entries {
+                if std && mv.module.path == STDLIB {
+                    return Some(mv);
+                }
+                if pkg.starts_with(mv.module.path.as_str())
+                    && best.is_none_or(|b| b.module.path.len() < mv.module.path.len())
+                {
+                    best = Some(mv);
+                }
+            }
+            best
+        };
+        // (id, pkg, module) → symbols found, for the exported-first filter.
+        let mut sym_hits: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
+        for (pkg, syms) in &symbols.by_package {
+            let Some(mv) = module_of(pkg) else { continue };
+            let import_path = match &mv.module.replace {
+                Some((rp, _)) => format!("{rp}{}", &pkg[mv.module.path.len().min(pkg.len())..]),
+                None => pkg.clone(),
+            };
+            for v in &mv.vulns {
+                // ForPackage: a block without imports, or an import of this path.
+                let pkg_hit = v.blocks.iter().any(|b| {
+                    let imps = imports_of(b);
+                    imps.is_empty() || imps.iter().any(|i| i.path == import_path)
+                });
+                if !pkg_hit {
+                    continue;
+                }
+                let fixed =
+                    fixed_version(mv.module.code_path(), mv.module.code_version(), &v.blocks);
+                let evidence = if has_symbol_data(&v.blocks) {
+                    Evidence::SymbolsMatched
+                } else {
+                    Evidence::AdvisoryWithoutSymbols
+                };
+                raise(
+                    &mut found,
+                    &v.entry.id,
+                    Found {
+                        level: Level::Package,
+                        module: mv.module.code_path().to_string(),
+                        version: mv.module.code_version().to_string(),
+                        fixed: fixed.clone(),
+                        symbols: BTreeSet::new(),
+                        evidence,
+                    },
+                );
+                // ForSymbol.
+                for sym in syms {
+                    let hit = v.blocks.iter().any(|b| {
+                        let imps = imports_of(b);
+                        imps.is_empty()
+                            || imps.iter().any(|i| {
+                                i.path == import_path
+                                    && (i.symbols.is_empty() || i.symbols.contains(sym))
+                            })
+                    });
+                    if hit {
+                        sym_hits
+                            .entry((v.entry.id.clone(), pkg.clone(), mv.module.path.clone()))
+                            .or_default()
+                            .insert(sym.clone());
+                    }
+                }
+            }
+        }
+        for ((id, pkg, _), syms) in sym_hits {
+            let any_exported = syms.iter().any(|s| is_exported(s));
+            let kept: BTreeSet<String> = syms
+                .into_iter()
+                .filter(|s| !any_exported || is_exported(s))
+                .map(|s| format!("{pkg}.{s}"))
+                .collect();
+            let Some(pkg_level) = found.get(&id) else {
+                continue;
+            };
+            let f = Found {
+                level: Level::Symbol,
+                module: pkg_level.module.clone(),
+                version: pkg_level.version.clone(),
+                fixed: pkg_level.fixed.clone(),
+                symbols: kept,
+                evidence: pkg_level.evidence,
+            };
+            raise(&mut found, &id, f);
+        }
+    }
+
+    let mut out: Vec<Match> = found
+        .into_iter()
+        .map(|(id, f)| {
+            let entry = entry_of[&id];
+            let mut notes = Vec::new();
+            if let Some(main) = bin.main.as_ref().filter(|m| m.path == f.module)
+                && semver::is_pseudo(&main.version)
+            {
+                notes.push(if semver::is_base_pseudo(&main.version) {
+                    format!(
+                        "low confidence: the main module's version {} is a pseudo-version the go command derived from the last tag before the commit, so a fix made after that tag may already be in it",
+                        main.version
+                    )
+                } else {
+                    format!(
+                        "low confidence: the main module's version {} is a pseudo-version (an untagged commit), compared by its date",
+                        main.version
+                    )
+                });
+            }
+            Match {
+                aliases: entry.aliases.clone(),
+                summary: entry.summary.clone(),
+                id,
+                module: f.module,
+                version: f.version,
+                fixed: f.fixed,
+                level: f.level,
+                symbols: f.symbols.into_iter().collect(),
+                evidence: f.evidence,
+                notes,
+                toolchain: false,
+            }
+        })
+        .collect();
+
+    // Forks: module level against the fork's own entries, never claimed further.
+    for (m, vulns) in forks {
+        for v in vulns {
+            if out.iter().any(|x| x.id == v.entry.id) {
+                continue;
+            }
+            out.push(Match {
+                id: v.entry.id.clone(),
+                aliases: v.entry.aliases.clone(),
+                summary: v.entry.summary.clone(),
+                module: m.code_path().to_string(),
+                version: m.code_version().to_string(),
+                fixed: fixed_version(m.code_path(), m.code_version(), &v.blocks),
+                level: Level::Module,
+                symbols: Vec::new(),
+                evidence: Evidence::AdvisoryWithoutSymbols,
+                notes: vec![format!(
+                    "fork: {} is replaced by {} {}; checked at module level against the fork's own advisories (its packages have other paths than the advisory names)",
+                    m.path,
+                    m.code_path(),
+                    m.code_version()
+                )],
+                toolchain: false,
+            });
+        }
+    }
+
+    // The toolchain that built the binary.
+    if let Some(go) = semver::go_tag_to_semver(&bin.go_version)
+        && let Some(list) = by_module.get(TOOLCHAIN)
+    {
+        for entry in list.iter().copied().filter(|e| !withdrawn(e, now_unix)) {
+            if out.iter().any(|x| x.id == entry.id) {
+                continue;
+            }
+            let blocks = applying_blocks(entry, TOOLCHAIN, &go, &bin.goos, &bin.goarch);
+            if blocks.is_empty() {
+                continue;
+            }
+            out.push(Match {
+                id: entry.id.clone(),
+                aliases: entry.aliases.clone(),
+                summary: entry.summary.clone(),
+                module: TOOLCHAIN.into(),
+                version: go.clone(),
+                fixed: fixed_version(TOOLCHAIN, &go, &blocks),
+                level: Level::Module,
+                symbols: Vec::new(),
+                evidence: Evidence::AdvisoryWithoutSymbols,
+                notes: vec![format!(
+                    "toolchain: the Go that built this binary ({}) is affected; the binary's code may not be, rebuild with a fixed Go to be sure",
+                    bin.go_version
+                )],
+                toolchain: true,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vuln::symbols::Naming;
+
+    fn entry(json: serde_json::Value) -> Entry {
+        serde_json::from_value(json).unwrap()
+    }
+
+    /// GO-2022-1059's facts: golang.org/x/text, fixed in 0.3.8.
+    fn x_text() -> Entry {
+        entry(serde_json::json!({
+            "id": "GO-2022-1059", "aliases": ["CVE-2022-32149"],
+            "summary": "Denial of service via crafted Accept-Language header",
+            "affected": [{
+                "package": {"name": "golang.org/x/text", "ecosystem": "Go"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.3.8"}]}],
+                "ecosystem_specific": {"imports": [{
+                    "path": "golang.org/x/text/language",
+                    "symbols": ["MatchStrings", "MustParse", "Parse", "ParseAcceptLanguage", "matcher.Match"]
+                }]}
+            }]
+        }))
+    }
+
+    fn module(path: &str, version: &str) -> Module {
+        Module {
+            path: path.into(),
+            version: version.into(),
+            replace: None,
+        }
+    }
+
+    fn binary(deps: Vec<Module>, names: &[&str]) -> Binary {
+        Binary {
+            go_version: "go1.26.0".into(),
+            main_path: "example.com/app".into(),
+            main: Some(module("example.com/app", "(devel)")),
+            deps,
+            goos: "linux".into(),
+            goarch: "amd64".into(),
+            symbols: Some(PackageSymbols::from_names(
+                names.iter().copied(),
+                Naming::Go120,
+                "example.com/app",
+            )),
+        }
+    }
+
+    const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn symbol_package_and_module_levels() {
+        let deps = vec![module("golang.org/x/text", "v0.3.7")];
+        let called = binary(
+            deps.clone(),
+            &[
+                "main.main",
+                "golang.org/x/text/language.ParseAcceptLanguage",
+                "golang.org/x/text/language.(*matcher).Match",
+                "golang.org/x/text/language.Make",
+            ],
+        );
+        let m = match_binary(&called, &[x_text()], NOW);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].level, Level::Symbol);
+        // govulncheck calls a method exported by its name alone: `matcher.Match` stays.
+        assert_eq!(
+            m[0].symbols,
+            [
+                "golang.org/x/text/language.ParseAcceptLanguage",
+                "golang.org/x/text/language.matcher.Match"
+            ]
+        );
+        assert_eq!(m[0].fixed.as_deref(), Some("v0.3.8"));
+        assert_eq!(m[0].evidence, Evidence::SymbolsMatched);
+
+        let imported = binary(deps.clone(), &["golang.org/x/text/language.Make"]);
+        let m = match_binary(&imported, &[x_text()], NOW);
+        assert_eq!(m[0].level, Level::Package);
+        assert!(m[0].symbols.is_empty());
+
+        let required = binary(deps.clone(), &["golang.org/x/text/unicode/norm.NFC"]);
+        assert_eq!(
+            match_binary(&required, &[x_text()], NOW)[0].level,
+            Level::Module
+        );
+
+        let fixed = binary(vec![module("golang.org/x/text", "v0.3.8")], &[]);
+        assert!(match_binary(&fixed, &[x_text()], NOW).is_empty());
+
+        // Unexported symbols are dropped only where an exported one matched.
+        let mut whole = x_text();
+        whole.affected[0]
+            .ecosystem_specific
+            .as_mut()
+            .unwrap()
+            .imports[0]
+            .symbols
+            .clear();
+        let both = binary(
+            deps.clone(),
+            &[
+                "golang.org/x/text/language.Make",
+                "golang.org/x/text/language.parse",
+            ],
+        );
+        assert_eq!(
+            match_binary(&both, std::slice::from_ref(&whole), NOW)[0].symbols,
+            ["golang.org/x/text/language.Make"]
+        );
+        let only_unexported = binary(deps, &["golang.org/x/text/language.parse"]);
+        assert_eq!(
+            match_binary(&only_unexported, &[whole], NOW)[0].symbols,
+            ["golang.org/x/text/language.parse"]
+        );
+    }
+
+    #[test]
+    fn without_a_function_table_only_the_module_is_claimed() {
+        let mut bin = binary(vec![module("golang.org/x/text", "v0.3.7")], &[]);
+        bin.symbols = None;
+        let m = match_binary(&bin, &[x_text()], NOW);
+        assert_eq!(m[0].level, Level::Module);
+        assert_eq!(m[0].evidence, Evidence::StrippedFallback);
+    }
+
+    #[test]
+    fn fixed_in_skips_fixes_that_a_later_range_reopens() {
+        let e = entry(serde_json::json!({"id": "GO-1", "affected": [{
+            "package": {"name": "m.io/x"},
+            "ranges": [{"type": "SEMVER", "events": [
+                {"introduced": "0"}, {"fixed": "1.1.0"}, {"introduced": "1.1.0"}, {"fixed": "1.2.0"}
+            ]}]
+        }]}));
+        // 1.1.0 is itself vulnerable (re-introduced), so 1.2.0 is the fix to take.
+        assert_eq!(
+            fixed_version("m.io/x", "v1.0.0", &e.affected).as_deref(),
+            Some("v1.2.0")
+        );
+        assert_eq!(fixed_version("m.io/x", "v1.2.0", &e.affected), None);
+        let open = entry(serde_json::json!({"id": "GO-2", "affected": [{
+            "package": {"name": "m.io/x"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]
+        }]}));
+        assert_eq!(fixed_version("m.io/x", "v1.0.0", &open.affected), None);
+    }
+
+    #[test]
+    fn ranges_are_semver_only_and_sorted_before_the_walk() {
+        let r = |events: serde_json::Value, kind: &str| -> Range {
+            serde_json::from_value(serde_json::json!({"type": kind, "events": events})).unwrap()
+        };
+        let unsorted = r(
+            serde_json::json!([{"introduced": "1.19.0"}, {"fixed": "1.19.1"}, {"introduced": "0"}, {"fixed": "1.18.6"}]),
+            "SEMVER",
+        );
+        assert!(contains(&unsorted, "v1.18.1"));
+        assert!(!contains(&unsorted, "v1.18.6"));
+        assert!(contains(&unsorted, "go1.19.0"));
+        let custom = r(serde_json::json!([{"introduced": "3.0.0"}]), "ECOSYSTEM");
+        // Only non-SEMVER ranges: every version is affected, as govulncheck decides.
+        assert!(affects(std::slice::from_ref(&custom), "v1.0.0"));
+        let semver = r(serde_json::json!([{"introduced": "4.0.0"}]), "SEMVER");
+        assert!(!affects(&[custom, semver], "v3.0.0"));
+        assert!(affects(&[], "v0.0.1"));
+    }
+
+    #[test]
+    fn withdrawn_entries_and_foreign_platforms_are_skipped() {
+        let mut withdrawn = x_text();
+        withdrawn.withdrawn = Some("2023-01-01T00:00:00Z".into());
+        let bin = binary(
+            vec![module("golang.org/x/text", "v0.3.7")],
+            &["golang.org/x/text/language.Parse"],
+        );
+        assert!(match_binary(&bin, &[withdrawn], NOW).is_empty());
+
+        let mut windows_only = x_text();
+        windows_only.affected[0]
+            .ecosystem_specific
+            .as_mut()
+            .unwrap()
+            .imports[0]
+            .goos = vec!["windows".into()];
+        assert!(match_binary(&bin, std::slice::from_ref(&windows_only), NOW).is_empty());
+        let mut on_windows = bin.clone();
+        on_windows.goos = "windows".into();
+        assert_eq!(
+            match_binary(&on_windows, &[windows_only], NOW)[0].level,
+            Level::Symbol
+        );
+    }
+
+    #[test]
+    fn replacements_forks_main_and_the_toolchain() {
+        // Same-path replace: the replacement's version counts.
+        let mut bumped = module("golang.org/x/text", "v0.3.7");
+        bumped.replace = Some(("golang.org/x/text".into(), "v0.3.8".into()));
+        assert!(match_binary(&binary(vec![bumped], &[]), &[x_text()], NOW).is_empty());
+
+        // A fork: the fork's own advisories at module level, with a note.
+        let fork_entry = entry(serde_json::json!({"id": "GO-9", "affected": [{
+            "package": {"name": "github.com/fork/text"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}],
+            "ecosystem_specific": {"imports": [{"path": "github.com/fork/text/language", "symbols": ["Parse"]}]}
+        }]}));
+        let mut forked = module("golang.org/x/text", "v0.3.7");
+        forked.replace = Some(("github.com/fork/text".into(), "v1.0.0".into()));
+        let m = match_binary(
+            &binary(vec![forked], &["golang.org/x/text/language.Parse"]),
+            &[fork_entry, x_text()],
+            NOW,
+        );
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!((m[0].id.as_str(), m[0].level), ("GO-9", Level::Module));
+        assert!(m[0].notes[0].starts_with("fork:"));
+
+        // The main module at a pseudo-version derived from a tag: low confidence.
+        let main_entry = entry(serde_json::json!({"id": "GO-7", "affected": [{
+            "package": {"name": "example.com/app"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.5"}]}]
+        }]}));
+        let mut bin = binary(vec![], &["main.main"]);
+        bin.main = Some(module(
+            "example.com/app",
+            "v1.2.5-0.20240101120000-abcdef012345",
+        ));
+        let m = match_binary(&bin, &[main_entry], NOW);
+        // No imports listed: every function of the module counts, main.main included.
+        assert_eq!(m[0].symbols, ["example.com/app.main"]);
+        assert!(
+            m[0].notes[0].starts_with("low confidence"),
+            "{:?}",
+            m[0].notes
+        );
+
+        // stdlib at the Go version as semver; toolchain as a notice.
+        let std_entry = entry(serde_json::json!({"id": "GO-5", "affected": [{
+            "package": {"name": "stdlib"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "1.21.0-0"}, {"fixed": "1.21.0"}]}],
+            "ecosystem_specific": {"imports": [{"path": "net/http", "symbols": ["Client.Do"]}]}
+        }]}));
+        let tool_entry = entry(serde_json::json!({"id": "GO-6", "affected": [{
+            "package": {"name": "toolchain"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.21.0"}]}],
+            "ecosystem_specific": {"imports": [{"path": "cmd/go"}]}
+        }]}));
+        let mut bin = binary(vec![], &["net/http.(*Client).Do"]);
+        bin.go_version = "go1.21rc2".into();
+        let m = match_binary(&bin, &[std_entry, tool_entry], NOW);
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert_eq!(m[0].symbols, ["net/http.Client.Do"]);
+        assert_eq!(m[0].version, "v1.21.0-rc.2");
+        assert!(m[1].toolchain && m[1].level == Level::Module);
+    }
+
+    #[test]
+    fn a_block_without_imports_makes_every_function_of_the_module_vulnerable() {
+        let e = entry(serde_json::json!({"id": "GO-3", "affected": [{
+            "package": {"name": "github.com/a/b"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]
+        }]}));
+        let bin = binary(
+            vec![module("github.com/a/b", "v1.0.0")],
+            &["github.com/a/b/c.Do", "github.com/a/b/c.helper"],
+        );
+        let m = match_binary(&bin, &[e], NOW);
+        assert_eq!(m[0].level, Level::Symbol);
+        assert_eq!(m[0].symbols, ["github.com/a/b/c.Do"]);
+        assert_eq!(m[0].evidence, Evidence::AdvisoryWithoutSymbols);
+    }
+}

@@ -1,0 +1,657 @@
+//! `goready vuln` on real Go binaries against a v1 vulnerability database the tests write
+//! themselves (real advisories' ids, packages and symbols; the ranges of the stdlib and
+//! toolchain ones moved to include the Go that builds the fixtures), cross-checked with
+//! govulncheck v1.9.0 (`ci/install-tools.sh` installs it) on the same database and binaries:
+//! the same advisories, levels, symbols and fixed versions per binary, and a stripped binary
+//! equal to govulncheck on its unstripped twin.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::{Spec, build, go_version, run_goready};
+use goready::model::{Check, Report, Status};
+use goready::vuln::data::{Evidence, Level, VulnData};
+use serde_json::{Value, json};
+
+const SRC_SYMBOL: &str = "tests/fixtures/vuln/cmd/symbol";
+const SRC_PACKAGE: &str = "tests/fixtures/vuln/cmd/package";
+const SRC_MODULE: &str = "tests/fixtures/vuln/cmd/module";
+
+fn spec(name: &'static str, src: &'static str, flags: &'static [&'static str]) -> Spec {
+    Spec {
+        name,
+        src,
+        goos: "linux",
+        goarch: common::host_goarch(),
+        cgo: false,
+        flags,
+    }
+}
+
+/// The fixtures, built once (two at a time) and shared by every test of this file.
+fn fixtures() -> &'static BTreeMap<&'static str, PathBuf> {
+    static ALL: OnceLock<BTreeMap<&'static str, PathBuf>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let specs = [
+            spec("vuln-symbol", SRC_SYMBOL, &[]),
+            spec("vuln-package", SRC_PACKAGE, &[]),
+            spec("vuln-module", SRC_MODULE, &[]),
+            spec("vuln-symbol-stripped", SRC_SYMBOL, &["-ldflags=-s -w"]),
+        ];
+        let queue = std::sync::Mutex::new(specs.to_vec());
+        let done = std::sync::Mutex::new(BTreeMap::new());
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    while let Some(spec) = queue.lock().unwrap().pop() {
+                        let path = build(&spec);
+                        done.lock().unwrap().insert(spec.name, path);
+                    }
+                });
+            }
+        });
+        done.into_inner().unwrap()
+    })
+}
+
+fn fixture(name: &str) -> PathBuf {
+    fixtures()[name].clone()
+}
+
+/// `go1.26.8` → (`1.26.0-0`, `1.26.9`): a range that holds the Go in use.
+fn go_range() -> (String, String) {
+    let v = go_version().trim_start_matches("go");
+    let parts: Vec<u64> = v
+        .split(['.', 'r', 'b', '-'])
+        .take(3)
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    let (major, minor, patch) = (parts[0], parts[1], *parts.get(2).unwrap_or(&0));
+    (
+        format!("{major}.{minor}.0-0"),
+        format!("{major}.{minor}.{}", patch + 1),
+    )
+}
+
+/// The advisories of the test database: real ids, aliases, packages and symbols.
+fn advisories() -> Vec<Value> {
+    let (go_from, go_fix) = go_range();
+    let text = |id: &str, alias: &str, fixed: &str, symbols: &[&str], summary: &str| {
+        json!({
+            "schema_version": "1.3.1", "id": id, "modified": "2024-05-20T16:03:47Z",
+            "published": "2022-10-11T00:00:00Z", "aliases": [alias], "summary": summary,
+            "affected": [{
+                "package": {"name": "golang.org/x/text", "ecosystem": "Go"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": fixed}]}],
+                "ecosystem_specific": {"imports": [{"path": "golang.org/x/text/language", "symbols": symbols}]}
+            }]
+        })
+    };
+    vec![
+        text(
+            "GO-2022-1059",
+            "CVE-2022-32149",
+            "0.3.8",
+            &["MatchStrings", "ParseAcceptLanguage"],
+            "Denial of service via crafted Accept-Language header in golang.org/x/text/language",
+        ),
+        // Fixed in 0.3.7, the fixtures' version: must not match.
+        text(
+            "GO-2021-0113",
+            "CVE-2021-38561",
+            "0.3.7",
+            &["MatchStrings", "MustParse", "Parse", "ParseAcceptLanguage"],
+            "Out-of-bounds read in golang.org/x/text/language",
+        ),
+        json!({
+            "id": "GO-2026-5972", "modified": "2026-08-13T21:43:54Z", "aliases": ["CVE-2026-33818"],
+            "summary": "Enforce maximum recursion depth in encoding/asn1",
+            "affected": [{
+                "package": {"name": "stdlib", "ecosystem": "Go"},
+                "ranges": [{"type": "SEMVER", "events": [
+                    {"introduced": "0"}, {"fixed": "1.25.13"},
+                    {"introduced": go_from}, {"fixed": go_fix}
+                ]}],
+                "ecosystem_specific": {"imports": [{"path": "encoding/asn1",
+                    "symbols": ["Unmarshal", "UnmarshalWithParams", "parseField", "parseSequenceOf"]}]}
+            }]
+        }),
+        // Windows only: the Linux fixtures call filepath.Join, and must not match.
+        json!({
+            "id": "GO-2023-2185", "modified": "2024-05-20T16:03:47Z", "aliases": ["CVE-2023-45283"],
+            "summary": "Insecure parsing of Windows paths with a \\??\\ prefix in path/filepath",
+            "affected": [{
+                "package": {"name": "stdlib", "ecosystem": "Go"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": go_fix}]}],
+                "ecosystem_specific": {"imports": [{"path": "path/filepath", "goos": ["windows"],
+                    "symbols": ["Abs", "Base", "Clean", "Dir", "Join", "Rel", "Split"]}]}
+            }]
+        }),
+        // The toolchain: govulncheck's binary mode never reports it; goready as a notice.
+        json!({
+            "id": "GO-2026-6179", "modified": "2026-08-13T21:43:54Z", "aliases": ["CVE-2026-56865"],
+            "summary": "Fix transparency log tile verification bypass in golang.org/x/mod/sumdb/tlog",
+            "affected": [
+                {"package": {"name": "toolchain", "ecosystem": "Go"},
+                 "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": go_fix}]}],
+                 "ecosystem_specific": {"imports": [{"path": "cmd/go"}]}},
+                {"package": {"name": "golang.org/x/mod", "ecosystem": "Go"},
+                 "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.40.0"}]}],
+                 "ecosystem_specific": {"imports": [{"path": "golang.org/x/mod/sumdb/tlog",
+                    "symbols": ["tileHashReader.ReadHashes"]}]}}
+            ]
+        }),
+        // Withdrawn, and about x/text too: must never match.
+        json!({
+            "id": "GO-2022-0617", "modified": "2025-08-05T19:57:40Z",
+            "withdrawn": "2024-08-21T16:25:56Z", "aliases": ["CVE-2020-8562"],
+            "summary": "WITHDRAWN: Potential proxy IP restriction bypass",
+            "affected": [{
+                "package": {"name": "golang.org/x/text", "ecosystem": "Go"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]
+            }]
+        }),
+    ]
+}
+
+/// Writes a v1 database directory (`index/db.json`, `index/modules.json`, `ID/*.json`).
+fn write_db(dir: &Path, modified: &str) {
+    std::fs::create_dir_all(dir.join("ID")).unwrap();
+    std::fs::create_dir_all(dir.join("index")).unwrap();
+    let mut modules: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for e in advisories() {
+        let id = e["id"].as_str().unwrap().to_string();
+        std::fs::write(dir.join(format!("ID/{id}.json")), e.to_string()).unwrap();
+        for a in e["affected"].as_array().unwrap() {
+            modules
+                .entry(a["package"]["name"].as_str().unwrap().to_string())
+                .or_default()
+                .push(json!({"id": id, "modified": e["modified"]}));
+        }
+    }
+    let index: Vec<Value> = modules
+        .into_iter()
+        .map(|(path, vulns)| json!({"path": path, "vulns": vulns}))
+        .collect();
+    std::fs::write(
+        dir.join("index/modules.json"),
+        Value::from(index).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("index/db.json"),
+        json!({ "modified": modified }).to_string(),
+    )
+    .unwrap();
+}
+
+fn db() -> &'static Path {
+    static DB: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DB.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        write_db(dir.path(), "2026-01-01T00:00:00Z");
+        dir
+    })
+    .path()
+}
+
+/// What one tool says of one advisory in one binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    level: Level,
+    symbols: BTreeSet<String>,
+    fixed: Option<String>,
+}
+
+fn govulncheck() -> PathBuf {
+    let gopath = common::go_env("GOPATH");
+    let candidates = [
+        PathBuf::from(gopath.split(':').next().unwrap_or("")).join("bin/govulncheck"),
+        PathBuf::from("govulncheck"),
+    ];
+    for c in candidates {
+        if let Ok(out) = Command::new(&c).arg("-version").output()
+            && String::from_utf8_lossy(&out.stdout).contains("govulncheck@v1.9.0")
+        {
+            return c;
+        }
+    }
+    panic!("govulncheck v1.9.0 is not installed: run ci/install-tools.sh");
+}
+
+/// govulncheck's findings for one binary: per advisory, the highest level, the symbols of
+/// its trace frames (`package.Receiver.Function`) and its fixed version.
+fn govulncheck_findings(bin: &Path) -> BTreeMap<String, Seen> {
+    let out = Command::new(govulncheck())
+        .args(["-mode", "binary", "-format", "json", "-db"])
+        .arg(format!("file://{}", db().display()))
+        .arg(bin)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "govulncheck failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut found: BTreeMap<String, Seen> = BTreeMap::new();
+    for msg in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Value>() {
+        let msg = msg.unwrap();
+        let Some(f) = msg.get("finding") else {
+            continue;
+        };
+        let frame = &f["trace"][0];
+        let str_of = |k: &str| frame.get(k).and_then(Value::as_str).unwrap_or("");
+        let level = if !str_of("function").is_empty() {
+            Level::Symbol
+        } else if !str_of("package").is_empty() {
+            Level::Package
+        } else {
+            Level::Module
+        };
+        let seen = found
+            .entry(f["osv"].as_str().unwrap().to_string())
+            .or_insert(Seen {
+                level,
+                symbols: BTreeSet::new(),
+                fixed: f
+                    .get("fixed_version")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            });
+        seen.level = seen.level.min(level);
+        if level == Level::Symbol {
+            let mut name = str_of("package").to_string();
+            if !str_of("receiver").is_empty() {
+                name = format!("{name}.{}", str_of("receiver").trim_start_matches('*'));
+            }
+            seen.symbols
+                .insert(format!("{name}.{}", str_of("function")));
+        }
+    }
+    found
+}
+
+/// Runs `goready vuln --format json` with extra args; returns (exit code, checks, stderr).
+fn goready_vuln(bins: &[&Path], extra: &[&str]) -> (i32, Vec<Check>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let result = dir.path().join("vuln.json");
+    let db = db().display().to_string();
+    let mut args: Vec<String> = vec![
+        "vuln".into(),
+        "--format".into(),
+        "json".into(),
+        "--db".into(),
+        db,
+        "--json".into(),
+        result.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(bins.iter().map(|b| b.display().to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = run_goready(&refs);
+    let doc: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\n{stderr}"));
+    let checks: Vec<Check> = serde_json::from_value(doc["checks"].clone()).unwrap();
+    // The result file holds the same checks.
+    let written = Report::read_json(&result).unwrap();
+    assert_eq!(written.checks.len(), checks.len());
+    (code, checks, stderr)
+}
+
+fn data(c: &Check) -> VulnData {
+    serde_json::from_value(c.data.clone()).expect("binary.vuln data is VulnData")
+}
+
+/// goready's view, per binary path, per advisory (toolchain notices apart).
+fn goready_findings(checks: &[Check]) -> BTreeMap<String, BTreeMap<String, Seen>> {
+    let mut out: BTreeMap<String, BTreeMap<String, Seen>> = BTreeMap::new();
+    for c in checks.iter().filter(|c| c.id == "binary.vuln") {
+        let target = c.target.clone().unwrap();
+        let per = out.entry(target).or_default();
+        if c.status == Status::Pass {
+            continue;
+        }
+        let d = data(c);
+        if d.module == "toolchain" {
+            continue;
+        }
+        per.insert(
+            d.id.clone(),
+            Seen {
+                level: d.level,
+                symbols: d.symbols.iter().cloned().collect(),
+                fixed: d.fixed.clone(),
+            },
+        );
+    }
+    out
+}
+
+#[test]
+fn levels_symbols_and_fixed_versions_match_govulncheck_per_binary() {
+    let names = ["vuln-symbol", "vuln-package", "vuln-module"];
+    let bins: Vec<PathBuf> = names.iter().map(|n| fixture(n)).collect();
+    let refs: Vec<&Path> = bins.iter().map(PathBuf::as_path).collect();
+    let (code, checks, stderr) = goready_vuln(&refs, &[]);
+    let ours = goready_findings(&checks);
+    for bin in &bins {
+        let theirs = govulncheck_findings(bin);
+        let mine = &ours[&bin.display().to_string()];
+        assert_eq!(mine, &theirs, "{}: goready vs govulncheck", bin.display());
+    }
+    // The scenario each fixture was written for.
+    let at = |name: &str, id: &str| ours[&fixture(name).display().to_string()].get(id).cloned();
+    let sym = at("vuln-symbol", "GO-2022-1059").unwrap();
+    assert_eq!(sym.level, Level::Symbol);
+    assert!(
+        sym.symbols
+            .contains("golang.org/x/text/language.ParseAcceptLanguage")
+    );
+    assert_eq!(sym.fixed.as_deref(), Some("v0.3.8"));
+    assert_eq!(
+        at("vuln-package", "GO-2022-1059").unwrap().level,
+        Level::Package
+    );
+    assert_eq!(
+        at("vuln-module", "GO-2022-1059").unwrap().level,
+        Level::Module
+    );
+    for name in names {
+        for absent in ["GO-2021-0113", "GO-2023-2185", "GO-2022-0617"] {
+            assert!(
+                at(name, absent).is_none(),
+                "{name}: {absent} must not match"
+            );
+        }
+    }
+    // A vulnerable symbol fails the run even in JSON: exit 1.
+    assert_eq!(code, 1, "{stderr}");
+}
+
+#[test]
+fn a_stripped_binary_is_judged_as_govulncheck_judges_its_unstripped_twin() {
+    let stripped = fixture("vuln-symbol-stripped");
+    let twin = fixture("vuln-symbol");
+    let facts = goready::inspect::inspect_path(&stripped, &Default::default())
+        .unwrap()
+        .unwrap();
+    assert!(facts.symbols_stripped, "the fixture must be stripped");
+    let (_, checks, _) = goready_vuln(&[&stripped], &[]);
+    let ours = goready_findings(&checks);
+    assert_eq!(
+        ours[&stripped.display().to_string()],
+        govulncheck_findings(&twin),
+        "stripped binary vs govulncheck on its unstripped twin"
+    );
+    for c in checks.iter().filter(|c| c.status == Status::Fail) {
+        assert_ne!(
+            data(c).evidence,
+            Evidence::StrippedFallback,
+            "{}",
+            c.message
+        );
+    }
+}
+
+#[test]
+fn every_finding_says_its_evidence_and_the_toolchain_is_a_notice() {
+    let bin = fixture("vuln-module");
+    let (code, checks, _) = goready_vuln(&[&bin], &[]);
+    let failed: Vec<&Check> = checks.iter().filter(|c| c.status == Status::Fail).collect();
+    assert!(!failed.is_empty());
+    for c in &failed {
+        assert!(c.message.contains("Evidence: "), "{}", c.message);
+        assert!(c.message.contains("Database: "), "{}", c.message);
+        let d = data(c);
+        if d.level != Level::Symbol {
+            assert_eq!(
+                c.severity,
+                goready::model::Severity::Notice,
+                "{}",
+                c.message
+            );
+        }
+    }
+    let tool = failed
+        .iter()
+        .find(|c| data(c).module == "toolchain")
+        .expect("a toolchain notice");
+    assert_eq!(data(tool).id, "GO-2026-6179");
+    assert!(tool.message.contains("toolchain"), "{}", tool.message);
+    // Only notices: the default --fail-on error passes, --fail-on notice fails.
+    assert_eq!(code, 0);
+    let (code, _, _) = goready_vuln(&[&bin], &["--fail-on", "notice"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn one_finding_per_advisory_names_every_binary() {
+    let bins = [fixture("vuln-symbol"), fixture("vuln-package")];
+    let refs: Vec<&Path> = bins.iter().map(PathBuf::as_path).collect();
+    let (_, checks, _) = goready_vuln(&refs, &[]);
+    let report = Report::new(checks);
+    let findings = goready::model::findings::findings(&report);
+    let text: Vec<&goready::model::Finding> = findings
+        .iter()
+        .filter(|f| data(f.lead()).id == "GO-2022-1059")
+        .collect();
+    assert_eq!(text.len(), 1, "one finding for GO-2022-1059");
+    let targets = text[0].targets();
+    assert_eq!(targets.len(), 2, "{targets:?}");
+    // The symbol-level binary makes the finding an error.
+    assert_eq!(text[0].severity(), goready::model::Severity::Error);
+}
+
+#[test]
+fn an_unreachable_database_exits_2_and_names_it() {
+    let bin = fixture("vuln-module");
+    let missing = "/nonexistent/vulndb-dir";
+    let (code, _, stderr) = run_goready(&[
+        "vuln",
+        "--db",
+        missing,
+        "--format",
+        "json",
+        bin.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(missing), "{stderr}");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let (code, _, stderr) = run_goready(&[
+        "vuln",
+        "--db",
+        &url,
+        "--cache",
+        "off",
+        bin.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&url), "{stderr}");
+}
+
+#[test]
+fn suppressions_show_their_reason_and_fail_again_after_until() {
+    let bin = fixture("vuln-symbol");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("goready.toml");
+    let run = |until: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[vuln]\nmax_age = \"100000d\"\nignore = [{{ id = \"CVE-2022-32149\", reason = \"only trusted headers reach it\", until = \"{until}\" }}]\n"
+            ),
+        )
+        .unwrap();
+        goready_vuln(&[&bin], &["--config", config.to_str().unwrap()])
+    };
+    let (_, checks, stderr) = run("2999-01-31");
+    let c = checks
+        .iter()
+        .find(|c| c.data.get("id").is_some() && data(c).id == "GO-2022-1059")
+        .unwrap();
+    assert_eq!(c.status, Status::Skip, "{}", c.message);
+    assert!(c.message.contains("only trusted headers reach it"));
+    assert_eq!(
+        data(c).suppressed.unwrap().reason,
+        "only trusted headers reach it"
+    );
+    assert!(!stderr.contains("max_age"), "{stderr}");
+    let (_, checks, _) = run("2020-01-31");
+    let c = checks
+        .iter()
+        .find(|c| c.data.get("id").is_some() && data(c).id == "GO-2022-1059")
+        .unwrap();
+    assert_eq!(c.status, Status::Fail);
+    assert!(c.message.contains("expired on 2020-01-31"), "{}", c.message);
+}
+
+#[test]
+fn the_report_names_the_database_and_warns_when_it_is_old() {
+    let bin = fixture("vuln-module");
+    let (_, stdout, stderr) = run_goready(&[
+        "vuln",
+        "--db",
+        db().to_str().unwrap(),
+        bin.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains(&db().display().to_string()), "{stdout}");
+    assert!(stdout.contains("modified 2026-01-01"), "{stdout}");
+    // Written 2026-01-01: older than the default seven days.
+    assert!(stdout.contains("max_age"), "{stdout}");
+    assert!(stderr.contains("max_age"), "{stderr}");
+}
+
+#[test]
+fn findings_point_at_the_require_line_of_go_mod_and_sarif_keeps_it() {
+    let bin = fixture("vuln-symbol");
+    let dir = tempfile::tempdir().unwrap();
+    let result = dir.path().join("vuln.json");
+    let sarif = dir.path().join("vuln.sarif");
+    let out = common::goready()
+        .current_dir(common::repo().join("tests/fixtures/vuln"))
+        .args(["vuln", "--db"])
+        .arg(db())
+        .arg("--json")
+        .arg(&result)
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = Report::read_json(&result).unwrap();
+    let go_mod =
+        std::fs::read_to_string(common::repo().join("tests/fixtures/vuln/go.mod")).unwrap();
+    let line_of = |prefix: &str| {
+        go_mod
+            .lines()
+            .position(|l| l.trim_start().starts_with(prefix))
+            .map(|i| i as u32 + 1)
+            .unwrap()
+    };
+    for c in report.checks.iter().filter(|c| c.status == Status::Fail) {
+        let d = data(c);
+        let want = match d.module.as_str() {
+            "stdlib" | "toolchain" => line_of("go "),
+            "golang.org/x/text" => line_of("require golang.org/x/text"),
+            other => panic!("unexpected module {other}"),
+        };
+        assert_eq!(c.file.as_deref(), Some("go.mod"), "{}", c.message);
+        assert_eq!(c.line, Some(want), "{}: {}", d.id, c.message);
+    }
+    let (code, _, stderr) = run_goready(&[
+        "report",
+        result.to_str().unwrap(),
+        "--sarif",
+        sarif.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let x_text = results
+        .iter()
+        .find(|r| {
+            r["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("GO-2022-1059")
+        })
+        .expect("a SARIF result for GO-2022-1059");
+    let loc = &x_text["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "go.mod");
+    assert_eq!(
+        loc["region"]["startLine"],
+        line_of("require golang.org/x/text")
+    );
+}
+
+/// A copy of the fixture module in a temporary folder, for `goready build` to write dist/.
+fn module_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::repo().join("tests/fixtures/vuln");
+    for f in ["go.mod", "go.sum", "cmd/symbol/main.go"] {
+        let to = dir.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(f), &to).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn build_scans_the_binaries_it_built_and_an_unreachable_database_is_a_skip_unless_required() {
+    let module = module_copy();
+    let config = module.path().join("goready.toml");
+    let build = |toml: &str| {
+        std::fs::write(&config, toml).unwrap();
+        let json = module.path().join("build.json");
+        let out = common::goready()
+            .current_dir(module.path())
+            .args(["build", ".", "--pkg", "./cmd/symbol", "--target"])
+            .arg(format!("linux/{}", common::host_goarch()))
+            .arg("--json")
+            .arg(&json)
+            .arg("--config")
+            .arg(&config)
+            .env("GOFLAGS", "-mod=mod")
+            .output()
+            .unwrap();
+        let report = Report::read_json(&json).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        let vuln: Vec<Check> = report
+            .checks
+            .into_iter()
+            .filter(|c| c.id == "binary.vuln")
+            .collect();
+        (out.status.code(), vuln)
+    };
+    let label = format!("linux/{} cgo=0", common::host_goarch());
+    let (code, vuln) = build(&format!("[vuln]\ndb = \"{}\"\n", db().display()));
+    assert_eq!(code, Some(1));
+    let x_text = vuln
+        .iter()
+        .find(|c| c.status == Status::Fail && data(c).id == "GO-2022-1059")
+        .expect("GO-2022-1059 in the built binary");
+    assert_eq!(x_text.target.as_deref(), Some(label.as_str()));
+    assert_eq!(data(x_text).level, Level::Symbol);
+    assert_eq!(x_text.file.as_deref(), Some("go.mod"));
+
+    let missing = "/nonexistent/goready-vulndb";
+    let (_, vuln) = build(&format!("[vuln]\ndb = \"{missing}\"\n"));
+    assert_eq!(vuln.len(), 1, "{vuln:?}");
+    assert_eq!(vuln[0].status, Status::Skip);
+    assert!(vuln[0].message.contains(missing), "{}", vuln[0].message);
+
+    let (code, vuln) = build(&format!("[vuln]\ndb = \"{missing}\"\nrequired = true\n"));
+    assert_eq!(vuln[0].status, Status::Error, "{}", vuln[0].message);
+    assert_eq!(code, Some(1));
+}
