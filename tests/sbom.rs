@@ -951,3 +951,62 @@ fn vuln_db_findings_become_vex_with_suppression_reasons() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("no-such-db"), "{stderr}");
 }
+
+/// `goready build --sbom cyclonedx` with the build's vulnerability scan on (`[vuln] db` in
+/// goready.toml): each binary's document carries its target's `binary.vuln` findings as VEX.
+#[test]
+fn build_sbom_carries_the_builds_vulnerability_findings_as_vex() {
+    let dir = scratch();
+    let module = dir.path().join("mod");
+    copy_dir(&repo().join(SRC), &module);
+    let db = dir.path().join("db");
+    std::fs::create_dir_all(&db).unwrap();
+    std::fs::write(
+        db.join("GO-2099-0001.json"),
+        serde_json::json!({"schema_version":"1.3.1","id":"GO-2099-0001","modified":"2024-05-20T16:03:47Z","published":"2024-05-20T16:03:47Z","summary":"Made up: rsc.io/sampler.Hello","affected":[{"package":{"name":"rsc.io/sampler","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}],"ecosystem_specific":{"imports":[{"path":"rsc.io/sampler","symbols":["Hello"]}]}}]}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        module.join("goready.toml"),
+        format!("[vuln]\ndb = {:?}\n", db.display().to_string()),
+    )
+    .unwrap();
+    let target = format!("linux/{}", host_goarch());
+    let out = goready()
+        .current_dir(&module)
+        .args([
+            "build",
+            "--target",
+            &target,
+            "--sbom",
+            "cyclonedx",
+            "--json",
+            "build.json",
+        ])
+        .env("GOREADY_VULN_CACHE", dir.path().join("cache"))
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let report = json(&module.join("build.json"));
+    let vuln = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "binary.vuln")
+        .unwrap_or_else(|| panic!("no binary.vuln: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(vuln["data"]["level"], "symbol", "{vuln}");
+    let doc_path = module.join(format!("dist/sbomsvc_linux_{}.cdx.json", host_goarch()));
+    validate_cyclonedx(&[&doc_path]);
+    let doc = json(&doc_path);
+    let v = &doc["vulnerabilities"][0];
+    assert_eq!(v["id"], "GO-2099-0001", "{doc}");
+    assert_eq!(v["affects"][0]["ref"], "pkg:golang/rsc.io/sampler@v1.99.99");
+    assert!(v.get("analysis").is_none(), "symbol level: affecting");
+    let sbom = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "build.sbom")
+        .unwrap();
+    assert_eq!(sbom["data"]["vulnerabilities"], 1, "{sbom}");
+}
