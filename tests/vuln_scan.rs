@@ -32,6 +32,17 @@ fn spec(name: &'static str, src: &'static str, flags: &'static [&'static str]) -
     }
 }
 
+fn windows(name: &'static str, flags: &'static [&'static str]) -> Spec {
+    Spec {
+        name,
+        src: SRC_SYMBOL,
+        goos: "windows",
+        goarch: "amd64",
+        cgo: false,
+        flags,
+    }
+}
+
 /// The fixtures, built once (two at a time) and shared by every test of this file.
 fn fixtures() -> &'static BTreeMap<&'static str, PathBuf> {
     static ALL: OnceLock<BTreeMap<&'static str, PathBuf>> = OnceLock::new();
@@ -41,6 +52,9 @@ fn fixtures() -> &'static BTreeMap<&'static str, PathBuf> {
             spec("vuln-package", SRC_PACKAGE, &[]),
             spec("vuln-module", SRC_MODULE, &[]),
             spec("vuln-symbol-stripped", SRC_SYMBOL, &["-ldflags=-s -w"]),
+            // PE, and the Windows-only advisory that the Linux builds must not match.
+            windows("vuln-symbol-windows", &[]),
+            windows("vuln-symbol-windows-stripped", &["-ldflags=-s -w"]),
         ];
         let queue = std::sync::Mutex::new(specs.to_vec());
         let done = std::sync::Mutex::new(BTreeMap::new());
@@ -333,7 +347,12 @@ fn goready_findings(checks: &[Check]) -> BTreeMap<String, BTreeMap<String, Seen>
 
 #[test]
 fn levels_symbols_and_fixed_versions_match_govulncheck_per_binary() {
-    let names = ["vuln-symbol", "vuln-package", "vuln-module"];
+    let names = [
+        "vuln-symbol",
+        "vuln-package",
+        "vuln-module",
+        "vuln-symbol-windows",
+    ];
     let bins: Vec<PathBuf> = names.iter().map(|n| fixture(n)).collect();
     let refs: Vec<&Path> = bins.iter().map(PathBuf::as_path).collect();
     let (code, checks, stderr) = goready_vuln(&refs, &[]);
@@ -361,39 +380,70 @@ fn levels_symbols_and_fixed_versions_match_govulncheck_per_binary() {
         Level::Module
     );
     for name in names {
-        for absent in ["GO-2021-0113", "GO-2023-2185", "GO-2022-0617"] {
+        for absent in ["GO-2021-0113", "GO-2022-0617"] {
             assert!(
                 at(name, absent).is_none(),
                 "{name}: {absent} must not match"
             );
         }
     }
+    // The Windows-only block applies to the PE build only.
+    for name in ["vuln-symbol", "vuln-package", "vuln-module"] {
+        assert!(
+            at(name, "GO-2023-2185").is_none(),
+            "{name}: GO-2023-2185 is Windows-only"
+        );
+    }
+    let windows = at("vuln-symbol-windows", "GO-2023-2185").expect("GO-2023-2185 on Windows");
+    assert_eq!(windows.level, Level::Symbol);
+    assert!(
+        windows.symbols.contains("path/filepath.Join"),
+        "{windows:?}"
+    );
     // A vulnerable symbol fails the run even in JSON: exit 1.
     assert_eq!(code, 1, "{stderr}");
 }
 
 #[test]
 fn a_stripped_binary_is_judged_as_govulncheck_judges_its_unstripped_twin() {
-    let stripped = fixture("vuln-symbol-stripped");
-    let twin = fixture("vuln-symbol");
-    let facts = goready::inspect::inspect_path(&stripped, &Default::default())
-        .unwrap()
-        .unwrap();
-    assert!(facts.symbols_stripped, "the fixture must be stripped");
-    let (_, checks, _) = goready_vuln(&[&stripped], &[]);
-    let ours = goready_findings(&checks);
-    assert_eq!(
-        ours[&stripped.display().to_string()],
-        govulncheck_findings(&twin),
-        "stripped binary vs govulncheck on its unstripped twin"
-    );
-    for c in checks.iter().filter(|c| c.status == Status::Fail) {
-        assert_ne!(
-            data(c).evidence,
-            Evidence::StrippedFallback,
-            "{}",
-            c.message
+    for (stripped, twin) in [
+        ("vuln-symbol-stripped", "vuln-symbol"),
+        ("vuln-symbol-windows-stripped", "vuln-symbol-windows"),
+    ] {
+        let (stripped, twin) = (fixture(stripped), fixture(twin));
+        let facts = goready::inspect::inspect_path(&stripped, &Default::default())
+            .unwrap()
+            .unwrap();
+        assert!(
+            facts.symbols_stripped,
+            "{} must be stripped",
+            stripped.display()
         );
+        let (_, checks, _) = goready_vuln(&[&stripped], &[]);
+        let ours = goready_findings(&checks);
+        let theirs = govulncheck_findings(&twin);
+        // A function inlined at every call site (encoding/asn1.Unmarshal) proves the inline
+        // trees were read without the symbol table.
+        assert!(
+            theirs
+                .values()
+                .any(|s| s.symbols.contains("encoding/asn1.Unmarshal")),
+            "{theirs:?}"
+        );
+        assert_eq!(
+            ours[&stripped.display().to_string()],
+            theirs,
+            "{} vs govulncheck on its unstripped twin",
+            stripped.display()
+        );
+        for c in checks.iter().filter(|c| c.status == Status::Fail) {
+            assert_ne!(
+                data(c).evidence,
+                Evidence::StrippedFallback,
+                "{}",
+                c.message
+            );
+        }
     }
 }
 
@@ -622,6 +672,7 @@ fn build_scans_the_binaries_it_built_and_an_unreachable_database_is_a_skip_unles
             .arg("--config")
             .arg(&config)
             .env("GOFLAGS", "-mod=mod")
+            .env_remove("GOREADY_VULN_DB")
             .output()
             .unwrap();
         let report = Report::read_json(&json).unwrap_or_else(|e| {

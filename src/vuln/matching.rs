@@ -297,6 +297,17 @@ fn is_std_package(pkg: &str) -> bool {
     !first.contains('.')
 }
 
+/// A symbol as govulncheck's trace frame names it: the package, then the symbol's first two
+/// dot-separated parts as receiver and function (`Type.Method`; a closure `f.func1` keeps
+/// `f.func1`, a method's closure `T.M.func2` becomes `T.M`).
+fn frame_name(pkg: &str, symbol: &str) -> String {
+    let mut parts = symbol.split('.');
+    match (parts.next(), parts.next()) {
+        (Some(recv), Some(func)) => format!("{pkg}.{recv}.{func}"),
+        _ => format!("{pkg}.{symbol}"),
+    }
+}
+
 fn is_exported(symbol: &str) -> bool {
     symbol
         .rsplit('.')
@@ -493,7 +504,7 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
             let kept: BTreeSet<String> = syms
                 .into_iter()
                 .filter(|s| !any_exported || is_exported(s))
-                .map(|s| format!("{pkg}.{s}"))
+                .map(|s| frame_name(&pkg, &s))
                 .collect();
             let Some(pkg_level) = found.get(&id) else {
                 continue;
@@ -862,6 +873,16 @@ mod tests {
         assert_eq!(m[0].symbols, ["net/http.Client.Do"]);
         assert_eq!(m[0].version, "v1.21.0-rc.2");
         assert!(m[1].toolchain && m[1].level == Level::Module);
+    }
+
+    #[test]
+    fn symbols_are_named_as_govulncheck_trace_frames_name_them() {
+        assert_eq!(frame_name("p", "F"), "p.F");
+        assert_eq!(frame_name("p", "T.M"), "p.T.M");
+        assert_eq!(
+            frame_name("p", "main.(*Server).Warnf.func2"),
+            "p.main.(*Server)"
+        );
     }
 
     #[test]

@@ -253,7 +253,7 @@ pub fn stale_warning(
 fn scan_files(
     files: &[(PathBuf, String)],
     location: Option<&str>,
-    cache: &db::Cache,
+    open: db::OpenOptions,
     settings: &Settings,
     go_mod: Option<&(String, gomod::GoMod)>,
     sink: &dyn Sink,
@@ -270,9 +270,8 @@ fn scan_files(
         what: format!("{} binaries against {}", files.len(), source.display()),
     });
     let open = db::OpenOptions {
-        cache: cache.clone(),
         cancel: cancel.clone(),
-        ..db::OpenOptions::default()
+        ..open
     };
     // The index loads while the binaries are read.
     let (database, read) = std::thread::scope(|s| {
@@ -318,7 +317,10 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> Result<VulnRun, 
     let (read, mut checks, database) = scan_files(
         &files,
         opts.db.as_deref(),
-        &opts.cache,
+        db::OpenOptions {
+            cache: opts.cache.clone(),
+            ..db::OpenOptions::default()
+        },
         &opts.settings,
         opts.go_mod.as_ref(),
         sink,
@@ -358,10 +360,19 @@ pub fn scan_built(
     if files.is_empty() || !settings.scan {
         return Vec::new();
     }
-    let cache = Settings::cache_of(settings.cache.as_deref());
-    match scan_files(files, None, &cache, settings, go_mod, sink, cancel) {
+    // Offline, a cached copy is better than no scan: it is used, and every check says so.
+    let open = db::OpenOptions {
+        cache: Settings::cache_of(settings.cache.as_deref()),
+        stale_if_unreachable: true,
+        ..db::OpenOptions::default()
+    };
+    match scan_files(files, None, open, settings, go_mod, sink, cancel) {
         Ok((_, mut checks, info)) => {
-            if let Some(w) = stale_warning(&info, settings.max_age, time::now_unix()) {
+            let warning = info
+                .stale
+                .clone()
+                .or_else(|| stale_warning(&info, settings.max_age, time::now_unix()));
+            if let Some(w) = warning {
                 // The build's report is where this is read: each check carries the warning.
                 for c in &mut checks {
                     c.message.push_str(&format!(" Warning: {w}."));

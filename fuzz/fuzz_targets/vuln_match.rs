@@ -1,0 +1,50 @@
+//! Fuzzes the vulnerability scan's own parsers and matcher on untrusted text: function names
+//! split into package and symbol (both naming conventions), semver comparison and Go tags,
+//! go.mod's require lines, and matching a binary made of the input's names against entries
+//! decoded from the input (hostile ranges, imports and symbols included).
+#![no_main]
+
+use goready::vuln::gomod::GoMod;
+use goready::vuln::matching::{Binary, Module, match_binary};
+use goready::vuln::osv::Entry;
+use goready::vuln::semver;
+use goready::vuln::symbols::{Naming, PackageSymbols, split};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let lines: Vec<&str> = text.lines().take(256).collect();
+    for name in &lines {
+        std::hint::black_box(split(name, Naming::Go120));
+        std::hint::black_box(split(name, Naming::Go118));
+        std::hint::black_box(semver::go_tag_to_semver(name));
+        std::hint::black_box(semver::is_base_pseudo(name));
+    }
+    for pair in lines.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        // Antisymmetry: a < b and b < a never both hold.
+        assert!(!(semver::less(a, b) && semver::less(b, a)), "{a:?} {b:?}");
+    }
+    std::hint::black_box(GoMod::parse(&text));
+    let entries: Vec<Entry> = serde_json::from_slice(data).unwrap_or_default();
+    let symbols = PackageSymbols::from_names(lines.iter().copied(), Naming::Go120, "example.com/m");
+    let deps = lines
+        .iter()
+        .take(8)
+        .map(|l| Module {
+            path: l.to_string(),
+            version: "v0.3.7".into(),
+            replace: None,
+        })
+        .collect();
+    let bin = Binary {
+        go_version: lines.first().copied().unwrap_or("go1.26.0").to_string(),
+        main_path: "example.com/m".into(),
+        main: None,
+        deps,
+        goos: "linux".into(),
+        goarch: "amd64".into(),
+        symbols: Some(symbols),
+    };
+    std::hint::black_box(match_binary(&bin, &entries, 1_800_000_000));
+});
