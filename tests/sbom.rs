@@ -952,8 +952,8 @@ fn vuln_db_findings_become_vex_with_suppression_reasons() {
     assert!(stderr.contains("no-such-db"), "{stderr}");
 }
 
-/// `goready build --sbom cyclonedx` with the build's vulnerability scan on (`[vuln] db` in
-/// goready.toml): each binary's document carries its target's `binary.vuln` findings as VEX.
+/// `goready build --sbom cyclonedx` with the build's vulnerability scan on (the database in
+/// GOREADY_VULN_DB): each binary's document carries its target's `binary.vuln` findings as VEX.
 #[test]
 fn build_sbom_carries_the_builds_vulnerability_findings_as_vex() {
     let dir = scratch();
@@ -964,11 +964,6 @@ fn build_sbom_carries_the_builds_vulnerability_findings_as_vex() {
     std::fs::write(
         db.join("GO-2099-0001.json"),
         serde_json::json!({"schema_version":"1.3.1","id":"GO-2099-0001","modified":"2024-05-20T16:03:47Z","published":"2024-05-20T16:03:47Z","summary":"Made up: rsc.io/sampler.Hello","affected":[{"package":{"name":"rsc.io/sampler","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}],"ecosystem_specific":{"imports":[{"path":"rsc.io/sampler","symbols":["Hello"]}]}}]}).to_string(),
-    )
-    .unwrap();
-    std::fs::write(
-        module.join("goready.toml"),
-        format!("[vuln]\ndb = {:?}\n", db.display().to_string()),
     )
     .unwrap();
     let target = format!("linux/{}", host_goarch());
@@ -983,6 +978,7 @@ fn build_sbom_carries_the_builds_vulnerability_findings_as_vex() {
             "--json",
             "build.json",
         ])
+        .env("GOREADY_VULN_DB", &db)
         .env("GOREADY_VULN_CACHE", dir.path().join("cache"))
         .env_remove("CI")
         .output()
