@@ -7,21 +7,22 @@
 #   NO_BUILD=1 bench/sbom.sh      # the set as it is in SET_DIR (default /tmp/goready-sbom-set)
 #   FORMAT=spdx bench/sbom.sh     # goready's SPDX instead of CycloneDX
 #
-# The set: nats-server v2.15.2 (from the Go module proxy only) for linux/amd64, linux/arm64,
-# darwin/arm64 and windows/amd64, and tests/fixtures/sbom (a proxy module, two replaces) for
-# the same four targets; -trimpath, no VCS stamping. Both tools write CycloneDX JSON files of
+# The set: nats-server v2.9.0 (from the Go module proxy only, built as a dependency of a scratch
+# module, as bench/vuln.sh builds it) for linux/amd64, linux/arm64, darwin/arm64 and
+# windows/amd64, and tests/fixtures/sbom (a proxy module, two replaces) for the same four
+# targets; -trimpath, no VCS stamping. Both tools write CycloneDX JSON files of
 # every binary into a scratch directory. Rounds are interleaved (the order alternating), the
 # figures are medians of wall time and the median of the per-round ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SET=${SET_DIR:-/tmp/goready-sbom-set}
-NATS=github.com/nats-io/nats-server/v2@v2.15.2
+NATS=github.com/nats-io/nats-server/v2@v2.9.0
 GOBIN_DIR=$(go env GOBIN)
 GOBIN_DIR=${GOBIN_DIR:-$(go env GOPATH)/bin}
 GOMOD=${CYCLONEDX_GOMOD:-$GOBIN_DIR/cyclonedx-gomod}
 "$GOMOD" version | head -1 >&2
-cargo build --release --quiet
+[ "${NO_CARGO:-0}" = 1 ] || cargo build --release --quiet  # NO_CARGO=1: the release binary as it is
 
 build() { # build NAME DIR PKG GOOS GOARCH
   local out="$SET/$1"
@@ -32,15 +33,19 @@ build() { # build NAME DIR PKG GOOS GOARCH
 }
 if [ "${NO_BUILD:-0}" != 1 ]; then
   mkdir -p "$SET"
-  NATS_DIR=/tmp/goready-bench-nats
-  if [ ! -f "$NATS_DIR/go.mod" ]; then
-    src=$(go mod download -json "$NATS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
-    rm -rf "$NATS_DIR" && cp -r "$src" "$NATS_DIR" && chmod -R u+w "$NATS_DIR"
-  fi
+  work=$(mktemp -d)
+  (cd "$work" && go mod init bench >/dev/null 2>&1 && GOFLAGS=-mod=mod go get "$NATS" >&2)
   for t in linux/amd64 linux/arm64 darwin/arm64 windows/amd64; do
-    build "nats-server-${t%/*}-${t#*/}" "$NATS_DIR" . "${t%/*}" "${t#*/}"
+    out="$SET/nats-server-${t%/*}-${t#*/}"
+    [ "${t%/*}" = windows ] && out="$out.exe"
+    if [ ! -s "$out" ]; then
+      echo "build $out" >&2
+      (cd "$work" && CGO_ENABLED=0 GOOS=${t%/*} GOARCH=${t#*/} GOFLAGS=-mod=mod nice go build \
+        -trimpath -buildvcs=false -o "$out" github.com/nats-io/nats-server/v2)
+    fi
     build "sbomsvc-${t%/*}-${t#*/}" "$ROOT/tests/fixtures/sbom" . "${t%/*}" "${t#*/}"
   done
+  rm -rf "$work"
 fi
 FILES=$(ls "$SET"/*)
 # shellcheck disable=SC2086

@@ -96,3 +96,44 @@ print(f"goready / govulncheck wall: median of rounds {statistics.median(ratios):
       f"(quartiles {q[0]:.3f}..{q[2]:.3f})")
 PY
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Not a timing: the same advisories, levels, symbols and fixed versions per binary (toolchain
+# notices aside, which govulncheck's binary mode never reports); a stripped binary is compared
+# with govulncheck on its unstripped twin.
+FILES="$FILES" DB="$DB" UNZIPPED="$UNZIPPED" GOVULNCHECK="$GOVULNCHECK" python3 - <<'PY'
+import json, os, subprocess
+files = os.environ["FILES"].split()
+out = subprocess.run(["target/release/goready", "vuln", "--db", os.environ["DB"], "--cache", "off",
+                      "--format", "json", *files], capture_output=True, text=True)
+ours = {}
+for c in json.loads(out.stdout)["checks"]:
+    d = c.get("data") or {}
+    if "id" in d and d["module"] != "toolchain" and c["status"] in ("fail", "skip"):
+        ours.setdefault(c["target"], {})[d["id"]] = (d["level"], tuple(sorted(d["symbols"])), d.get("fixed"))
+rank = {"symbol": 0, "package": 1, "module": 2}
+for f in files:
+    twin = f.replace("-stripped", "-plain")
+    g = subprocess.run([os.environ["GOVULNCHECK"], "-mode", "binary", "-db", "file://" + os.environ["UNZIPPED"],
+                        "-format", "json", twin], capture_output=True, text=True).stdout
+    dec, i, theirs = json.JSONDecoder(), 0, {}
+    while i < len(g):
+        while i < len(g) and g[i].isspace():
+            i += 1
+        if i >= len(g):
+            break
+        msg, i = dec.raw_decode(g, i)
+        fi = msg.get("finding")
+        if not fi:
+            continue
+        fr = fi["trace"][0]
+        lvl = "symbol" if fr.get("function") else "package" if fr.get("package") else "module"
+        cur = theirs.setdefault(fi["osv"], [lvl, set(), fi.get("fixed_version")])
+        if rank[lvl] < rank[cur[0]]:
+            cur[0] = lvl
+        if lvl == "symbol":
+            recv = "." + fr["receiver"] if fr.get("receiver") else ""
+            cur[1].add(f'{fr["package"]}{recv}.{fr["function"]}')
+    theirs = {k: (v[0], tuple(sorted(v[1])), v[2]) for k, v in theirs.items()}
+    mine = ours.get(f, {})
+    print(f"{os.path.basename(f)}: {len(mine)} advisories, govulncheck {len(theirs)} on {os.path.basename(twin)}: "
+          + ("EQUAL" if mine == theirs else "DIFFERENT " + str(sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k)))))
+PY

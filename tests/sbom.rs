@@ -814,3 +814,195 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `goready sbom --vuln-db`: the scan of `goready vuln` runs first and its findings become the
+/// CycloneDX document's VEX. The database is a flat folder of OSV files the test writes (one
+/// real advisory's facts, two made up for the fixture); `goready vuln --format json` on the same
+/// binary and database is the reference for which findings and levels there are, and a
+/// goready.toml suppression carries its reason into the VEX.
+#[test]
+fn vuln_db_findings_become_vex_with_suppression_reasons() {
+    let dir = scratch();
+    let db = dir.path().join("db");
+    std::fs::create_dir_all(&db).unwrap();
+    let entries = [
+        serde_json::json!({"schema_version":"1.3.1","id":"GO-2021-0113","modified":"2024-05-20T16:03:47Z","published":"2021-10-06T17:51:21Z","aliases":["CVE-2021-38561","GHSA-ppp9-7jff-5vj2"],"summary":"Out-of-bounds read in golang.org/x/text/language","affected":[{"package":{"name":"golang.org/x/text","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"0.3.7"}]}],"ecosystem_specific":{"imports":[{"path":"golang.org/x/text/language","symbols":["MatchStrings","MustParse","Parse","ParseAcceptLanguage"]}]}}]}),
+        serde_json::json!({"schema_version":"1.3.1","id":"GO-2099-0001","modified":"2024-05-20T16:03:47Z","published":"2024-05-20T16:03:47Z","summary":"Made up: rsc.io/sampler.Hello","affected":[{"package":{"name":"rsc.io/sampler","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}],"ecosystem_specific":{"imports":[{"path":"rsc.io/sampler","symbols":["Hello"]}]}}]}),
+        serde_json::json!({"schema_version":"1.3.1","id":"GO-2099-0002","modified":"2024-05-20T16:03:47Z","published":"2024-05-20T16:03:47Z","summary":"Made up: net/http.Server.Serve","affected":[{"package":{"name":"stdlib","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}],"ecosystem_specific":{"imports":[{"path":"net/http","symbols":["Server.Serve"]}]}}]}),
+    ];
+    for e in &entries {
+        std::fs::write(
+            db.join(format!("{}.json", e["id"].as_str().unwrap())),
+            e.to_string(),
+        )
+        .unwrap();
+    }
+    let config = dir.path().join("goready.toml");
+    std::fs::write(
+        &config,
+        "[vuln]\nignore = [{ id = \"GO-2099-0001\", reason = \"sampler text is static\", until = \"2099-01-31\" }]\n",
+    )
+    .unwrap();
+    let binary = bin("sbomsvc-native");
+    let cache = dir.path().join("cache");
+    let envs = [("GOREADY_VULN_CACHE", cache.to_str().unwrap())];
+
+    // The reference: goready vuln on the same binary and database.
+    let mut cmd = goready();
+    cmd.args(["vuln", "--format", "json", "--db"])
+        .arg(&db)
+        .arg("--config")
+        .arg(&config)
+        .arg(&binary);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let scan: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let levels: BTreeMap<String, (String, String)> = scan["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "binary.vuln" && c["data"]["level"].is_string())
+        .map(|c| {
+            (
+                c["data"]["id"].as_str().unwrap().to_string(),
+                (
+                    c["data"]["level"].as_str().unwrap().to_string(),
+                    c["data"]["evidence"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(levels.len(), 3, "every advisory is a finding: {scan}");
+    assert_eq!(
+        levels["GO-2099-0001"].0, "symbol",
+        "sampler.Hello is linked"
+    );
+
+    let out_dir = dir.path().join("sboms");
+    let mut args = vec![binary.to_str().unwrap().to_string()];
+    args.extend(
+        [
+            "--vuln-db",
+            db.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    args.extend(["--out".to_string(), out_dir.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = sbom(&args, &envs);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("3 vulnerabilities"), "{stdout}");
+    let file = out_dir.join("sbomsvc-native.cdx.json");
+    validate_cyclonedx(&[&file]);
+    let doc = json(&file);
+    let vulns = doc["vulnerabilities"].as_array().unwrap();
+    assert_eq!(vulns.len(), 3);
+    for v in vulns {
+        let id = v["id"].as_str().unwrap();
+        let (level, evidence) = &levels[id];
+        assert_eq!(prop(v, "goready:vuln:level"), Some(level.as_str()), "{id}");
+        let state = v["analysis"]["state"].as_str();
+        match (level.as_str(), evidence.as_str()) {
+            ("symbol", _) => assert_eq!(state, None, "{id}: {v}"),
+            (_, "symbols_matched") => {
+                assert_eq!(state, Some("not_affected"), "{id}");
+                assert_eq!(v["analysis"]["justification"], "code_not_present");
+            }
+            _ => assert_eq!(state, Some("in_triage"), "{id}"),
+        }
+    }
+    let sampler = vulns.iter().find(|v| v["id"] == "GO-2099-0001").unwrap();
+    assert_eq!(
+        sampler["affects"][0]["ref"], "pkg:golang/rsc.io/sampler@v1.99.99",
+        "the replacement"
+    );
+    assert!(
+        sampler["analysis"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("sampler text is static"),
+        "{sampler}"
+    );
+    let std = vulns.iter().find(|v| v["id"] == "GO-2099-0002").unwrap();
+    assert!(
+        std["affects"][0]["ref"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:golang/stdlib@")
+    );
+
+    // An unreadable database is an error, not an SBOM that reads as "no vulnerabilities".
+    let missing = dir.path().join("no-such-db");
+    let (code, _, stderr) = sbom(
+        &[
+            binary.to_str().unwrap(),
+            "--vuln-db",
+            missing.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        &envs,
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no-such-db"), "{stderr}");
+}
+
+/// `goready build --sbom cyclonedx` with the build's vulnerability scan on (the database in
+/// GOREADY_VULN_DB): each binary's document carries its target's `binary.vuln` findings as VEX.
+#[test]
+fn build_sbom_carries_the_builds_vulnerability_findings_as_vex() {
+    let dir = scratch();
+    let module = dir.path().join("mod");
+    copy_dir(&repo().join(SRC), &module);
+    let db = dir.path().join("db");
+    std::fs::create_dir_all(&db).unwrap();
+    std::fs::write(
+        db.join("GO-2099-0001.json"),
+        serde_json::json!({"schema_version":"1.3.1","id":"GO-2099-0001","modified":"2024-05-20T16:03:47Z","published":"2024-05-20T16:03:47Z","summary":"Made up: rsc.io/sampler.Hello","affected":[{"package":{"name":"rsc.io/sampler","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}],"ecosystem_specific":{"imports":[{"path":"rsc.io/sampler","symbols":["Hello"]}]}}]}).to_string(),
+    )
+    .unwrap();
+    let target = format!("linux/{}", host_goarch());
+    let out = goready()
+        .current_dir(&module)
+        .args([
+            "build",
+            "--target",
+            &target,
+            "--sbom",
+            "cyclonedx",
+            "--json",
+            "build.json",
+        ])
+        .env("GOREADY_VULN_DB", &db)
+        .env("GOREADY_VULN_CACHE", dir.path().join("cache"))
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let report = json(&module.join("build.json"));
+    let vuln = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "binary.vuln")
+        .unwrap_or_else(|| panic!("no binary.vuln: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(vuln["data"]["level"], "symbol", "{vuln}");
+    let doc_path = module.join(format!("dist/sbomsvc_linux_{}.cdx.json", host_goarch()));
+    validate_cyclonedx(&[&doc_path]);
+    let doc = json(&doc_path);
+    let v = &doc["vulnerabilities"][0];
+    assert_eq!(v["id"], "GO-2099-0001", "{doc}");
+    assert_eq!(v["affects"][0]["ref"], "pkg:golang/rsc.io/sampler@v1.99.99");
+    assert!(v.get("analysis").is_none(), "symbol level: affecting");
+    let sbom = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "build.sbom")
+        .unwrap();
+    assert_eq!(sbom["data"]["vulnerabilities"], 1, "{sbom}");
+}

@@ -675,6 +675,7 @@ fn build_scans_the_binaries_it_built_and_an_unreachable_database_is_a_skip_unles
             .arg("--config")
             .arg(&config)
             .env("GOFLAGS", "-mod=mod")
+            .env_remove("GOREADY_VULN_DB")
             .output()
             .unwrap();
         let report = Report::read_json(&json).unwrap_or_else(|e| {

@@ -116,6 +116,9 @@ struct Shared<'a> {
     inspect: inspect::Options,
     binary_rules: inspect::rules::RuleOptions,
     rule_opts: RuleOptions,
+    /// `--sbom`: each built binary's (label, path, facts), kept until the vulnerability scan
+    /// has run, so that its findings go into the SBOM as VEX.
+    sbom_facts: std::sync::Mutex<Vec<(String, PathBuf, inspect::BinaryFacts)>>,
 }
 
 /// Runs the step: the errors returned are usage and setup errors (exit 2) and
@@ -217,6 +220,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<R
         },
         dir,
         cwd,
+        sbom_facts: std::sync::Mutex::new(Vec::new()),
     };
     let jobs = opts.jobs.unwrap_or_else(crate::pool::cores).max(1);
     sink.emit(Event::Began {
@@ -257,6 +261,22 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<R
             sink,
             cancel,
         ));
+    }
+    if let Some(format) = opts.sbom {
+        let mut built =
+            std::mem::take(&mut *ctx.sbom_facts.lock().unwrap_or_else(|e| e.into_inner()));
+        // In matrix order, whichever target finished first.
+        built.sort_by_key(|(label, _, _)| {
+            targets
+                .iter()
+                .position(|t| t.label() == *label)
+                .unwrap_or(usize::MAX)
+        });
+        let written: Vec<Check> = built
+            .iter()
+            .map(|(label, output, facts)| ctx.sbom(output, facts, format, label, &checks))
+            .collect();
+        checks.extend(written);
     }
     Ok(Report::new(checks))
 }
@@ -306,9 +326,11 @@ impl Shared<'_> {
         }
         let mut checks = rules::evaluate(&outcome, &self.rule_opts);
         checks.splice(1..1, binary_checks);
-        if let (Some(format), Some(facts)) = (self.opts.sbom, &facts) {
-            let sbom = self.sbom(&output, facts, format, &target.label(), &checks);
-            checks.push(sbom);
+        if let (Some(_), Some(facts)) = (self.opts.sbom, facts) {
+            self.sbom_facts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((target.label(), output.clone(), facts));
         }
         let problems = checks.iter().filter(|c| c.status.is_problem()).count();
         let summary = match &outcome.compile {
@@ -388,7 +410,7 @@ impl Shared<'_> {
     }
 
     /// `--sbom`: the binary's SBOM beside it in dist/, with this target's `binary.vuln`
-    /// findings (when the build scanned for them) as VEX.
+    /// findings among `checks` (when the build scanned for them) as VEX.
     fn sbom(
         &self,
         output: &Path,

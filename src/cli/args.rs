@@ -815,6 +815,18 @@ pub struct SbomArgs {
     /// Write the documents into DIR (created if missing) [default: beside each binary].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Scan the binaries for known vulnerabilities against this Go vulnerability database
+    /// (as `goready vuln --db`: https://vuln.go.dev, a v1 directory, a folder of OSV files or
+    /// vulndb.zip) and write the findings as VEX in the CycloneDX documents; an unreadable
+    /// database is an error.
+    #[arg(long, value_name = "URL|DIR|ZIP")]
+    pub vuln_db: Option<String>,
+
+    /// goready.toml whose `[vuln]` settings (ignore with reasons, cache) the scan uses
+    /// [default: ./goready.toml when it exists].
+    #[arg(long, value_name = "PATH", env = "GOREADY_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 fn parse_sbom_format(text: &str) -> Result<crate::sbom::Format, String> {

@@ -229,11 +229,16 @@ fn run_build(args: &BuildArgs, run: &Run) -> anyhow::Result<u8> {
     let config = args.common.load_config()?;
     let mut vuln =
         crate::vuln::Settings::from_table(config.steps.get("vuln")).map_err(anyhow::Error::msg)?;
-    if let Some(dir) = std::env::var("GOREADY_VULN_CACHE")
-        .ok()
-        .filter(|d| !d.is_empty())
+    // The action's and CI's environment reach the build's scan as they reach `goready vuln`.
+    if let Ok(dir) = std::env::var("GOREADY_VULN_CACHE")
+        && !dir.is_empty()
     {
         vuln.cache = Some(dir);
+    }
+    if let Ok(db) = std::env::var("GOREADY_VULN_DB")
+        && !db.is_empty()
+    {
+        vuln.db = Some(db);
     }
     opts.vuln = Some(vuln);
     let report = crate::build::run(&opts, run.reporter, run.cancel)?;

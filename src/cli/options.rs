@@ -116,6 +116,28 @@ impl SbomArgs {
             stamp: source_date_epoch()?,
             findings: Default::default(),
             advisories: Default::default(),
+            vuln: match &self.vuln_db {
+                None => None,
+                Some(db) => {
+                    let config = crate::config::Config::load(self.config.as_deref())?;
+                    let settings = crate::vuln::Settings::from_table(config.steps.get("vuln"))
+                        .map_err(anyhow::Error::msg)?;
+                    let cache = crate::vuln::Settings::cache_of(
+                        std::env::var("GOREADY_VULN_CACHE")
+                            .ok()
+                            .filter(|d| !d.is_empty())
+                            .as_deref()
+                            .or(settings.cache.as_deref()),
+                    );
+                    Some(crate::vuln::Options {
+                        files: self.files.clone(),
+                        db: Some(db.clone()),
+                        cache,
+                        settings,
+                        go_mod: None,
+                    })
+                }
+            },
         })
     }
 }

@@ -748,6 +748,7 @@ mod tests {
                 out[at..at + ptr].copy_from_slice(&ptrb(v));
             }
         };
+        #[allow(clippy::needless_range_loop)] // i also indexes the table one past the end
         for i in 0..=funcs.len() {
             let entry = 0x1000 + 0x100 * i as u64;
             put_field(&mut out, functab_base + 2 * i * field, entry);

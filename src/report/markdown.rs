@@ -691,6 +691,75 @@ mod tests {
     }
 
     #[test]
+    fn known_vulnerabilities_list_new_advisories_first_with_fixed_in_and_suppressions() {
+        use crate::vuln::checks::check_of;
+        use crate::vuln::data::{Evidence, Level};
+        use crate::vuln::matching::Match;
+        use crate::vuln::settings::Ignore;
+        let m = |id: &str, level: Level, fixed: Option<&str>| Match {
+            id: id.into(),
+            aliases: vec![],
+            summary: "s".into(),
+            module: "golang.org/x/text".into(),
+            version: "v0.3.7".into(),
+            fixed: fixed.map(str::to_string),
+            level,
+            symbols: vec![],
+            evidence: Evidence::SymbolsMatched,
+            notes: vec![],
+            toolchain: false,
+        };
+        let ignore = [Ignore {
+            id: "GO-2020-0015".into(),
+            reason: "not reachable".into(),
+            until: None,
+        }];
+        let mut old = check_of(
+            "bin",
+            &m("GO-2021-0113", Level::Symbol, Some("v0.3.7")),
+            &[],
+            0,
+            "db",
+        );
+        old.change = Some(Change::Existing);
+        let mut new = check_of(
+            "bin",
+            &m("GO-2022-1059", Level::Package, Some("v0.3.8")),
+            &[],
+            0,
+            "db",
+        );
+        new.change = Some(Change::New);
+        let quiet = check_of(
+            "bin",
+            &m("GO-2020-0015", Level::Module, None),
+            &ignore,
+            0,
+            "db",
+        );
+        let mut report = Report::new(vec![old, new, quiet]);
+        report.baseline = Some(crate::model::BaselineInfo {
+            path: "base.json".into(),
+            state: BaselineState::Loaded,
+            detail: None,
+            fail_on_new: false,
+        });
+        let text = render(&report, &opts(65_536));
+        let section = text.split("### Known vulnerabilities (2)").nth(1).unwrap();
+        let new_at = section.find("GO-2022-1059").unwrap();
+        let old_at = section.find("GO-2021-0113").unwrap();
+        assert!(new_at < old_at, "new advisories first:\n{section}");
+        assert!(
+            section.contains("| v0.3.8 | package | 1 | 🆕 new |"),
+            "{section}"
+        );
+        assert!(
+            section.contains("GO-2020-0015 suppressed: not reachable"),
+            "{section}"
+        );
+    }
+
+    #[test]
     fn cells_cannot_break_the_table_inject_html_or_mention() {
         let c = cell("a | b <script>x</script> @octocat\nnext `code`");
         assert_eq!(

@@ -199,16 +199,12 @@ pub fn render(
     Ok((bytes, components, vulnerabilities))
 }
 
-/// The rule whose checks carry [`VulnData`] (issue 15's `binary.vuln`). Kept here as text
-/// until the vulnerability room registers the rule in `crate::rules`.
-pub const VULN_RULE: &str = "binary.vuln";
-
 /// The `binary.vuln` findings among `checks` on `target` (a build's matrix label, or the
 /// binary's path as given), read back from their typed data.
 pub fn findings_of(checks: &[crate::model::Check], target: &str) -> Vec<VulnData> {
     checks
         .iter()
-        .filter(|c| c.id == VULN_RULE && c.target.as_deref() == Some(target))
+        .filter(|c| c.id == crate::rules::BINARY_VULN.id && c.target.as_deref() == Some(target))
         .filter_map(|c| match &c.data {
             crate::model::CheckData::Vuln(d) => Some((**d).clone()),
             _ => None,
@@ -289,6 +285,9 @@ pub struct Options {
     pub findings: BTreeMap<PathBuf, Vec<VulnData>>,
     /// The advisories the findings come from, by id.
     pub advisories: BTreeMap<String, osv::Entry>,
+    /// `--vuln-db`: scan the files for known vulnerabilities first (the `goready vuln`
+    /// scan), and write its findings as VEX; added to `findings`.
+    pub vuln: Option<crate::vuln::Options>,
 }
 
 /// A binary that got no document, and why.
@@ -327,6 +326,17 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<S
             if opts.files.len() == 1 { "" } else { "s" }
         ),
     });
+    let mut findings = opts.findings.clone();
+    if let Some(scan) = &opts.vuln {
+        // A database that cannot be read stops the step: an SBOM without the VEX asked for
+        // would read as "no known vulnerabilities".
+        let scanned = crate::vuln::run(scan, sink, cancel)
+            .map_err(|e| anyhow::anyhow!("the vulnerability scan for the VEX failed: {e}"))?;
+        for path in &opts.files {
+            let found = findings_of(&scanned.checks, &path.display().to_string());
+            findings.entry(path.clone()).or_default().extend(found);
+        }
+    }
     let inspected = inspect::run(
         &inspect::RunOptions {
             files: opts.files.clone(),
@@ -371,13 +381,8 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<S
                 .unwrap_or_else(|| "not an executable goready can read".into())),
             Some(f) => {
                 let dest = destination(path, opts.out.as_deref(), opts.format);
-                let findings = opts
-                    .findings
-                    .get(path)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
                 let vex = Vex {
-                    findings,
+                    findings: findings.get(path).map(Vec::as_slice).unwrap_or_default(),
                     advisories: Some(&opts.advisories),
                 };
                 write_one(path, &f, &dest, opts.format, &opts.stamp, vex)

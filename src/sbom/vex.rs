@@ -203,6 +203,10 @@ fn one(f: &VulnData, ctx: &Context<'_>) -> Vulnerability {
         name: "goready:vuln:symbol".into(),
         value: s.clone(),
     }));
+    properties.extend(f.notes.iter().map(|n| VulnProperty {
+        name: "goready:vuln:note".into(),
+        value: n.clone(),
+    }));
     if let Some(s) = &f.suppressed {
         properties.push(VulnProperty {
             name: "goready:vuln:suppressed".into(),
@@ -274,6 +278,7 @@ mod tests {
             "symbols": symbols,
             "evidence": evidence,
             "summary": "Non-linear parsing in golang.org/x/net/html",
+            "notes": ["the main module is at a VCS pseudo-version: low confidence"],
         }))
         .unwrap()
     }

@@ -123,8 +123,10 @@ impl Settings {
             .clone()
             .try_into()
             .map_err(|e: toml::de::Error| format!("[vuln]: {}", e.message()))?;
-        let mut settings = Settings::default();
-        settings.db = raw.db.filter(|d| !d.trim().is_empty());
+        let mut settings = Settings {
+            db: raw.db.filter(|d| !d.trim().is_empty()),
+            ..Settings::default()
+        };
         if let Some(age) = &raw.max_age {
             settings.max_age = parse_age(age)?;
         }

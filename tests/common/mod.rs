@@ -292,7 +292,12 @@ pub fn gosymcheck() -> PathBuf {
 
 /// The goready binary under test.
 pub fn goready() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_goready"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_goready"));
+    // Hermetic: `build` and `check` scan their binaries against this (absent) database, a
+    // skipped binary.vuln check, rather than whatever https://vuln.go.dev says today.
+    // tests/vuln_scan.rs gives its own database.
+    cmd.env("GOREADY_VULN_DB", "/nonexistent/goready-test-vulndb");
+    cmd
 }
 
 /// Runs goready, returning (exit code, stdout, stderr).
