@@ -10,6 +10,7 @@
 #
 #   bench/image.sh             # 5 rounds, interleaved
 #   ROUNDS=9 bench/image.sh
+#   NO_BUILD=1 bench/image.sh   # target/release/goready as it is
 #
 # Compared: `goready image ARCHIVE --format json`; `tar -xf ARCHIVE` (the outer archive
 # unpacked, layers still packed); and unpacking the image's root filesystem, `tar -xf` of the
@@ -18,7 +19,7 @@
 # reads the same file once before the rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
+[ "${NO_BUILD:-0}" = 1 ] || cargo build --release --quiet
 work=${WORK:-/tmp/goready-image-bench}
 rm -rf "$work" && mkdir -p "$work/l1" "$work/l2" "$work/l3"
 ( cd "$(mktemp -d)" && cp -r "$OLDPWD/tests/fixtures/imagesvc" . && cd imagesvc &&

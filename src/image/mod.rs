@@ -97,6 +97,9 @@ pub struct ImageRun {
     pub checks: Vec<Check>,
 }
 
+/// One layer's outcome: its compression and entries, or why it could not be read.
+type LayerRead = anyhow::Result<(Compression, Vec<layer::Entry>)>;
+
 /// Reads and judges one image. Errors are an unreadable image (with what to do about it) or
 /// a [`crate::cancel::Stopped`].
 pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<ImageRun> {
@@ -207,7 +210,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<I
         })
         .clamp(1, 16);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<anyhow::Result<(Compression, Vec<layer::Entry>)>>>> =
+    let results: Vec<std::sync::Mutex<Option<LayerRead>>> =
         (0..n).map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|s| {
         for _ in 0..jobs.min(n.max(1)) {

@@ -111,7 +111,7 @@ fn first_word(cmd: &str) -> Option<String> {
         shlex::split(cmd).unwrap_or_else(|| cmd.split_whitespace().map(str::to_string).collect());
     words
         .into_iter()
-        .find(|w| w != "exec" && !(w.contains('=') && !w.starts_with('/')))
+        .find(|w| w != "exec" && (w.starts_with('/') || !w.contains('=')))
 }
 
 fn clean_abs(path: &str) -> String {
