@@ -827,3 +827,19 @@ fn mutated_zips_never_panic() {
     // reached the entry readers, not only the central directory.
     assert!(opened > 0 && read > 0, "opened {opened}, read {read}");
 }
+
+/// The offline case of the default database: its name does not resolve. That is
+/// "unreachable" (a skipped scan in `build`/`check`), not a bad `--db` value.
+#[test]
+fn a_host_that_does_not_resolve_is_unreachable() {
+    // `.invalid` never resolves (RFC 2606).
+    let err = open_err(
+        &Source::parse("https://vulndb.goready-test.invalid").unwrap(),
+        &no_cache(),
+    );
+    assert!(err.is_unreachable(), "{err}");
+    assert!(err.to_string().contains("goready-test.invalid"), "{err}");
+    // A malformed URL is the user's to fix.
+    let err = open_err(&Source::Url("http://127.0.0.1:99999".into()), &no_cache());
+    assert!(matches!(err.kind, ErrorKind::BadSource(_)), "{err}");
+}
