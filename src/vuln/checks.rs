@@ -89,7 +89,7 @@ fn message_of(m: &Match, db_line: &str) -> String {
 pub fn suppression_for<'a>(m: &Match, ignore: &'a [Ignore]) -> Option<&'a Ignore> {
     ignore
         .iter()
-        .find(|i| i.id == m.id || m.aliases.iter().any(|a| *a == i.id))
+        .find(|i| i.id == m.id || m.aliases.contains(&i.id))
 }
 
 /// The check of one advisory in one binary. A suppression in force makes it a skip that says

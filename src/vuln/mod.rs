@@ -248,6 +248,9 @@ pub fn stale_warning(
     })
 }
 
+/// What [`scan_files`] gives: each file as read, the checks, the database.
+type Scan = (Vec<Result<Scanned, Unscannable>>, Vec<Check>, db::DbInfo);
+
 /// Reads the binaries and opens the database at once, then matches: the common part of
 /// [`run`] and [`scan_built`].
 fn scan_files(
@@ -258,7 +261,7 @@ fn scan_files(
     go_mod: Option<&(String, gomod::GoMod)>,
     sink: &dyn Sink,
     cancel: &Cancel,
-) -> Result<(Vec<Result<Scanned, Unscannable>>, Vec<Check>, db::DbInfo), Failure> {
+) -> Result<Scan, Failure> {
     let text = location
         .or(settings.db.as_deref())
         .unwrap_or(db::DEFAULT_URL);
