@@ -380,3 +380,31 @@ fn inputs_that_are_not_go_binaries_get_clear_errors() {
         "no Go function table (pclntab) found"
     );
 }
+
+#[test]
+fn a_go_1_17_binary_is_read_with_absolute_funcdata_pointers() {
+    // Go's own test data: a Go 1.17 linux/amd64 hello world (debug/buildinfo keeps it
+    // base64-encoded). Its funcdata are addresses, not go:func.* offsets; no toolchain here
+    // can build one.
+    let encoded = std::path::Path::new(&go_env("GOROOT"))
+        .join("src/debug/buildinfo/testdata/go117/go117.base64");
+    let out = run_ok(Command::new("base64").arg("-d").arg(&encoded));
+    let path = fixture_dir().join("go117");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let f = go_functions(&out.stdout).unwrap();
+    assert_eq!(f.version.as_str(), "1.16");
+    assert_eq!(f.found_by, Some(How::Absolute));
+    assert_eq!(f.gofunc, None);
+    assert!(matches!(
+        f.inline_trees,
+        InlineTrees::Read { unreadable: 0, trees, .. } if trees > 100
+    ));
+    let oracle = gosymcheck();
+    let want = lines(&tool(oracle.to_str().unwrap(), &["-funcs"], &path));
+    assert_eq!(f.names, want);
+    let table: BTreeSet<&String> = f.names.iter().collect();
+    let dwarf = lines(&tool(oracle.to_str().unwrap(), &["-inlined"], &path));
+    let want: Vec<&String> = dwarf.iter().filter(|n| !table.contains(n)).collect();
+    assert!(want.len() > 100, "{}", want.len());
+    assert_eq!(f.inlined.iter().collect::<Vec<_>>(), want);
+}

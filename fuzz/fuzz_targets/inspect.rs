@@ -1,8 +1,11 @@
 //! Fuzzes the whole binary inspector: `inspect_bytes` (ELF, Mach-O thin/universal, PE,
-//! build info, pclntab, version search) and the binary rules on its facts, plus the two
-//! Go-table decoders on the raw input: `Pclntab::parse` and `buildinfo::parse_modinfo`.
+//! build info, pclntab, version search) and the binary rules on its facts; the function-name
+//! reader `functions::go_functions` (pclntab, inline trees, the moduledata scan, both ways of
+//! finding the funcdata base); plus the Go-table decoders on the raw input: `Pclntab::parse`,
+//! `functions::max_pc_value` and `buildinfo::parse_modinfo`.
 #![no_main]
 
+use goready::inspect::functions::{self, Lookup};
 use goready::inspect::{self, buildinfo, pclntab::Pclntab, rules};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,6 +18,13 @@ fuzz_target!(|data: &[u8]| {
         let checks = rules::evaluate(&facts, &rules::RuleOptions::default());
         std::hint::black_box(checks);
     }
+
+    for lookup in [Lookup::SymbolThenScan, Lookup::ScanOnly] {
+        if let Ok(f) = functions::go_functions_with(data, lookup) {
+            std::hint::black_box((f.all_names().len(), f.inline_trees));
+        }
+    }
+    std::hint::black_box(functions::max_pc_value(data));
 
     if let Some(table) = Pclntab::parse(data) {
         let n = table.names().map(|name| name.len()).fold(0usize, usize::wrapping_add);

@@ -62,6 +62,18 @@ pub enum InlineTrees {
 }
 
 /// Every Go function name found in a binary.
+///
+/// Included: every entry of the pclntab's function table (`names`) and every function named
+/// by an entry of any function's inline tree (`inlined`, minus what `names` already has) —
+/// together exactly the names govulncheck v1.9.0 collects from an unstripped Go 1.18+ binary
+/// (its `ExtractPackagesAndSymbols`), here also from stripped ones. Names are as the binary
+/// stores them: not split into package and symbol, generic brackets kept, `%2e` escapes
+/// kept, `main.` not replaced by the module path; the matcher normalises.
+///
+/// Not included: functions of other modules (plugins, `-linkshared` libraries: only the
+/// module whose pclntab is found is read); C functions linked through cgo (the pclntab
+/// lists Go and Go-assembly functions only); the inline trees of functions whose tree could not be read (`inline_trees` counts
+/// them, or says why none were read; then `inlined` is empty and only `names` is evidence).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoFunctions {
     /// The pclntab layout.
@@ -559,6 +571,7 @@ fn read_varint(p: &[u8]) -> Option<(u32, usize)> {
 mod tests {
     use super::*;
     use crate::inspect::memory::Range;
+    use crate::inspect::moduledata::ModuleData;
 
     /// Where the synthetic file is loaded.
     const BASE: u64 = 0x40_0000;
@@ -738,11 +751,11 @@ mod tests {
         for i in 0..=funcs.len() {
             let entry = 0x1000 + 0x100 * i as u64;
             put_field(&mut out, functab_base + 2 * i * field, entry);
-            if i < funcs.len() {
+            if let Some(&record) = records_at.get(i) {
                 put_field(
                     &mut out,
                     functab_base + (2 * i + 1) * field,
-                    rel(records_at[i]) as u64,
+                    rel(record) as u64,
                 );
             }
         }
@@ -847,6 +860,83 @@ mod tests {
                 );
                 assert_eq!((tally.trees, tally.calls), (2, 5), "{case}");
                 assert_eq!((tally.unreadable, tally.bad), (0, 0), "{case}");
+            }
+        }
+    }
+
+    /// Appends a Go 1.20+ moduledata record for the synthetic table; `name_len` is the
+    /// length it gives funcnametab, `ftab_len` the function table's.
+    fn with_moduledata(s: &Synthetic, name_len: u64, ftab_len: u64) -> (Vec<u8>, usize) {
+        let table = Pclntab::parse(&s.bytes).unwrap();
+        let h = |n: usize| table.header_word(n).unwrap();
+        let mut words = [0u64; 42];
+        words[0] = BASE;
+        words[1] = BASE + h(3);
+        words[2] = name_len;
+        words[4] = BASE + h(4);
+        words[7] = BASE + h(5);
+        words[10] = BASE + h(6);
+        words[13] = BASE + h(7);
+        words[16] = BASE + h(7);
+        words[17] = ftab_len;
+        (words[20], words[21], words[22], words[23]) = (0x1000, 0x1300, 0x1000, 0x1400);
+        words[40] = s.gofunc;
+        let mut bytes = s.bytes.clone();
+        bytes.resize(bytes.len().div_ceil(8) * 8, 0);
+        let at = bytes.len();
+        for w in words {
+            bytes.extend_from_slice(&w.to_le_bytes());
+        }
+        (bytes, at)
+    }
+
+    fn scan_synthetic(bytes: &[u8], at: usize) -> Option<ModuleData> {
+        let table = Pclntab::parse(bytes).unwrap();
+        let memory = Memory::new(
+            bytes,
+            [Range {
+                addr: BASE,
+                offset: 0,
+                size: bytes.len() as u64,
+            }],
+        );
+        let ptrs = Pointers {
+            memory: &memory,
+            relocations: Vec::new(),
+            ptr_size: 8,
+            big_endian: false,
+        };
+        moduledata::scan(&[(at, &bytes[at..])], &ptrs, &table, BASE)
+    }
+
+    #[test]
+    fn the_moduledata_record_is_validated_against_the_table() {
+        let s = synthetic(Version::V1_20, 8, false, FUNCS);
+        let table = Pclntab::parse(&s.bytes).unwrap();
+        let gap = table.header_word(4).unwrap() - table.header_word(3).unwrap();
+        let nfunc = FUNCS.len() as u64;
+        // Exact, and with alignment padding before cutab: found, gofunc read.
+        for name_len in [gap, gap - 8] {
+            let (bytes, at) = with_moduledata(&s, name_len, nfunc + 1);
+            let md = scan_synthetic(&bytes, at).expect("valid record");
+            assert_eq!((md.addr, md.gofunc), (BASE + at as u64, s.gofunc));
+        }
+        // A name table longer than its room, or a function count off by one: rejected.
+        let (bytes, at) = with_moduledata(&s, gap + 1, nfunc + 1);
+        assert_eq!(scan_synthetic(&bytes, at), None);
+        let (bytes, at) = with_moduledata(&s, gap, nfunc);
+        assert_eq!(scan_synthetic(&bytes, at), None);
+        // Every corruption of the record is handled; a survivor still names the base.
+        let (good, at) = with_moduledata(&s, gap, nfunc + 1);
+        for i in at..good.len() {
+            for v in [0x00, 0x01, 0xff] {
+                let mut bad = good.clone();
+                bad[i] = v;
+                if let Some(md) = scan_synthetic(&bad, at)
+                    && !(at + 40 * 8..at + 41 * 8).contains(&i)
+                {
+                    assert_eq!(md.gofunc, s.gofunc, "byte {i}");
+                }
             }
         }
     }

@@ -86,7 +86,11 @@ pub fn validate(
         return None;
     }
     let at = |off: u64| header.checked_add(off);
-    if w(1)? != at(h(3)?)? || w(2)? != h(4)?.checked_sub(h(3)?)? {
+    // funcnametab ends where cutab starts, give or take the alignment padding before cutab
+    // (none in Go 1.26 binaries, 8 bytes in one Go 1.20.3 binary, 24 in a Go 1.23 one).
+    let name_gap = h(4)?.checked_sub(h(3)?)?;
+    let name_len = w(2)?;
+    if w(1)? != at(h(3)?)? || name_len > name_gap || name_gap - name_len > 256 {
         return None;
     }
     if w(4)? != at(h(4)?)? || w(7)? != at(h(5)?)? || w(10)? != at(h(6)?)? {
