@@ -12,6 +12,7 @@ use std::sync::{Mutex, OnceLock};
 
 pub mod pprof;
 pub mod probe;
+pub mod vulndb;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
