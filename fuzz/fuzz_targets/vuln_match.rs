@@ -4,6 +4,7 @@
 //! decoded from the input (hostile ranges, imports and symbols included).
 #![no_main]
 
+use goready::vuln::db::parse_entry;
 use goready::vuln::gomod::GoMod;
 use goready::vuln::matching::{Binary, Module, match_binary};
 use goready::vuln::osv::Entry;
@@ -26,7 +27,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(!(semver::less(a, b) && semver::less(b, a)), "{a:?} {b:?}");
     }
     std::hint::black_box(GoMod::parse(&text));
-    let entries: Vec<Entry> = serde_json::from_slice(data).unwrap_or_default();
+    // The input as one entry, read as the database reader reads `ID/<id>.json`.
+    let entries: Vec<Entry> = parse_entry(data, "GO-2022-1059").into_iter().collect();
     let symbols = PackageSymbols::from_names(lines.iter().copied(), Naming::Go120, "example.com/m");
     let deps = lines
         .iter()

@@ -248,8 +248,8 @@ pub fn stale_warning(
     })
 }
 
-/// What [`scan_files`] gives: each binary as read, the checks, the database's description.
-type Scanned3 = (Vec<Result<Scanned, Unscannable>>, Vec<Check>, db::DbInfo);
+/// What [`scan_files`] gives: each file as read, the checks, the database.
+type Scan = (Vec<Result<Scanned, Unscannable>>, Vec<Check>, db::DbInfo);
 
 /// Reads the binaries and opens the database at once, then matches: the common part of
 /// [`run`] and [`scan_built`].
@@ -261,7 +261,7 @@ fn scan_files(
     go_mod: Option<&(String, gomod::GoMod)>,
     sink: &dyn Sink,
     cancel: &Cancel,
-) -> Result<Scanned3, Failure> {
+) -> Result<Scan, Failure> {
     let text = location
         .or(settings.db.as_deref())
         .unwrap_or(db::DEFAULT_URL);

@@ -123,16 +123,10 @@ impl Settings {
             .clone()
             .try_into()
             .map_err(|e: toml::de::Error| format!("[vuln]: {}", e.message()))?;
-        let mut settings = Settings {
-            db: raw.db.filter(|d| !d.trim().is_empty()),
-            ..Settings::default()
+        let max_age = match &raw.max_age {
+            Some(age) => parse_age(age)?,
+            None => DEFAULT_MAX_AGE,
         };
-        if let Some(age) = &raw.max_age {
-            settings.max_age = parse_age(age)?;
-        }
-        settings.required = raw.required.unwrap_or(false);
-        settings.scan = raw.scan.unwrap_or(true);
-        settings.cache = raw.cache.filter(|c| !c.trim().is_empty());
         for ig in &raw.ignore {
             if ig.id.trim().is_empty() {
                 return Err("[vuln] ignore: an entry has an empty id".into());
@@ -152,8 +146,14 @@ impl Settings {
                 ));
             }
         }
-        settings.ignore = raw.ignore;
-        Ok(settings)
+        Ok(Settings {
+            db: raw.db.filter(|d| !d.trim().is_empty()),
+            max_age,
+            required: raw.required.unwrap_or(false),
+            scan: raw.scan.unwrap_or(true),
+            cache: raw.cache.filter(|c| !c.trim().is_empty()),
+            ignore: raw.ignore,
+        })
     }
 }
 
