@@ -454,7 +454,7 @@ fn without_test_modules(code: &str) -> String {
     out
 }
 
-/// The module path of a file under src/: `src/probe/run.rs` → [probe, run],
+/// The module path of a file under src/: `src/probe/gather.rs` → [probe, gather],
 /// `src/probe/mod.rs` → [probe], `src/model.rs` → [model].
 fn module_path(src: &Path, file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(src).unwrap();

@@ -332,7 +332,7 @@ fn run_probe(args: &ProbeArgs, run: &Run) -> anyhow::Result<u8> {
         OutputFormat::Json => {
             #[derive(serde::Serialize)]
             struct Output<'a> {
-                service: &'a probe::run::ProbeFacts,
+                service: &'a probe::gather::ProbeFacts,
                 checks: &'a [crate::model::Check],
             }
             serde_json::to_writer_pretty(

@@ -180,8 +180,8 @@ impl ProbeArgs {
         let load = self
             .load
             .as_deref()
-            .map(|l| -> anyhow::Result<probe::run::LoadPlan> {
-                Ok(probe::run::LoadPlan {
+            .map(|l| -> anyhow::Result<probe::gather::LoadPlan> {
+                Ok(probe::gather::LoadPlan {
                     spec: probe::load::LoadSpec::parse(l).map_err(anyhow::Error::msg)?,
                     requests: self.requests,
                     concurrency: self.concurrency,
@@ -199,7 +199,7 @@ impl ProbeArgs {
         if let Some(base) = self.baseline.as_ref().filter(|b| !b.is_file()) {
             bail!("--baseline {}: no such file", base.display());
         }
-        let gather = probe::run::ProbeOptions {
+        let gather = probe::gather::ProbeOptions {
             launch,
             dir: std::path::absolute(&self.dir)?,
             pprof,

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::run::ProbeFacts;
+use super::gather::ProbeFacts;
 use crate::model::{Check, CheckData};
 use crate::pprof::flame;
 use crate::pprof::profile::Profile;
@@ -144,7 +144,7 @@ pub fn evaluate(facts: &mut ProbeFacts, opts: &AllocOptions, say: Say<'_>) -> Al
 fn profile_url(facts: &ProbeFacts, name: &str) -> String {
     match &facts.pprof {
         Some(p) => format!("{}{name}", p.url),
-        None => format!("{}{name}", super::pprof::DEFAULT_PREFIX),
+        None => format!("{}{name}", super::endpoints::DEFAULT_PREFIX),
     }
 }
 

@@ -3,8 +3,8 @@
 //! prints the [`ProbeRun`].
 
 use super::allocs::{self, AllocOptions, Allocations};
+use super::gather::{self, ProbeFacts, ProbeOptions};
 use super::rules::{self, RuleOptions};
-use super::run::{self, ProbeFacts, ProbeOptions};
 use crate::cancel::Cancel;
 use crate::model::Check;
 use crate::progress::{Say, Sink};
@@ -38,7 +38,7 @@ pub struct ProbeRun {
 /// `anyhow::Error`), since a report of a half-finished probe would only mislead.
 pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<ProbeRun> {
     let say = Say::new(Step::Probe, sink);
-    let mut facts = run::run(&opts.probe, say, cancel)?;
+    let mut facts = gather::run(&opts.probe, say, cancel)?;
     let mut checks = rules::evaluate(&facts, &opts.rules);
     let allocs = allocs::evaluate(&mut facts, &opts.allocs, say);
     checks.extend(allocs.checks.iter().cloned());

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::run::ProbeFacts;
+use super::gather::ProbeFacts;
 use super::service::Readiness;
 
 /// What goready saw of the running service: command, sockets, pprof endpoints, heap, GC,

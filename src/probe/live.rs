@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::endpoints::{self, Class, Expect, MemStats};
 use super::load::LoadSpec;
-use super::pprof::{self, Class, Expect, MemStats};
 use crate::http::{self, Conn, Endpoint, HttpError, Request};
 
 /// A pprof mount and the credentials to reach it.
@@ -24,7 +24,7 @@ impl Admin<'_> {
     /// A gzipped profile as served (`heap`, `mutex`, `profile?seconds=5`).
     pub fn profile(&self, name: &str, timeout: Duration) -> Result<Vec<u8>, String> {
         let target = format!("{}{name}", self.prefix);
-        let (result, resp) = pprof::fetch(
+        let (result, resp) = endpoints::fetch(
             self.endpoint,
             name,
             &target,
@@ -63,7 +63,7 @@ impl Admin<'_> {
 
     /// MemStats after a forced GC (`heap?gc=1&debug=1`).
     pub fn memstats(&self) -> Result<MemStats, String> {
-        pprof::memstats(self.endpoint, self.prefix, self.headers)
+        endpoints::memstats(self.endpoint, self.prefix, self.headers)
     }
 }
 

@@ -3,8 +3,8 @@
 //! process behind.
 //!
 //! Facts and judging are apart: `service` starts/watches/stops, `exposure` and `procs` read
-//! /proc, `pprof` talks to the endpoints (over `crate::http`), `gctrace`, `memlimit` and `load` gather
-//! numbers, `run` puts one probe together into [`run::ProbeFacts`], `rules` turns those
+//! /proc, `endpoints` finds and scrapes the pprof endpoints (over `crate::http`), `gctrace`, `memlimit` and `load` gather
+//! numbers, `gather` puts one probe together into [`gather::ProbeFacts`], `rules` turns those
 //! into checks of the `runtime` suite, and `allocs` judges the scraped allocation profile
 //! with [`crate::pprof`]; `command` is the front door of `goready probe` (Unix only:
 //! process groups, /proc). Under sustained load: `soak` keeps the `--load` going in rounds
@@ -22,6 +22,8 @@ pub mod cpu;
 #[cfg(unix)]
 pub mod drain;
 #[cfg(unix)]
+pub mod endpoints;
+#[cfg(unix)]
 pub mod exposure;
 #[cfg(unix)]
 pub mod facts_text;
@@ -36,13 +38,11 @@ pub mod load;
 #[cfg(unix)]
 pub mod memlimit;
 #[cfg(unix)]
-pub mod pprof;
-#[cfg(unix)]
 pub use crate::process::procs;
 #[cfg(unix)]
-pub mod rules;
+pub mod gather;
 #[cfg(unix)]
-pub mod run;
+pub mod rules;
 #[cfg(unix)]
 pub mod service;
 #[cfg(unix)]

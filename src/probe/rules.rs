@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use super::pprof::{self, Class, EndpointResult};
-use super::run::{ProbeFacts, SocketFacts};
+use super::endpoints::{self, Class, EndpointResult};
+use super::gather::{ProbeFacts, SocketFacts};
 use super::service::Readiness;
 use super::soak_rules::{self, SoakLimits};
 use super::{cpu, drain};
-use super::{memlimit, run::VersionFacts};
+use super::{gather::VersionFacts, memlimit};
 use crate::human;
 use crate::model::data::{
     ExposedData, HeapBudgetData, LoadData, MemlimitData, RegisteredData, ShutdownData, StartData,
@@ -427,14 +427,14 @@ fn pprof_registered(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuild
                  behind it; {advice}",
                 addrs.join(", "),
                 if addrs.len() == 1 { "s" } else { "" },
-                pprof::DEFAULT_PREFIX,
+                endpoints::DEFAULT_PREFIX,
             ));
         }
         let summary: Vec<String> = f.sockets.iter().map(socket_summary).collect();
         return c.fail(format!(
             "no listening socket serves net/http/pprof at {}: {}. Mount it on an admin listener \
              bound to 127.0.0.1 (see examples/hello-svc), or pass --pprof URL if it lives elsewhere",
-            pprof::DEFAULT_PREFIX,
+            endpoints::DEFAULT_PREFIX,
             summary.join("; ")
         ));
     }
@@ -666,8 +666,8 @@ fn shutdown(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Option<Check> {
 mod tests {
     use super::*;
     use crate::model::Status;
+    use crate::probe::gather::MemLimitFacts;
     use crate::probe::memlimit::CgroupLimit;
-    use crate::probe::run::MemLimitFacts;
     use crate::probe::service::{ExitFacts, StopReport};
 
     fn ready_facts() -> ProbeFacts {

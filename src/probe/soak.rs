@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::gather::LoadPlan;
 use super::goroutines::{self, Dump, Growth};
 use super::live::Admin;
-use super::run::LoadPlan;
 use super::service::{ExitFacts, Service};
 use crate::cancel::Cancel;
 use crate::http::Endpoint;

@@ -215,7 +215,10 @@ fn config_json(image: &Image, diff_ids: &[String]) -> Vec<u8> {
 }
 
 /// The blobs of an image: (config digest, config bytes, [(layer digest, blob, media type)]).
-fn blobs(image: &Image) -> (String, Vec<u8>, Vec<(String, Vec<u8>, &'static str)>) {
+/// A layer blob: its digest, its bytes and its media type.
+type Blob = (String, Vec<u8>, &'static str);
+
+fn blobs(image: &Image) -> (String, Vec<u8>, Vec<Blob>) {
     let mut layers = Vec::new();
     let mut diff_ids = Vec::new();
     for l in &image.layers {

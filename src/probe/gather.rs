@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::drain::{self, DrainFacts, DrainPlan};
+use super::endpoints::{self, Class, MemStats, PprofProbe, SocketAnswer};
 use super::exposure::ListenSocket;
 use super::gctrace::GcStats;
 use super::live::{self, Admin};
 use super::load::{LoadSpec, LoadStats};
 use super::memlimit::{self, CgroupLimit};
-use super::pprof::{self, Class, MemStats, PprofProbe, SocketAnswer};
 use super::procs;
 use super::service::{
     self, ExitFacts, Launch, Readiness, ReadyOptions, Service, SpawnOptions, StopReport,
@@ -426,7 +426,7 @@ fn run_bounded(
         .as_ref()
         .map(|e| e.path.clone())
         .filter(|p| !p.is_empty() && p != "/")
-        .unwrap_or_else(|| pprof::DEFAULT_PREFIX.to_string());
+        .unwrap_or_else(|| endpoints::DEFAULT_PREFIX.to_string());
     let readiness = match svc.wait_ready(&ReadyOptions {
         path: &opts.ready_path,
         timeout: opts.ready_timeout,
@@ -485,13 +485,13 @@ fn run_bounded(
         // miss the --load work entirely (or, in a service that has not collected yet, show
         // nothing at all); with it, the profile holds every allocation made so far.
         if found {
-            match pprof::memstats(&ep, &prefix, &opts.headers) {
+            match endpoints::memstats(&ep, &prefix, &opts.headers) {
                 Ok(m) => facts.memstats = Some(m),
                 Err(e) => facts.memstats_error = Some(e),
             }
         }
         let expected = cmdline(pid);
-        let probe = pprof::probe(&ep, &prefix, &opts.headers, expected.as_deref(), say);
+        let probe = endpoints::probe(&ep, &prefix, &opts.headers, expected.as_deref(), say);
         facts.profiles.extend(probe.raw.clone());
         facts.pprof = Some(probe);
         if found {
@@ -690,7 +690,7 @@ fn describe_sockets(
             loopback: s.is_loopback(),
             wildcard: s.is_wildcard(),
             public: public_port == Some(s.addr.port()),
-            answer: pprof::ask_socket(&s.connect_addrs(), prefix, Duration::from_secs(3)),
+            answer: endpoints::ask_socket(&s.connect_addrs(), prefix, Duration::from_secs(3)),
         })
         .collect()
 }
@@ -727,11 +727,11 @@ fn choose_pprof(
                 .is_some_and(|a| a.class == Class::Unauthorized)
             {
                 if let Some(ep) = endpoint_of(s) {
-                    let (r, _) = pprof::fetch(
+                    let (r, _) = endpoints::fetch(
                         &ep,
                         "(index)",
                         prefix,
-                        pprof::Expect::Index,
+                        endpoints::Expect::Index,
                         &opts.headers,
                         Duration::from_secs(3),
                     );
