@@ -1,5 +1,5 @@
 //! goready: tells a Go team, in CI, whether its service is production-ready — and exactly
-//! why not. The binary (`src/main.rs`) is a thin CLI over these modules; see DESIGN.md.
+//! why not. The binary (`src/main.rs`) is a thin CLI over these modules; ARCHITECTURE.md is the map.
 
 pub mod build;
 pub mod cancel;

@@ -1,5 +1,5 @@
 //! The result contract every step writes and `goready report` reads: a [`Report`] of
-//! [`Check`]s (`schema: "goready/v1"`, see DESIGN.md).
+//! [`Check`]s (`schema: "goready/v1"`, see ARCHITECTURE.md).
 
 use std::fmt;
 use std::path::Path;
@@ -386,7 +386,7 @@ impl Report {
         })
     }
 
-    /// The process exit code DESIGN.md defines: 1 when a check fails at or above `fail_on`
+    /// The process exit code (ARCHITECTURE.md, "The result contract"): 1 when a check fails at or above `fail_on`
     /// (only a new one under `fail_on_new`).
     pub fn exit_code(&self, fail_on: Severity) -> u8 {
         if self.failing(fail_on).next().is_some() {

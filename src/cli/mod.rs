@@ -36,7 +36,7 @@ pub struct Run<'a> {
     pub cancel: &'a Cancel,
 }
 
-/// Exit code for usage, configuration and internal errors (DESIGN.md).
+/// Exit code for usage, configuration and internal errors (ARCHITECTURE.md, "The result contract").
 pub const EXIT_USAGE: u8 = 2;
 
 /// Runs the CLI and returns the process exit code.

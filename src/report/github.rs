@@ -1,7 +1,8 @@
 //! GitHub Actions: workflow-command annotations, the job summary, step outputs and the sticky
 //! PR comment.
 //!
-//! Limits this module lives within (FACTS.md): GitHub shows at most 10 error and 10 warning
+//! Limits this module lives within (GitHub's documentation of workflow commands, the job
+//! summary and the REST API; docs/ci.md lists them): GitHub shows at most 10 error and 10 warning
 //! annotations per step and silently drops the rest, so goready picks the most severe and
 //! ends with one notice that says how many were left out; the step summary holds 1 MiB; a
 //! comment body 65,536 characters.

@@ -3,7 +3,7 @@
 //!
 //! Code Quality is a JSON array of issues with `description`, `check_name`, `fingerprint`,
 //! `severity` (info | minor | major | critical | blocker), `location.path` and
-//! `location.lines.begin` (FACTS.md). Only problems become issues. GitLab compares
+//! `location.lines.begin` (GitLab's Code Quality report format). Only problems become issues. GitLab compares
 //! fingerprints between the MR and its base, so they are stable (the check's own) and unique
 //! within a report. A finding without a source file is attached to line 1 of the fallback
 //! file (goready.toml, where the rule is configured).
