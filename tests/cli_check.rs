@@ -146,8 +146,17 @@ fn hello_svc_passes_goready_check_through_the_action_with_every_output() {
     let suites: BTreeSet<&str> = report.checks.iter().map(|c| c.suite.as_str()).collect();
     assert_eq!(
         suites,
-        ["binary", "build", "env", "runtime", "test"].into(),
+        ["binary", "build", "env", "image", "runtime", "test"].into(),
         "every step ran"
+    );
+    // hello-svc ships no image: the image step is a skip that says what to set, never a pass.
+    let image = checks(&report, "image.entrypoint");
+    assert_eq!(image.len(), 1, "{image:?}");
+    assert_eq!(image[0].status, Status::Skip);
+    assert!(
+        image[0].message.contains("no image configured"),
+        "{}",
+        image[0].message
     );
     let compiled: BTreeSet<&str> = checks(&report, "build.compile")
         .iter()
