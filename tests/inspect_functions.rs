@@ -276,19 +276,6 @@ fn a_pie_whose_pointers_live_only_in_relocations_is_read_through_them() {
     assert_eq!(got.inlined, want.inlined);
 }
 
-/// Deterministic pseudo-random bytes (xorshift64*), so failures reproduce.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
-        })
-        .collect()
-}
-
 /// The file offset that backs `addr` in an object file.
 fn file_offset(data: &[u8], addr: u64) -> usize {
     let file = object::File::parse(data).unwrap();

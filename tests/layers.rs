@@ -177,6 +177,12 @@ fn reaches_cli(tree: &str) -> bool {
     let Some(inner) = tree.strip_prefix('{') else {
         return first_is_cli(tree);
     };
+    group_items(inner).iter().any(|i| first_is_cli(i))
+}
+
+/// The items of a use group's inside (`a::B, c::{d, e}` of `{a::B, c::{d, e}}`), split at
+/// its top-level commas.
+fn group_items(inner: &str) -> Vec<String> {
     let inner = inner.strip_suffix('}').unwrap_or(inner);
     let mut depth = 0usize;
     let mut item = String::new();
@@ -194,7 +200,7 @@ fn reaches_cli(tree: &str) -> bool {
         item.push(c);
     }
     items.push(item);
-    items.iter().any(|i| first_is_cli(i))
+    items
 }
 
 /// The lines of `source` whose code reaches the `cli` module.
@@ -481,24 +487,7 @@ fn first_segments(tree: &str) -> Vec<Vec<String>> {
     let Some(inner) = tree.strip_prefix('{') else {
         return vec![split(tree)];
     };
-    let inner = inner.strip_suffix('}').unwrap_or(inner);
-    let mut depth = 0usize;
-    let mut item = String::new();
-    let mut items = Vec::new();
-    for c in inner.chars() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                items.push(std::mem::take(&mut item));
-                continue;
-            }
-            _ => {}
-        }
-        item.push(c);
-    }
-    items.push(item);
-    items.iter().map(|i| split(i.trim())).collect()
+    group_items(inner).iter().map(|i| split(i.trim())).collect()
 }
 
 /// The top-level rooms a file's code names, each with how it was written. `super::` is

@@ -25,19 +25,6 @@ fn inspect_bytes(data: &[u8]) -> Result<inspect::BinaryFacts, InspectError> {
     result
 }
 
-/// Deterministic pseudo-random bytes (xorshift64*), so failures reproduce.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
-        })
-        .collect()
-}
-
 #[test]
 fn empty_short_and_random_inputs_are_not_objects() {
     assert!(matches!(inspect_bytes(&[]), Err(InspectError::NotObject(m)) if m.contains("empty")));

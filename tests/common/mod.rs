@@ -405,3 +405,16 @@ pub fn service(name: &str) -> PathBuf {
         .map(|(_, p)| p.clone())
         .unwrap_or_else(|| panic!("no service fixture {name}"))
 }
+
+/// Deterministic pseudo-random bytes (xorshift64*), so failures reproduce.
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
+        })
+        .collect()
+}
