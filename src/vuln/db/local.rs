@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::{
-    ErrorKind, Limits, ModuleMap, OpenOptions, bad, entry_path, index, maybe_gunzip, read_capped,
-};
+use super::{ErrorKind, Limits, ModuleMap, OpenOptions, bad, index, maybe_gunzip, read_capped};
 use crate::vuln::osv::Entry;
 
 /// A local v1 directory.
@@ -58,14 +56,7 @@ impl V1Dir {
         ids: &[String],
         opts: &OpenOptions,
     ) -> Result<Vec<Entry>, ErrorKind> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            opts.cancel.check().map_err(ErrorKind::Stopped)?;
-            let rel = entry_path(id);
-            let bytes = self.read(&rel, opts.limits.entry_bytes)?;
-            out.push(index::parse_entry(&bytes, id).map_err(|e| bad(&rel, e))?);
-        }
-        Ok(out)
+        super::read_entries(ids, opts, |rel, cap| self.read(rel, cap))
     }
 }
 

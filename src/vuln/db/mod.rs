@@ -543,6 +543,23 @@ fn bad(rel: &str, why: impl Into<String>) -> ErrorKind {
 }
 
 /// The entry path of an id, as the v1 layout names it.
+/// The entries `ids`, each read through `read` (a member's path and its size cap) and parsed:
+/// what a local folder and a zip share.
+fn read_entries(
+    ids: &[String],
+    opts: &OpenOptions,
+    read: impl Fn(&str, u64) -> Result<Vec<u8>, ErrorKind>,
+) -> Result<Vec<Entry>, ErrorKind> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        opts.cancel.check().map_err(ErrorKind::Stopped)?;
+        let rel = entry_path(id);
+        let bytes = read(&rel, opts.limits.entry_bytes)?;
+        out.push(index::parse_entry(&bytes, id).map_err(|e| bad(&rel, e))?);
+    }
+    Ok(out)
+}
+
 fn entry_path(id: &str) -> String {
     format!("ID/{id}.json")
 }

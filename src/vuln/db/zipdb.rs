@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use zip::ZipArchive;
 use zip::result::ZipError;
 
-use super::{ErrorKind, Limits, ModuleMap, OpenOptions, bad, entry_path, index, maybe_gunzip};
+use super::{ErrorKind, Limits, ModuleMap, OpenOptions, bad, index, maybe_gunzip};
 use crate::vuln::osv::Entry;
 
 /// A readable, seekable byte source (a file, or bytes in memory).
@@ -89,14 +89,7 @@ impl ZipDb {
         ids: &[String],
         opts: &OpenOptions,
     ) -> Result<Vec<Entry>, ErrorKind> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            opts.cancel.check().map_err(ErrorKind::Stopped)?;
-            let rel = entry_path(id);
-            let bytes = self.read(&rel, opts.limits.entry_bytes)?;
-            out.push(index::parse_entry(&bytes, id).map_err(|e| bad(&rel, e))?);
-        }
-        Ok(out)
+        super::read_entries(ids, opts, |rel, cap| self.read(rel, cap))
     }
 }
 
