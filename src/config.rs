@@ -17,7 +17,7 @@ use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 
 use crate::model::{Report, Severity};
-use crate::rules;
+use crate::registry;
 use crate::settings::{self, Form, StepArgs, Value};
 use crate::step::Step;
 
@@ -122,7 +122,7 @@ impl Config {
             }
         }
         for id in config.rules.keys() {
-            if rules::find(id).is_none() {
+            if registry::find(id).is_none() {
                 let hint = closest_rule(id)
                     .map(|c| format!(" (did you mean {c:?}?)"))
                     .unwrap_or_default();
@@ -398,7 +398,7 @@ fn scalar(value: &toml::Value) -> Option<String> {
 
 /// The known rule id closest to `id` (by edit distance), if any is close.
 fn closest_rule(id: &str) -> Option<&'static str> {
-    closest(id, rules::all().map(|r| r.id))
+    closest(id, registry::all().map(|r| r.id))
 }
 
 /// The candidate closest to `word` (by edit distance), if any is close.
@@ -446,9 +446,9 @@ mod tests {
         assert_eq!(config.fail_on, Some(Severity::Warning));
         assert!(config.table(Step::Build).is_some());
         let mut report = Report::new(vec![
-            Check::of(&rules::BINARY_STRIPPED).fail("symbols"),
-            Check::of(&rules::BINARY_STATIC).fail("dynamic"),
-            Check::of(&rules::BINARY_DWARF).fail("dwarf"),
+            Check::of(&registry::BINARY_STRIPPED).fail("symbols"),
+            Check::of(&registry::BINARY_STATIC).fail("dynamic"),
+            Check::of(&registry::BINARY_DWARF).fail("dwarf"),
         ]);
         config.apply(&mut report);
         let ids: Vec<_> = report.checks.iter().map(|c| c.id.as_str()).collect();

@@ -3,7 +3,6 @@
 
 pub mod build;
 pub mod cancel;
-pub mod check;
 pub mod cli;
 pub mod config;
 pub mod duration;
@@ -15,14 +14,15 @@ pub mod human;
 pub mod image;
 pub mod inspect;
 pub mod model;
+pub mod plan;
 pub mod pool;
 pub mod pprof;
 pub mod probe;
 pub mod process;
 pub mod progress;
+pub mod registry;
 pub mod repo;
 pub mod report;
-pub mod rules;
 pub mod sbom;
 pub mod settings;
 pub mod step;

@@ -122,7 +122,7 @@ pub struct Check {
     /// Step-specific facts, typed by rule (see [`CheckData`]).
     #[serde(skip_serializing_if = "CheckData::is_none")]
     pub data: CheckData,
-    /// The rule id of the check that settled this one (see `rules::Evidence`): a failed check
+    /// The rule id of the check that settled this one (see `registry::Evidence`): a failed check
     /// with it is part of that check's finding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settled_by: Option<String>,
@@ -440,14 +440,14 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules;
+    use crate::registry;
 
     #[test]
     fn fingerprint_depends_on_target_and_location_not_on_message() {
-        let a = Check::of(&rules::BINARY_STATIC).target("a").fail("one");
-        let b = Check::of(&rules::BINARY_STATIC).target("a").pass("two");
-        let c = Check::of(&rules::BINARY_STATIC).target("b").fail("one");
-        let d = Check::of(&rules::BINARY_STATIC)
+        let a = Check::of(&registry::BINARY_STATIC).target("a").fail("one");
+        let b = Check::of(&registry::BINARY_STATIC).target("a").pass("two");
+        let c = Check::of(&registry::BINARY_STATIC).target("b").fail("one");
+        let d = Check::of(&registry::BINARY_STATIC)
             .target("a")
             .location("main.go", Some(3))
             .fail("one");
@@ -460,7 +460,7 @@ mod tests {
     #[test]
     fn fingerprints_do_not_depend_on_where_a_checkout_sits() {
         let at = |target: &str, file: &str| {
-            Check::of(&rules::RUNTIME_START)
+            Check::of(&registry::RUNTIME_START)
                 .target(target)
                 .location(file, Some(3))
                 .fail("x")
@@ -480,16 +480,16 @@ mod tests {
 
     #[test]
     fn an_own_title_replaces_the_rules_and_keeps_checks_apart() {
-        let plain = Check::of(&rules::BINARY_STATIC).target("a").pass("ok");
-        let a = Check::of(&rules::BINARY_STATIC)
+        let plain = Check::of(&registry::BINARY_STATIC).target("a").pass("ok");
+        let a = Check::of(&registry::BINARY_STATIC)
             .target("a")
             .title("TestA")
             .pass("ok");
-        let b = Check::of(&rules::BINARY_STATIC)
+        let b = Check::of(&registry::BINARY_STATIC)
             .target("a")
             .title("TestB")
             .pass("ok");
-        assert_eq!(plain.title, rules::BINARY_STATIC.title);
+        assert_eq!(plain.title, registry::BINARY_STATIC.title);
         assert_eq!(a.title, "TestA");
         assert_ne!(a.fingerprint, b.fingerprint);
         assert_ne!(a.fingerprint, plain.fingerprint);
@@ -502,13 +502,13 @@ mod tests {
 
     #[test]
     fn exit_code_follows_fail_on() {
-        let warn = Check::of(&rules::BINARY_PPROF_LINKED).fail("linked");
+        let warn = Check::of(&registry::BINARY_PPROF_LINKED).fail("linked");
         assert_eq!(warn.severity, Severity::Warning);
         let report = Report::new(vec![warn]);
         assert_eq!(report.exit_code(Severity::Error), 0);
         assert_eq!(report.exit_code(Severity::Warning), 1);
         assert_eq!(report.exit_code(Severity::Notice), 1);
-        let skipped = Report::new(vec![Check::of(&rules::BINARY_STATIC).skip("n/a")]);
+        let skipped = Report::new(vec![Check::of(&registry::BINARY_STATIC).skip("n/a")]);
         assert_eq!(skipped.exit_code(Severity::Notice), 0);
     }
 
@@ -517,7 +517,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/result.json");
         let report = Report::new(vec![
-            Check::of(&rules::BINARY_READABLE)
+            Check::of(&registry::BINARY_READABLE)
                 .target("dist/svc")
                 .data(data::ReadableData {
                     format: "ELF".into(),

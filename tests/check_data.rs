@@ -188,7 +188,7 @@ fn the_job_summary_reads_the_old_files_typed_data() {
 /// judge, render, write back and read again to the same JSON.
 fn read_render_and_write_back(bytes: &[u8]) -> Option<Report> {
     let mut report = serde_json::from_slice::<Report>(bytes).ok()?;
-    goready::model::findings::judge(&mut report, goready::rules::find, None, false);
+    goready::model::findings::judge(&mut report, goready::registry::find, None, false);
     let opts = goready::report::markdown::Options {
         fail_on: goready::model::Severity::Error,
         max_bytes: 65_536,

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use goready::model::{Check, Report};
-use goready::rules;
+use goready::registry;
 use reportkit::*;
 use serde_json::Value;
 
@@ -34,10 +34,10 @@ fn shards_merge_into_junit_that_junitparser_reads_with_every_count_matching() {
     let mut inputs = shards(dir.path());
     // One rule failing twice on one target must still give distinct testcases.
     let twice = Report::new(vec![
-        Check::of(&rules::BINARY_VERSION)
+        Check::of(&registry::BINARY_VERSION)
             .target("dist/hello")
             .fail("9.9.9 is not embedded: not in the symbol table"),
-        Check::of(&rules::BINARY_VERSION)
+        Check::of(&registry::BINARY_VERSION)
             .target("dist/hello")
             .fail("9.9.9 is not embedded: not in the data either"),
     ]);
@@ -172,7 +172,7 @@ fn sarif_validates_against_the_official_schema_and_every_result_has_a_line() {
     }
     // Every anchor a helpUri names exists in docs/checks.md for the rules goready knows.
     let docs = std::fs::read_to_string(common::repo().join("docs/checks.md")).unwrap();
-    for rule in rules::all() {
+    for rule in registry::all() {
         assert!(
             docs.contains(&format!(
                 "<a id=\"{}\"></a>",
@@ -189,10 +189,10 @@ fn code_quality_follows_gitlabs_rules() {
     let dir = tempfile::tempdir().unwrap();
     let mut inputs = shards(dir.path());
     let dup = Report::new(vec![
-        Check::of(&rules::BINARY_VERSION)
+        Check::of(&registry::BINARY_VERSION)
             .target("dist/x")
             .fail("one"),
-        Check::of(&rules::BINARY_VERSION)
+        Check::of(&registry::BINARY_VERSION)
             .target("dist/x")
             .fail("two"),
     ]);
@@ -240,7 +240,7 @@ fn fail_on_decides_the_exit_code_of_the_merged_report() {
         dir.path(),
         "n.json",
         &Report::new(vec![
-            Check::of(&rules::BINARY_DWARF).target("d").fail("dwarf"),
+            Check::of(&registry::BINARY_DWARF).target("d").fail("dwarf"),
         ]),
     );
     let both = [p(&warn_only), p(&notice_only)];
@@ -371,7 +371,9 @@ fn hostile_strings_in_result_files_stay_data_in_every_output() {
                 .data(alloc_space(&[(nasty, -5, i64::MAX)]))
                 .fail(nasty)
         },
-        Check::of(&rules::BINARY_STATIC).target(nasty).skip(nasty),
+        Check::of(&registry::BINARY_STATIC)
+            .target(nasty)
+            .skip(nasty),
     ]);
     let input = write(dir.path(), "nasty.json", &report);
     let junit = dir.path().join("j.xml");
@@ -446,7 +448,9 @@ fn goready_toml_rules_apply_to_the_merged_report_and_every_output() {
         dir.path(),
         "b.json",
         &Report::new(vec![
-            Check::of(&rules::BINARY_STATIC).target("d").fail("dynamic"),
+            Check::of(&registry::BINARY_STATIC)
+                .target("d")
+                .fail("dynamic"),
         ]),
     );
     let junit = dir.path().join("j.xml");
@@ -495,7 +499,7 @@ fn goready_toml_rules_apply_to_the_merged_report_and_every_output() {
 /// The findings `goready report` makes of these result files.
 fn findings_of(inputs: &[std::path::PathBuf]) -> usize {
     let mut merged = goready::report::merge(inputs.iter().map(|i| Report::read_json(i).unwrap()));
-    goready::model::findings::judge(&mut merged, goready::rules::find, None, false);
+    goready::model::findings::judge(&mut merged, goready::registry::find, None, false);
     goready::model::findings::findings(&merged).len()
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use forge::{Forge, Inject, Perm};
 use goready::model::{Check, Report};
-use goready::rules;
+use goready::registry;
 use reportkit::*;
 use serde_json::json;
 
@@ -71,20 +71,20 @@ fn annotations_keep_the_budget_most_severe_first_with_exact_escaping() {
         }
         if i < 12 {
             checks.push(
-                Check::of(&rules::BINARY_DWARF)
+                Check::of(&registry::BINARY_DWARF)
                     .target(format!("dist/n{i}"))
                     .fail(hostile(i)),
             );
         }
         checks.push(
-            Check::of(&rules::BINARY_VERSION)
+            Check::of(&registry::BINARY_VERSION)
                 .target(format!("dist/e{i}"))
                 .fail(hostile(i)),
         );
     }
     // A check that could not be evaluated outranks plain failures of the same severity.
     checks.push(
-        Check::of(&rules::BINARY_READABLE)
+        Check::of(&registry::BINARY_READABLE)
             .target("dist/broken")
             .error("truncated ELF header: 12 of 64 bytes"),
     );
@@ -345,7 +345,7 @@ fn passing() -> Report {
         Check::of(&ENV_GO_SUPPORTED)
             .target("go1.26.8")
             .pass("supported"),
-        Check::of(&rules::BINARY_STATIC)
+        Check::of(&registry::BINARY_STATIC)
             .target("dist/svc")
             .pass("statically linked"),
     ])

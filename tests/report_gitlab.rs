@@ -10,7 +10,7 @@ use std::path::Path;
 
 use forge::{Forge, Inject, Perm};
 use goready::model::{Check, Report};
-use goready::rules;
+use goready::registry;
 use reportkit::*;
 use serde_json::json;
 
@@ -73,7 +73,7 @@ impl Setup {
 
 fn passing() -> Report {
     Report::new(vec![
-        Check::of(&rules::BINARY_STATIC)
+        Check::of(&registry::BINARY_STATIC)
             .target("dist/svc")
             .pass("statically linked"),
     ])

@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut report) = serde_json::from_slice::<Report>(data) else {
         return;
     };
-    findings::judge(&mut report, goready::rules::find, None, false);
+    findings::judge(&mut report, goready::registry::find, None, false);
     let opts = markdown::Options {
         fail_on: Severity::Error,
         max_bytes: 65_536,

@@ -400,7 +400,7 @@ impl Shared<'_> {
             .into_iter()
             .map(|mut c| {
                 c.duration_ms = ms;
-                if c.id == crate::rules::BINARY_VERSION.id && self.opts.version.is_none() {
+                if c.id == crate::registry::BINARY_VERSION.id && self.opts.version.is_none() {
                     c.message = "no --version given".into();
                 }
                 c

@@ -9,7 +9,7 @@ use super::version_stamp::{self, VersionRun};
 use crate::human;
 use crate::model::Check;
 use crate::model::data::{BuildVersionData, CompileData, ReproducibleData, StaticFlagsData, facts};
-use crate::rules as ids;
+use crate::registry as ids;
 
 /// How `go build` of one target went.
 #[derive(Debug, Clone)]

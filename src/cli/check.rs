@@ -5,7 +5,7 @@
 //! step's own message, before anything runs.
 //!
 //! This lives on the CLI's side because it needs the typed `Args` structs and the command
-//! line's matches (which flags were given, not defaulted); `crate::check` receives the
+//! line's matches (which flags were given, not defaulted); `crate::plan` receives the
 //! finished [`check::Plan`] and runs it without knowing clap.
 
 use std::path::Path;
@@ -16,10 +16,10 @@ use clap::ArgMatches;
 use super::args::{BuildArgs, CheckArgs, EnvArgs, ImageArgs, OutputArgs, ProbeArgs, TestArgs};
 use super::settings::{layer_flags, parse};
 use crate::build::matrix;
-use crate::check::{self, Action, Native, Plan};
 use crate::config::{self, Config, Settings, Source};
 use crate::model::{Check, Severity};
-use crate::rules;
+use crate::plan::{self, Action, Native, Plan};
+use crate::registry;
 use crate::settings::{StepArgs, Value};
 use crate::step::Step;
 
@@ -64,7 +64,7 @@ pub fn report_outputs(
 }
 
 /// `goready check`: reads goready.toml (once), plans, runs the plan through
-/// [`check::run`] (which merges and publishes), and returns the exit code. `matches` are
+/// [`plan::run`] (which merges and publishes), and returns the exit code. `matches` are
 /// `check`'s own, which say which flags were given.
 pub fn run(args: &CheckArgs, matches: &ArgMatches, run: &super::Run) -> anyhow::Result<u8> {
     if !args.dir.is_dir() {
@@ -83,7 +83,7 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches, run: &super::Run) -> anyhow::
     };
     let mut settings = settings(
         &config,
-        check::goready_vars(),
+        plan::goready_vars(),
         &args.sets,
         Some((matches, &[Step::Build, Step::Report])),
     )?;
@@ -106,7 +106,7 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches, run: &super::Run) -> anyhow::
         .unwrap_or_else(|| args.dir.join(config::DEFAULT_FILE));
     let Planned { plan, outputs } = plan(&args.dir, &mut settings, Some(&toml))?;
     if args.dry_run {
-        print!("{}", check::describe_plan(&plan, config_path.as_deref()));
+        print!("{}", plan::describe_plan(&plan, config_path.as_deref()));
         return Ok(0);
     }
     let env = &crate::report::process_env;
@@ -115,8 +115,8 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches, run: &super::Run) -> anyhow::
         .fail_on
         .or(config.fail_on)
         .unwrap_or(Severity::Error);
-    let report = check::run(
-        &check::Options {
+    let report = plan::run(
+        &plan::Options {
             plan,
             config_file: config_path,
             config: &config,
@@ -268,7 +268,7 @@ fn plan_image(settings: &Settings) -> anyhow::Result<Action> {
             .set("archive", Value::One("-".into()))
             .map_err(anyhow::Error::msg)?;
         parse::<ImageArgs>(settings, &image)?;
-        return Ok(Action::Skip(Check::of(&rules::IMAGE_ENTRYPOINT).skip(
+        return Ok(Action::Skip(Check::of(&registry::IMAGE_ENTRYPOINT).skip(
             "no image configured: set [image] archive = \"app.tar\" (docker save or an OCI \
              layout) or ref = \"app:ci\" (the local Docker daemon) in goready.toml, or \
              GOREADY_IMAGE_ARCHIVE / --set image.ref=…",
@@ -289,7 +289,7 @@ fn plan_probe(
     let configured = ["exec", "go_test"]
         .iter()
         .any(|k| settings.get(Step::Probe, k).is_some());
-    let skip = |why: String| Action::Skip(Check::of(&rules::RUNTIME_START).skip(why));
+    let skip = |why: String| Action::Skip(Check::of(&registry::RUNTIME_START).skip(why));
     let mut args = step_args(settings, Step::Probe, dir)?;
     if !configured {
         // Still validate the rest of [probe]: a typo should not wait for the day exec is set.
@@ -310,7 +310,7 @@ fn plan_probe(
     if let Some(Value::One(line)) = args.get("exec").cloned()
         && line.contains("{bin}")
     {
-        let stand_in = match check::native(dir, &build.package, targets) {
+        let stand_in = match plan::native(dir, &build.package, targets) {
             Ok(native) => {
                 // Relative to DIR, where the service runs: the probe's checks then name the
                 // binary the way the build's do, the same on every machine.
@@ -348,9 +348,9 @@ fn plan_probe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::host;
-    use crate::check::init;
     use crate::model::Status;
+    use crate::plan::host;
+    use crate::plan::init;
     use clap::CommandFactory;
     use std::ffi::OsString;
 
@@ -389,7 +389,7 @@ mod tests {
         let Action::Skip(check) = probe(&plan) else {
             panic!("{plan:?}")
         };
-        assert_eq!(check.id, rules::RUNTIME_START.id);
+        assert_eq!(check.id, registry::RUNTIME_START.id);
         assert_eq!(check.status, Status::Skip);
         assert!(
             check.message.contains("[probe] exec = "),
@@ -557,7 +557,7 @@ mod tests {
              [test]\ngo_args = [\"-run\", \"Test A\"]\n",
         )
         .unwrap();
-        let text = check::describe_plan(&plan.plan, None);
+        let text = plan::describe_plan(&plan.plan, None);
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("'--header=Authorization: ***'"), "{text}");
         assert!(text.contains(" -- -run 'Test A'\n"), "{text}");
@@ -571,7 +571,7 @@ mod tests {
         let dir = module();
         let shown = |text: &str| {
             let mut settings = with(text);
-            check::describe_plan(&plan(dir.path(), &mut settings, None).unwrap().plan, None)
+            plan::describe_plan(&plan(dir.path(), &mut settings, None).unwrap().plan, None)
         };
         let text = shown("[image]\narchive = \"dist/app.tar\"\nplatform = \"linux/arm64\"\n");
         assert!(

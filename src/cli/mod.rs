@@ -436,7 +436,7 @@ fn run_report(args: &ReportArgs, matches: &clap::ArgMatches, run: &Run) -> anyho
         .unwrap_or(Severity::Error);
     let mut layered = check::settings(
         config,
-        crate::check::goready_vars(),
+        crate::plan::goready_vars(),
         &[],
         Some((matches, &[crate::step::Step::Report])),
     )?;
@@ -454,7 +454,7 @@ fn run_report(args: &ReportArgs, matches: &clap::ArgMatches, run: &Run) -> anyho
 }
 
 fn run_init(args: &InitArgs) -> anyhow::Result<u8> {
-    use crate::check::init::{self, InitRun};
+    use crate::plan::init::{self, InitRun};
     let outcome = init::run(&init::Options {
         dir: &args.dir,
         force: args.force,

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use crate::gotool::Go;
 use crate::model::Check;
-use crate::rules as ids;
+use crate::registry as ids;
 
 pub use facts::EnvFacts;
 pub use releases::{Choice, ReleaseData};

@@ -8,7 +8,7 @@ use crate::model::data::{
     GoSumData, GoflagsData, GoprivateData, GoproxyData, GosumdbData, facts as record,
 };
 use crate::model::{Check, Severity};
-use crate::rules as ids;
+use crate::registry as ids;
 
 /// The entries of GOPROXY (`,` falls through on 404/410, `|` on any error).
 fn proxy_entries(v: &str) -> Vec<&str> {

@@ -13,7 +13,7 @@ use crate::model::data::{
     ToolchainConsistentData, facts as record,
 };
 use crate::model::{Check, Severity};
-use crate::rules as ids;
+use crate::registry as ids;
 
 /// How old the snapshot may get before its answers carry a warning: Go ships a new minor
 /// line every six months, and each one ends the support of the oldest.

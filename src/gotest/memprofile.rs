@@ -139,7 +139,7 @@ pub fn package_check(
     let Ok(bytes) = std::fs::read(&file) else {
         let ran = run.is_some_and(|r| !r.build_failed() && !r.no_test_files());
         return ran.then(|| {
-            Check::of(&crate::rules::RUNTIME_ALLOCS)
+            Check::of(&crate::registry::RUNTIME_ALLOCS)
                 .target(import_path)
                 .skip(
                     "no memory profile: the test binary ended before writing it (see the \

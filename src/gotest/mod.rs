@@ -222,7 +222,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<V
         if why.is_empty() {
             why = collector.stray.lines.join("\n");
         }
-        checks.push(Check::of(&crate::rules::TEST_PACKAGE).error(format!(
+        checks.push(Check::of(&crate::registry::TEST_PACKAGE).error(format!(
             "go test exited with {status} but no test failed: {why}"
         )));
     }

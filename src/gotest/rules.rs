@@ -9,7 +9,7 @@ use super::events::{BuildRun, Outcome, PackageRun, TestRun, is_framing};
 use super::output::{self, Panic};
 use crate::model::data::{TestBuildData, TestData};
 use crate::model::{Check, Status};
-use crate::rules::{TEST_BUILD, TEST_GO_TEST, TEST_PACKAGE};
+use crate::registry::{TEST_BUILD, TEST_GO_TEST, TEST_PACKAGE};
 
 /// A check message keeps at most this many lines of output …
 pub const MESSAGE_LINES: usize = 60;

@@ -405,5 +405,5 @@ pub fn facts_text(f: &ImageFacts) -> String {
 
 /// The set of rule ids this step writes (for planners and docs).
 pub fn rule_ids() -> BTreeSet<&'static str> {
-    crate::rules::IMAGE.iter().map(|r| r.id).collect()
+    crate::registry::IMAGE.iter().map(|r| r.id).collect()
 }

@@ -7,7 +7,7 @@ use super::data::{
 };
 use crate::human::bytes as human_bytes;
 use crate::model::{Check, CheckBuilder, Severity};
-use crate::rules::{self as registry, Rule};
+use crate::registry::{self as registry, Rule};
 
 /// What the rules are given: every fact, already found.
 #[derive(Debug, Clone)]

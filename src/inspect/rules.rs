@@ -5,7 +5,7 @@ use super::InspectError;
 use super::facts::{BinaryFacts, Format, Linkage};
 use crate::model::data::{BuildinfoData, ReadableData, StaticData, VcsData, VersionData};
 use crate::model::{Check, Severity};
-use crate::rules::{self as ids, Rule};
+use crate::registry::{self as ids, Rule};
 
 /// How strict the binary rules are.
 #[derive(Debug, Clone, Default)]

@@ -275,7 +275,7 @@ fn first_clause(message: &str) -> &str {
 
 /// Applies every rule's settling evidence (the registry's `settled_by`) to the report's failed
 /// checks; the one place it happens. Idempotent: a settled check is not settled again.
-/// `registry` finds a check's rule (`crate::rules::find`).
+/// `registry` finds a check's rule (`crate::registry::find`).
 pub fn settle(report: &mut Report, registry: Registry) {
     for i in 0..report.checks.len() {
         let c = &report.checks[i];
@@ -400,7 +400,7 @@ pub fn compare(report: &mut Report, base: &Report) {
 /// Judges a merged report once, before anything is written or rendered: settles checks by
 /// their rules' evidence, gives every failed check its finding's identity and, with a
 /// baseline, its change and the fixed list. `registry` finds a check's rule
-/// (`crate::rules::find`).
+/// (`crate::registry::find`).
 pub fn judge(
     report: &mut Report,
     registry: Registry,
@@ -514,7 +514,7 @@ pub fn count_by_severity(findings: &[Finding]) -> (usize, usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules;
+    use crate::registry;
 
     fn targets() -> [&'static str; 3] {
         [
@@ -529,18 +529,18 @@ mod tests {
         let mut checks: Vec<Check> = targets()
             .iter()
             .map(|t| {
-                Check::of(&rules::BINARY_STRIPPED)
+                Check::of(&registry::BINARY_STRIPPED)
                     .target(*t)
                     .fail("symbol table present: -ldflags=-s drops it")
             })
             .collect();
         checks.push(
-            Check::of(&rules::BINARY_STATIC)
+            Check::of(&registry::BINARY_STATIC)
                 .target("linux/amd64 cgo=1")
                 .fail("dynamically linked: needs libc.so.6"),
         );
         let mut report = Report::new(checks);
-        judge(&mut report, rules::find, None, false);
+        judge(&mut report, registry::find, None, false);
         let found = findings(&report);
         assert_eq!(found.len(), 2);
         // Most severe first.
@@ -556,21 +556,21 @@ mod tests {
 
     #[test]
     fn finding_identity_ignores_ports_paths_and_numbers() {
-        let a = Check::of(&rules::RUNTIME_PPROF_EXPOSED)
+        let a = Check::of(&registry::RUNTIME_PPROF_EXPOSED)
             .target("dist/svc")
             .fail("pprof answers on 0.0.0.0:40517 (public) via /tmp/a/dist/svc, 12 ms");
-        let b = Check::of(&rules::RUNTIME_PPROF_EXPOSED)
+        let b = Check::of(&registry::RUNTIME_PPROF_EXPOSED)
             .target("dist/svc")
             .fail("pprof answers on 0.0.0.0:38211 (public) via /tmp/bb/dist/svc, 7 ms");
         assert_eq!(finding_id(&a), finding_id(&b));
-        let other = Check::of(&rules::RUNTIME_PPROF_EXPOSED)
+        let other = Check::of(&registry::RUNTIME_PPROF_EXPOSED)
             .target("dist/svc")
             .fail("pprof answers on a wildcard listener");
         assert_ne!(finding_id(&a), finding_id(&other));
     }
 
     fn pprof_linked(target: &str) -> Check {
-        Check::of(&rules::BINARY_PPROF_LINKED)
+        Check::of(&registry::BINARY_PPROF_LINKED)
             .target(target)
             .fail("net/http/pprof is compiled in: serve it only on a loopback/admin listener")
     }
@@ -580,11 +580,11 @@ mod tests {
         let mut report = Report::new(vec![
             pprof_linked("linux/amd64 cgo=0"),
             pprof_linked("linux/arm64 cgo=0"),
-            Check::of(&rules::RUNTIME_PPROF_EXPOSED)
+            Check::of(&registry::RUNTIME_PPROF_EXPOSED)
                 .target("dist/svc_linux_amd64")
                 .pass("pprof only on 127.0.0.1:35305 (loopback)"),
         ]);
-        judge(&mut report, rules::find, None, false);
+        judge(&mut report, registry::find, None, false);
         let linked = &report.checks[0];
         assert_eq!(linked.status, Status::Pass);
         assert_eq!(
@@ -595,7 +595,7 @@ mod tests {
         assert!(findings(&report).is_empty());
         // Settling twice changes nothing.
         let once = report.clone();
-        judge(&mut report, rules::find, None, false);
+        judge(&mut report, registry::find, None, false);
         assert_eq!(report, once);
     }
 
@@ -603,11 +603,11 @@ mod tests {
     fn a_failing_exposure_probe_carries_the_static_suspicion_in_its_finding() {
         let mut report = Report::new(vec![
             pprof_linked("linux/amd64 cgo=0"),
-            Check::of(&rules::RUNTIME_PPROF_EXPOSED)
+            Check::of(&registry::RUNTIME_PPROF_EXPOSED)
                 .target("dist/svc")
                 .fail("pprof answers on the public listener 127.0.0.1:4000"),
         ]);
-        judge(&mut report, rules::find, None, false);
+        judge(&mut report, registry::find, None, false);
         assert_eq!(report.checks[0].status, Status::Fail);
         assert!(
             report.checks[0]
@@ -625,7 +625,7 @@ mod tests {
     fn buildvcs_false_names_the_cause_of_devel_builds_once() {
         use crate::model::data::{BuildinfoData, GoflagsData, Module};
         let devel = |t: &str| {
-            Check::of(&rules::BINARY_BUILDINFO)
+            Check::of(&registry::BINARY_BUILDINFO)
                 .target(t)
                 .data(BuildinfoData {
                     main: Some(Module {
@@ -636,16 +636,16 @@ mod tests {
                 })
                 .fail("example.com/svc (devel): the main module has no version")
         };
-        let goflags = Check::of(&rules::ENV_GOFLAGS)
+        let goflags = Check::of(&registry::ENV_GOFLAGS)
             .data(GoflagsData {
                 goflags: "-mod=readonly -buildvcs=false".into(),
             })
             .fail("GOFLAGS=-buildvcs=false: drops the commit");
-        let unstamped = Check::of(&rules::BINARY_VCS)
+        let unstamped = Check::of(&registry::BINARY_VCS)
             .target("a")
             .skip("no VCS stamp (built outside a repository, or with -buildvcs=false)");
         let mut report = Report::new(vec![devel("a"), devel("b"), unstamped, goflags]);
-        judge(&mut report, rules::find, None, false);
+        judge(&mut report, registry::find, None, false);
         let found = findings(&report);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].lead().id, "env.goflags");
@@ -663,30 +663,30 @@ mod tests {
         // Without -buildvcs=false the (devel) version is a finding of its own.
         let mut report = Report::new(vec![
             devel("a"),
-            Check::of(&rules::ENV_GOFLAGS)
+            Check::of(&registry::ENV_GOFLAGS)
                 .data(GoflagsData {
                     goflags: "-mod=mod".into(),
                 })
                 .fail("GOFLAGS=-mod=mod"),
         ]);
-        judge(&mut report, rules::find, None, false);
+        judge(&mut report, registry::find, None, false);
         assert_eq!(findings(&report).len(), 2);
     }
 
     #[test]
     fn a_version_never_embedded_explains_the_one_not_printed_on_that_target_only() {
         let mut report = Report::new(vec![
-            Check::of(&rules::BINARY_VERSION)
+            Check::of(&registry::BINARY_VERSION)
                 .target("a")
                 .fail("1.0.0 is not embedded"),
-            Check::of(&rules::BUILD_VERSION)
+            Check::of(&registry::BUILD_VERSION)
                 .target("a")
                 .fail("printed \"dev\""),
-            Check::of(&rules::BUILD_VERSION)
+            Check::of(&registry::BUILD_VERSION)
                 .target("b")
                 .fail("printed \"dev\""),
         ]);
-        judge(&mut report, rules::find, None, false);
+        judge(&mut report, registry::find, None, false);
         assert_eq!(
             report.checks[1].settled_by.as_deref(),
             Some("binary.version")
@@ -698,27 +698,27 @@ mod tests {
     #[test]
     fn baseline_marks_new_existing_and_fixed() {
         let base = Report::new(vec![
-            Check::of(&rules::BINARY_STRIPPED)
+            Check::of(&registry::BINARY_STRIPPED)
                 .target("a")
                 .fail("symbols"),
-            Check::of(&rules::RUNTIME_PPROF_EXPOSED)
+            Check::of(&registry::RUNTIME_PPROF_EXPOSED)
                 .target("svc")
                 .fail("public"),
         ]);
         let mut head = Report::new(vec![
-            Check::of(&rules::BINARY_STRIPPED)
+            Check::of(&registry::BINARY_STRIPPED)
                 .target("a")
                 .fail("symbols"),
-            Check::of(&rules::BINARY_STRIPPED)
+            Check::of(&registry::BINARY_STRIPPED)
                 .target("b")
                 .fail("symbols"),
-            Check::of(&rules::RUNTIME_PPROF_EXPOSED)
+            Check::of(&registry::RUNTIME_PPROF_EXPOSED)
                 .target("svc")
                 .pass("loopback"),
         ]);
         judge(
             &mut head,
-            rules::find,
+            registry::find,
             Some(("base.json", &Baseline::Loaded(base))),
             true,
         );
@@ -740,10 +740,10 @@ mod tests {
 
     #[test]
     fn a_missing_baseline_is_recorded_and_judged_as_none() {
-        let mut head = Report::new(vec![Check::of(&rules::BINARY_STRIPPED).fail("symbols")]);
+        let mut head = Report::new(vec![Check::of(&registry::BINARY_STRIPPED).fail("symbols")]);
         judge(
             &mut head,
-            rules::find,
+            registry::find,
             Some(("base.json", &Baseline::Missing)),
             true,
         );

@@ -1,5 +1,5 @@
 //! What a rule is: the identity every [`Check`] carries and the settling evidence it may
-//! declare. The registry of goready's rules (`crate::rules`) fills these in; the model only
+//! declare. The registry of goready's rules (`crate::registry`) fills these in; the model only
 //! knows their shape, so that it needs nothing above it.
 
 use super::{Check, Severity};
@@ -46,7 +46,7 @@ pub struct Evidence {
     pub applies: fn(&Check, &Check) -> bool,
 }
 
-/// Finds a rule by id: the registry the model judges with (`crate::rules::find`), handed in so
+/// Finds a rule by id: the registry the model judges with (`crate::registry::find`), handed in so
 /// that the model needs nothing above it.
 pub type Registry = fn(&str) -> Option<&'static Rule>;
 

@@ -14,7 +14,7 @@ use super::regression::{Ranking, SiteShares, compare};
 use super::units;
 use crate::model::data::{ProfileData, RegressionData};
 use crate::model::{Check, CheckData, Report, Severity};
-use crate::rules;
+use crate::registry;
 
 /// Frames of the profiler's own work: a scrape of `/debug/pprof/allocs` allocates (in
 /// runtime/pprof, compress/flate under it, net/http/pprof), and those allocations show up
@@ -158,7 +158,7 @@ pub fn allocs_check(target: &str, profile: &Profile, rankings: &[Ranking]) -> Ch
         parts.push(left_out);
     }
     let shares: Vec<SiteShares> = rankings.iter().map(|r| r.shares.compact()).collect();
-    Check::of(&rules::RUNTIME_ALLOCS)
+    Check::of(&registry::RUNTIME_ALLOCS)
         .target(target)
         .data(ProfileData {
             samples: profile.sample_count(),
@@ -173,7 +173,7 @@ pub fn allocs_check(target: &str, profile: &Profile, rankings: &[Ranking]) -> Ch
 
 /// `runtime.allocs` for bytes that are not a usable profile.
 pub fn undecodable(target: &str, err: &dyn Display) -> Check {
-    Check::of(&rules::RUNTIME_ALLOCS)
+    Check::of(&registry::RUNTIME_ALLOCS)
         .target(target)
         .severity(Severity::Error)
         .error(format!("{target}: {err}"))
@@ -185,7 +185,7 @@ pub fn shares_from_report(report: &Report, sample_type: &str) -> Option<SiteShar
     report
         .checks
         .iter()
-        .filter(|c| c.id == rules::RUNTIME_ALLOCS.id)
+        .filter(|c| c.id == registry::RUNTIME_ALLOCS.id)
         .find_map(|c| recorded_shares(c, sample_type))
 }
 
@@ -236,7 +236,7 @@ pub fn regression_checks(
         .iter()
         .filter(|g| g.growth > max_growth)
         .map(|g| {
-            Check::of(&rules::RUNTIME_ALLOC_REGRESSION)
+            Check::of(&registry::RUNTIME_ALLOC_REGRESSION)
                 .target(g.function.clone())
                 .data(RegressionData {
                     profile: Some(target.to_string()),
@@ -265,7 +265,7 @@ pub fn regression_checks(
             .map(|g| format!("; largest growth {}", describe(g)))
             .unwrap_or_default();
         checks.push(
-            Check::of(&rules::RUNTIME_ALLOC_REGRESSION)
+            Check::of(&registry::RUNTIME_ALLOC_REGRESSION)
                 .target(target)
                 .data(RegressionData {
                     sample_type: Some(new.sample_type.clone()),
@@ -285,7 +285,7 @@ pub fn regression_checks(
 /// `runtime.alloc_regression` when the comparison cannot be made (no such sample type in
 /// the base, unreadable base).
 pub fn regression_error(target: &str, why: impl Display) -> Check {
-    Check::of(&rules::RUNTIME_ALLOC_REGRESSION)
+    Check::of(&registry::RUNTIME_ALLOC_REGRESSION)
         .target(target)
         .error(why.to_string())
 }

@@ -16,7 +16,7 @@ use crate::pprof::profile_rules::{self, PROFILER_FRAMES};
 use crate::pprof::regression::Ranking;
 use crate::pprof::top::Top;
 use crate::progress::Say;
-use crate::rules;
+use crate::registry;
 
 /// What the allocation checks of a probe were asked for.
 #[derive(Debug, Clone, Default)]
@@ -46,11 +46,11 @@ pub struct Allocations {
 /// Flame graphs that cannot be drawn are warnings to `say`.
 pub fn evaluate(facts: &mut ProbeFacts, opts: &AllocOptions, say: Say<'_>) -> Allocations {
     let target = facts.target.clone();
-    let at = |rule: &rules::Rule| Check::of(rule).target(target.clone());
+    let at = |rule: &registry::Rule| Check::of(rule).target(target.clone());
     let regression_skip = |why: &str| {
         opts.baseline
             .as_ref()
-            .map(|_| at(&rules::RUNTIME_ALLOC_REGRESSION).skip(why))
+            .map(|_| at(&registry::RUNTIME_ALLOC_REGRESSION).skip(why))
     };
     let nothing = |checks: Vec<Check>| Allocations {
         checks,
@@ -62,14 +62,14 @@ pub fn evaluate(facts: &mut ProbeFacts, opts: &AllocOptions, say: Say<'_>) -> Al
         } else {
             "not evaluated: the service did not get ready"
         };
-        let mut checks = vec![at(&rules::RUNTIME_ALLOCS).skip(why)];
+        let mut checks = vec![at(&registry::RUNTIME_ALLOCS).skip(why)];
         checks.extend(regression_skip(why));
         return nothing(checks);
     }
     let url = profile_url(facts, "allocs");
     let Some(bytes) = facts.profiles.get("allocs") else {
         let why = format!("not evaluated: {url} served no profile (see runtime.pprof_registered)");
-        let mut checks = vec![at(&rules::RUNTIME_ALLOCS).skip(why.clone())];
+        let mut checks = vec![at(&registry::RUNTIME_ALLOCS).skip(why.clone())];
         checks.extend(regression_skip(&why));
         return nothing(checks);
     };

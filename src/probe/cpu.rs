@@ -11,7 +11,7 @@ use crate::pprof::profile::Profile;
 use crate::pprof::profile_rules::{PROFILER_FRAMES, left_out_sentence, names, recorded_shares};
 use crate::pprof::regression::{Ranking, SiteShares, compare};
 use crate::pprof::units;
-use crate::rules;
+use crate::registry;
 
 /// Sites named per ranking in a message.
 const MESSAGE_SITES: usize = 3;
@@ -102,7 +102,7 @@ fn base_shares(path: &Path, sample_type: &str) -> Result<SiteShares, String> {
         return report
             .checks
             .iter()
-            .filter(|c| c.id == rules::RUNTIME_CPU.id)
+            .filter(|c| c.id == registry::RUNTIME_CPU.id)
             .find_map(|c| recorded_shares(c, sample_type))
             .ok_or_else(|| {
                 format!("the result file has no runtime.cpu check with {sample_type} shares")
@@ -125,7 +125,7 @@ fn base_shares(path: &Path, sample_type: &str) -> Result<SiteShares, String> {
 /// without CPU shares is a skip, not an error: `--baseline` also serves the allocation
 /// comparison.
 pub fn regression(target: &str, base: &Path, new: &SiteShares, max_growth: f64) -> Vec<Check> {
-    let at = || Check::of(&rules::RUNTIME_CPU_REGRESSION).target(target);
+    let at = || Check::of(&registry::RUNTIME_CPU_REGRESSION).target(target);
     let old = match base_shares(base, &new.sample_type) {
         Ok(o) => o,
         Err(e) => return vec![at().skip(format!("baseline {}: {e}", base.display()))],
@@ -141,7 +141,7 @@ pub fn regression(target: &str, base: &Path, new: &SiteShares, max_growth: f64) 
         .iter()
         .filter(|g| g.growth > max_growth)
         .map(|g| {
-            Check::of(&rules::RUNTIME_CPU_REGRESSION)
+            Check::of(&registry::RUNTIME_CPU_REGRESSION)
                 .target(g.function.clone())
                 .data(RegressionData {
                     profile: Some(target.to_string()),

@@ -176,7 +176,7 @@ mod tests {
     use super::*;
     use crate::model::Status;
     use crate::probe::service::ExitFacts;
-    use crate::rules;
+    use crate::registry;
 
     fn facts(outcomes: &[Drained]) -> DrainFacts {
         DrainFacts {
@@ -215,7 +215,7 @@ mod tests {
         let c = check(
             &facts(&[ok(), ok()]),
             Some(&stop(Some(0), None)),
-            Check::of(&rules::RUNTIME_DRAIN),
+            Check::of(&registry::RUNTIME_DRAIN),
         );
         assert_eq!(c.status, Status::Pass, "{}", c.message);
     }
@@ -235,7 +235,7 @@ mod tests {
         let c = check(
             &facts(&[ok(), reset.clone(), reset, five]),
             Some(&stop(None, Some(15))),
-            Check::of(&rules::RUNTIME_DRAIN),
+            Check::of(&registry::RUNTIME_DRAIN),
         );
         assert_eq!(c.status, Status::Fail);
         assert!(

@@ -15,7 +15,7 @@ use crate::model::data::{
     VersionRunData, facts,
 };
 use crate::model::{Check, CheckData, Severity};
-use crate::rules::{self as ids, Rule};
+use crate::registry::{self as ids, Rule};
 
 /// What the runtime rules compare against.
 #[derive(Debug, Clone, Default)]

@@ -313,7 +313,7 @@ mod tests {
     use super::*;
     use crate::model::Status;
     use crate::probe::goroutines::Growth;
-    use crate::rules;
+    use crate::registry;
 
     fn soak(heap: &[u64], goroutines: &[u64], settled: u64) -> SoakFacts {
         SoakFacts {
@@ -355,7 +355,7 @@ mod tests {
             &s,
             None,
             &SoakLimits::default(),
-            Check::of(&rules::RUNTIME_HEAP_GROWTH),
+            Check::of(&registry::RUNTIME_HEAP_GROWTH),
         );
         assert_eq!(c.status, Status::Pass, "{}", c.message);
     }
@@ -375,7 +375,7 @@ mod tests {
             &s,
             Some(Ok(sites)),
             &SoakLimits::default(),
-            Check::of(&rules::RUNTIME_HEAP_GROWTH),
+            Check::of(&registry::RUNTIME_HEAP_GROWTH),
         );
         assert_eq!(c.status, Status::Fail);
         assert!(
@@ -395,7 +395,7 @@ mod tests {
             &s,
             None,
             &SoakLimits::default(),
-            Check::of(&rules::RUNTIME_HEAP_GROWTH),
+            Check::of(&registry::RUNTIME_HEAP_GROWTH),
         );
         assert_eq!(c.status, Status::Pass, "{}", c.message);
     }
@@ -414,7 +414,7 @@ mod tests {
         let c = goroutine_leak(
             &s,
             &SoakLimits::default(),
-            Check::of(&rules::RUNTIME_GOROUTINE_LEAK),
+            Check::of(&registry::RUNTIME_GOROUTINE_LEAK),
         );
         assert_eq!(c.status, Status::Fail);
         assert!(
@@ -428,7 +428,7 @@ mod tests {
         let c = goroutine_leak(
             &back,
             &SoakLimits::default(),
-            Check::of(&rules::RUNTIME_GOROUTINE_LEAK),
+            Check::of(&registry::RUNTIME_GOROUTINE_LEAK),
         );
         assert_eq!(c.status, Status::Pass, "{}", c.message);
     }

@@ -421,7 +421,7 @@ pub fn publish_pr_comment(
 mod tests {
     use super::*;
     use crate::model::Check;
-    use crate::rules;
+    use crate::registry;
 
     #[test]
     fn data_and_properties_are_escaped_as_the_runner_expects() {
@@ -435,7 +435,7 @@ mod tests {
             ["a", "b", "c", "d", "e"]
                 .iter()
                 .map(|t| {
-                    Check::of(&rules::BINARY_STRIPPED)
+                    Check::of(&registry::BINARY_STRIPPED)
                         .target(*t)
                         .fail("symbols")
                 })
@@ -458,7 +458,7 @@ mod tests {
 
     #[test]
     fn an_annotation_carries_file_line_and_title() {
-        let c = Check::of(&rules::BINARY_VERSION)
+        let c = Check::of(&registry::BINARY_VERSION)
             .target("dist/a,b")
             .location("cmd/main.go", Some(7))
             .fail("100% missing: v1");

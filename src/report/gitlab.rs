@@ -206,23 +206,23 @@ pub fn publish_mr_note(
 mod tests {
     use super::*;
     use crate::model::Check;
-    use crate::rules;
+    use crate::registry;
 
     #[test]
     fn only_problems_become_issues_with_unique_fingerprints() {
         let report = Report::new(vec![
-            Check::of(&rules::BINARY_PIE).target("dist/a").pass("ok"),
-            Check::of(&rules::BINARY_VERSION)
+            Check::of(&registry::BINARY_PIE).target("dist/a").pass("ok"),
+            Check::of(&registry::BINARY_VERSION)
                 .target("dist/a")
                 .fail("first"),
-            Check::of(&rules::BINARY_VERSION)
+            Check::of(&registry::BINARY_VERSION)
                 .target("dist/a")
                 .fail("second"),
-            Check::of(&rules::BINARY_DWARF)
+            Check::of(&registry::BINARY_DWARF)
                 .target("dist/a")
                 .location("cmd/x.go", Some(4))
                 .fail("dwarf"),
-            Check::of(&rules::BINARY_READABLE)
+            Check::of(&registry::BINARY_READABLE)
                 .target("dist/b")
                 .error("truncated"),
         ]);

@@ -171,18 +171,18 @@ pub fn write(report: &Report, path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules;
+    use crate::registry;
 
     #[test]
     fn one_rule_failing_twice_on_one_target_gets_distinct_names() {
         let report = Report::new(vec![
-            Check::of(&rules::BINARY_VERSION)
+            Check::of(&registry::BINARY_VERSION)
                 .target("dist/svc")
                 .fail("first"),
-            Check::of(&rules::BINARY_VERSION)
+            Check::of(&registry::BINARY_VERSION)
                 .target("dist/svc")
                 .fail("second"),
-            Check::of(&rules::BINARY_VERSION)
+            Check::of(&registry::BINARY_VERSION)
                 .target("dist/other")
                 .fail("third"),
         ]);
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn reason_is_the_element_text_and_severity_the_type() {
-        let c = Check::of(&rules::BINARY_STATIC)
+        let c = Check::of(&registry::BINARY_STATIC)
             .target("dist/svc")
             .location("cmd/svc/main.go", Some(12))
             .duration_ms(1500)

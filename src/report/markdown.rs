@@ -433,7 +433,7 @@ fn alloc_sites(out: &mut String, report: &Report) {
     let profiles: Vec<(&Check, &Top)> = report
         .checks
         .iter()
-        .filter(|c| c.id == crate::rules::RUNTIME_ALLOCS.id)
+        .filter(|c| c.id == crate::registry::RUNTIME_ALLOCS.id)
         .filter_map(|c| match &c.data {
             CheckData::Profile(p) => p.rankings.first().map(|top| (c, top)),
             _ => None,
@@ -519,7 +519,7 @@ fn soak_chart(out: &mut String, report: &Report) {
 /// "fixed in" and the binaries it is in; then the suppressed ones with their reasons.
 fn vulnerabilities(out: &mut String, report: &Report, found: &[Finding]) {
     use crate::vuln::data::{Level, VulnData};
-    let vuln_id = crate::rules::BINARY_VULN.id;
+    let vuln_id = crate::registry::BINARY_VULN.id;
     let data = |c: &Check| match &c.data {
         CheckData::Vuln(d) => Some((**d).clone()),
         _ => None,
@@ -678,7 +678,7 @@ fn binary_matrix(out: &mut String, report: &Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules;
+    use crate::registry;
     use serde_json::json;
 
     fn opts(max: usize) -> Options<'static> {
@@ -786,7 +786,7 @@ mod tests {
         let mut checks = Vec::new();
         for i in 0..n {
             checks.push(
-                Check::of(&rules::BINARY_VERSION)
+                Check::of(&registry::BINARY_VERSION)
                     .target(format!("dist/svc-{i}"))
                     .fail(format!(
                         "{} is not embedded: {}",
@@ -795,7 +795,7 @@ mod tests {
                     )),
             );
             checks.push(
-                Check::of(&rules::BINARY_PIE)
+                Check::of(&registry::BINARY_PIE)
                     .target(format!("dist/svc-{i}"))
                     .pass("position-independent"),
             );
@@ -835,21 +835,21 @@ mod tests {
         use crate::model::data::{BuildinfoData, Module, ReadableData, StaticData};
         let matrix = |readable: ReadableData, message: &str| {
             let report = Report::new(vec![
-                Check::of(&rules::BINARY_READABLE)
+                Check::of(&registry::BINARY_READABLE)
                     .target("dist/a")
                     .data(readable)
                     .pass(message),
-                Check::of(&rules::BINARY_STATIC)
+                Check::of(&registry::BINARY_STATIC)
                     .target("dist/a")
                     .data(StaticData {
                         libc: Some("glibc".into()),
                         ..StaticData::default()
                     })
                     .fail("dynamic"),
-                Check::of(&rules::BINARY_STRIPPED)
+                Check::of(&registry::BINARY_STRIPPED)
                     .target("dist/a")
                     .pass("stripped"),
-                Check::of(&rules::BINARY_BUILDINFO)
+                Check::of(&registry::BINARY_BUILDINFO)
                     .target("dist/a")
                     .data(BuildinfoData {
                         go_version: "go1.26.8".into(),
@@ -861,7 +861,7 @@ mod tests {
                         ..BuildinfoData::default()
                     })
                     .pass("ok"),
-                Check::of(&rules::BINARY_VERSION)
+                Check::of(&registry::BINARY_VERSION)
                     .target("dist/a")
                     .skip("no --expect-version given"),
             ]);
@@ -906,7 +906,7 @@ mod tests {
             ],
             ..Top::default()
         };
-        let allocs = Check::of(&rules::RUNTIME_ALLOCS)
+        let allocs = Check::of(&registry::RUNTIME_ALLOCS)
             .target("svc")
             .data(ProfileData {
                 rankings: vec![top],
@@ -946,7 +946,7 @@ mod tests {
             .map(|i| json!({"round": i, "heap_inuse": (2 + i) << 20, "goroutines": 10 + 100 * i}))
             .collect();
         let check = |target: &str, data: serde_json::Value| {
-            let c = Check::of(&rules::RUNTIME_HEAP_GROWTH)
+            let c = Check::of(&registry::RUNTIME_HEAP_GROWTH)
                 .target(target)
                 .fail("rises");
             let mut raw = serde_json::to_value(&c).unwrap();

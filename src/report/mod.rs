@@ -52,7 +52,7 @@ pub const DEFAULT_FALLBACK_FILE: &str = "goready.toml";
 /// A check's title when it is its own (a Go test's name, set with `CheckBuilder::title`)
 /// rather than its rule's.
 pub fn own_title(c: &Check) -> Option<&str> {
-    match crate::rules::find(&c.id) {
+    match crate::registry::find(&c.id) {
         Some(rule) if rule.title != c.title => Some(c.title.as_str()),
         _ => None,
     }
@@ -61,7 +61,7 @@ pub fn own_title(c: &Check) -> Option<&str> {
 /// The title of the rule a check belongs to (the registry's; the check's own for ids this
 /// goready does not know).
 pub fn rule_title(c: &Check) -> &str {
-    crate::rules::find(&c.id).map_or(c.title.as_str(), |r| r.title)
+    crate::registry::find(&c.id).map_or(c.title.as_str(), |r| r.title)
 }
 
 /// What a check is about below its target, when the step says: its own title (a Go test's
@@ -321,11 +321,11 @@ pub fn redact(text: &str, secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules;
+    use crate::registry;
 
     #[test]
     fn every_rule_has_a_plain_anchor() {
-        for rule in rules::all() {
+        for rule in registry::all() {
             let a = anchor(rule.id);
             assert!(
                 a.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
@@ -343,14 +343,14 @@ mod tests {
 
     #[test]
     fn merge_drops_exact_repeats_but_keeps_differing_outcomes() {
-        let a = Check::of(&rules::BINARY_STATIC)
+        let a = Check::of(&registry::BINARY_STATIC)
             .target("dist/a")
             .fail("dynamic");
-        let b = Check::of(&rules::BINARY_STRIPPED)
+        let b = Check::of(&registry::BINARY_STRIPPED)
             .target("dist/a")
             .pass("stripped");
         let a_again = a.clone();
-        let a_other = Check::of(&rules::BINARY_STATIC)
+        let a_other = Check::of(&registry::BINARY_STATIC)
             .target("dist/a")
             .pass("static now");
         let a_slower = Check {
@@ -380,10 +380,10 @@ mod tests {
     #[test]
     fn verdict_counts_only_problems_at_or_above_the_fail_level() {
         let report = Report::new(vec![
-            Check::of(&rules::BINARY_STATIC).fail("dynamic"), // warning
-            Check::of(&rules::BINARY_VERSION).fail("missing"), // error
-            Check::of(&rules::BINARY_DWARF).fail("dwarf"),    // notice
-            Check::of(&rules::BINARY_PIE).skip("n/a"),
+            Check::of(&registry::BINARY_STATIC).fail("dynamic"), // warning
+            Check::of(&registry::BINARY_VERSION).fail("missing"), // error
+            Check::of(&registry::BINARY_DWARF).fail("dwarf"),    // notice
+            Check::of(&registry::BINARY_PIE).skip("n/a"),
         ]);
         assert_eq!(Verdict::of(&report, Severity::Error).failing, 1);
         assert_eq!(Verdict::of(&report, Severity::Error).by_severity, (1, 1, 1));
@@ -394,11 +394,11 @@ mod tests {
 
     #[test]
     fn most_severe_first_is_stable_within_a_level() {
-        let w1 = Check::of(&rules::BINARY_STATIC).target("1").fail("w");
-        let e = Check::of(&rules::BINARY_VERSION).target("2").fail("e");
-        let p = Check::of(&rules::BINARY_PIE).target("3").pass("p");
-        let w2 = Check::of(&rules::BINARY_VCS).target("4").fail("w");
-        let err = Check::of(&rules::BINARY_READABLE).target("5").error("x");
+        let w1 = Check::of(&registry::BINARY_STATIC).target("1").fail("w");
+        let e = Check::of(&registry::BINARY_VERSION).target("2").fail("e");
+        let p = Check::of(&registry::BINARY_PIE).target("3").pass("p");
+        let w2 = Check::of(&registry::BINARY_VCS).target("4").fail("w");
+        let err = Check::of(&registry::BINARY_READABLE).target("5").error("x");
         let all = [w1.clone(), e.clone(), p.clone(), w2.clone(), err.clone()];
         let ids: Vec<&str> = most_severe_first(&all)
             .iter()
@@ -431,7 +431,7 @@ mod tests {
     #[test]
     fn fingerprints_are_unique_per_go_test_and_stable_across_runs() {
         let go_test = |name: &str| {
-            Check::of(&rules::TEST_GO_TEST)
+            Check::of(&registry::TEST_GO_TEST)
                 .target("example.com/svc")
                 .data(crate::model::data::TestData {
                     test: name.into(),
@@ -441,7 +441,7 @@ mod tests {
         };
         let a = go_test("TestA");
         let b = go_test("TestB");
-        let twice = Check::of(&rules::BINARY_VERSION).target("x").fail("1");
+        let twice = Check::of(&registry::BINARY_VERSION).target("x").fail("1");
         let first = unique_fingerprints(&[&a, &b, &twice, &twice]);
         let unique: HashSet<&String> = first.iter().collect();
         assert_eq!(unique.len(), 4);
@@ -459,7 +459,7 @@ mod tests {
         ));
         let shard = |name: &str, target: &str| {
             let report = Report::new(vec![
-                Check::of(&rules::BINARY_STRIPPED)
+                Check::of(&registry::BINARY_STRIPPED)
                     .target(target)
                     .fail("symbols"),
             ]);

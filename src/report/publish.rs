@@ -50,7 +50,7 @@ pub fn judge(report: &mut Report, out: &Outputs) {
         .map(|p| (p.display().to_string(), crate::report::read_baseline(p)));
     crate::model::findings::judge(
         report,
-        crate::rules::find,
+        crate::registry::find,
         baseline.as_ref().map(|(p, b)| (p.as_str(), b)),
         out.fail_on_new,
     );

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use crate::model::findings::findings;
 use crate::model::{Change, Report, Severity, Status};
+use crate::registry;
 use crate::report::{docs_url, rule_title, subject, unique_ids};
-use crate::rules;
 
 /// docs/checks.md as built into this goready.
 const CHECKS_MD: &str = include_str!("../../docs/checks.md");
@@ -72,7 +72,7 @@ pub fn path_uri(path: &str) -> String {
 }
 
 fn rule_descriptor(id: &str) -> Value {
-    let known = rules::find(id);
+    let known = registry::find(id);
     let section = doc_section(id);
     let mut rule = json!({
         "id": id,
@@ -96,7 +96,7 @@ fn rule_descriptor(id: &str) -> Value {
 
 /// The SARIF log for a report.
 pub fn to_sarif(report: &Report, fallback_file: &str) -> Value {
-    let mut ids: Vec<String> = rules::all().map(|r| r.id.to_string()).collect();
+    let mut ids: Vec<String> = registry::all().map(|r| r.id.to_string()).collect();
     for c in &report.checks {
         if !ids.contains(&c.id) {
             ids.push(c.id.clone());
@@ -214,7 +214,7 @@ mod tests {
         let rules = log["runs"][0]["tool"]["driver"]["rules"]
             .as_array()
             .unwrap();
-        assert_eq!(rules.len(), rules::all().count());
+        assert_eq!(rules.len(), registry::all().count());
         for r in rules {
             let id = r["id"].as_str().unwrap();
             assert!(
@@ -240,14 +240,16 @@ mod tests {
     #[test]
     fn results_without_a_file_land_on_the_fallback_file_line_1() {
         let report = Report::new(vec![
-            Check::of(&rules::BINARY_STATIC)
+            Check::of(&registry::BINARY_STATIC)
                 .target("dist/svc")
                 .fail("dynamic"),
-            Check::of(&rules::BINARY_PIE).target("dist/svc").pass("pie"),
+            Check::of(&registry::BINARY_PIE)
+                .target("dist/svc")
+                .pass("pie"),
             Check {
                 id: "runtime.future_rule".into(),
                 suite: "runtime".into(),
-                ..Check::of(&rules::BINARY_VERSION)
+                ..Check::of(&registry::BINARY_VERSION)
                     .location("cmd/my svc/main.go", Some(3))
                     .fail("x")
             },

@@ -259,15 +259,15 @@ pub fn headline(report: &Report, fail_on: Severity, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules;
+    use crate::registry;
     use std::ffi::OsStr;
 
     fn sample() -> Report {
         Report::new(vec![
-            Check::of(&rules::BINARY_PIE)
+            Check::of(&registry::BINARY_PIE)
                 .target("dist/svc")
                 .pass("position-independent"),
-            Check::of(&rules::BINARY_VERSION)
+            Check::of(&registry::BINARY_VERSION)
                 .target("dist/svc")
                 .fail("1.2.3 is not embedded\n\u{1b}[31mred\u{1b}[0m\n  ::error::injected"),
         ])
@@ -276,17 +276,17 @@ mod tests {
     #[test]
     fn skips_and_passes_that_say_the_same_on_several_targets_are_one_line() {
         let skip = |t: &str| {
-            Check::of(&rules::BINARY_VCS)
+            Check::of(&registry::BINARY_VCS)
                 .target(t)
                 .skip("no VCS stamp (built with -buildvcs=false)")
         };
         let report = Report::new(vec![
             skip("linux/amd64 cgo=0"),
-            Check::of(&rules::BINARY_PIE)
+            Check::of(&registry::BINARY_PIE)
                 .target("linux/amd64 cgo=0")
                 .pass("position-independent"),
             skip("darwin/arm64 cgo=0"),
-            Check::of(&rules::BINARY_PIE)
+            Check::of(&registry::BINARY_PIE)
                 .target("darwin/arm64 cgo=0")
                 .pass("position-independent (always on macOS)"),
         ]);
@@ -354,11 +354,11 @@ mod tests {
     #[test]
     fn own_titles_are_shown_and_multi_line_messages_indented() {
         let report = Report::new(vec![
-            Check::of(&rules::TEST_GO_TEST)
+            Check::of(&registry::TEST_GO_TEST)
                 .target("example.com/m/p")
                 .title("TestA/sub")
                 .fail("p_test.go:7: got 2\nwant 3"),
-            Check::of(&rules::BINARY_STATIC)
+            Check::of(&registry::BINARY_STATIC)
                 .target("svc")
                 .pass("static"),
         ]);

@@ -204,7 +204,7 @@ pub fn render(
 pub fn findings_of(checks: &[crate::model::Check], target: &str) -> Vec<VulnData> {
     checks
         .iter()
-        .filter(|c| c.id == crate::rules::BINARY_VULN.id && c.target.as_deref() == Some(target))
+        .filter(|c| c.id == crate::registry::BINARY_VULN.id && c.target.as_deref() == Some(target))
         .filter_map(|c| match &c.data {
             crate::model::CheckData::Vuln(d) => Some((**d).clone()),
             _ => None,
@@ -355,7 +355,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<S
         problems.insert(u.path.clone(), format!("cannot read it: {}", u.error));
     }
     for c in &inspected.checks {
-        if c.id == crate::rules::BINARY_READABLE.id && c.status.is_problem() {
+        if c.id == crate::registry::BINARY_READABLE.id && c.status.is_problem() {
             if let Some(t) = &c.target {
                 problems
                     .entry(t.clone())

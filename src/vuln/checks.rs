@@ -3,7 +3,7 @@
 //! be read turns into. The rule only judges what matching found.
 
 use crate::model::{Check, Severity};
-use crate::rules::BINARY_VULN;
+use crate::registry::BINARY_VULN;
 
 use super::data::{Evidence, Level, Suppression, VulnData};
 use super::matching::Match;

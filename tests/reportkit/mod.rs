@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use goready::model::data::{GoSupportedData, ProfileData, TestData, Top, TopRow, ValueType};
 use goready::model::{Check, Report, Severity};
-use goready::rules::Rule;
+use goready::registry::Rule;
 
 use crate::common;
 
 // Rules from the registry, as the steps use them.
-pub use goready::rules::{
+pub use goready::registry::{
     ENV_GO_SUPPORTED, RUNTIME_ALLOCS, RUNTIME_PPROF_EXPOSED, TEST_GO_TEST as TEST_GO,
 };
 

@@ -27,20 +27,22 @@ use crate::cancel::Cancel;
 use crate::model::{Check, Report};
 use crate::process::{self, Stop};
 use crate::progress::{Say, Sink};
-use crate::rules;
+use crate::registry;
 use crate::step::Step;
 
 /// The rule whose error stands for "this step could not run at all".
-fn could_not_run_rule(step: Step) -> &'static rules::Rule {
+fn could_not_run_rule(step: Step) -> &'static registry::Rule {
     match step {
-        Step::Env => &rules::ENV_TOOLCHAIN_CONSISTENT,
-        Step::Build | Step::Inspect => &rules::BUILD_COMPILE,
-        Step::Image => &rules::IMAGE_ENTRYPOINT,
-        Step::Probe => &rules::RUNTIME_START,
-        Step::Test => &rules::TEST_PACKAGE,
+        Step::Env => &registry::ENV_TOOLCHAIN_CONSISTENT,
+        Step::Build | Step::Inspect => &registry::BUILD_COMPILE,
+        Step::Image => &registry::IMAGE_ENTRYPOINT,
+        Step::Probe => &registry::RUNTIME_START,
+        Step::Test => &registry::TEST_PACKAGE,
         // Not run by `check` (yet): the report step is check's own publishing, and the
         // others are not planned; should one be, its failure to run is still an error.
-        Step::Vuln | Step::Sbom | Step::Pprof | Step::Report | Step::Check => &rules::BUILD_COMPILE,
+        Step::Vuln | Step::Sbom | Step::Pprof | Step::Report | Step::Check => {
+            &registry::BUILD_COMPILE
+        }
     }
 }
 
@@ -197,7 +199,7 @@ impl Ctx<'_> {
                     say(format!(
                         "goready check: [{n}/{total}] {name} skipped: {why}"
                     ));
-                    vec![Check::of(&rules::RUNTIME_START).skip(why)]
+                    vec![Check::of(&registry::RUNTIME_START).skip(why)]
                 } else {
                     say(format!(
                         "goready check: [{n}/{total}] {}",
@@ -223,7 +225,7 @@ impl Ctx<'_> {
                         ))],
                     };
                     if *name == Step::Test && checks.is_empty() {
-                        checks.push(Check::of(&rules::TEST_PACKAGE).skip(format!(
+                        checks.push(Check::of(&registry::TEST_PACKAGE).skip(format!(
                             "go test found no Go packages in {}: nothing to test",
                             self.plan.dir.display()
                         )));
@@ -355,7 +357,7 @@ impl<W: Write> Console<W> {
 pub(super) fn unbuilt(native: &Native, build: Option<&Report>) -> Option<String> {
     let compiled = build.is_some_and(|r| {
         r.checks.iter().any(|c| {
-            c.id == rules::BUILD_COMPILE.id
+            c.id == registry::BUILD_COMPILE.id
                 && c.target.as_deref() == Some(native.label.as_str())
                 && c.status == crate::model::Status::Pass
         })
@@ -477,7 +479,7 @@ mod tests {
             bin: PathBuf::from("/nonexistent/dist/svc_linux_amd64"),
         };
         let failed = Report::new(vec![
-            Check::of(&rules::BUILD_COMPILE)
+            Check::of(&registry::BUILD_COMPILE)
                 .target("linux/amd64 cgo=0")
                 .fail("main.go:3: syntax error"),
         ]);
@@ -489,7 +491,7 @@ mod tests {
         assert!(unbuilt(&native, None).is_some());
         // Built, but the file is gone: still nothing to start.
         let built = Report::new(vec![
-            Check::of(&rules::BUILD_COMPILE)
+            Check::of(&registry::BUILD_COMPILE)
                 .target("linux/amd64 cgo=0")
                 .pass("built"),
         ]);
@@ -523,20 +525,24 @@ mod tests {
         };
         let built = |target: &str| {
             vec![
-                Check::of(&rules::BUILD_COMPILE)
+                Check::of(&registry::BUILD_COMPILE)
                     .target(target)
                     .pass("built"),
-                Check::of(&rules::BINARY_VERSION).target(target).pass("1.0"),
+                Check::of(&registry::BINARY_VERSION)
+                    .target(target)
+                    .pass("1.0"),
             ]
         };
         let merged = merge_in_plan_order(
             &plan,
             vec![
-                Report::new(vec![Check::of(&rules::ENV_TOOLCHAIN_CONSISTENT).pass("ok")]),
+                Report::new(vec![
+                    Check::of(&registry::ENV_TOOLCHAIN_CONSISTENT).pass("ok"),
+                ]),
                 // The native target (second in the matrix) was built first.
                 Report::new(built("linux/arm64 cgo=0")),
                 Report::new(built("linux/amd64 cgo=0")),
-                Report::new(vec![Check::of(&rules::RUNTIME_START).pass("up")]),
+                Report::new(vec![Check::of(&registry::RUNTIME_START).pass("up")]),
             ],
         );
         let order: Vec<(&str, Option<&str>)> = merged
@@ -549,12 +555,12 @@ mod tests {
         assert_eq!(
             order,
             [
-                (rules::ENV_TOOLCHAIN_CONSISTENT.id, None),
-                (rules::BUILD_COMPILE.id, amd),
-                (rules::BINARY_VERSION.id, amd),
-                (rules::BUILD_COMPILE.id, arm),
-                (rules::BINARY_VERSION.id, arm),
-                (rules::RUNTIME_START.id, None),
+                (registry::ENV_TOOLCHAIN_CONSISTENT.id, None),
+                (registry::BUILD_COMPILE.id, amd),
+                (registry::BINARY_VERSION.id, amd),
+                (registry::BUILD_COMPILE.id, arm),
+                (registry::BINARY_VERSION.id, arm),
+                (registry::RUNTIME_START.id, None),
             ]
         );
     }
