@@ -7,6 +7,8 @@
 #   SET=goroot bench/inspect.sh   # only GOROOT's tool binaries (the earlier, small set)
 #   BASE=path/to/goready bench/inspect.sh   # also time another goready build, e.g. main's
 #   NO_BUILD=1 bench/inspect.sh   # the set as it is in /tmp/goready-inspect-set (SET_DIR)
+#   GOREADY=path/to/goready bench/inspect.sh   # time that build instead of this checkout's
+#                                 # release build (which is then not built)
 #
 # Rounds are interleaved (every command once per round, the order rotating), so load from
 # other work on the machine hits all alike; the figures are medians over rounds of wall time
@@ -14,7 +16,11 @@
 # ratios goready / go version -m.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
+if [ -z "${GOREADY:-}" ]; then
+  cargo build --release --quiet
+  GOREADY=target/release/goready
+fi
+export GOREADY
 if [ "${SET:-large}" = goroot ]; then
   GOROOT=$(go env GOROOT)
   FILES=$(ls "$GOROOT"/bin/* "$GOROOT"/pkg/tool/*/*)
@@ -30,7 +36,7 @@ ROUNDS="${ROUNDS:-20}" FILES="$FILES" BASE="${BASE:-}" python3 - <<'PY'
 import os, statistics, subprocess, time
 files = os.environ["FILES"].split()
 cmds = {
-    "goready": ["target/release/goready", "inspect", "--format", "json", *files],
+    "goready": [os.environ["GOREADY"], "inspect", "--format", "json", *files],
     "go version -m": ["go", "version", "-m", *files],
 }
 if os.environ["BASE"]:
