@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::profile::{DroppedSamples, Profile, ProfileError};
-use super::regression::{Ranking, SiteShares, compare};
+use super::regression::{Growth, Ranking, SiteShares, judge, shares_text};
 use super::units;
 use crate::model::data::{ProfileData, RegressionData};
 use crate::model::{Check, CheckData, Report, Severity};
@@ -211,72 +211,94 @@ pub fn names(profile: &Profile) -> Vec<String> {
 }
 
 /// `runtime.alloc_regression`: one failing check per site whose share grew by more than
-/// `max_growth` percentage points from `base` to `new`, or one passing check naming the
-/// largest growth.
+/// `max_growth` percentage points from `base` to `new` beyond the profiles' sampling noise
+/// (the growth's lower bound at 99 % over every site compared, [`judge`]), or one passing
+/// check naming the largest growth with its uncertainty. A comparison that cannot be judged
+/// (a base without sample counts) is a skip that says why.
 pub fn regression_checks(
     target: &str,
     base: &SiteShares,
     new: &SiteShares,
     max_growth: f64,
 ) -> Vec<Check> {
-    let growths = compare(base, new);
-    let describe = |g: &super::regression::Growth| {
+    let at = || Check::of(&registry::RUNTIME_ALLOC_REGRESSION).target(target);
+    let j = match judge(base, new) {
+        Ok(j) => j,
+        Err(why) => return vec![at().skip(format!("not evaluated: {why}"))],
+    };
+    let of = j.of_events("heap samples");
+    let pct = j.confidence * 100.0;
+    let describe = |g: &Growth| {
         format!(
-            "{}: share of {} {:.1}% → {:.1}% ({:+.1} points; {} → {})",
+            "{}: share of {} {} {of} ({:+.1} points; {} → {}",
             g.function,
             new.sample_type,
-            g.old_share,
-            g.new_share,
+            shares_text(g),
             g.growth,
             human(g.old_flat, &new.unit),
             human(g.new_flat, &new.unit)
         )
     };
-    let mut checks: Vec<Check> = growths
-        .iter()
-        .filter(|g| g.growth > max_growth)
+    let data = |g: Option<&Growth>| RegressionData {
+        profile: Some(target.to_string()),
+        sample_type: Some(new.sample_type.clone()),
+        max_growth_points: max_growth,
+        old_events: Some(j.old_events),
+        new_events: Some(j.new_events),
+        compared: Some(j.compared),
+        confidence: Some(j.confidence),
+        ..g.map(|g| RegressionData {
+            unit: Some(new.unit.clone()),
+            function: Some(g.function.clone()),
+            old_flat: Some(g.old_flat),
+            new_flat: Some(g.new_flat),
+            old_share: Some(g.old_share),
+            new_share: Some(g.new_share),
+            growth_points: Some(g.growth),
+            base_min_share: Some(base.min_share),
+            lower_bound: g.lower_bound,
+            ..RegressionData::default()
+        })
+        .unwrap_or_default()
+    };
+    let mut checks: Vec<Check> = j
+        .beyond(max_growth)
         .map(|g| {
             Check::of(&registry::RUNTIME_ALLOC_REGRESSION)
                 .target(g.function.clone())
-                .data(RegressionData {
-                    profile: Some(target.to_string()),
-                    sample_type: Some(new.sample_type.clone()),
-                    unit: Some(new.unit.clone()),
-                    function: Some(g.function.clone()),
-                    old_flat: Some(g.old_flat),
-                    new_flat: Some(g.new_flat),
-                    old_share: Some(g.old_share),
-                    new_share: Some(g.new_share),
-                    growth_points: Some(g.growth),
-                    max_growth_points: max_growth,
-                    base_min_share: Some(base.min_share),
-                    largest: None,
-                })
+                .data(data(Some(g)))
                 .fail(format!(
-                    "{} — more than the {max_growth} points allowed",
-                    describe(g)
+                    "{}; at least {:+.1} points at {pct:.0}% confidence over {} sites) — more \
+                     than the {max_growth} points allowed",
+                    describe(g),
+                    g.lower_bound.unwrap_or(f64::NAN),
+                    j.compared
                 ))
         })
         .collect();
     if checks.is_empty() {
-        let largest = growths
+        let largest = j
+            .growths
             .first()
             .filter(|g| g.growth > 0.0)
-            .map(|g| format!("; largest growth {}", describe(g)))
+            .map(|g| {
+                format!(
+                    "; largest growth {}; at least {:+.1} points)",
+                    describe(g),
+                    g.lower_bound.unwrap_or(f64::NAN)
+                )
+            })
             .unwrap_or_default();
         checks.push(
-            Check::of(&registry::RUNTIME_ALLOC_REGRESSION)
-                .target(target)
-                .data(RegressionData {
-                    sample_type: Some(new.sample_type.clone()),
-                    max_growth_points: max_growth,
-                    largest: growths.first().cloned(),
-                    ..RegressionData::default()
-                })
-                .pass(format!(
-                    "no allocation site's share of {} grew more than {max_growth} points{largest}",
-                    new.sample_type
-                )),
+            at().data(RegressionData {
+                largest: j.growths.first().cloned(),
+                ..data(None)
+            })
+            .pass(format!(
+                "no allocation site's share of {} grew more than {max_growth} points beyond the \
+                 noise ({} sites compared {of}, {pct:.0}% confidence){largest}",
+                new.sample_type, j.compared
+            )),
         );
     }
     checks
