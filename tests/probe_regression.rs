@@ -108,7 +108,7 @@ fn comparisons_flag_a_planted_hot_function_every_time_and_never_the_same_code() 
         assert_eq!(cpu["data"]["new_events"].as_u64(), Some(new_events));
         let m = run.message("runtime.cpu_regression");
         assert!(
-            m.contains(&format!("of {base_events}/{new_events} samples")),
+            m.contains(&format!(", {base_events}/{new_events} samples)")),
             "{m}"
         );
         assert!(

@@ -296,8 +296,8 @@ pub fn regression_checks(
             })
             .pass(format!(
                 "no allocation site's share of {} grew more than {max_growth} points beyond the \
-                 noise ({} sites compared {of}, {pct:.0}% confidence){largest}",
-                new.sample_type, j.compared
+                 noise ({} sites compared at {pct:.0}% confidence, {}/{} heap samples){largest}",
+                new.sample_type, j.compared, j.old_events, j.new_events
             )),
         );
     }
@@ -310,4 +310,92 @@ pub fn regression_error(target: &str, why: impl Display) -> Check {
     Check::of(&registry::RUNTIME_ALLOC_REGRESSION)
         .target(target)
         .error(why.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Status;
+
+    /// Shares of `events` heap samples, each site's flat value in the unit of shares (the
+    /// value is the share × 1000 of a total of 100 000 bytes).
+    fn shares(events: Option<u64>, sites: &[(&str, f64)]) -> SiteShares {
+        SiteShares {
+            sample_type: "alloc_space".into(),
+            unit: "bytes".into(),
+            total: 100_000,
+            sites: sites
+                .iter()
+                .map(|(k, pct)| (k.to_string(), (pct * 1000.0) as i64))
+                .collect(),
+            min_share: 0.0,
+            events,
+        }
+    }
+
+    fn data(c: &Check) -> &RegressionData {
+        match &c.data {
+            CheckData::Regression(d) => d,
+            other => panic!("not regression data: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn noise_of_a_few_hundred_samples_passes_and_says_its_evidence() {
+        // The issue's numbers: +10.0 points is more than the limit of 9, yet within noise.
+        let base = shares(Some(340), &[("Syscall6", 27.2), ("other", 72.8)]);
+        let new = shares(Some(352), &[("Syscall6", 37.2), ("other", 62.8)]);
+        let checks = regression_checks("allocs", &base, &new, 9.0);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].status, Status::Pass, "{}", checks[0].message);
+        let m = &checks[0].message;
+        assert!(
+            m.contains("2 sites compared at 99% confidence, 340/352 heap samples"),
+            "{m}"
+        );
+        assert!(m.contains("27.2% ± 6.2 → 37.2% ± 6.6"), "{m}");
+        let d = data(&checks[0]);
+        assert_eq!((d.old_events, d.new_events), (Some(340), Some(352)));
+        let lb = d.largest.as_ref().unwrap().lower_bound.unwrap();
+        assert!(lb < 9.0, "{lb}");
+    }
+
+    #[test]
+    fn a_growth_beyond_the_noise_and_the_limit_fails_naming_the_site() {
+        let base = shares(Some(340), &[("a", 10.0), ("b", 90.0)]);
+        let new = shares(Some(350), &[("a", 10.0), ("b", 45.0), ("hot", 45.0)]);
+        let checks = regression_checks("allocs", &base, &new, 10.0);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].status, Status::Fail);
+        assert_eq!(checks[0].target.as_deref(), Some("hot"));
+        let d = data(&checks[0]);
+        // Three sites compared: z = Φ⁻¹(1 − 0.01/3) = 2.7131; bound = 44.74 − 2.7131 ×
+        // 2.668 = 37.50 points (Python's statistics.NormalDist, computed apart).
+        assert_eq!(d.compared, Some(3));
+        assert!((d.lower_bound.unwrap() - 37.50).abs() < 0.01, "{d:?}");
+    }
+
+    #[test]
+    fn a_large_growth_of_few_samples_is_not_a_regression() {
+        // 0 % → 30 % of 10 samples each side: 3 samples moved, which chance does often
+        // (bound -15.6 points, Python as above).
+        let base = shares(Some(10), &[("a", 100.0)]);
+        let new = shares(Some(10), &[("a", 70.0), ("b", 30.0)]);
+        let checks = regression_checks("allocs", &base, &new, 10.0);
+        assert_eq!(checks[0].status, Status::Pass, "{}", checks[0].message);
+    }
+
+    #[test]
+    fn a_base_without_sample_counts_is_not_evaluated_never_passed() {
+        let base = shares(None, &[("a", 10.0), ("b", 90.0)]);
+        let new = shares(Some(350), &[("a", 80.0), ("b", 20.0)]);
+        let checks = regression_checks("allocs", &base, &new, 10.0);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].status, Status::Skip);
+        assert!(checks[0].message.starts_with("not evaluated: "));
+        assert!(checks[0].message.contains("re-create the baseline"));
+        let empty = shares(Some(0), &[]);
+        let checks = regression_checks("allocs", &empty, &new, 10.0);
+        assert_eq!(checks[0].status, Status::Skip, "{}", checks[0].message);
+    }
 }

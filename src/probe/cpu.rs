@@ -204,8 +204,8 @@ pub fn regression(target: &str, base: &Path, new: &SiteShares, max_growth: f64) 
         })
         .pass(format!(
             "no function's share of {} grew more than {max_growth} points beyond the noise \
-             ({} functions compared {of}, {pct:.0}% confidence){largest}",
-            new.sample_type, j.compared
+             ({} functions compared at {pct:.0}% confidence, {}/{} samples){largest}",
+            new.sample_type, j.compared, j.old_events, j.new_events
         )),
     ]
 }
