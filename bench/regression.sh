@@ -27,7 +27,8 @@ if [ -z "${GOREADY:-}" ]; then
 fi
 G=$GOREADY
 W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
+# KEEP=dir keeps every result file there (for a closer look at the noise).
+trap 'if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$W"/*.json "$KEEP"/ || true; fi; rm -rf "$W"' EXIT
 (cd examples/hello-svc && go build -o "$W/hello" .)
 (cd tests/fixtures/svc/runtime && go build -o "$W/svc" .)
 
@@ -57,7 +58,7 @@ for rule in ("runtime.cpu_regression", "runtime.alloc_regression"):
         out.append(f'{rule}: {cs[0]["status"]} {cs[0]["message"]}')
     else:
         g = d.get("largest") or {}
-        old = " OLD-RULE-WOULD-FAIL" if g.get("growth", 0) > d.get("max_growth_points", 10) else ""
+        old = " OLD-RULE-WOULD-FLAG" if g.get("growth", 0) > d.get("max_growth_points", 10) else ""
         out.append(f'{rule}: pass ({ev}; largest {g.get("function","-")} {g.get("growth",0):+.1f} pts, bound {g.get("lower_bound",0):+.1f}){old}')
 print(" | ".join(out))
 PY
@@ -71,8 +72,8 @@ same() { # NAME EXEC
     probe "$exec" "$W/$name-$i.json" "$W/$name-base.json"
     v=$(verdict "$W/$name-$i.json")
     echo "$name run $i: $v"
-    case "$v" in *FAIL*|*missing*|*skip*|*error*) bad=$((bad + 1)) ;; esac
-    case "$v" in *OLD-RULE-WOULD-FAIL*) old=$((old + 1)) ;; esac
+    case "$v" in *": FAIL "*|*missing*|*": skip "*|*": error "*) bad=$((bad + 1)) ;; esac
+    case "$v" in *OLD-RULE-WOULD-FLAG*) old=$((old + 1)) ;; esac
   done
   echo "== $name against its own baseline: $bad of $RUNS runs reported a regression (the rule before issue 19 would have failed $old)"
   [ "$bad" -eq 0 ] || status=1
