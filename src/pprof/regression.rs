@@ -315,6 +315,26 @@ mod tests {
     }
 
     #[test]
+    fn judged_growths_carry_margins_and_only_those_beyond_noise_and_limit_count() {
+        let mut base = shares(1000, &[("a", 300), ("b", 700)]);
+        let mut new = shares(1000, &[("a", 380), ("b", 320), ("c", 300)]);
+        // Without counts on either side there is nothing to judge on.
+        assert!(judge(&base, &new).unwrap_err().contains("no sample counts"));
+        base.events = Some(400);
+        new.events = None;
+        assert!(judge(&base, &new).unwrap_err().contains("does not know"));
+        new.events = Some(400);
+        let j = judge(&base, &new).unwrap();
+        assert_eq!((j.compared, j.old_events, j.new_events), (3, 400, 400));
+        assert!(j.growths.iter().all(|g| g.lower_bound.unwrap() < g.growth));
+        // c: 0 % → 30 % is beyond noise and a 10-point limit; a: +8 points is neither.
+        let flagged: Vec<String> = j.beyond(10.0).map(shares_text).collect();
+        assert_eq!(flagged, ["0.0% ± 0.6 → 30.0% ± 5.9"]);
+        assert_eq!(j.beyond(10.0).next().unwrap().function, "c");
+        assert_eq!(j.of_events("samples"), "of 400/400 samples");
+    }
+
+    #[test]
     fn compact_drops_tiny_sites_and_says_so() {
         let s = shares(100_000, &[("big", 99_950), ("tiny", 50)]);
         let c = s.compact();
