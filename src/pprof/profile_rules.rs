@@ -398,4 +398,19 @@ mod tests {
         let checks = regression_checks("allocs", &empty, &new, 10.0);
         assert_eq!(checks[0].status, Status::Skip, "{}", checks[0].message);
     }
+
+    #[test]
+    fn hostile_counts_and_values_in_a_baseline_give_a_verdict_not_a_panic() {
+        let new = shares(Some(350), &[("a", 80.0), ("b", 20.0)]);
+        for (events, total) in [(u64::MAX, 100_000), (1, 0), (7, i64::MIN), (3, -5)] {
+            let mut base = shares(Some(events), &[("a", 10.0), ("b", 90.0)]);
+            base.total = total;
+            base.sites.insert("c".into(), i64::MAX);
+            let checks = regression_checks("allocs", &base, &new, 10.0);
+            assert!(!checks.is_empty());
+            for c in &checks {
+                assert!(!c.message.is_empty());
+            }
+        }
+    }
 }
