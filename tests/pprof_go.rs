@@ -24,6 +24,10 @@ struct Profiles {
     base: PathBuf,
     grown: PathBuf,
     memprofile: PathBuf,
+    /// The base run sampled as services are (one allocation per 512 KiB on average), and
+    /// the same snapshot in the legacy text format, whose counts are the raw sampled ones.
+    sampled: PathBuf,
+    sampled_text: PathBuf,
 }
 
 fn profiles() -> &'static Profiles {
@@ -73,10 +77,22 @@ fn profiles() -> &'static Profiles {
                 .env("GOFLAGS", "-buildvcs=false")
                 .env("GOTOOLCHAIN", "local"),
         );
+        let sampled = dir.join("sampled.pb.gz");
+        let sampled_text = dir.join("sampled.txt");
+        run_ok(
+            Command::new(&bin)
+                .arg("-o")
+                .arg(&sampled)
+                .arg("-text")
+                .arg(&sampled_text)
+                .env("ALLOCS_RATE", "524288"),
+        );
         Profiles {
             base,
             grown,
             memprofile,
+            sampled,
+            sampled_text,
         }
     })
 }
@@ -318,6 +334,53 @@ fn grown_allocation_site_fails_alloc_regression_with_old_and_new_share() {
         "warning",
     ]);
     assert_eq!(code, 1);
+}
+
+/// The sampled allocations goready recovers from a profile's scaled values (what the
+/// comparisons' noise is measured in) are the raw counts Go itself kept: the legacy text
+/// profile of the same snapshot prints them unscaled in its header,
+/// `heap profile: I: IB [A: AB] @ heap/2·rate`, A being the sampled allocations.
+#[test]
+fn sampled_allocations_recovered_from_scaled_values_match_gos_raw_counts() {
+    let p = profiles();
+    let text = std::fs::read_to_string(&p.sampled_text).unwrap();
+    let header = text.lines().next().unwrap();
+    let raw: u64 = header
+        .split('[')
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no alloc count in {header:?}"));
+    assert!(header.ends_with("@ heap/1048576"), "{header}");
+    let dir = tempfile::tempdir().unwrap();
+    let result = dir.path().join("r.json");
+    let (code, _, stderr) = run_goready(&[
+        "pprof",
+        p.sampled.to_str().unwrap(),
+        "--keep-profiler-frames",
+        "--json",
+        result.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();
+    let allocs = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "runtime.allocs")
+        .unwrap();
+    let events: Vec<u64> = allocs["data"]["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["events"].as_u64().unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{allocs}");
+    // Go truncates each scaled value to an integer, so the inversion may be a little off on
+    // large profiles; on this one it rounds back exactly.
+    for e in events {
+        assert!(e.abs_diff(raw) <= raw / 100, "{e} vs {raw}");
+    }
 }
 
 #[test]

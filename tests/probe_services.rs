@@ -1020,12 +1020,19 @@ fn allocation_sites_grown_by_load_fail_alloc_regression_with_old_and_new_share()
             "{function}: {was} vs pprof {go_old}"
         );
         let message = c["message"].as_str().unwrap();
+        // Each share with its 99 % margin, then the sampled allocations of both sides.
         assert!(
-            message.starts_with(&format!(
-                "{function}: share of alloc_space {was:.1}% → {now:.1}%"
-            )),
+            message.starts_with(&format!("{function}: share of alloc_space {was:.1}% ± ")),
             "{message}"
         );
+        assert!(message.contains(&format!(" → {now:.1}% ± ")), "{message}");
+        let of = format!(
+            " of {}/{} heap samples (",
+            d["old_events"].as_u64().unwrap(),
+            d["new_events"].as_u64().unwrap()
+        );
+        assert!(message.contains(&of), "{message}");
+        assert!(d["lower_bound"].as_f64().unwrap() > MAX_GROWTH, "{d}");
     }
     // What grew is request handling.
     assert!(

@@ -1,7 +1,7 @@
 //! Fuzzes the pprof profile decoder and everything that reads a decoded profile:
 //! `Profile::parse_with` (gzip or raw profile.proto, validation, drop_frames pruning), then
-//! for every sample type the `go tool pprof -top` ranking with its text, the site shares and
-//! a regression comparison, the folded stacks of the flame graph, and the removal of the
+//! for every sample type the `go tool pprof -top` ranking with its text, the site shares with
+//! their sampling events and a regression comparison judged against its noise, the folded stacks of the flame graph, and the removal of the
 //! profiler's own frames.
 #![no_main]
 
@@ -29,6 +29,9 @@ fuzz_target!(|data: &[u8]| {
             std::hint::black_box((ranking.top.header(), ranking.top.table()));
             let growth = regression::compare(&ranking.shares, &ranking.shares.compact());
             std::hint::black_box(growth);
+            if let Ok(j) = regression::judge(&ranking.shares.compact(), &ranking.shares) {
+                std::hint::black_box(j.beyond(10.0).map(regression::shares_text).count());
+            }
             std::hint::black_box(flame::folded_stacks(&profile, i));
         }
         std::hint::black_box(profile.totals());

@@ -396,7 +396,8 @@ pub struct ProbeArgs {
     pub baseline: Option<PathBuf>,
 
     /// With --baseline: a site fails when its share of alloc_space grew by more than PCT
-    /// percentage points (e.g. 6 % → 17 % is 11 points).
+    /// percentage points (e.g. 6 % → 17 % is 11 points) beyond the sampling noise (the
+    /// growth's lower bound at 99 % confidence).
     #[arg(long, default_value_t = 10.0, value_name = "PCT", value_parser = parse_points)]
     pub max_alloc_growth: f64,
 
@@ -430,7 +431,8 @@ pub struct ProbeArgs {
     pub drain_requests: usize,
 
     /// With --baseline: a function fails runtime.cpu_regression when its CPU share grew by
-    /// more than PCT percentage points.
+    /// more than PCT percentage points beyond the sampling noise (the growth's lower bound at
+    /// 99 % confidence).
     #[arg(long, default_value_t = 10.0, value_name = "PCT", value_parser = parse_points)]
     pub max_cpu_growth: f64,
 
@@ -545,7 +547,8 @@ pub struct PprofArgs {
     pub flame: Option<PathBuf>,
 
     /// With --base: a site fails when its share of the total grew by more than PCT
-    /// percentage points (e.g. 6 % → 17 % is 11 points).
+    /// percentage points (e.g. 6 % → 17 % is 11 points) beyond the sampling noise (the
+    /// growth's lower bound at 99 % confidence).
     #[arg(long, default_value_t = 10.0, value_name = "PCT", value_parser = parse_points)]
     pub max_alloc_growth: f64,
 

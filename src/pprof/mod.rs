@@ -5,7 +5,7 @@
 //! `profile` is the decoded, validated [`Profile`] and its queries: `decode` reads it from
 //! the bytes into the `samples` storage, `validate` checks it, `drop_frames` prunes it, and
 //! `proto` is the profile.proto schema. `top` ranks it like `go tool pprof -top` (with
-//! `units` for pprof's number formatting), `regression` compares two profiles' site shares,
+//! `units` for pprof's number formatting), `regression` compares two profiles' site shares (judged by `stats`),
 //! `flame` draws them, `profile_rules` turns them into `runtime.allocs` and
 //! `runtime.alloc_regression` checks, and `command` is `goready pprof`.
 //! Every platform: nothing here needs a process or /proc.
@@ -19,6 +19,7 @@ pub mod profile_rules;
 pub mod proto;
 pub mod regression;
 mod samples;
+pub mod stats;
 pub mod top;
 pub mod units;
 mod validate;

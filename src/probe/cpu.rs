@@ -9,7 +9,7 @@ use crate::model::data::{ContentionData, ProfileData, ProfileRanking, Regression
 use crate::model::{Check, CheckBuilder, Report};
 use crate::pprof::profile::Profile;
 use crate::pprof::profile_rules::{PROFILER_FRAMES, left_out_sentence, names, recorded_shares};
-use crate::pprof::regression::{Ranking, SiteShares, compare};
+use crate::pprof::regression::{Growth, Ranking, SiteShares, judge, shares_text};
 use crate::pprof::units;
 use crate::registry;
 
@@ -121,61 +121,91 @@ fn base_shares(path: &Path, sample_type: &str) -> Result<SiteShares, String> {
 }
 
 /// `runtime.cpu_regression`: a failing check per function whose CPU share grew by more
-/// than `max_growth` points, else one passing check naming the largest growth. A baseline
-/// without CPU shares is a skip, not an error: `--baseline` also serves the allocation
-/// comparison.
+/// than `max_growth` points beyond the profiles' sampling noise (the growth's lower bound at
+/// 99 % over every function compared, [`judge`]), else one passing check naming the largest
+/// growth with its uncertainty. A baseline without CPU shares (an allocs profile) or without
+/// sample counts (a result file of an older goready) is a skip saying so, not an error:
+/// `--baseline` also serves the allocation comparison.
 pub fn regression(target: &str, base: &Path, new: &SiteShares, max_growth: f64) -> Vec<Check> {
     let at = || Check::of(&registry::RUNTIME_CPU_REGRESSION).target(target);
     let old = match base_shares(base, &new.sample_type) {
         Ok(o) => o,
         Err(e) => return vec![at().skip(format!("baseline {}: {e}", base.display()))],
     };
-    let growths = compare(&old, new);
-    let describe = |g: &crate::pprof::regression::Growth| {
+    let j = match judge(&old, new) {
+        Ok(j) => j,
+        Err(why) => {
+            return vec![at().skip(format!("not evaluated: baseline {}: {why}", base.display()))];
+        }
+    };
+    let of = j.of_events("samples");
+    let pct = j.confidence * 100.0;
+    let describe = |g: &Growth| {
         format!(
-            "{}: share of {} {:.1}% → {:.1}% ({:+.1} points)",
-            g.function, new.sample_type, g.old_share, g.new_share, g.growth
+            "{}: share of {} {} {of} ({:+.1} points",
+            g.function,
+            new.sample_type,
+            shares_text(g),
+            g.growth
         )
     };
-    let failing: Vec<Check> = growths
-        .iter()
-        .filter(|g| g.growth > max_growth)
+    let data = |g: Option<&Growth>| RegressionData {
+        profile: Some(target.to_string()),
+        sample_type: Some(new.sample_type.clone()),
+        max_growth_points: max_growth,
+        old_events: Some(j.old_events),
+        new_events: Some(j.new_events),
+        compared: Some(j.compared),
+        confidence: Some(j.confidence),
+        ..g.map(|g| RegressionData {
+            function: Some(g.function.clone()),
+            old_share: Some(g.old_share),
+            new_share: Some(g.new_share),
+            growth_points: Some(g.growth),
+            lower_bound: g.lower_bound,
+            ..RegressionData::default()
+        })
+        .unwrap_or_default()
+    };
+    let failing: Vec<Check> = j
+        .beyond(max_growth)
         .map(|g| {
             Check::of(&registry::RUNTIME_CPU_REGRESSION)
                 .target(g.function.clone())
-                .data(RegressionData {
-                    profile: Some(target.to_string()),
-                    sample_type: Some(new.sample_type.clone()),
-                    function: Some(g.function.clone()),
-                    old_share: Some(g.old_share),
-                    new_share: Some(g.new_share),
-                    growth_points: Some(g.growth),
-                    max_growth_points: max_growth,
-                    ..RegressionData::default()
-                })
+                .data(data(Some(g)))
                 .fail(format!(
-                    "{} — more than the {max_growth} points allowed",
-                    describe(g)
+                    "{}; at least {:+.1} points at {pct:.0}% confidence over {} functions) — more than \
+                     the {max_growth} points allowed",
+                    describe(g),
+                    g.lower_bound.unwrap_or(f64::NAN),
+                    j.compared
                 ))
         })
         .collect();
     if !failing.is_empty() {
         return failing;
     }
-    let largest = growths
+    let largest = j
+        .growths
         .first()
         .filter(|g| g.growth > 0.0)
-        .map(|g| format!("; largest growth {}", describe(g)))
+        .map(|g| {
+            format!(
+                "; largest growth {}; at least {:+.1} points)",
+                describe(g),
+                g.lower_bound.unwrap_or(f64::NAN)
+            )
+        })
         .unwrap_or_default();
     vec![
         at().data(RegressionData {
-            max_growth_points: max_growth,
-            largest: growths.first().cloned(),
-            ..RegressionData::default()
+            largest: j.growths.first().cloned(),
+            ..data(None)
         })
         .pass(format!(
-            "no function's share of {} grew more than {max_growth} points{largest}",
-            new.sample_type
+            "no function's share of {} grew more than {max_growth} points beyond the noise \
+             ({} functions compared at {pct:.0}% confidence, {}/{} samples){largest}",
+            new.sample_type, j.compared, j.old_events, j.new_events
         )),
     ]
 }

@@ -109,6 +109,12 @@ pub struct SiteShares {
     #[serde(default)]
     #[serde(deserialize_with = "super::number")]
     pub min_share: f64,
+    /// The sampling events the shares are estimated from (CPU samples; heap samples, one
+    /// per 512 KiB allocated on average): what a comparison's noise is measured in. Absent
+    /// in result files written before comparisons needed it, and for profiles whose
+    /// sampling goready does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
 }
 
 /// How one site's share changed.
@@ -129,6 +135,16 @@ pub struct Growth {
     /// `new_share - old_share`, percentage points.
     #[serde(deserialize_with = "super::number")]
     pub growth: f64,
+    /// Half-width of the old share's 99 % interval, points (absent: not judged on counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_margin: Option<f64>,
+    /// Half-width of the new share's 99 % interval, points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_margin: Option<f64>,
+    /// The least the share grew, points, at the comparison's family-wise confidence: what
+    /// is held against the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower_bound: Option<f64>,
 }
 
 /// `runtime.allocs` / `runtime.cpu`: a decoded profile's rankings and compact shares.
@@ -200,6 +216,21 @@ pub struct RegressionData {
     /// The base's compaction threshold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_min_share: Option<f64>,
+    /// Sampling events behind the base's shares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_events: Option<u64>,
+    /// Sampling events behind the new shares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_events: Option<u64>,
+    /// Functions compared (the Bonferroni count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared: Option<usize>,
+    /// The family-wise confidence a growth is held to (0.99).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// The growth's lower bound at that confidence, points (failing checks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lower_bound: Option<f64>,
     /// Passing: the largest growth (absent when the profiles share no site).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub largest: Option<Growth>,
