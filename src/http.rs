@@ -9,8 +9,12 @@
 //! body a cap, and a hostile or broken peer gets an [`HttpError`], never a panic.
 //!
 //! TLS: certificates are verified against the system's roots (as `rustls-native-certs` finds
-//! them: SSL_CERT_FILE, /etc/ssl/certs, ...) plus an optional extra CA file, or not at all in
-//! the explicit insecure mode ([`Tls::new`]). The rest of goready is synchronous: [`send`]
+//! them: SSL_CERT_FILE, /etc/ssl/certs, ...) plus an optional extra file (`--ca-cert`), or not
+//! at all in the explicit insecure mode ([`Tls::new`]). A certificate of that file is also
+//! trusted as the server's own when the server presents exactly it (pinning), whatever its CA
+//! flag: `openssl req -x509` makes `CA:TRUE` certificates, which webpki refuses as a server's
+//! but Go's client and curl accept from their root file. Every response says how its
+//! certificate was trusted ([`Trust`]). The rest of goready is synchronous: [`send`]
 //! runs one exchange on a small current-thread runtime of its own; the load generator drives
 //! [`Conn`]s on its own runtimes.
 
@@ -83,6 +87,32 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The body after transfer decoding (chunked), as sent otherwise (no content decoding).
     pub body: Vec<u8>,
+    /// Over https: how the server's certificate was trusted. `None` over plain HTTP.
+    pub tls: Option<Trust>,
+}
+
+/// How the certificate of a TLS connection was trusted: what goready saw in the handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// The server presented exactly a certificate of the `--ca-cert` file; its name and
+    /// validity period were checked, its CA flag was not (as Go's client and curl do).
+    Pinned,
+    /// The certificate chains to a trusted root: the system's, or a CA of `--ca-cert`.
+    Ca,
+    /// Not verified (`--insecure`); the handshake's signature was still checked.
+    Insecure,
+}
+
+impl Trust {
+    /// A few words for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Trust::Pinned => "TLS verified by pin: the server presented the --ca-cert certificate",
+            Trust::Ca => "TLS verified by CA: the certificate chains to a trusted root",
+            Trust::Insecure => "TLS certificate not verified (--insecure)",
+        }
+    }
 }
 
 impl Response {
@@ -103,7 +133,8 @@ impl Response {
 /// How server certificates are trusted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsOptions {
-    /// A PEM file of extra CA certificates trusted beside the system's roots (`--ca-cert`).
+    /// A PEM file of certificates trusted beside the system's roots (`--ca-cert`): CAs that
+    /// sign servers' certificates, or a server's own certificate (pinned).
     pub ca_cert: Option<PathBuf>,
     /// Skip verification altogether (`--insecure`).
     pub insecure: bool,
@@ -174,25 +205,68 @@ impl Tls {
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?;
-        let mut config = if self.insecure {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
-                .with_no_client_auth()
+        let verifier: Arc<dyn ServerCertVerifier> = if self.insecure {
+            Arc::new(NoVerification(provider))
         } else {
             let mut roots = rustls::RootCertStore::empty();
             roots.add_parsable_certificates(system_roots().iter().cloned());
-            for ca in self.extra.iter() {
-                roots
-                    .add(ca.clone())
-                    .map_err(|e| format!("a --ca-cert certificate is not usable as a CA: {e}"))?;
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            // A certificate that cannot be an anchor (not X.509 webpki can read as a CA) may
+            // still be the server's own: it stays a pin.
+            roots.add_parsable_certificates(self.extra.iter().cloned());
+            let webpki = if roots.is_empty() {
+                None
+            } else {
+                Some(
+                    rustls::client::WebPkiServerVerifier::builder_with_provider(
+                        Arc::new(roots),
+                        provider.clone(),
+                    )
+                    .build()
+                    .map_err(|e| format!("cannot use the trusted certificates: {e}"))?,
+                )
+            };
+            Arc::new(PinnedOrRoots {
+                pins: self.extra.clone(),
+                webpki,
+                provider,
+            })
         };
+        let mut config = builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
         // Only HTTP/1.1 is spoken; saying so keeps servers that prefer h2 from choosing it.
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(config)
     }
+
+    /// How a connection whose server presented `end_entity` was trusted (the handshake
+    /// succeeded, so the verifier accepted it).
+    fn trust_of(&self, end_entity: Option<&CertificateDer<'_>>) -> Trust {
+        if self.insecure {
+            Trust::Insecure
+        } else if end_entity.is_some_and(|ee| is_pinned(&self.extra, ee)) {
+            Trust::Pinned
+        } else {
+            Trust::Ca
+        }
+    }
+}
+
+/// webpki's refusal of a `CA:TRUE` certificate as a server's (rustls passes it on as an
+/// "other" certificate error).
+fn is_ca_used_as_end_entity(e: &rustls::Error) -> bool {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => matches!(
+            other.0.downcast_ref::<webpki::Error>(),
+            Some(webpki::Error::CaUsedAsEndEntity)
+        ),
+        _ => false,
+    }
+}
+
+fn is_pinned(pins: &[CertificateDer<'static>], end_entity: &CertificateDer<'_>) -> bool {
+    pins.iter().any(|p| p.as_ref() == end_entity.as_ref())
 }
 
 fn read_cas(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -265,6 +339,103 @@ impl ServerCertVerifier for NoVerification {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The verifying mode's verifier: a server that presents exactly a `--ca-cert` certificate is
+/// trusted as that certificate's owner (its name and validity period are checked, not its CA
+/// flag); any other certificate is verified by webpki against the roots. Handshake signatures
+/// are checked with the provider's algorithms either way.
+#[derive(Debug)]
+struct PinnedOrRoots {
+    pins: Arc<Vec<CertificateDer<'static>>>,
+    webpki: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl PinnedOrRoots {
+    fn verify_pinned(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        // The pin is its own anchor. webpki checks an end-entity's validity period before its
+        // basic constraints, so reaching "CA used as end entity" means the dates are good;
+        // a unit test holds webpki to that order.
+        let mut anchor = rustls::RootCertStore::empty();
+        anchor.add(end_entity.clone().into_owned())?;
+        match rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            &anchor,
+            &[],
+            now,
+            self.provider.signature_verification_algorithms.all,
+        ) {
+            Ok(()) => {}
+            Err(e) if is_ca_used_as_end_entity(&e) => {}
+            Err(e) => return Err(e),
+        }
+        rustls::client::verify_server_name(&cert, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+}
+
+impl ServerCertVerifier for PinnedOrRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if is_pinned(&self.pins, end_entity) {
+            return self.verify_pinned(end_entity, server_name, now);
+        }
+        match &self.webpki {
+            Some(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            None => Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            )),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -470,6 +641,7 @@ pub fn runtime() -> io::Result<tokio::runtime::Runtime> {
 pub struct Conn {
     sender: http1::SendRequest<Full<Bytes>>,
     host: String,
+    trust: Option<Trust>,
 }
 
 impl Conn {
@@ -486,8 +658,8 @@ impl Conn {
             .await
             .map_err(HttpError::Connect)?;
         let _ = tcp.set_nodelay(true);
-        let sender = match &ep.tls {
-            None => handshake(tcp).await?,
+        let (sender, trust) = match &ep.tls {
+            None => (handshake(tcp).await?, None),
             Some(tls) => {
                 let config = tls.client_config()?;
                 let name = ServerName::try_from(ep.host_name().to_string())
@@ -496,12 +668,20 @@ impl Conn {
                     .connect(name, tcp)
                     .await
                     .map_err(tls_error)?;
-                handshake(stream).await?
+                let trust = tls.trust_of(
+                    stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first()),
+                );
+                (handshake(stream).await?, Some(trust))
             }
         };
         Ok(Conn {
             sender,
             host: ep.host.clone(),
+            trust,
         })
     }
 
@@ -534,6 +714,7 @@ impl Conn {
                 status,
                 headers,
                 body,
+                tls: self.trust,
             })
         };
         match tokio::time::timeout_at(deadline, fut).await {
@@ -658,6 +839,16 @@ fn describe_cert(e: &rustls::CertificateError) -> String {
         }
         C::BadSignature => "its signature does not verify".into(),
         C::Revoked => "it has been revoked".into(),
+        C::Other(other)
+            if matches!(
+                other.0.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            ) =>
+        {
+            "it is a CA certificate (basicConstraints CA:TRUE) and does not chain to a trusted \
+             root; pass that very certificate with --ca-cert to trust it as the server's own"
+                .into()
+        }
         other => format!("{other:?}"),
     }
 }

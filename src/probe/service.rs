@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::Serialize;
 
+use super::endpoints;
 use super::exposure::{self, ListenSocket};
 use super::gctrace::{self, GcStats};
 use super::procs::ProcStat;
 use crate::cancel::{Cancel, Stopped};
 use crate::gotool::Go;
-use crate::http::{self, Endpoint, Request};
+use crate::http::{self, Endpoint, HttpError, Request, Tls, Trust};
 use crate::process::{self, Stop, Supervised, signal_name};
 
 /// How much of each output stream is kept in memory.
@@ -265,6 +266,9 @@ pub enum Readiness {
         after_ms: u64,
         /// `http://127.0.0.1:PORT/debug/pprof/`.
         url: String,
+        /// Over https: how the certificate was trusted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<Trust>,
     },
     /// The service exited first.
     Exited {
@@ -279,6 +283,10 @@ pub enum Readiness {
         after_ms: u64,
         /// The last answer of each listening socket (status or error).
         answers: BTreeMap<String, String>,
+        /// A socket that speaks TLS presented a certificate goready does not trust: no
+        /// answer could be read there without `--ca-cert` or `--insecure`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        certificate_refused: bool,
     },
 }
 
@@ -291,8 +299,12 @@ pub struct ReadyOptions<'a> {
     pub timeout: Duration,
     /// Sent with each request (`--header`).
     pub headers: &'a [(String, String)],
-    /// An endpoint to try besides the discovered sockets (`--pprof URL`).
+    /// An endpoint to try besides the discovered sockets (`--pprof URL`): its socket is
+    /// asked only there, with the scheme the URL gives.
     pub extra: Option<&'a Endpoint>,
+    /// How a TLS socket's certificate is checked (`--ca-cert`, `--insecure`): a socket that
+    /// refuses plain HTTP as a TLS server does is asked over https.
+    pub tls: &'a Tls,
     /// Asked between attempts: a cancelled probe stops waiting.
     pub cancel: &'a Cancel,
 }
@@ -424,10 +436,13 @@ impl Service {
 
     /// Waits until the ready path answers 200 on one of the service's listening sockets (or
     /// on `extra`), the service exits, or the timeout passes; `Err` as soon as the token is
-    /// cancelled (the service still runs: stopping it is the caller's).
+    /// cancelled (the service still runs: stopping it is the caller's). A socket that refuses
+    /// plain HTTP the way a TLS server does is asked over https from then on.
     pub fn wait_ready(&mut self, opts: &ReadyOptions<'_>) -> Result<Readiness, Stopped> {
         let deadline = self.started + opts.timeout;
         let mut answers: BTreeMap<String, String> = BTreeMap::new();
+        let mut refused: BTreeMap<String, bool> = BTreeMap::new();
+        let mut speaks_tls: std::collections::HashSet<SocketAddr> = Default::default();
         let mut pause = Duration::from_millis(20);
         loop {
             opts.cancel.check()?;
@@ -439,16 +454,20 @@ impl Service {
                     exit: status.into(),
                 });
             }
-            let mut targets: Vec<(String, Endpoint)> = Vec::new();
-            if let Some(e) = opts.extra {
-                targets.push((e.host.clone(), e.clone()));
-            }
+            let mut targets: Vec<(String, SocketAddr)> = Vec::new();
             for s in self.sockets() {
                 for addr in s.connect_addrs() {
-                    targets.push((s.addr.to_string(), Endpoint::at(addr)));
+                    if opts.extra.is_none_or(|e| e.addr != addr) {
+                        targets.push((s.addr.to_string(), addr));
+                    }
                 }
             }
-            for (label, ep) in &targets {
+            let extra = opts.extra.map(|e| (e.url(""), e));
+            let attempts = extra
+                .iter()
+                .map(|(label, ep)| (label.clone(), None, Some(*ep)))
+                .chain(targets.into_iter().map(|(l, a)| (l, Some(a), None)));
+            for (label, addr, given) in attempts {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let mut req = Request::get(
                     opts.path,
@@ -456,22 +475,55 @@ impl Service {
                 );
                 req.headers = opts.headers;
                 req.max_body = 1 << 20;
-                let answer = match http::send(ep, &req) {
+                let (ep, result) = match (given, addr) {
+                    (Some(ep), _) => (ep.clone(), http::send(ep, &req)),
+                    (None, Some(addr)) if speaks_tls.contains(&addr) => {
+                        let ep = Endpoint::https(addr, opts.tls.clone());
+                        let result = http::send(&ep, &req);
+                        (ep, result)
+                    }
+                    (None, Some(addr)) => {
+                        let asked = endpoints::ask(addr, &req, opts.tls);
+                        if asked.speaks_tls() {
+                            speaks_tls.insert(addr);
+                        }
+                        (asked.endpoint, asked.result)
+                    }
+                    (None, None) => continue,
+                };
+                let shown = if ep.is_tls() {
+                    ep.url(opts.path)
+                } else {
+                    opts.path.to_string()
+                };
+                let answer = match &result {
                     Ok(r) if r.status == 200 => {
                         return Ok(Readiness::Ready {
                             after_ms: self.started.elapsed().as_millis() as u64,
                             url: ep.url(opts.path),
+                            tls: r.tls,
                         });
                     }
-                    Ok(r) => format!("GET {} answered {}", opts.path, r.status),
-                    Err(e) => format!("GET {}: {e}", opts.path),
+                    Ok(_) if given.is_some() && !ep.is_tls() && endpoints::maybe_tls(&result) => {
+                        format!(
+                            "GET {shown} answered 400 as a TLS server does to plain HTTP: write \
+                             the --pprof URL with https://"
+                        )
+                    }
+                    Ok(r) => format!("GET {shown} answered {}", r.status),
+                    Err(e) => format!("GET {shown}: {}", endpoints::http_error(e)),
                 };
-                answers.insert(label.clone(), answer);
+                refused.insert(
+                    label.clone(),
+                    matches!(result, Err(HttpError::Certificate(_))),
+                );
+                answers.insert(label, answer);
             }
             if Instant::now() >= deadline {
                 return Ok(Readiness::TimedOut {
                     after_ms: opts.timeout.as_millis() as u64,
                     answers,
+                    certificate_refused: refused.values().any(|r| *r),
                 });
             }
             std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
@@ -586,6 +638,7 @@ mod tests {
                 timeout: Duration::from_secs(10),
                 headers: &[],
                 extra: None,
+                tls: &Tls::default(),
                 cancel: &Cancel::new(),
             })
             .unwrap();
@@ -620,6 +673,7 @@ mod tests {
                 timeout: Duration::from_secs(60),
                 headers: &[],
                 extra: None,
+                tls: &Tls::default(),
                 cancel: &cancel,
             })
         });
