@@ -200,37 +200,44 @@ impl Tls {
             .map_err(HttpError::Tls)
     }
 
+    /// The certificate verifier this configuration describes.
+    fn verifier(
+        &self,
+        provider: &Arc<CryptoProvider>,
+    ) -> Result<Arc<dyn ServerCertVerifier>, String> {
+        if self.insecure {
+            return Ok(Arc::new(NoVerification(provider.clone())));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(system_roots().iter().cloned());
+        // A certificate that cannot be an anchor (not X.509 webpki can read as a CA) may
+        // still be the server's own: it stays a pin.
+        roots.add_parsable_certificates(self.extra.iter().cloned());
+        let webpki = if roots.is_empty() {
+            None
+        } else {
+            Some(
+                rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider.clone(),
+                )
+                .build()
+                .map_err(|e| format!("cannot use the trusted certificates: {e}"))?,
+            )
+        };
+        Ok(Arc::new(PinnedOrRoots {
+            pins: self.extra.clone(),
+            webpki,
+            provider: provider.clone(),
+        }))
+    }
+
     fn build(&self) -> Result<ClientConfig, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?;
-        let verifier: Arc<dyn ServerCertVerifier> = if self.insecure {
-            Arc::new(NoVerification(provider))
-        } else {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add_parsable_certificates(system_roots().iter().cloned());
-            // A certificate that cannot be an anchor (not X.509 webpki can read as a CA) may
-            // still be the server's own: it stays a pin.
-            roots.add_parsable_certificates(self.extra.iter().cloned());
-            let webpki = if roots.is_empty() {
-                None
-            } else {
-                Some(
-                    rustls::client::WebPkiServerVerifier::builder_with_provider(
-                        Arc::new(roots),
-                        provider.clone(),
-                    )
-                    .build()
-                    .map_err(|e| format!("cannot use the trusted certificates: {e}"))?,
-                )
-            };
-            Arc::new(PinnedOrRoots {
-                pins: self.extra.clone(),
-                webpki,
-                provider,
-            })
-        };
+        let verifier = self.verifier(&provider)?;
         let mut config = builder
             .dangerous()
             .with_custom_certificate_verifier(verifier)
@@ -845,8 +852,8 @@ fn describe_cert(e: &rustls::CertificateError) -> String {
                 Some(webpki::Error::CaUsedAsEndEntity)
             ) =>
         {
-            "it is a CA certificate (basicConstraints CA:TRUE) and does not chain to a trusted \
-             root; pass that very certificate with --ca-cert to trust it as the server's own"
+            "it is a CA certificate (basicConstraints CA:TRUE) presented as the server's own, \
+             and it is neither in the --ca-cert file nor signed by a trusted root"
                 .into()
         }
         other => format!("{other:?}"),
@@ -1029,5 +1036,203 @@ mod tests {
             insecure: false,
         };
         assert!(Tls::new(&missing).is_err());
+    }
+
+    /// Runs openssl (the reference tool that makes most certificates) in `dir`.
+    fn openssl(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `openssl req -x509` as the issue's user ran it: an EC P-256 self-signed certificate for
+    /// 127.0.0.1, which openssl marks `basicConstraints CA:TRUE` by default.
+    fn self_signed(dir: &Path, name: &str) -> PathBuf {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-days",
+                "2",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        );
+        dir.join(format!("{name}.pem"))
+    }
+
+    fn tls_with(ca_cert: &Path) -> Tls {
+        Tls::new(&TlsOptions {
+            ca_cert: Some(ca_cert.to_path_buf()),
+            insecure: false,
+        })
+        .unwrap()
+    }
+
+    fn der(pem: &Path) -> CertificateDer<'static> {
+        read_cas(pem).unwrap().remove(0)
+    }
+
+    fn verify(
+        tls: &Tls,
+        cert: &CertificateDer<'_>,
+        name: &str,
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let name = ServerName::try_from(name.to_string()).unwrap();
+        tls.verifier(&provider)
+            .unwrap()
+            .verify_server_cert(cert, &[], &name, &[], now)
+            .map(|_| ())
+    }
+
+    fn days_from_now(days: u64) -> UnixTime {
+        UnixTime::since_unix_epoch(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                + Duration::from_secs(days * 86_400),
+        )
+    }
+
+    #[test]
+    fn openssls_ca_true_certificate_is_trusted_when_pinned_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = self_signed(dir.path(), "server");
+        let text = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&pem)
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&text.stdout).contains("CA:TRUE"));
+        let cert = der(&pem);
+        let pinned = tls_with(&pem);
+        assert_eq!(verify(&pinned, &cert, "127.0.0.1", UnixTime::now()), Ok(()));
+        assert_eq!(pinned.trust_of(Some(&cert)), Trust::Pinned);
+        // Pinning is not a blank cheque: the name and the dates still count.
+        let wrong_name = verify(&pinned, &cert, "example.com", UnixTime::now()).unwrap_err();
+        assert!(
+            matches!(
+                wrong_name,
+                rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidForName
+                        | rustls::CertificateError::NotValidForNameContext { .. }
+                )
+            ),
+            "{wrong_name:?}"
+        );
+        // Expired: webpki checks the dates before the CA flag, which the pin relies on.
+        let expired = verify(&pinned, &cert, "127.0.0.1", days_from_now(30)).unwrap_err();
+        assert!(
+            matches!(
+                expired,
+                rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::Expired
+                        | rustls::CertificateError::ExpiredContext { .. }
+                )
+            ),
+            "{expired:?}"
+        );
+        // Without the pin, webpki alone refuses it as a CA used as a server's certificate,
+        // and the words say so.
+        let unpinned = verify(&Tls::default(), &cert, "127.0.0.1", UnixTime::now()).unwrap_err();
+        let rustls::Error::InvalidCertificate(c) = &unpinned else {
+            panic!("{unpinned:?}")
+        };
+        assert!(
+            describe_cert(c).contains("CA certificate"),
+            "{}",
+            describe_cert(c)
+        );
+        // Another certificate in the file is no pin for this one.
+        let other = self_signed(dir.path(), "other");
+        assert!(verify(&tls_with(&other), &cert, "127.0.0.1", UnixTime::now()).is_err());
+        assert_eq!(Tls::insecure().trust_of(Some(&cert)), Trust::Insecure);
+    }
+
+    #[test]
+    fn a_leaf_signed_by_a_private_ca_is_verified_by_the_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ca = self_signed(d, "ca");
+        openssl(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+            ],
+        );
+        std::fs::write(
+            d.join("leaf.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "leaf.ext",
+                "-out",
+                "leaf.pem",
+            ],
+        );
+        let leaf = der(&d.join("leaf.pem"));
+        let by_ca = tls_with(&ca);
+        assert_eq!(verify(&by_ca, &leaf, "127.0.0.1", UnixTime::now()), Ok(()));
+        assert_eq!(by_ca.trust_of(Some(&leaf)), Trust::Ca);
+        // Same subject, another key: the name matches an anchor, the signature does not.
+        let unrelated = self_signed(d, "unrelated");
+        let err = verify(&tls_with(&unrelated), &leaf, "127.0.0.1", UnixTime::now()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::BadSignature
+                        | rustls::CertificateError::UnknownIssuer
+                )
+            ),
+            "{err:?}"
+        );
     }
 }

@@ -390,11 +390,11 @@ fn judge(
 }
 
 /// The error in words, with what to do about a certificate goready cannot verify.
-pub fn http_error(e: &HttpError) -> String {
+fn http_error(e: &HttpError) -> String {
     match e {
         HttpError::Certificate(_) => format!(
-            "{e}; pass --ca-cert FILE with the certificate or CA that signed it, or --insecure \
-             to skip verification"
+            "{e}; pass --ca-cert FILE with the server's certificate (or the CA that signed it), \
+             or --insecure to skip verification"
         ),
         _ => e.to_string(),
     }

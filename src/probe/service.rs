@@ -462,7 +462,7 @@ impl Service {
                     }
                 }
             }
-            let extra = opts.extra.map(|e| (e.url(""), e));
+            let extra = opts.extra.map(|e| (e.host.clone(), e));
             let attempts = extra
                 .iter()
                 .map(|(label, ep)| (label.clone(), None, Some(*ep)))
@@ -511,7 +511,8 @@ impl Service {
                         )
                     }
                     Ok(r) => format!("GET {shown} answered {}", r.status),
-                    Err(e) => format!("GET {shown}: {}", endpoints::http_error(e)),
+                    // A refused certificate's remedy is said once, after every answer.
+                    Err(e) => format!("GET {shown}: {e}"),
                 };
                 refused.insert(
                     label.clone(),
