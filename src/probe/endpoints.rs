@@ -879,4 +879,56 @@ mod tests {
         );
         assert!(parse_memstats("<html>").is_none());
     }
+
+    #[test]
+    fn a_tls_listeners_refusal_of_plain_http_is_recognised() {
+        let go = resp(
+            400,
+            &[],
+            b"Client sent an HTTP request to an HTTPS server.\n",
+        );
+        assert!(maybe_tls(&Ok(go)));
+        let nginx = resp(
+            400,
+            &[("Content-Type", "text/html")],
+            b"<html><center>The plain HTTP request was sent to HTTPS port</center></html>",
+        );
+        assert!(maybe_tls(&Ok(nginx)));
+        // A TLS alert record is not an HTTP status line.
+        assert!(maybe_tls(&Err(HttpError::Protocol(
+            "invalid HTTP version".into()
+        ))));
+        assert!(!maybe_tls(&Ok(resp(400, &[], b"missing field 'name'"))));
+        assert!(!maybe_tls(&Ok(resp(404, &[], b"404 page not found"))));
+        assert!(!maybe_tls(&Err(HttpError::Timeout)));
+    }
+
+    #[test]
+    fn a_plain_server_that_sounds_like_tls_is_kept_as_plain() {
+        use std::io::{Read, Write};
+        // Answers Go's words to plain HTTP, then closes the TLS attempt that follows: the
+        // socket is not taken for TLS, and its plain answer stays.
+        let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for (i, conn) in ln.incoming().take(2).enumerate() {
+                let Ok(mut s) = conn else { return };
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                if i == 0 {
+                    let _ = s.write_all(
+                        b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
+                    );
+                }
+            }
+        });
+        let asked = ask(
+            addr,
+            &Request::get("/debug/pprof/", Duration::from_secs(2)),
+            &Tls::insecure(),
+        );
+        assert!(!asked.endpoint.is_tls());
+        assert!(!asked.speaks_tls());
+        assert_eq!(asked.result.unwrap().status, 400);
+    }
 }

@@ -823,4 +823,63 @@ mod tests {
             assert!(c.message.contains("could not be started"));
         }
     }
+
+    #[test]
+    fn a_refused_certificate_while_waiting_says_how_to_trust_it() {
+        let timed_out = |refused: bool| ProbeFacts {
+            target: "svc".into(),
+            readiness: Some(Readiness::TimedOut {
+                after_ms: 2000,
+                answers: [(
+                    "127.0.0.1:1".to_string(),
+                    "GET https://127.0.0.1:1/debug/pprof/: the server's TLS certificate is not \
+                     trusted: it is signed by an unknown issuer"
+                        .to_string(),
+                )]
+                .into(),
+                certificate_refused: refused,
+            }),
+            ..ProbeFacts::default()
+        };
+        let checks = evaluate(&timed_out(true), &RuleOptions::default());
+        let start = find(&checks, "runtime.start");
+        assert_eq!(start.status, Status::Fail);
+        assert!(
+            start.message.contains("pass --ca-cert FILE"),
+            "{}",
+            start.message
+        );
+        assert!(
+            !start.message.contains("raise --ready-timeout"),
+            "{}",
+            start.message
+        );
+        let checks = evaluate(&timed_out(false), &RuleOptions::default());
+        let start = find(&checks, "runtime.start");
+        assert!(
+            start.message.contains("raise --ready-timeout"),
+            "{}",
+            start.message
+        );
+    }
+
+    #[test]
+    fn ready_over_tls_says_how_the_certificate_was_trusted() {
+        let mut f = ready_facts();
+        f.readiness = Some(Readiness::Ready {
+            after_ms: 5,
+            url: "https://127.0.0.1:1/debug/pprof/".into(),
+            tls: Some(crate::http::Trust::Pinned),
+        });
+        let checks = evaluate(&f, &RuleOptions::default());
+        let start = find(&checks, "runtime.start");
+        assert_eq!(start.status, Status::Pass);
+        assert!(
+            start.message.contains("TLS verified by pin"),
+            "{}",
+            start.message
+        );
+        let plain = evaluate(&ready_facts(), &RuleOptions::default());
+        assert!(!find(&plain, "runtime.start").message.contains("TLS"));
+    }
 }
