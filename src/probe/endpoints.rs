@@ -894,10 +894,23 @@ mod tests {
             b"<html><center>The plain HTTP request was sent to HTTPS port</center></html>",
         );
         assert!(maybe_tls(&Ok(nginx)));
-        // A TLS alert record is not an HTTP status line.
-        assert!(maybe_tls(&Err(HttpError::Protocol(
-            "invalid HTTP version".into()
-        ))));
+        // A TLS server that answers plain bytes with an alert record (content type 21,
+        // version 3.1, "protocol version" alert), as read by the HTTP stack.
+        let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            if let Ok((mut s, _)) = ln.accept() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
+            }
+        });
+        let alert = http::send(
+            &Endpoint::at(addr),
+            &Request::get("/", Duration::from_secs(2)),
+        );
+        assert!(maybe_tls(&alert), "{alert:?}");
         assert!(!maybe_tls(&Ok(resp(400, &[], b"missing field 'name'"))));
         assert!(!maybe_tls(&Ok(resp(404, &[], b"404 page not found"))));
         assert!(!maybe_tls(&Err(HttpError::Timeout)));
