@@ -415,6 +415,11 @@ pub fn maybe_tls(result: &Result<Response, HttpError>) -> bool {
     }
 }
 
+/// Go's net/http answer to plain HTTP on a TLS listener, word for word.
+fn is_go_refusal(result: &Result<Response, HttpError>) -> bool {
+    matches!(result, Ok(r) if r.status == 400 && r.text().contains(GO_TLS_HINT))
+}
+
 /// One socket's answer to one request, over plain HTTP or over TLS.
 #[derive(Debug)]
 pub struct Asked {
@@ -443,7 +448,9 @@ pub fn ask(addr: SocketAddr, req: &Request<'_>, tls: &Tls) -> Asked {
             endpoint: Endpoint::https(addr, tls.clone()),
             result: http::send(&Endpoint::https(addr, tls.clone()), req),
         };
-        if over_tls.speaks_tls() {
+        // Go's own words leave no doubt that TLS is spoken there: a failed handshake (a
+        // client certificate required, no common version) is then the story to tell.
+        if over_tls.speaks_tls() || is_go_refusal(&result) {
             return over_tls;
         }
     }
@@ -917,31 +924,39 @@ mod tests {
     }
 
     #[test]
-    fn a_plain_server_that_sounds_like_tls_is_kept_as_plain() {
+    fn a_plain_server_that_sounds_like_tls_is_kept_as_plain_unless_it_is_gos_words() {
         use std::io::{Read, Write};
-        // Answers Go's words to plain HTTP, then closes the TLS attempt that follows: the
-        // socket is not taken for TLS, and its plain answer stays.
-        let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = ln.local_addr().unwrap();
-        std::thread::spawn(move || {
-            for (i, conn) in ln.incoming().take(2).enumerate() {
-                let Ok(mut s) = conn else { return };
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf);
-                if i == 0 {
-                    let _ = s.write_all(
-                        b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
-                    );
+        // Answers `first` to plain HTTP, then closes the TLS attempt that follows.
+        fn serve(first: &'static [u8]) -> SocketAddr {
+            let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = ln.local_addr().unwrap();
+            std::thread::spawn(move || {
+                for (i, conn) in ln.incoming().take(2).enumerate() {
+                    let Ok(mut s) = conn else { return };
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    if i == 0 {
+                        let _ = s.write_all(first);
+                    }
                 }
-            }
-        });
-        let asked = ask(
-            addr,
-            &Request::get("/debug/pprof/", Duration::from_secs(2)),
-            &Tls::insecure(),
-        );
+            });
+            addr
+        }
+        let req = Request::get("/debug/pprof/", Duration::from_secs(2));
+        // A 400 that merely names HTTPS, and no handshake after it: plain HTTP, as answered.
+        let addr = serve(b"HTTP/1.0 400 Bad Request\r\n\r\nuse HTTPS for the API\n");
+        let asked = ask(addr, &req, &Tls::insecure());
         assert!(!asked.endpoint.is_tls());
         assert!(!asked.speaks_tls());
         assert_eq!(asked.result.unwrap().status, 400);
+        // Go's exact words: TLS it is, and the failed handshake is what is reported.
+        let addr = serve(
+            b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
+        );
+        let asked = ask(addr, &req, &Tls::insecure());
+        assert!(asked.endpoint.is_tls());
+        assert!(!asked.speaks_tls(), "no answer came over TLS");
+        let err = asked.result.unwrap_err();
+        assert!(matches!(err, HttpError::Tls(_)), "{err}");
     }
 }
