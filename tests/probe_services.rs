@@ -855,6 +855,15 @@ fn pprof_over_tls_with_an_openssl_certificate_is_waited_for_and_probed_over_tls(
     let allocs = run.message("runtime.allocs");
     assert_eq!(run.status("runtime.allocs"), "pass", "{allocs}");
     assert!(run.service()["memstats"]["heap_inuse"].as_u64().unwrap() > 0);
+    // The second case: ready on the plain /healthz, then pprof over TLS with the
+    // same certificate, which webpki alone refused as "CaUsedAsEndEntity".
+    let run = probe(&["--exec", &exec, "--ca-cert", &cert, "--ready", "/healthz"]);
+    let start = run.message("runtime.start");
+    assert_eq!(run.status("runtime.start"), "pass", "{start}");
+    assert!(!start.contains("TLS"), "ready over plain HTTP: {start}");
+    let msg = run.message("runtime.pprof_registered");
+    assert_eq!(run.status("runtime.pprof_registered"), "pass", "{msg}");
+    assert!(msg.contains("TLS verified by pin"), "{msg}");
 }
 
 #[test]

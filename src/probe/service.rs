@@ -267,7 +267,7 @@ pub enum Readiness {
         /// `http://127.0.0.1:PORT/debug/pprof/`.
         url: String,
         /// Over https: how the certificate was trusted.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         tls: Option<Trust>,
     },
     /// The service exited first.
@@ -285,7 +285,7 @@ pub enum Readiness {
         answers: BTreeMap<String, String>,
         /// A socket that speaks TLS presented a certificate goready does not trust: no
         /// answer could be read there without `--ca-cert` or `--insecure`.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         certificate_refused: bool,
     },
 }
