@@ -309,6 +309,15 @@ pub struct ReadyOptions<'a> {
     pub cancel: &'a Cancel,
 }
 
+/// Where readiness is asked.
+#[derive(Clone, Copy)]
+enum Target<'e> {
+    /// `--pprof URL`, with the scheme it gives.
+    Given(&'e Endpoint),
+    /// A listening socket: plain HTTP, or https once it refused plain HTTP as TLS servers do.
+    Socket(SocketAddr),
+}
+
 /// How the stop went.
 #[derive(Debug, Clone, Serialize)]
 pub struct StopReport {
@@ -454,20 +463,20 @@ impl Service {
                     exit: status.into(),
                 });
             }
-            let mut targets: Vec<(String, SocketAddr)> = Vec::new();
+            // `--pprof URL` is asked as written; its socket is not asked again in plain HTTP.
+            let mut targets: Vec<(String, Target<'_>)> = opts
+                .extra
+                .map(|e| (e.host.clone(), Target::Given(e)))
+                .into_iter()
+                .collect();
             for s in self.sockets() {
                 for addr in s.connect_addrs() {
                     if opts.extra.is_none_or(|e| e.addr != addr) {
-                        targets.push((s.addr.to_string(), addr));
+                        targets.push((s.addr.to_string(), Target::Socket(addr)));
                     }
                 }
             }
-            let extra = opts.extra.map(|e| (e.host.clone(), e));
-            let attempts = extra
-                .iter()
-                .map(|(label, ep)| (label.clone(), None, Some(*ep)))
-                .chain(targets.into_iter().map(|(l, a)| (l, Some(a), None)));
-            for (label, addr, given) in attempts {
+            for (label, target) in targets {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let mut req = Request::get(
                     opts.path,
@@ -475,22 +484,22 @@ impl Service {
                 );
                 req.headers = opts.headers;
                 req.max_body = 1 << 20;
-                let (ep, result) = match (given, addr) {
-                    (Some(ep), _) => (ep.clone(), http::send(ep, &req)),
-                    (None, Some(addr)) if speaks_tls.contains(&addr) => {
+                let (ep, result) = match target {
+                    Target::Given(ep) => (ep.clone(), http::send(ep, &req)),
+                    Target::Socket(addr) if speaks_tls.contains(&addr) => {
                         let ep = Endpoint::https(addr, opts.tls.clone());
                         let result = http::send(&ep, &req);
                         (ep, result)
                     }
-                    (None, Some(addr)) => {
+                    Target::Socket(addr) => {
                         let asked = endpoints::ask(addr, &req, opts.tls);
                         if asked.speaks_tls() {
                             speaks_tls.insert(addr);
                         }
                         (asked.endpoint, asked.result)
                     }
-                    (None, None) => continue,
                 };
+                let given = matches!(target, Target::Given(_));
                 let shown = if ep.is_tls() {
                     ep.url(opts.path)
                 } else {
@@ -504,7 +513,7 @@ impl Service {
                             tls: r.tls,
                         });
                     }
-                    Ok(_) if given.is_some() && !ep.is_tls() && endpoints::maybe_tls(&result) => {
+                    Ok(_) if given && !ep.is_tls() && endpoints::maybe_tls(&result) => {
                         format!(
                             "GET {shown} answered 400 as a TLS server does to plain HTTP: write \
                              the --pprof URL with https://"
