@@ -206,7 +206,10 @@ impl Tls {
         provider: &Arc<CryptoProvider>,
     ) -> Result<Arc<dyn ServerCertVerifier>, String> {
         if self.insecure {
-            return Ok(Arc::new(NoVerification(provider.clone())));
+            return Ok(Arc::new(Verifier {
+                trusting: Trusting::Anything,
+                provider: provider.clone(),
+            }));
         }
         let mut roots = rustls::RootCertStore::empty();
         roots.add_parsable_certificates(system_roots().iter().cloned());
@@ -225,9 +228,11 @@ impl Tls {
                 .map_err(|e| format!("cannot use the trusted certificates: {e}"))?,
             )
         };
-        Ok(Arc::new(PinnedOrRoots {
-            pins: self.extra.clone(),
-            webpki,
+        Ok(Arc::new(Verifier {
+            trusting: Trusting::PinsOrRoots {
+                pins: self.extra.clone(),
+                webpki,
+            },
             provider: provider.clone(),
         }))
     }
@@ -299,68 +304,31 @@ fn system_roots() -> &'static [CertificateDer<'static>] {
     ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }
 
-/// The insecure mode's verifier: any certificate is accepted, but the handshake signatures
-/// are still checked (the peer must hold the key of the certificate it sent).
+/// goready's certificate verifier. Verifying, a server that presents exactly a `--ca-cert`
+/// certificate is trusted as that certificate's owner (its name and validity period are
+/// checked, not its CA flag) and any other certificate is verified by webpki against the
+/// roots; in the insecure mode any certificate is accepted. Either way the handshake
+/// signatures are checked with the provider's algorithms: the peer must hold the key of the
+/// certificate it sent.
 #[derive(Debug)]
-struct NoVerification(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// The verifying mode's verifier: a server that presents exactly a `--ca-cert` certificate is
-/// trusted as that certificate's owner (its name and validity period are checked, not its CA
-/// flag); any other certificate is verified by webpki against the roots. Handshake signatures
-/// are checked with the provider's algorithms either way.
-#[derive(Debug)]
-struct PinnedOrRoots {
-    pins: Arc<Vec<CertificateDer<'static>>>,
-    webpki: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+struct Verifier {
+    trusting: Trusting,
     provider: Arc<CryptoProvider>,
 }
 
-impl PinnedOrRoots {
+/// Which certificates [`Verifier`] accepts.
+#[derive(Debug)]
+enum Trusting {
+    /// Any (`--insecure`).
+    Anything,
+    /// The pins, else what chains to the roots (none: only the pins).
+    PinsOrRoots {
+        pins: Arc<Vec<CertificateDer<'static>>>,
+        webpki: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    },
+}
+
+impl Verifier {
     fn verify_pinned(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -389,7 +357,7 @@ impl PinnedOrRoots {
     }
 }
 
-impl ServerCertVerifier for PinnedOrRoots {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -398,10 +366,13 @@ impl ServerCertVerifier for PinnedOrRoots {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if is_pinned(&self.pins, end_entity) {
+        let Trusting::PinsOrRoots { pins, webpki } = &self.trusting else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        if is_pinned(pins, end_entity) {
             return self.verify_pinned(end_entity, server_name, now);
         }
-        match &self.webpki {
+        match webpki {
             Some(v) => {
                 v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
             }
@@ -1167,6 +1138,11 @@ mod tests {
         // Another certificate in the file is no pin for this one.
         let other = self_signed(dir.path(), "other");
         assert!(verify(&tls_with(&other), &cert, "127.0.0.1", UnixTime::now()).is_err());
+        // --insecure accepts it whatever its name or dates, and says so.
+        assert_eq!(
+            verify(&Tls::insecure(), &cert, "example.com", days_from_now(30)),
+            Ok(())
+        );
         assert_eq!(Tls::insecure().trust_of(Some(&cert)), Trust::Insecure);
     }
 
