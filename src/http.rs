@@ -9,8 +9,12 @@
 //! body a cap, and a hostile or broken peer gets an [`HttpError`], never a panic.
 //!
 //! TLS: certificates are verified against the system's roots (as `rustls-native-certs` finds
-//! them: SSL_CERT_FILE, /etc/ssl/certs, ...) plus an optional extra CA file, or not at all in
-//! the explicit insecure mode ([`Tls::new`]). The rest of goready is synchronous: [`send`]
+//! them: SSL_CERT_FILE, /etc/ssl/certs, ...) plus an optional extra file (`--ca-cert`), or not
+//! at all in the explicit insecure mode ([`Tls::new`]). A certificate of that file is also
+//! trusted as the server's own when the server presents exactly it (pinning), whatever its CA
+//! flag: `openssl req -x509` makes `CA:TRUE` certificates, which webpki refuses as a server's
+//! but Go's client and curl accept from their root file. Every response says how its
+//! certificate was trusted ([`Trust`]). The rest of goready is synchronous: [`send`]
 //! runs one exchange on a small current-thread runtime of its own; the load generator drives
 //! [`Conn`]s on its own runtimes.
 
@@ -83,6 +87,32 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The body after transfer decoding (chunked), as sent otherwise (no content decoding).
     pub body: Vec<u8>,
+    /// Over https: how the server's certificate was trusted. `None` over plain HTTP.
+    pub tls: Option<Trust>,
+}
+
+/// How the certificate of a TLS connection was trusted: what goready saw in the handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// The server presented exactly a certificate of the `--ca-cert` file; its name and
+    /// validity period were checked, its CA flag was not (as Go's client and curl do).
+    Pinned,
+    /// The certificate chains to a trusted root: the system's, or a CA of `--ca-cert`.
+    Ca,
+    /// Not verified (`--insecure`); the handshake's signature was still checked.
+    Insecure,
+}
+
+impl Trust {
+    /// A few words for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Trust::Pinned => "TLS verified by pin: the server presented the --ca-cert certificate",
+            Trust::Ca => "TLS verified by CA: the certificate chains to a trusted root",
+            Trust::Insecure => "TLS certificate not verified (--insecure)",
+        }
+    }
 }
 
 impl Response {
@@ -103,7 +133,8 @@ impl Response {
 /// How server certificates are trusted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsOptions {
-    /// A PEM file of extra CA certificates trusted beside the system's roots (`--ca-cert`).
+    /// A PEM file of certificates trusted beside the system's roots (`--ca-cert`): CAs that
+    /// sign servers' certificates, or a server's own certificate (pinned).
     pub ca_cert: Option<PathBuf>,
     /// Skip verification altogether (`--insecure`).
     pub insecure: bool,
@@ -169,30 +200,85 @@ impl Tls {
             .map_err(HttpError::Tls)
     }
 
+    /// The certificate verifier this configuration describes.
+    fn verifier(
+        &self,
+        provider: &Arc<CryptoProvider>,
+    ) -> Result<Arc<dyn ServerCertVerifier>, String> {
+        if self.insecure {
+            return Ok(Arc::new(Verifier {
+                trusting: Trusting::Anything,
+                provider: provider.clone(),
+            }));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(system_roots().iter().cloned());
+        // A certificate that cannot be an anchor (not X.509 webpki can read as a CA) may
+        // still be the server's own: it stays a pin.
+        roots.add_parsable_certificates(self.extra.iter().cloned());
+        let webpki = if roots.is_empty() {
+            None
+        } else {
+            Some(
+                rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider.clone(),
+                )
+                .build()
+                .map_err(|e| format!("cannot use the trusted certificates: {e}"))?,
+            )
+        };
+        Ok(Arc::new(Verifier {
+            trusting: Trusting::PinsOrRoots {
+                pins: self.extra.clone(),
+                webpki,
+            },
+            provider: provider.clone(),
+        }))
+    }
+
     fn build(&self) -> Result<ClientConfig, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?;
-        let mut config = if self.insecure {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
-                .with_no_client_auth()
-        } else {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add_parsable_certificates(system_roots().iter().cloned());
-            for ca in self.extra.iter() {
-                roots
-                    .add(ca.clone())
-                    .map_err(|e| format!("a --ca-cert certificate is not usable as a CA: {e}"))?;
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
-        };
+        let verifier = self.verifier(&provider)?;
+        let mut config = builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
         // Only HTTP/1.1 is spoken; saying so keeps servers that prefer h2 from choosing it.
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(config)
     }
+
+    /// How a connection whose server presented `end_entity` was trusted (the handshake
+    /// succeeded, so the verifier accepted it).
+    fn trust_of(&self, end_entity: Option<&CertificateDer<'_>>) -> Trust {
+        if self.insecure {
+            Trust::Insecure
+        } else if end_entity.is_some_and(|ee| is_pinned(&self.extra, ee)) {
+            Trust::Pinned
+        } else {
+            Trust::Ca
+        }
+    }
+}
+
+/// webpki's refusal of a `CA:TRUE` certificate as a server's (rustls passes it on as an
+/// "other" certificate error).
+fn is_ca_used_as_end_entity(e: &rustls::Error) -> bool {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => matches!(
+            other.0.downcast_ref::<webpki::Error>(),
+            Some(webpki::Error::CaUsedAsEndEntity)
+        ),
+        _ => false,
+    }
+}
+
+fn is_pinned(pins: &[CertificateDer<'static>], end_entity: &CertificateDer<'_>) -> bool {
+    pins.iter().any(|p| p.as_ref() == end_entity.as_ref())
 }
 
 fn read_cas(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -218,21 +304,82 @@ fn system_roots() -> &'static [CertificateDer<'static>] {
     ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }
 
-/// The insecure mode's verifier: any certificate is accepted, but the handshake signatures
-/// are still checked (the peer must hold the key of the certificate it sent).
+/// goready's certificate verifier. Verifying, a server that presents exactly a `--ca-cert`
+/// certificate is trusted as that certificate's owner (its name and validity period are
+/// checked, not its CA flag) and any other certificate is verified by webpki against the
+/// roots; in the insecure mode any certificate is accepted. Either way the handshake
+/// signatures are checked with the provider's algorithms: the peer must hold the key of the
+/// certificate it sent.
 #[derive(Debug)]
-struct NoVerification(Arc<CryptoProvider>);
+struct Verifier {
+    trusting: Trusting,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for NoVerification {
+/// Which certificates [`Verifier`] accepts.
+#[derive(Debug)]
+enum Trusting {
+    /// Any (`--insecure`).
+    Anything,
+    /// The pins, else what chains to the roots (none: only the pins).
+    PinsOrRoots {
+        pins: Arc<Vec<CertificateDer<'static>>>,
+        webpki: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    },
+}
+
+impl Verifier {
+    fn verify_pinned(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        // The pin is its own anchor. webpki checks an end-entity's validity period before its
+        // basic constraints, so reaching "CA used as end entity" means the dates are good;
+        // a unit test holds webpki to that order.
+        let mut anchor = rustls::RootCertStore::empty();
+        anchor.add(end_entity.clone().into_owned())?;
+        match rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            &anchor,
+            &[],
+            now,
+            self.provider.signature_verification_algorithms.all,
+        ) {
+            Ok(()) => {}
+            Err(e) if is_ca_used_as_end_entity(&e) => {}
+            Err(e) => return Err(e),
+        }
+        rustls::client::verify_server_name(&cert, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+}
+
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        let Trusting::PinsOrRoots { pins, webpki } = &self.trusting else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        if is_pinned(pins, end_entity) {
+            return self.verify_pinned(end_entity, server_name, now);
+        }
+        match webpki {
+            Some(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            None => Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            )),
+        }
     }
 
     fn verify_tls12_signature(
@@ -245,7 +392,7 @@ impl ServerCertVerifier for NoVerification {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -259,12 +406,14 @@ impl ServerCertVerifier for NoVerification {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -470,6 +619,7 @@ pub fn runtime() -> io::Result<tokio::runtime::Runtime> {
 pub struct Conn {
     sender: http1::SendRequest<Full<Bytes>>,
     host: String,
+    trust: Option<Trust>,
 }
 
 impl Conn {
@@ -486,8 +636,8 @@ impl Conn {
             .await
             .map_err(HttpError::Connect)?;
         let _ = tcp.set_nodelay(true);
-        let sender = match &ep.tls {
-            None => handshake(tcp).await?,
+        let (sender, trust) = match &ep.tls {
+            None => (handshake(tcp).await?, None),
             Some(tls) => {
                 let config = tls.client_config()?;
                 let name = ServerName::try_from(ep.host_name().to_string())
@@ -496,12 +646,20 @@ impl Conn {
                     .connect(name, tcp)
                     .await
                     .map_err(tls_error)?;
-                handshake(stream).await?
+                let trust = tls.trust_of(
+                    stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first()),
+                );
+                (handshake(stream).await?, Some(trust))
             }
         };
         Ok(Conn {
             sender,
             host: ep.host.clone(),
+            trust,
         })
     }
 
@@ -534,6 +692,7 @@ impl Conn {
                 status,
                 headers,
                 body,
+                tls: self.trust,
             })
         };
         match tokio::time::timeout_at(deadline, fut).await {
@@ -658,6 +817,16 @@ fn describe_cert(e: &rustls::CertificateError) -> String {
         }
         C::BadSignature => "its signature does not verify".into(),
         C::Revoked => "it has been revoked".into(),
+        C::Other(other)
+            if matches!(
+                other.0.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            ) =>
+        {
+            "it is a CA certificate (basicConstraints CA:TRUE) presented as the server's own, \
+             and it is neither in the --ca-cert file nor signed by a trusted root"
+                .into()
+        }
         other => format!("{other:?}"),
     }
 }
@@ -838,5 +1007,208 @@ mod tests {
             insecure: false,
         };
         assert!(Tls::new(&missing).is_err());
+    }
+
+    /// Runs openssl (the reference tool that makes most certificates) in `dir`.
+    fn openssl(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `openssl req -x509` as the issue's user ran it: an EC P-256 self-signed certificate for
+    /// 127.0.0.1, which openssl marks `basicConstraints CA:TRUE` by default.
+    fn self_signed(dir: &Path, name: &str) -> PathBuf {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-days",
+                "2",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        );
+        dir.join(format!("{name}.pem"))
+    }
+
+    fn tls_with(ca_cert: &Path) -> Tls {
+        Tls::new(&TlsOptions {
+            ca_cert: Some(ca_cert.to_path_buf()),
+            insecure: false,
+        })
+        .unwrap()
+    }
+
+    fn der(pem: &Path) -> CertificateDer<'static> {
+        read_cas(pem).unwrap().remove(0)
+    }
+
+    fn verify(
+        tls: &Tls,
+        cert: &CertificateDer<'_>,
+        name: &str,
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let name = ServerName::try_from(name.to_string()).unwrap();
+        tls.verifier(&provider)
+            .unwrap()
+            .verify_server_cert(cert, &[], &name, &[], now)
+            .map(|_| ())
+    }
+
+    fn days_from_now(days: u64) -> UnixTime {
+        UnixTime::since_unix_epoch(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                + Duration::from_secs(days * 86_400),
+        )
+    }
+
+    #[test]
+    fn openssls_ca_true_certificate_is_trusted_when_pinned_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = self_signed(dir.path(), "server");
+        let text = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&pem)
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&text.stdout).contains("CA:TRUE"));
+        let cert = der(&pem);
+        let pinned = tls_with(&pem);
+        assert_eq!(verify(&pinned, &cert, "127.0.0.1", UnixTime::now()), Ok(()));
+        assert_eq!(pinned.trust_of(Some(&cert)), Trust::Pinned);
+        // Pinning is not a blank cheque: the name and the dates still count.
+        let wrong_name = verify(&pinned, &cert, "example.com", UnixTime::now()).unwrap_err();
+        assert!(
+            matches!(
+                wrong_name,
+                rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidForName
+                        | rustls::CertificateError::NotValidForNameContext { .. }
+                )
+            ),
+            "{wrong_name:?}"
+        );
+        // Expired: webpki checks the dates before the CA flag, which the pin relies on.
+        let expired = verify(&pinned, &cert, "127.0.0.1", days_from_now(30)).unwrap_err();
+        assert!(
+            matches!(
+                expired,
+                rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::Expired
+                        | rustls::CertificateError::ExpiredContext { .. }
+                )
+            ),
+            "{expired:?}"
+        );
+        // Without the pin, webpki alone refuses it as a CA used as a server's certificate,
+        // and the words say so.
+        let unpinned = verify(&Tls::default(), &cert, "127.0.0.1", UnixTime::now()).unwrap_err();
+        let rustls::Error::InvalidCertificate(c) = &unpinned else {
+            panic!("{unpinned:?}")
+        };
+        assert!(
+            describe_cert(c).contains("CA certificate"),
+            "{}",
+            describe_cert(c)
+        );
+        // Another certificate in the file is no pin for this one.
+        let other = self_signed(dir.path(), "other");
+        assert!(verify(&tls_with(&other), &cert, "127.0.0.1", UnixTime::now()).is_err());
+        // --insecure accepts it whatever its name or dates, and says so.
+        assert_eq!(
+            verify(&Tls::insecure(), &cert, "example.com", days_from_now(30)),
+            Ok(())
+        );
+        assert_eq!(Tls::insecure().trust_of(Some(&cert)), Trust::Insecure);
+    }
+
+    #[test]
+    fn a_leaf_signed_by_a_private_ca_is_verified_by_the_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ca = self_signed(d, "ca");
+        openssl(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+            ],
+        );
+        std::fs::write(
+            d.join("leaf.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "leaf.ext",
+                "-out",
+                "leaf.pem",
+            ],
+        );
+        let leaf = der(&d.join("leaf.pem"));
+        let by_ca = tls_with(&ca);
+        assert_eq!(verify(&by_ca, &leaf, "127.0.0.1", UnixTime::now()), Ok(()));
+        assert_eq!(by_ca.trust_of(Some(&leaf)), Trust::Ca);
+        // Same subject, another key: the name matches an anchor, the signature does not.
+        let unrelated = self_signed(d, "unrelated");
+        let err = verify(&tls_with(&unrelated), &leaf, "127.0.0.1", UnixTime::now()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::BadSignature
+                        | rustls::CertificateError::UnknownIssuer
+                )
+            ),
+            "{err:?}"
+        );
     }
 }

@@ -654,7 +654,8 @@ fn pprof_over_tls_is_discovered_and_verified_with_the_given_ca() {
     let msg = run.message("runtime.pprof_registered");
     assert_eq!(run.status("runtime.pprof_registered"), "pass", "{msg}");
     assert!(msg.starts_with("https://127.0.0.1:"), "{msg}");
-    assert!(msg.contains("TLS certificate verified"), "{msg}");
+    // The file holds the server's own certificate: trusted as such.
+    assert!(msg.contains("TLS verified by pin"), "{msg}");
     let tls_socket = run.service()["sockets"]
         .as_array()
         .unwrap()
@@ -736,6 +737,287 @@ fn an_explicit_https_pprof_url_is_probed() {
     let msg = run.message("runtime.pprof_registered");
     assert_eq!(run.status("runtime.pprof_registered"), "pass", "{msg}");
     assert_eq!(run.service()["pprof"]["url"], url);
+}
+
+/// `openssl req -x509` exactly as the user ran it: an EC P-256 self-signed certificate
+/// for 127.0.0.1 that openssl marks `basicConstraints CA:TRUE` by default. Returns the paths of
+/// `NAME.pem` and `NAME.key` in `dir`.
+fn openssl_cert(dir: &Path, name: &str, subject: &str) -> (String, String) {
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-subj", subject])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-days",
+            "2",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("CA:TRUE"),
+        "openssl's default is no longer CA:TRUE: the test no longer proves the issue's case"
+    );
+    (cert.display().to_string(), key.display().to_string())
+}
+
+/// svc-tlspprof serving pprof over https on `{admin}` with an openssl-made certificate; the
+/// main port serves /healthz over plain HTTP but not pprof, so the default `--ready
+/// /debug/pprof/` is only reachable over TLS.
+fn openssl_tls_service() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = openssl_cert(dir.path(), "server", "/CN=127.0.0.1");
+    let exec = exec_line("svc-tlspprof", &format!("--cert '{cert}' --key '{key}'"));
+    (dir, cert, exec)
+}
+
+#[test]
+fn curl_accepts_the_openssl_certificate_that_goready_now_pins() {
+    // The reference: curl trusts a CA:TRUE certificate given with --cacert when the server
+    // presents it. goready must do as much (the probe tests below).
+    let (dir, cert, _) = openssl_tls_service();
+    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (addr, admin) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+    drop((a, b));
+    let mut svc = Command::new(service("svc-tlspprof"))
+        .args(["--addr", &addr.to_string(), "--admin", &admin.to_string()])
+        .args(["--cert", &cert, "--key"])
+        .arg(dir.path().join("server.key"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("https://{admin}/debug/pprof/");
+    let until = Instant::now() + Duration::from_secs(10);
+    let curl = loop {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--cacert",
+                &cert,
+                &url,
+            ])
+            .output()
+            .expect("curl");
+        if out.status.success() || Instant::now() > until {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = svc.kill();
+    let _ = svc.wait();
+    assert!(
+        curl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&curl.stdout), "200");
+}
+
+#[test]
+fn pprof_over_tls_with_an_openssl_certificate_is_waited_for_and_probed_over_tls() {
+    // The case: no --ready, only --ca-cert with the server's own CA:TRUE certificate.
+    let (_dir, cert, exec) = openssl_tls_service();
+    let run = probe(&["--exec", &exec, "--ca-cert", &cert]);
+    let start = run.message("runtime.start");
+    assert_eq!(run.status("runtime.start"), "pass", "{start}");
+    assert!(start.contains("https://127.0.0.1:"), "{start}");
+    assert!(start.contains("TLS verified by pin"), "{start}");
+    assert_eq!(run.service()["readiness"]["tls"], "pinned");
+    let msg = run.message("runtime.pprof_registered");
+    assert_eq!(run.status("runtime.pprof_registered"), "pass", "{msg}");
+    assert!(msg.contains("TLS verified by pin"), "{msg}");
+    assert_eq!(run.service()["pprof"]["tls"], "pinned");
+    assert_eq!(run.status("runtime.pprof_exposed"), "pass");
+    let allocs = run.message("runtime.allocs");
+    assert_eq!(run.status("runtime.allocs"), "pass", "{allocs}");
+    assert!(run.service()["memstats"]["heap_inuse"].as_u64().unwrap() > 0);
+    // The second case: ready on the plain /healthz, then pprof over TLS with the
+    // same certificate, which webpki alone refused as "CaUsedAsEndEntity".
+    let run = probe(&["--exec", &exec, "--ca-cert", &cert, "--ready", "/healthz"]);
+    let start = run.message("runtime.start");
+    assert_eq!(run.status("runtime.start"), "pass", "{start}");
+    assert!(!start.contains("TLS"), "ready over plain HTTP: {start}");
+    let msg = run.message("runtime.pprof_registered");
+    assert_eq!(run.status("runtime.pprof_registered"), "pass", "{msg}");
+    assert!(msg.contains("TLS verified by pin"), "{msg}");
+}
+
+#[test]
+fn pprof_over_tls_with_an_openssl_certificate_and_insecure_says_it_was_not_verified() {
+    let (_dir, _cert, exec) = openssl_tls_service();
+    let run = probe(&["--exec", &exec, "--insecure"]);
+    let start = run.message("runtime.start");
+    assert_eq!(run.status("runtime.start"), "pass", "{start}");
+    assert!(
+        start.contains("TLS certificate not verified (--insecure)"),
+        "{start}"
+    );
+    let msg = run.message("runtime.pprof_registered");
+    assert_eq!(run.status("runtime.pprof_registered"), "pass", "{msg}");
+    assert!(msg.contains("not verified (--insecure)"), "{msg}");
+    assert_eq!(run.service()["pprof"]["tls"], "insecure");
+}
+
+#[test]
+fn pprof_over_tls_with_the_wrong_certificate_names_the_cause() {
+    let (dir, _cert, exec) = openssl_tls_service();
+    let (wrong, _) = openssl_cert(dir.path(), "wrong", "/CN=127.0.0.1");
+    // Waiting for /debug/pprof/: only the TLS socket serves it, and its certificate is not
+    // the one given.
+    let run = probe(&[
+        "--exec",
+        &exec,
+        "--ca-cert",
+        &wrong,
+        "--ready-timeout",
+        "2s",
+    ]);
+    let start = run.message("runtime.start");
+    assert_eq!(run.status("runtime.start"), "fail", "{start}");
+    assert!(start.contains("GET https://127.0.0.1:"), "{start}");
+    assert!(start.contains("TLS certificate is not trusted"), "{start}");
+    assert!(
+        start.contains("CA certificate (basicConstraints CA:TRUE)"),
+        "{start}"
+    );
+    assert!(start.contains("pass --ca-cert FILE"), "{start}");
+    assert_eq!(run.service()["readiness"]["certificate_refused"], true);
+    // Ready on the plain /healthz, pprof itself is refused for the same cause.
+    let run = probe(&["--exec", &exec, "--ca-cert", &wrong, "--ready", "/healthz"]);
+    let msg = run.message("runtime.pprof_registered");
+    assert_eq!(run.status("runtime.pprof_registered"), "fail", "{msg}");
+    assert!(msg.contains("TLS certificate is not trusted"), "{msg}");
+    assert!(msg.contains("--ca-cert FILE"), "{msg}");
+}
+
+#[test]
+fn an_explicit_https_pprof_url_is_honoured_by_readiness() {
+    let (_dir, cert, exec) = openssl_tls_service();
+    let run = probe(&[
+        "--exec",
+        &exec,
+        "--pprof",
+        "https://{admin}",
+        "--ca-cert",
+        &cert,
+    ]);
+    let start = run.message("runtime.start");
+    assert_eq!(run.status("runtime.start"), "pass", "{start}");
+    let admin = run.service()["admin"].as_str().unwrap().to_string();
+    let url = format!("https://{admin}/debug/pprof/");
+    assert_eq!(run.service()["readiness"]["url"], url.as_str());
+    assert_eq!(run.service()["pprof"]["url"], url.as_str());
+    assert_eq!(run.status("runtime.pprof_registered"), "pass");
+    // The same socket named with http:// is answered as a TLS server answers plain HTTP,
+    // and the message says what to write instead.
+    let run = probe(&[
+        "--exec",
+        &exec,
+        "--pprof",
+        "http://{admin}",
+        "--ready-timeout",
+        "2s",
+    ]);
+    let start = run.message("runtime.start");
+    assert_eq!(run.status("runtime.start"), "fail", "{start}");
+    assert!(
+        start.contains("write the --pprof URL with https://"),
+        "{start}"
+    );
+}
+
+#[test]
+fn pprof_over_tls_signed_by_a_private_ca_is_verified_by_the_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ca, ca_key) = openssl_cert(d, "ca", "/CN=goready test CA");
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+    ]);
+    std::fs::write(
+        d.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "leaf.pem",
+    ]);
+    let exec = exec_line(
+        "svc-tlspprof",
+        &format!(
+            "--cert '{}' --key '{}'",
+            d.join("leaf.pem").display(),
+            d.join("leaf.key").display()
+        ),
+    );
+    let run = probe(&["--exec", &exec, "--ca-cert", &ca]);
+    let start = run.message("runtime.start");
+    assert_eq!(run.status("runtime.start"), "pass", "{start}");
+    assert!(start.contains("TLS verified by CA"), "{start}");
+    let msg = run.message("runtime.pprof_registered");
+    assert_eq!(run.status("runtime.pprof_registered"), "pass", "{msg}");
+    assert!(msg.contains("TLS verified by CA"), "{msg}");
 }
 
 #[test]

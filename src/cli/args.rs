@@ -311,13 +311,15 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "URL")]
     pub pprof: Option<String>,
 
-    /// Trust the CA certificates in this PEM file (besides the system's roots) when pprof is
-    /// served over TLS.
+    /// Trust the certificates in this PEM file (besides the system's roots) when pprof or the
+    /// ready path is served over TLS: CAs that sign the server's certificate, or the server's
+    /// own certificate, trusted when the server presents exactly it (pinned, whatever its CA
+    /// flag, as Go's client and curl do; its name and dates are still checked).
     #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
     pub ca_cert: Option<PathBuf>,
 
-    /// Do not verify the TLS certificate of pprof served over https (the check's message
-    /// says so).
+    /// Do not verify the TLS certificate of pprof or the ready path served over https (the
+    /// checks' messages say so).
     #[arg(long)]
     pub insecure: bool,
 

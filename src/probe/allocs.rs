@@ -207,6 +207,7 @@ mod tests {
             readiness: Some(Readiness::Ready {
                 after_ms: 1,
                 url: "http://127.0.0.1:1/debug/pprof/".into(),
+                tls: None,
             }),
             ..ProbeFacts::default()
         }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::http::{self, Endpoint, HttpError, Request, Response, Tls};
+use crate::http::{self, Endpoint, HttpError, Request, Response, Tls, Trust};
 
 /// Where net/http/pprof lives unless `--pprof URL` says otherwise.
 pub const DEFAULT_PREFIX: &str = "/debug/pprof/";
@@ -284,10 +284,10 @@ pub fn index_profiles(html: &str) -> Vec<String> {
 pub struct PprofProbe {
     /// `http://127.0.0.1:6060/debug/pprof/`.
     pub url: String,
-    /// Over https: how the certificate was treated (`verified`, or `not verified
-    /// (--insecure)`); absent over plain HTTP.
+    /// Over https: how the certificate of the index's answer was trusted (pinned, by a CA,
+    /// not verified with --insecure); absent over plain HTTP or when no TLS answer came.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<String>,
+    pub tls: Option<Trust>,
     /// The index's answer.
     pub index: EndpointResult,
     /// Profiles the index lists (empty when it could not be read).
@@ -393,8 +393,8 @@ fn judge(
 fn http_error(e: &HttpError) -> String {
     match e {
         HttpError::Certificate(_) => format!(
-            "{e}; pass --ca-cert FILE with the certificate or CA that signed it, or --insecure \
-             to skip verification"
+            "{e}; pass --ca-cert FILE with the server's certificate (or the CA that signed it), \
+             or --insecure to skip verification"
         ),
         _ => e.to_string(),
     }
@@ -403,13 +403,60 @@ fn http_error(e: &HttpError) -> String {
 /// Go's answer to a plain-HTTP request on a TLS listener (net/http's server).
 const GO_TLS_HINT: &str = "Client sent an HTTP request to an HTTPS server";
 
-/// True when a plain-HTTP attempt looks like it met a TLS listener: Go's own 400 saying so,
-/// or bytes that are not HTTP (a TLS alert record), or a connection closed without an answer.
-fn maybe_tls(result: &Result<Response, HttpError>) -> bool {
+/// True when a plain-HTTP attempt looks like it met a TLS listener: Go's own 400 saying so
+/// (or another server's 400 naming HTTPS, as nginx's "The plain HTTP request was sent to
+/// HTTPS port"), bytes that are not HTTP (a TLS alert record), or a connection closed without
+/// an answer. Only a guess: [`ask`] confirms it with a handshake.
+pub fn maybe_tls(result: &Result<Response, HttpError>) -> bool {
     match result {
-        Ok(r) => r.status == 400 && r.text().contains(GO_TLS_HINT),
+        Ok(r) => r.status == 400 && (r.text().contains(GO_TLS_HINT) || r.text().contains("HTTPS")),
         Err(HttpError::Protocol(_) | HttpError::Io(_)) => true,
         Err(_) => false,
+    }
+}
+
+/// Go's net/http answer to plain HTTP on a TLS listener, word for word.
+fn is_go_refusal(result: &Result<Response, HttpError>) -> bool {
+    matches!(result, Ok(r) if r.status == 400 && r.text().contains(GO_TLS_HINT))
+}
+
+/// One socket's answer to one request, over plain HTTP or over TLS.
+#[derive(Debug)]
+pub struct Asked {
+    /// Where the answer came from (`https` when the socket spoke TLS).
+    pub endpoint: Endpoint,
+    /// The answer.
+    pub result: Result<Response, HttpError>,
+}
+
+impl Asked {
+    /// The socket was seen speaking TLS: an answer over https, or a certificate goready does
+    /// not trust (which only a TLS server presents).
+    pub fn speaks_tls(&self) -> bool {
+        self.endpoint.is_tls() && matches!(&self.result, Ok(_) | Err(HttpError::Certificate(_)))
+    }
+}
+
+/// Sends `req` to `addr` over plain HTTP and, when the answer looks like a TLS listener's
+/// refusal ([`maybe_tls`]), again over https with its certificate checked as `tls` says. The
+/// https answer is kept when the socket spoke TLS in it, the plain one otherwise.
+pub fn ask(addr: SocketAddr, req: &Request<'_>, tls: &Tls) -> Asked {
+    let plain = Endpoint::at(addr);
+    let result = http::send(&plain, req);
+    if maybe_tls(&result) {
+        let over_tls = Asked {
+            endpoint: Endpoint::https(addr, tls.clone()),
+            result: http::send(&Endpoint::https(addr, tls.clone()), req),
+        };
+        // Go's own words leave no doubt that TLS is spoken there: a failed handshake (a
+        // client certificate required, no common version) is then the story to tell.
+        if over_tls.speaks_tls() || is_go_refusal(&result) {
+            return over_tls;
+        }
+    }
+    Asked {
+        endpoint: plain,
+        result,
     }
 }
 
@@ -425,18 +472,14 @@ pub fn probe(
     say: crate::progress::Say<'_>,
 ) -> PprofProbe {
     let t = Duration::from_secs(5);
-    let tls = ep.tls.as_ref().map(|tls| {
-        if tls.verifies() {
-            "TLS certificate verified".to_string()
-        } else {
-            say.warn(format!(
-                "--insecure: the TLS certificate of {} is not verified",
-                ep.host
-            ));
-            "TLS certificate not verified (--insecure)".to_string()
-        }
-    });
+    if ep.tls.as_ref().is_some_and(|tls| !tls.verifies()) {
+        say.warn(format!(
+            "--insecure: the TLS certificate of {} is not verified",
+            ep.host
+        ));
+    }
     let (index, index_resp) = fetch(ep, "(index)", prefix, Expect::Index, headers, t);
+    let tls = index_resp.as_ref().and_then(|r| r.tls);
     if index.class == Class::Unreachable {
         // Nothing answers HTTP there: every other request would only wait for its timeout.
         return PprofProbe {
@@ -608,23 +651,11 @@ impl SocketAnswer {
 pub fn ask_socket(addrs: &[SocketAddr], prefix: &str, timeout: Duration) -> Option<SocketAnswer> {
     let mut last = None;
     for &addr in addrs {
-        let ask = |ep: &Endpoint| {
-            let started = Instant::now();
-            let result = http::send(ep, &Request::get(prefix, timeout));
-            let ms = started.elapsed().as_millis() as u64;
-            (
-                maybe_tls(&result),
-                judge("(index)", prefix, Expect::Index, result, ms).0,
-            )
-        };
-        let (tls_hint, mut r) = ask(&Endpoint::at(addr));
-        let mut tls = false;
-        if tls_hint {
-            let (_, over_tls) = ask(&Endpoint::https(addr, Tls::insecure()));
-            if over_tls.status.is_some() {
-                (r, tls) = (over_tls, true);
-            }
-        }
+        let started = Instant::now();
+        let asked = ask(addr, &Request::get(prefix, timeout), &Tls::insecure());
+        let ms = started.elapsed().as_millis() as u64;
+        let tls = asked.endpoint.is_tls();
+        let r = judge("(index)", prefix, Expect::Index, asked.result, ms).0;
         let answer = SocketAnswer {
             via: addr,
             tls,
@@ -722,6 +753,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             body: body.to_vec(),
+            tls: None,
         }
     }
 
@@ -853,5 +885,78 @@ mod tests {
             (3000, 1000, 12, 3)
         );
         assert!(parse_memstats("<html>").is_none());
+    }
+
+    #[test]
+    fn a_tls_listeners_refusal_of_plain_http_is_recognised() {
+        let go = resp(
+            400,
+            &[],
+            b"Client sent an HTTP request to an HTTPS server.\n",
+        );
+        assert!(maybe_tls(&Ok(go)));
+        let nginx = resp(
+            400,
+            &[("Content-Type", "text/html")],
+            b"<html><center>The plain HTTP request was sent to HTTPS port</center></html>",
+        );
+        assert!(maybe_tls(&Ok(nginx)));
+        // A TLS server that answers plain bytes with an alert record (content type 21,
+        // version 3.1, "protocol version" alert), as read by the HTTP stack.
+        let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            if let Ok((mut s, _)) = ln.accept() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
+            }
+        });
+        let alert = http::send(
+            &Endpoint::at(addr),
+            &Request::get("/", Duration::from_secs(2)),
+        );
+        assert!(maybe_tls(&alert), "{alert:?}");
+        assert!(!maybe_tls(&Ok(resp(400, &[], b"missing field 'name'"))));
+        assert!(!maybe_tls(&Ok(resp(404, &[], b"404 page not found"))));
+        assert!(!maybe_tls(&Err(HttpError::Timeout)));
+    }
+
+    #[test]
+    fn a_plain_server_that_sounds_like_tls_is_kept_as_plain_unless_it_is_gos_words() {
+        use std::io::{Read, Write};
+        // Answers `first` to plain HTTP, then closes the TLS attempt that follows.
+        fn serve(first: &'static [u8]) -> SocketAddr {
+            let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = ln.local_addr().unwrap();
+            std::thread::spawn(move || {
+                for (i, conn) in ln.incoming().take(2).enumerate() {
+                    let Ok(mut s) = conn else { return };
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    if i == 0 {
+                        let _ = s.write_all(first);
+                    }
+                }
+            });
+            addr
+        }
+        let req = Request::get("/debug/pprof/", Duration::from_secs(2));
+        // A 400 that merely names HTTPS, and no handshake after it: plain HTTP, as answered.
+        let addr = serve(b"HTTP/1.0 400 Bad Request\r\n\r\nuse HTTPS for the API\n");
+        let asked = ask(addr, &req, &Tls::insecure());
+        assert!(!asked.endpoint.is_tls());
+        assert!(!asked.speaks_tls());
+        assert_eq!(asked.result.unwrap().status, 400);
+        // Go's exact words: TLS it is, and the failed handshake is what is reported.
+        let addr = serve(
+            b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
+        );
+        let asked = ask(addr, &req, &Tls::insecure());
+        assert!(asked.endpoint.is_tls());
+        assert!(!asked.speaks_tls(), "no answer came over TLS");
+        let err = asked.result.unwrap_err();
+        assert!(matches!(err, HttpError::Tls(_)), "{err}");
     }
 }

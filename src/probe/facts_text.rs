@@ -21,8 +21,11 @@ pub fn facts_table(f: &ProbeFacts) -> String {
         let _ = writeln!(out, "pid       {pid}");
     }
     match &f.readiness {
-        Some(Readiness::Ready { after_ms, url }) => {
-            let _ = writeln!(out, "ready     after {after_ms} ms at {url}");
+        Some(Readiness::Ready { after_ms, url, tls }) => {
+            let tls = tls
+                .map(|t| format!(" ({})", t.describe()))
+                .unwrap_or_default();
+            let _ = writeln!(out, "ready     after {after_ms} ms at {url}{tls}");
         }
         Some(Readiness::Exited { after_ms, exit }) => {
             let _ = writeln!(out, "exited    after {after_ms} ms, {}", exit.description);

@@ -432,6 +432,7 @@ fn run_bounded(
         timeout: opts.ready_timeout,
         headers: &opts.headers,
         extra: pprof_ep.as_ref(),
+        tls: &opts.tls,
         cancel,
     }) {
         Ok(r) => r,
@@ -439,9 +440,11 @@ fn run_bounded(
     };
     facts.readiness = Some(readiness.clone());
     match &readiness {
-        Readiness::Ready { after_ms, url } => {
-            say.info(format!("ready after {after_ms} ms ({url} answered 200)"))
-        }
+        Readiness::Ready { after_ms, url, tls } => say.info(format!(
+            "ready after {after_ms} ms ({url} answered 200{})",
+            tls.map(|t| format!("; {}", t.describe()))
+                .unwrap_or_default()
+        )),
         Readiness::Exited { exit, .. } => say.warn(format!(
             "the service exited before it was ready ({})",
             exit.description

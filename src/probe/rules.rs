@@ -284,7 +284,11 @@ fn start(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -> Chec
             o.ready_path,
             tail(f)
         )),
-        Some(Readiness::TimedOut { after_ms, answers }) => {
+        Some(Readiness::TimedOut {
+            after_ms,
+            answers,
+            certificate_refused,
+        }) => {
             let seen = if answers.is_empty() {
                 "it never listened on a TCP socket".to_string()
             } else {
@@ -294,15 +298,25 @@ fn start(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -> Chec
                     .collect::<Vec<_>>()
                     .join("; ")
             };
+            let advice = if *certificate_refused {
+                "A socket answers over TLS with a certificate goready does not trust: pass \
+                 --ca-cert FILE (the server's own certificate, or the CA that signed it) or \
+                 --insecure"
+                    .to_string()
+            } else {
+                format!(
+                    "If the service does not serve {} on any socket, point --ready at a path \
+                     that answers 200 once it is up (e.g. /healthz); if it needs longer, raise \
+                     --ready-timeout",
+                    o.ready_path
+                )
+            };
             c.fail(format!(
-                "not ready after {}: {seen}. If the service does not serve {} on any socket, \
-                 point --ready at a path that answers 200 once it is up (e.g. /healthz); if it \
-                 needs longer, raise --ready-timeout",
+                "not ready after {}: {seen}. {advice}",
                 crate::duration::format(std::time::Duration::from_millis(*after_ms)),
-                o.ready_path
             ))
         }
-        Some(Readiness::Ready { after_ms, url }) => match &f.died {
+        Some(Readiness::Ready { after_ms, url, tls }) => match &f.died {
             Some(d) => c.fail(format!(
                 "ready after {after_ms} ms, then exited ({}) {} ms after start, while being probed{}",
                 d.exit.description,
@@ -310,7 +324,10 @@ fn start(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -> Chec
                 tail(f)
             )),
             None => c.pass(format!(
-                "ready after {after_ms} ms ({url} answered 200); {} process(es), {} listening socket(s)",
+                "ready after {after_ms} ms ({url} answered 200{}); {} process(es), {} listening \
+                 socket(s)",
+                tls.map(|t| format!("; {}", t.describe()))
+                    .unwrap_or_default(),
                 f.processes.len(),
                 f.sockets.len()
             )),
@@ -450,8 +467,7 @@ fn pprof_registered(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuild
             .collect();
         let tls = p
             .tls
-            .as_ref()
-            .map(|t| format!(" ({t})"))
+            .map(|t| format!(" ({})", t.describe()))
             .unwrap_or_default();
         c.pass(format!(
             "{}{tls}: the index, {} profile(s) ({}), cmdline, symbol, a 1 s CPU profile and a 1 s trace \
@@ -676,6 +692,7 @@ mod tests {
             readiness: Some(Readiness::Ready {
                 after_ms: 5,
                 url: "http://127.0.0.1:1/debug/pprof/".into(),
+                tls: None,
             }),
             ..ProbeFacts::default()
         }
@@ -805,5 +822,64 @@ mod tests {
             assert_eq!(c.status, Status::Skip, "{id}");
             assert!(c.message.contains("could not be started"));
         }
+    }
+
+    #[test]
+    fn a_refused_certificate_while_waiting_says_how_to_trust_it() {
+        let timed_out = |refused: bool| ProbeFacts {
+            target: "svc".into(),
+            readiness: Some(Readiness::TimedOut {
+                after_ms: 2000,
+                answers: [(
+                    "127.0.0.1:1".to_string(),
+                    "GET https://127.0.0.1:1/debug/pprof/: the server's TLS certificate is not \
+                     trusted: it is signed by an unknown issuer"
+                        .to_string(),
+                )]
+                .into(),
+                certificate_refused: refused,
+            }),
+            ..ProbeFacts::default()
+        };
+        let checks = evaluate(&timed_out(true), &RuleOptions::default());
+        let start = find(&checks, "runtime.start");
+        assert_eq!(start.status, Status::Fail);
+        assert!(
+            start.message.contains("pass --ca-cert FILE"),
+            "{}",
+            start.message
+        );
+        assert!(
+            !start.message.contains("raise --ready-timeout"),
+            "{}",
+            start.message
+        );
+        let checks = evaluate(&timed_out(false), &RuleOptions::default());
+        let start = find(&checks, "runtime.start");
+        assert!(
+            start.message.contains("raise --ready-timeout"),
+            "{}",
+            start.message
+        );
+    }
+
+    #[test]
+    fn ready_over_tls_says_how_the_certificate_was_trusted() {
+        let mut f = ready_facts();
+        f.readiness = Some(Readiness::Ready {
+            after_ms: 5,
+            url: "https://127.0.0.1:1/debug/pprof/".into(),
+            tls: Some(crate::http::Trust::Pinned),
+        });
+        let checks = evaluate(&f, &RuleOptions::default());
+        let start = find(&checks, "runtime.start");
+        assert_eq!(start.status, Status::Pass);
+        assert!(
+            start.message.contains("TLS verified by pin"),
+            "{}",
+            start.message
+        );
+        let plain = evaluate(&ready_facts(), &RuleOptions::default());
+        assert!(!find(&plain, "runtime.start").message.contains("TLS"));
     }
 }

@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::Serialize;
 
+use super::endpoints;
 use super::exposure::{self, ListenSocket};
 use super::gctrace::{self, GcStats};
 use super::procs::ProcStat;
 use crate::cancel::{Cancel, Stopped};
 use crate::gotool::Go;
-use crate::http::{self, Endpoint, Request};
+use crate::http::{self, Endpoint, HttpError, Request, Tls, Trust};
 use crate::process::{self, Stop, Supervised, signal_name};
 
 /// How much of each output stream is kept in memory.
@@ -265,6 +266,9 @@ pub enum Readiness {
         after_ms: u64,
         /// `http://127.0.0.1:PORT/debug/pprof/`.
         url: String,
+        /// Over https: how the certificate was trusted.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tls: Option<Trust>,
     },
     /// The service exited first.
     Exited {
@@ -279,6 +283,10 @@ pub enum Readiness {
         after_ms: u64,
         /// The last answer of each listening socket (status or error).
         answers: BTreeMap<String, String>,
+        /// A socket that speaks TLS presented a certificate goready does not trust: no
+        /// answer could be read there without `--ca-cert` or `--insecure`.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        certificate_refused: bool,
     },
 }
 
@@ -291,10 +299,23 @@ pub struct ReadyOptions<'a> {
     pub timeout: Duration,
     /// Sent with each request (`--header`).
     pub headers: &'a [(String, String)],
-    /// An endpoint to try besides the discovered sockets (`--pprof URL`).
+    /// An endpoint to try besides the discovered sockets (`--pprof URL`): its socket is
+    /// asked only there, with the scheme the URL gives.
     pub extra: Option<&'a Endpoint>,
+    /// How a TLS socket's certificate is checked (`--ca-cert`, `--insecure`): a socket that
+    /// refuses plain HTTP as a TLS server does is asked over https.
+    pub tls: &'a Tls,
     /// Asked between attempts: a cancelled probe stops waiting.
     pub cancel: &'a Cancel,
+}
+
+/// Where readiness is asked.
+#[derive(Clone, Copy)]
+enum Target<'e> {
+    /// `--pprof URL`, with the scheme it gives.
+    Given(&'e Endpoint),
+    /// A listening socket: plain HTTP, or https once it refused plain HTTP as TLS servers do.
+    Socket(SocketAddr),
 }
 
 /// How the stop went.
@@ -424,10 +445,13 @@ impl Service {
 
     /// Waits until the ready path answers 200 on one of the service's listening sockets (or
     /// on `extra`), the service exits, or the timeout passes; `Err` as soon as the token is
-    /// cancelled (the service still runs: stopping it is the caller's).
+    /// cancelled (the service still runs: stopping it is the caller's). A socket that refuses
+    /// plain HTTP the way a TLS server does is asked over https from then on.
     pub fn wait_ready(&mut self, opts: &ReadyOptions<'_>) -> Result<Readiness, Stopped> {
         let deadline = self.started + opts.timeout;
         let mut answers: BTreeMap<String, String> = BTreeMap::new();
+        let mut refused: BTreeMap<String, bool> = BTreeMap::new();
+        let mut speaks_tls: std::collections::HashSet<SocketAddr> = Default::default();
         let mut pause = Duration::from_millis(20);
         loop {
             opts.cancel.check()?;
@@ -439,16 +463,20 @@ impl Service {
                     exit: status.into(),
                 });
             }
-            let mut targets: Vec<(String, Endpoint)> = Vec::new();
-            if let Some(e) = opts.extra {
-                targets.push((e.host.clone(), e.clone()));
-            }
+            // `--pprof URL` is asked as written; its socket is not asked again in plain HTTP.
+            let mut targets: Vec<(String, Target<'_>)> = opts
+                .extra
+                .map(|e| (e.host.clone(), Target::Given(e)))
+                .into_iter()
+                .collect();
             for s in self.sockets() {
                 for addr in s.connect_addrs() {
-                    targets.push((s.addr.to_string(), Endpoint::at(addr)));
+                    if opts.extra.is_none_or(|e| e.addr != addr) {
+                        targets.push((s.addr.to_string(), Target::Socket(addr)));
+                    }
                 }
             }
-            for (label, ep) in &targets {
+            for (label, target) in targets {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let mut req = Request::get(
                     opts.path,
@@ -456,22 +484,56 @@ impl Service {
                 );
                 req.headers = opts.headers;
                 req.max_body = 1 << 20;
-                let answer = match http::send(ep, &req) {
+                let (ep, result) = match target {
+                    Target::Given(ep) => (ep.clone(), http::send(ep, &req)),
+                    Target::Socket(addr) if speaks_tls.contains(&addr) => {
+                        let ep = Endpoint::https(addr, opts.tls.clone());
+                        let result = http::send(&ep, &req);
+                        (ep, result)
+                    }
+                    Target::Socket(addr) => {
+                        let asked = endpoints::ask(addr, &req, opts.tls);
+                        if asked.speaks_tls() {
+                            speaks_tls.insert(addr);
+                        }
+                        (asked.endpoint, asked.result)
+                    }
+                };
+                let given = matches!(target, Target::Given(_));
+                let shown = if ep.is_tls() {
+                    ep.url(opts.path)
+                } else {
+                    opts.path.to_string()
+                };
+                let answer = match &result {
                     Ok(r) if r.status == 200 => {
                         return Ok(Readiness::Ready {
                             after_ms: self.started.elapsed().as_millis() as u64,
                             url: ep.url(opts.path),
+                            tls: r.tls,
                         });
                     }
-                    Ok(r) => format!("GET {} answered {}", opts.path, r.status),
-                    Err(e) => format!("GET {}: {e}", opts.path),
+                    Ok(_) if given && !ep.is_tls() && endpoints::maybe_tls(&result) => {
+                        format!(
+                            "GET {shown} answered 400 as a TLS server does to plain HTTP: write \
+                             the --pprof URL with https://"
+                        )
+                    }
+                    Ok(r) => format!("GET {shown} answered {}", r.status),
+                    // A refused certificate's remedy is said once, after every answer.
+                    Err(e) => format!("GET {shown}: {e}"),
                 };
-                answers.insert(label.clone(), answer);
+                refused.insert(
+                    label.clone(),
+                    matches!(result, Err(HttpError::Certificate(_))),
+                );
+                answers.insert(label, answer);
             }
             if Instant::now() >= deadline {
                 return Ok(Readiness::TimedOut {
                     after_ms: opts.timeout.as_millis() as u64,
                     answers,
+                    certificate_refused: refused.values().any(|r| *r),
                 });
             }
             std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
@@ -586,6 +648,7 @@ mod tests {
                 timeout: Duration::from_secs(10),
                 headers: &[],
                 extra: None,
+                tls: &Tls::default(),
                 cancel: &Cancel::new(),
             })
             .unwrap();
@@ -620,6 +683,7 @@ mod tests {
                 timeout: Duration::from_secs(60),
                 headers: &[],
                 extra: None,
+                tls: &Tls::default(),
                 cancel: &cancel,
             })
         });
