@@ -451,9 +451,60 @@ impl Endpoint {
     }
 
     /// Parses `http://host:port/path` or `https://…` (certificates checked as `tls` says)
-    /// with [`::http::Uri`], the one URL parser. Host names are resolved here, within a few
-    /// seconds.
+    /// with [`UrlParts::parse`]. Host names are resolved here, within a few seconds.
     pub fn parse(url: &str, tls: &Tls) -> Result<Self, String> {
+        let parts = UrlParts::parse(url)?;
+        let addr = resolve(&parts.host, parts.port).map_err(|e| format!("{url}: {e}"))?;
+        Ok(Endpoint {
+            addr,
+            host: parts.authority,
+            path: parts.path,
+            tls: parts.https.then(|| tls.clone()),
+        })
+    }
+
+    /// True for https.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// `http(s)://host/path` for messages.
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.host, path)
+    }
+
+    /// The host without port or brackets: the TLS server name.
+    fn host_name(&self) -> &str {
+        let h = &self.host;
+        if let Some(inner) = h.strip_prefix('[') {
+            return inner.split(']').next().unwrap_or(inner);
+        }
+        h.rsplit_once(':').map(|(n, _)| n).unwrap_or(h)
+    }
+}
+
+/// A URL the user wrote, taken apart without any I/O (no name is resolved): what
+/// [`Endpoint::parse`] needs, apart so that untrusted text can be fuzzed without a resolver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlParts {
+    /// `https://` rather than `http://`.
+    pub https: bool,
+    /// The host as written, without the brackets of an IPv6 address.
+    pub host: String,
+    /// The port written, or the scheme's (80, 443).
+    pub port: u16,
+    /// `host:port` as written, the `Host` header's value.
+    pub authority: String,
+    /// The path and query (`/debug/pprof/?debug=1`), empty if none is written.
+    pub path: String,
+}
+
+impl UrlParts {
+    /// Parses `http://host:port/path` or `https://…` with [`::http::Uri`], the one URL
+    /// parser; refuses other schemes, credentials and a port that is not a number, each
+    /// with a message that says what to write.
+    pub fn parse(url: &str) -> Result<Self, String> {
         let example = "expected a URL like http://127.0.0.1:6060/debug/pprof/";
         let uri: ::http::Uri = url.parse().map_err(|e| {
             if url.contains("://") && url.matches(':').count() > 2 && !url.contains('[') {
@@ -499,36 +550,16 @@ impl Endpoint {
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
-        let addr = resolve(host, port).map_err(|e| format!("{url}: {e}"))?;
-        Ok(Endpoint {
-            addr,
-            host: authority.as_str().to_string(),
+        Ok(UrlParts {
+            https,
+            host: host.to_string(),
+            port,
+            authority: authority.as_str().to_string(),
             path: match uri.query() {
                 Some(q) => format!("{}?{q}", uri.path()),
                 None => uri.path().to_string(),
             },
-            tls: https.then(|| tls.clone()),
         })
-    }
-
-    /// True for https.
-    pub fn is_tls(&self) -> bool {
-        self.tls.is_some()
-    }
-
-    /// `http(s)://host/path` for messages.
-    pub fn url(&self, path: &str) -> String {
-        let scheme = if self.is_tls() { "https" } else { "http" };
-        format!("{scheme}://{}{}", self.host, path)
-    }
-
-    /// The host without port or brackets: the TLS server name.
-    fn host_name(&self) -> &str {
-        let h = &self.host;
-        if let Some(inner) = h.strip_prefix('[') {
-            return inner.split(']').next().unwrap_or(inner);
-        }
-        h.rsplit_once(':').map(|(n, _)| n).unwrap_or(h)
     }
 }
 
@@ -951,6 +982,44 @@ mod tests {
         let ep = Endpoint::https(ep.addr, Tls::insecure());
         let err = get(&ep).unwrap_err();
         assert!(matches!(err, HttpError::Tls(_)), "{err}");
+    }
+
+    #[test]
+    fn url_parts_take_apart_what_users_write_without_io() {
+        let u = UrlParts::parse("https://pprof.internal:6060/debug/pprof/?debug=1").unwrap();
+        assert_eq!(
+            u,
+            UrlParts {
+                https: true,
+                host: "pprof.internal".into(),
+                port: 6060,
+                authority: "pprof.internal:6060".into(),
+                path: "/debug/pprof/?debug=1".into(),
+            }
+        );
+        // A name that no resolver knows is still taken apart: resolving is Endpoint's.
+        assert_eq!(
+            UrlParts::parse("http://no.such.host.invalid").unwrap().port,
+            80
+        );
+        for hostile in [
+            "",
+            "http://[",
+            "http://[::1",
+            "http://:80/",
+            "http://%00/",
+            "http://a:-1/",
+            "http://a:1:2/",
+            "http://a\u{0}b/",
+            "javascript:alert(1)",
+            "http://a/\u{7f}",
+        ] {
+            let refused = UrlParts::parse(hostile).expect_err(hostile);
+            assert!(
+                refused.contains(hostile),
+                "{refused:?} does not quote {hostile:?}"
+            );
+        }
     }
 
     #[test]
