@@ -583,6 +583,188 @@ impl Conn {
     }
 }
 
+pub use watch::Wire;
+
+/// Connections whose socket the drain can look at (see [`Wire`]).
+mod watch {
+    use std::io;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::task::{Context, Poll};
+    use std::time::{Duration, Instant};
+
+    use super::{Conn, Endpoint, HttpError, handshake};
+
+    /// When a watched connection's bytes crossed its socket, and whether an answer is waiting in
+    /// it: what the drain (`goready probe --drain`) needs to prove that a request was on the wire
+    /// and not yet answered at the instant SIGTERM went out. Times are those of the write and
+    /// read calls on the socket, on this side.
+    #[derive(Debug)]
+    pub struct Wire {
+        base: Instant,
+        /// Nanoseconds after `base`, plus one, of the last write (0: none yet).
+        written: AtomicU64,
+        /// Nanoseconds after `base`, plus one, of the first read that returned bytes (0: none).
+        answered: AtomicU64,
+        /// A second descriptor of the same socket, only ever peeked at.
+        peek: std::net::TcpStream,
+    }
+
+    impl Wire {
+        fn mark(&self, slot: &AtomicU64, first_only: bool) {
+            let ns = u64::try_from(self.base.elapsed().as_nanos())
+                .unwrap_or(u64::MAX - 1)
+                .saturating_add(1);
+            if first_only {
+                let _ = slot.compare_exchange(0, ns, Ordering::AcqRel, Ordering::Acquire);
+            } else {
+                slot.store(ns, Ordering::Release);
+            }
+        }
+
+        fn at(&self, slot: &AtomicU64) -> Option<Instant> {
+            match slot.load(Ordering::Acquire) {
+                0 => None,
+                ns => Some(self.base + Duration::from_nanos(ns - 1)),
+            }
+        }
+
+        /// When the last write on the socket completed: for a request without a body, when the
+        /// whole request had been handed to the kernel.
+        pub fn written_at(&self) -> Option<Instant> {
+            self.at(&self.written)
+        }
+
+        /// When the first bytes of an answer were read.
+        pub fn answered_at(&self) -> Option<Instant> {
+            self.at(&self.answered)
+        }
+
+        /// True when, right now, no byte of an answer has been read nor is waiting to be read and
+        /// the peer has not closed: a non-blocking `MSG_PEEK`, which leaves any bytes to hyper.
+        /// On loopback the peer's write lands in this socket's queue within its own system call,
+        /// so an empty queue means the service had not answered yet.
+        pub fn unanswered_now(&self) -> bool {
+            if self.answered_at().is_some() {
+                return false;
+            }
+            let mut byte = [0u8; 1];
+            matches!(self.peek.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        }
+    }
+
+    /// The socket under a watched connection: reads and writes pass through, their instants are
+    /// kept in the [`Wire`].
+    struct Watched {
+        tcp: tokio::net::TcpStream,
+        wire: Arc<Wire>,
+    }
+
+    impl tokio::io::AsyncRead for Watched {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            let polled = Pin::new(&mut self.tcp).poll_read(cx, buf);
+            if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+                self.wire.mark(&self.wire.answered, true);
+            }
+            polled
+        }
+    }
+
+    impl tokio::io::AsyncWrite for Watched {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            data: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let polled = Pin::new(&mut self.tcp).poll_write(cx, data);
+            if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+                self.wire.mark(&self.wire.written, false);
+            }
+            polled
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let polled = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+            if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+                self.wire.mark(&self.wire.written, false);
+            }
+            polled
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.tcp.is_write_vectored()
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.tcp).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.tcp).poll_shutdown(cx)
+        }
+    }
+
+    impl Conn {
+        /// Connects over plain HTTP before `deadline`, keeping the instants of the connection's
+        /// reads and writes in the returned [`Wire`] (for a probe that must prove when a request
+        /// was in flight). `https` endpoints are refused: their handshake bytes would blur the
+        /// instants.
+        pub async fn open_watched(
+            ep: &Endpoint,
+            deadline: tokio::time::Instant,
+        ) -> Result<(Conn, Arc<Wire>), HttpError> {
+            if ep.tls.is_some() {
+                return Err(HttpError::Tls(
+                    "a watched connection speaks plain HTTP only".into(),
+                ));
+            }
+            let connect = async {
+                let tcp = tokio::net::TcpStream::connect(ep.addr)
+                    .await
+                    .map_err(HttpError::Connect)?;
+                let _ = tcp.set_nodelay(true);
+                let std_tcp = tcp.into_std().map_err(HttpError::Io)?;
+                let peek = std_tcp.try_clone().map_err(HttpError::Io)?;
+                // Shared by both descriptors (tokio's own socket is non-blocking too).
+                peek.set_nonblocking(true).map_err(HttpError::Io)?;
+                let tcp = tokio::net::TcpStream::from_std(std_tcp).map_err(HttpError::Io)?;
+                let wire = Arc::new(Wire {
+                    base: Instant::now(),
+                    written: AtomicU64::new(0),
+                    answered: AtomicU64::new(0),
+                    peek,
+                });
+                let sender = handshake(Watched {
+                    tcp,
+                    wire: wire.clone(),
+                })
+                .await?;
+                Ok((
+                    Conn {
+                        sender,
+                        host: ep.host.clone(),
+                    },
+                    wire,
+                ))
+            };
+            match tokio::time::timeout_at(deadline, connect).await {
+                Ok(r) => r,
+                Err(_) => Err(HttpError::Timeout),
+            }
+        }
+    }
+}
+
 async fn handshake<S>(io: S) -> Result<http1::SendRequest<Full<Bytes>>, HttpError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
