@@ -763,6 +763,97 @@ mod watch {
             }
         }
     }
+    #[cfg(test)]
+    mod tests {
+        use std::io::{Read, Write};
+        use std::net::TcpListener;
+        use std::sync::mpsc;
+
+        use super::*;
+        use crate::http::{Request, runtime};
+
+        /// A server on 127.0.0.1 that does `serve` with its first connection.
+        fn server(serve: impl FnOnce(std::net::TcpStream) + Send + 'static) -> Endpoint {
+            let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = ln.local_addr().unwrap();
+            std::thread::spawn(move || {
+                if let Ok((s, _)) = ln.accept() {
+                    serve(s);
+                }
+            });
+            Endpoint::at(addr)
+        }
+
+        fn wait_for(what: impl Fn() -> bool) {
+            let until = Instant::now() + Duration::from_secs(5);
+            while !what() {
+                assert!(Instant::now() < until, "waited 5 s in vain");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+
+        #[test]
+        fn a_request_written_and_not_yet_answered_is_seen_so_then_answered() {
+            let (reply, go) = mpsc::channel::<()>();
+            let ep = server(move |mut s| {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = go.recv();
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+            });
+            let rt = runtime().unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            let (mut conn, wire) = rt.block_on(Conn::open_watched(&ep, deadline)).unwrap();
+            assert!(wire.written_at().is_none() && wire.unanswered_now());
+            let client = std::thread::spawn(move || {
+                let req = Request::get("/slow", Duration::from_secs(5));
+                rt.block_on(conn.exchange(&req, deadline)).map(|r| r.status)
+            });
+            wait_for(|| wire.written_at().is_some());
+            // The server has the request and holds its answer.
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(wire.unanswered_now());
+            assert!(wire.answered_at().is_none());
+            reply.send(()).unwrap();
+            assert_eq!(client.join().unwrap().unwrap(), 200);
+            let (sent, answered) = (wire.written_at().unwrap(), wire.answered_at().unwrap());
+            assert!(answered >= sent);
+            assert!(!wire.unanswered_now());
+        }
+
+        #[test]
+        fn an_answer_waiting_unread_or_a_close_is_not_unanswered() {
+            // Bytes the client has not read yet (nothing drives its connection) are seen by
+            // the peek, and left where they are.
+            let ep = server(|mut s| {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                std::thread::sleep(Duration::from_secs(2));
+            });
+            let rt = runtime().unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            let (_conn, wire) = rt.block_on(Conn::open_watched(&ep, deadline)).unwrap();
+            wait_for(|| !wire.unanswered_now());
+            assert!(wire.answered_at().is_none());
+            assert!(!wire.unanswered_now());
+            // A server that closes without a word.
+            let ep = server(drop);
+            let (_conn, wire) = rt.block_on(Conn::open_watched(&ep, deadline)).unwrap();
+            wait_for(|| !wire.unanswered_now());
+            assert!(wire.answered_at().is_none());
+        }
+
+        #[test]
+        fn https_endpoints_are_refused() {
+            let ep = Endpoint::https("127.0.0.1:9".parse().unwrap(), crate::http::Tls::insecure());
+            let rt = runtime().unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+            let err = rt
+                .block_on(Conn::open_watched(&ep, deadline))
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains("plain HTTP only"), "{err}");
+        }
+    }
 }
 
 async fn handshake<S>(io: S) -> Result<http1::SendRequest<Full<Bytes>>, HttpError>
