@@ -390,9 +390,12 @@ pub fn check(d: &DrainFacts, stop: Option<&StopReport>, c: CheckBuilder) -> Chec
         span(held.iter().filter_map(|r| r.sent_ms).map(|t| -t)),
     );
     if cut == 0 && exit.is_none() {
-        let ms_exit = stop.and_then(|s| s.main_exit_ms).unwrap_or(0);
+        let exited = match stop.and_then(|s| s.main_exit_ms) {
+            Some(ms) => format!("{ms} ms after SIGTERM"),
+            None => "within the grace period".to_string(),
+        };
         return c.pass(format!(
-            "{seen}: all completed, {} after it; exited 0 {ms_exit} ms after SIGTERM",
+            "{seen}: all completed, {} after it; exited 0 {exited}",
             span(held.iter().map(|r| r.ended_ms)),
         ));
     }
