@@ -598,8 +598,9 @@ mod watch {
 
     /// When a watched connection's bytes crossed its socket, and whether an answer is waiting in
     /// it: what the drain (`goready probe --drain`) needs to prove that a request was on the wire
-    /// and not yet answered at the instant SIGTERM went out. Times are those of the write and
-    /// read calls on the socket, on this side.
+    /// and not yet answered at the instant SIGTERM went out. Times are taken just after a write
+    /// or read call on the socket returns: never before the bytes moved, possibly a little
+    /// after (a busy thread), which is why "unanswered" rests on a peek at the socket itself.
     #[derive(Debug)]
     pub struct Wire {
         base: Instant,
