@@ -52,8 +52,15 @@ const MAX_HOLD: Duration = Duration::from_secs(1);
 /// their threads starting).
 const WRITE_WITHIN: Duration = Duration::from_secs(2);
 
+/// What a drain request may take beyond the grace period, the wait before SIGTERM and its
+/// writing, before it is cut.
+const REQUEST_MARGIN: Duration = Duration::from_secs(5);
+
 /// The most a drain adds to a stop beyond the grace period, for the probe's time bound.
-pub const EXTRA_TIME: Duration = Duration::from_secs(5 + 2 + 1 + 5);
+pub const EXTRA_TIME: Duration = PROBE_LIMIT
+    .saturating_add(WRITE_WITHIN)
+    .saturating_add(MAX_HOLD)
+    .saturating_add(REQUEST_MARGIN);
 
 /// One drain request: when its bytes crossed the socket, relative to SIGTERM, and how it
 /// ended.
@@ -219,7 +226,7 @@ pub fn stop_draining(
     }
     let hold = Duration::from_secs_f64(fastest / 3e3).min(MAX_HOLD);
     // Every request may take the whole grace period plus its own time; then it is cut.
-    let limit = grace + WRITE_WITHIN + hold + Duration::from_secs(5);
+    let limit = grace + WRITE_WITHIN + hold + REQUEST_MARGIN;
     let flights: Vec<InFlight> = (0..n)
         .map(|_| InFlight::open(main, &plan.spec, limit))
         .collect();
