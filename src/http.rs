@@ -773,6 +773,280 @@ impl Conn {
     }
 }
 
+pub use watch::Wire;
+
+/// Connections whose socket the drain can look at (see [`Wire`]).
+mod watch {
+    use std::io;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::task::{Context, Poll};
+    use std::time::{Duration, Instant};
+
+    use super::{Conn, Endpoint, HttpError, handshake};
+
+    /// When a watched connection's bytes crossed its socket, and whether an answer is waiting in
+    /// it: what the drain (`goready probe --drain`) needs to prove that a request was on the wire
+    /// and not yet answered at the instant SIGTERM went out. Times are taken just after a write
+    /// or read call on the socket returns: never before the bytes moved, possibly a little
+    /// after (a busy thread), which is why "unanswered" rests on a peek at the socket itself.
+    #[derive(Debug)]
+    pub struct Wire {
+        base: Instant,
+        /// Nanoseconds after `base`, plus one, of the last write (0: none yet).
+        written: AtomicU64,
+        /// Nanoseconds after `base`, plus one, of the first read that returned bytes (0: none).
+        answered: AtomicU64,
+        /// A second descriptor of the same socket, only ever peeked at.
+        peek: std::net::TcpStream,
+    }
+
+    impl Wire {
+        fn mark(&self, slot: &AtomicU64, first_only: bool) {
+            let ns = u64::try_from(self.base.elapsed().as_nanos())
+                .unwrap_or(u64::MAX - 1)
+                .saturating_add(1);
+            if first_only {
+                let _ = slot.compare_exchange(0, ns, Ordering::AcqRel, Ordering::Acquire);
+            } else {
+                slot.store(ns, Ordering::Release);
+            }
+        }
+
+        fn at(&self, slot: &AtomicU64) -> Option<Instant> {
+            match slot.load(Ordering::Acquire) {
+                0 => None,
+                ns => Some(self.base + Duration::from_nanos(ns - 1)),
+            }
+        }
+
+        /// When the last write on the socket completed: for a request without a body, when the
+        /// whole request had been handed to the kernel.
+        pub fn written_at(&self) -> Option<Instant> {
+            self.at(&self.written)
+        }
+
+        /// When the first bytes of an answer were read.
+        pub fn answered_at(&self) -> Option<Instant> {
+            self.at(&self.answered)
+        }
+
+        /// True when, right now, no byte of an answer has been read nor is waiting to be read and
+        /// the peer has not closed: a non-blocking `MSG_PEEK`, which leaves any bytes to hyper.
+        /// On loopback the peer's write lands in this socket's queue within its own system call,
+        /// so an empty queue means the service had not answered yet.
+        pub fn unanswered_now(&self) -> bool {
+            if self.answered_at().is_some() {
+                return false;
+            }
+            let mut byte = [0u8; 1];
+            matches!(self.peek.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        }
+    }
+
+    /// The socket under a watched connection: reads and writes pass through, their instants are
+    /// kept in the [`Wire`].
+    struct Watched {
+        tcp: tokio::net::TcpStream,
+        wire: Arc<Wire>,
+    }
+
+    impl tokio::io::AsyncRead for Watched {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            let polled = Pin::new(&mut self.tcp).poll_read(cx, buf);
+            if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+                self.wire.mark(&self.wire.answered, true);
+            }
+            polled
+        }
+    }
+
+    impl tokio::io::AsyncWrite for Watched {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            data: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let polled = Pin::new(&mut self.tcp).poll_write(cx, data);
+            if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+                self.wire.mark(&self.wire.written, false);
+            }
+            polled
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let polled = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+            if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+                self.wire.mark(&self.wire.written, false);
+            }
+            polled
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.tcp.is_write_vectored()
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.tcp).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.tcp).poll_shutdown(cx)
+        }
+    }
+
+    impl Conn {
+        /// Connects over plain HTTP before `deadline`, keeping the instants of the connection's
+        /// reads and writes in the returned [`Wire`] (for a probe that must prove when a request
+        /// was in flight). `https` endpoints are refused: their handshake bytes would blur the
+        /// instants.
+        pub async fn open_watched(
+            ep: &Endpoint,
+            deadline: tokio::time::Instant,
+        ) -> Result<(Conn, Arc<Wire>), HttpError> {
+            if ep.tls.is_some() {
+                return Err(HttpError::Tls(
+                    "a watched connection speaks plain HTTP only".into(),
+                ));
+            }
+            let connect = async {
+                let tcp = tokio::net::TcpStream::connect(ep.addr)
+                    .await
+                    .map_err(HttpError::Connect)?;
+                let _ = tcp.set_nodelay(true);
+                let std_tcp = tcp.into_std().map_err(HttpError::Io)?;
+                let peek = std_tcp.try_clone().map_err(HttpError::Io)?;
+                // Shared by both descriptors (tokio's own socket is non-blocking too).
+                peek.set_nonblocking(true).map_err(HttpError::Io)?;
+                let tcp = tokio::net::TcpStream::from_std(std_tcp).map_err(HttpError::Io)?;
+                let wire = Arc::new(Wire {
+                    base: Instant::now(),
+                    written: AtomicU64::new(0),
+                    answered: AtomicU64::new(0),
+                    peek,
+                });
+                let sender = handshake(Watched {
+                    tcp,
+                    wire: wire.clone(),
+                })
+                .await?;
+                Ok((
+                    Conn {
+                        sender,
+                        host: ep.host.clone(),
+                    },
+                    wire,
+                ))
+            };
+            match tokio::time::timeout_at(deadline, connect).await {
+                Ok(r) => r,
+                Err(_) => Err(HttpError::Timeout),
+            }
+        }
+    }
+    #[cfg(test)]
+    mod tests {
+        use std::io::{Read, Write};
+        use std::net::TcpListener;
+        use std::sync::mpsc;
+
+        use super::*;
+        use crate::http::{Request, runtime};
+
+        /// A server on 127.0.0.1 that does `serve` with its first connection.
+        fn server(serve: impl FnOnce(std::net::TcpStream) + Send + 'static) -> Endpoint {
+            let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = ln.local_addr().unwrap();
+            std::thread::spawn(move || {
+                if let Ok((s, _)) = ln.accept() {
+                    serve(s);
+                }
+            });
+            Endpoint::at(addr)
+        }
+
+        fn wait_for(what: impl Fn() -> bool) {
+            let until = Instant::now() + Duration::from_secs(5);
+            while !what() {
+                assert!(Instant::now() < until, "waited 5 s in vain");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+
+        #[test]
+        fn a_request_written_and_not_yet_answered_is_seen_so_then_answered() {
+            let (reply, go) = mpsc::channel::<()>();
+            let ep = server(move |mut s| {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = go.recv();
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+            });
+            let rt = runtime().unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            let (mut conn, wire) = rt.block_on(Conn::open_watched(&ep, deadline)).unwrap();
+            assert!(wire.written_at().is_none() && wire.unanswered_now());
+            let client = std::thread::spawn(move || {
+                let req = Request::get("/slow", Duration::from_secs(5));
+                rt.block_on(conn.exchange(&req, deadline)).map(|r| r.status)
+            });
+            wait_for(|| wire.written_at().is_some());
+            // The server has the request and holds its answer.
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(wire.unanswered_now());
+            assert!(wire.answered_at().is_none());
+            reply.send(()).unwrap();
+            assert_eq!(client.join().unwrap().unwrap(), 200);
+            let (sent, answered) = (wire.written_at().unwrap(), wire.answered_at().unwrap());
+            assert!(answered >= sent);
+            assert!(!wire.unanswered_now());
+        }
+
+        #[test]
+        fn an_answer_waiting_unread_or_a_close_is_not_unanswered() {
+            // Bytes the client has not read yet (nothing drives its connection) are seen by
+            // the peek, and left where they are.
+            let ep = server(|mut s| {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                std::thread::sleep(Duration::from_secs(2));
+            });
+            let rt = runtime().unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            let (_conn, wire) = rt.block_on(Conn::open_watched(&ep, deadline)).unwrap();
+            wait_for(|| !wire.unanswered_now());
+            assert!(wire.answered_at().is_none());
+            assert!(!wire.unanswered_now());
+            // A server that closes without a word.
+            let ep = server(drop);
+            let (_conn, wire) = rt.block_on(Conn::open_watched(&ep, deadline)).unwrap();
+            wait_for(|| !wire.unanswered_now());
+            assert!(wire.answered_at().is_none());
+        }
+
+        #[test]
+        fn https_endpoints_are_refused() {
+            let ep = Endpoint::https("127.0.0.1:9".parse().unwrap(), crate::http::Tls::insecure());
+            let rt = runtime().unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+            let err = rt
+                .block_on(Conn::open_watched(&ep, deadline))
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains("plain HTTP only"), "{err}");
+        }
+    }
+}
+
 async fn handshake<S>(io: S) -> Result<http1::SendRequest<Full<Bytes>>, HttpError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,

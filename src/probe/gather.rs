@@ -288,7 +288,7 @@ fn time_bound(opts: &ProbeOptions) -> Duration {
         }
     }
     if opts.drain.is_some() {
-        bound += Duration::from_secs(6);
+        bound += drain::EXTRA_TIME;
     }
     bound
 }
@@ -543,8 +543,11 @@ fn run_bounded(
     match &opts.drain {
         Some(plan) if facts.died.is_none() && facts.load_skipped.is_none() => {
             say.info(format!(
-                "stopping with {} × {} {} in flight",
-                plan.requests, plan.spec.method, plan.spec.target
+                "timing SIGTERM by {} probes of {} {}, then stopping with {} of them sent",
+                drain::PROBES,
+                plan.spec.method,
+                plan.spec.target,
+                plan.requests
             ));
             let (stop, drained) = drain::stop_draining(&mut svc, &main, plan, opts.grace);
             facts.stop = Some(stop);

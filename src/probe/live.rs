@@ -3,11 +3,12 @@
 //! layer (`http`, `pprof`) by its public functions — so a change of that layer touches this
 //! file only. The load itself is `load::run`, called directly.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::endpoints::{self, Class, Expect, MemStats};
 use super::load::LoadSpec;
-use crate::http::{self, Conn, Endpoint, HttpError, Request};
+use crate::http::{self, Conn, Endpoint, HttpError, Request, Wire};
 
 /// A pprof mount and the credentials to reach it.
 #[derive(Debug, Clone, Copy)]
@@ -143,12 +144,14 @@ pub enum Outcome {
     Cut(&'static str, String),
 }
 
-/// A request sent on its own connection and left in flight: [`InFlight::finish`] waits for
-/// its answer.
+/// A request sent on its own watched connection and left in flight: [`InFlight::finish`]
+/// waits for its answer, and [`InFlight::wire`] tells meanwhile whether it is on the wire and
+/// still unanswered.
 pub struct InFlight {
     /// The connection and its own runtime: its driver task lives there, so the connection
     /// is made now and used later, from the thread that finishes the request.
     conn: Result<(tokio::runtime::Runtime, Conn), HttpError>,
+    wire: Option<Arc<Wire>>,
     method: String,
     target: String,
     deadline: Instant,
@@ -159,21 +162,32 @@ impl InFlight {
     /// own, so that every request is in flight at once).
     pub fn open(main: &Endpoint, spec: &LoadSpec, limit: Duration) -> InFlight {
         let deadline = Instant::now() + limit;
-        let conn = http::runtime().map_err(HttpError::Io).and_then(|rt| {
+        let opened = http::runtime().map_err(HttpError::Io).and_then(|rt| {
             let connect_by = tokio::time::Instant::now() + Duration::from_secs(5);
-            let conn = rt.block_on(Conn::open(main, connect_by))?;
-            Ok((rt, conn))
+            let (conn, wire) = rt.block_on(Conn::open_watched(main, connect_by))?;
+            Ok((rt, conn, wire))
         });
+        let (conn, wire) = match opened {
+            Ok((rt, conn, wire)) => (Ok((rt, conn)), Some(wire)),
+            Err(e) => (Err(e), None),
+        };
         InFlight {
             conn,
+            wire,
             method: spec.method.clone(),
             target: spec.target.clone(),
             deadline,
         }
     }
 
-    /// Sends the request and reads its answer (or what cut it off).
-    pub fn finish(self) -> Outcome {
+    /// The instants of the connection's bytes (none when it could not connect).
+    pub fn wire(&self) -> Option<Arc<Wire>> {
+        self.wire.clone()
+    }
+
+    /// Sends the request and reads its answer (or what cut it off); returns it with the
+    /// instant it was known.
+    pub fn finish(self) -> (Outcome, Instant) {
         let req = Request {
             method: &self.method,
             target: &self.target,
@@ -186,7 +200,8 @@ impl InFlight {
         let result = self
             .conn
             .and_then(|(rt, mut conn)| rt.block_on(async { conn.exchange(&req, deadline).await }));
-        match result {
+        let ended = Instant::now();
+        let outcome = match result {
             Ok(r) => Outcome::Status(r.status),
             Err(e) => {
                 let kind = match &e {
@@ -201,6 +216,7 @@ impl InFlight {
                 };
                 Outcome::Cut(kind, e.to_string())
             }
-        }
+        };
+        (outcome, ended)
     }
 }

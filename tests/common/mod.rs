@@ -375,6 +375,7 @@ pub fn service_specs() -> Vec<Spec> {
         svc("svc-runtime", "tests/fixtures/svc/runtime"),
         svc("svc-tlspprof", "tests/fixtures/svc/tlspprof"),
         svc("svc-slowtail", "tests/fixtures/svc/slowtail"),
+        svc("svc-drain", "tests/fixtures/svc/drain"),
     ]
 }
 
