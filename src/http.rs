@@ -944,6 +944,8 @@ mod watch {
                     Conn {
                         sender,
                         host: ep.host.clone(),
+                        // Watched connections are plain HTTP only (https is refused above).
+                        trust: None,
                     },
                     wire,
                 ))
