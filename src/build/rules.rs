@@ -431,7 +431,7 @@ mod tests {
         assert!(!extld_static(None));
     }
 
-    // A pass needs its evidence (ARCHITECTURE.md).
+    // A pass needs its evidence (docs/checks.md).
 
     fn built(size: u64) -> TargetBuild {
         TargetBuild {

@@ -563,7 +563,7 @@ mod tests {
         );
     }
 
-    // A pass needs its evidence (ARCHITECTURE.md): a variable go env did not report, or a
+    // A pass needs its evidence (docs/checks.md): a variable go env did not report, or a
     // go command that did not run, is not a pass.
 
     /// `facts` without `key` in go env's report.

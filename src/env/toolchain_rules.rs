@@ -816,7 +816,7 @@ pub(super) mod tests {
         );
     }
 
-    // A pass needs its evidence (ARCHITECTURE.md).
+    // A pass needs its evidence (docs/checks.md).
 
     #[test]
     fn goroot_provenance_pass_needs_a_release_layout() {

@@ -727,7 +727,7 @@ mod tests {
         assert_eq!(seconds_to_ms(Some(0.0125)), 13);
     }
 
-    // A pass needs its evidence (ARCHITECTURE.md): only go test's own `pass` event for the
+    // A pass needs its evidence (docs/checks.md): only go test's own `pass` event for the
     // test makes one; a test that ran without an outcome, a package without tests, a failed
     // build never pass.
     #[test]

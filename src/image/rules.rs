@@ -424,7 +424,7 @@ fn pprof_port(j: &Judged) -> Check {
 
 #[cfg(test)]
 mod tests {
-    //! A pass needs its evidence (ARCHITECTURE.md): each rule fed facts that lack what it
+    //! A pass needs its evidence (docs/checks.md): each rule fed facts that lack what it
     //! judges is not a pass; a pass names what was found.
     use super::*;
     use crate::image::data::{Linked, Program};

@@ -256,7 +256,7 @@ fn vcs_rule(f: &BinaryFacts, check: crate::model::CheckBuilder) -> Check {
 
 #[cfg(test)]
 mod tests {
-    //! A pass needs its evidence (ARCHITECTURE.md): each rule fed facts that lack what it
+    //! A pass needs its evidence (docs/checks.md): each rule fed facts that lack what it
     //! judges is not a pass, and a pass says what was read.
     use super::*;
     use crate::inspect::facts::{BuildInfo, Module, PclntabFacts, VersionEvidence};
@@ -408,6 +408,17 @@ mod tests {
         let c = check(&found, "binary.version");
         assert_eq!(c.status, Status::Pass);
         assert!(c.message.contains("symbol main.Version"), "{}", c.message);
+    }
+
+    #[test]
+    fn readable_pass_needs_parsed_bytes() {
+        let err = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        assert_eq!(unreadable("svc", &err).status, Status::Error);
+        let bad = InspectError::NotObject("a text file".into());
+        assert_eq!(unparsable("svc", &bad).status, Status::Error);
+        let c = check(&go_binary(), "binary.readable");
+        assert_eq!(c.status, Status::Pass);
+        assert_eq!(c.message, "elf linux/amd64 binary, 4.0 MiB");
     }
 
     #[test]

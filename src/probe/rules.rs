@@ -864,8 +864,8 @@ mod tests {
         }
     }
 
-    // A pass needs its evidence (ARCHITECTURE.md, "A pass needs its evidence"): each rule
-    // fed absent or empty evidence is not a pass; fed evidence, its pass shows the numbers.
+    // A pass needs its evidence (docs/checks.md): each rule fed absent or empty evidence is
+    // not a pass; fed evidence, its pass shows the numbers.
 
     fn load_stats(requested: u64, ok: u64) -> super::super::load::LoadStats {
         super::super::load::LoadStats {
