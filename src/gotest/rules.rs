@@ -148,8 +148,8 @@ pub fn package_checks(pkg: &PackageRun, loc: &Locator) -> Vec<Check> {
         checks.push(match t.outcome {
             // go test's own `pass` event is the evidence; its time only when it gave one.
             Some(Outcome::Pass) => check.pass(match t.elapsed.filter(|s| s.is_finite()) {
-                Some(_) => format!("go test reported pass ({})", seconds(t.elapsed)),
-                None => "go test reported pass".to_string(),
+                Some(_) => format!("passed ({})", seconds(t.elapsed)),
+                None => "passed".to_string(),
             }),
             Some(Outcome::Skip) => {
                 let reason = located
@@ -755,12 +755,12 @@ mod tests {
         ]);
         assert_eq!(passed.len(), 1, "{passed:#?}");
         assert_eq!(passed[0].status, Status::Pass);
-        assert_eq!(passed[0].message, "go test reported pass (0.25s)");
+        assert_eq!(passed[0].message, "passed (0.25s)");
         let untimed = run(&[
             r##"{"Action":"run","Package":"p","Test":"TestA"}"##,
             r##"{"Action":"pass","Package":"p","Test":"TestA"}"##,
             r##"{"Action":"pass","Package":"p"}"##,
         ]);
-        assert_eq!(untimed[0].message, "go test reported pass");
+        assert_eq!(untimed[0].message, "passed");
     }
 }

@@ -576,11 +576,14 @@ fn pprof_exposed(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
             f.sockets.len()
         ));
     }
+    // What was asked and answered first, then the verdict (findings quote the last part
+    // when this check settles binary.pprof_linked).
     c.pass(format!(
-        "{}; each listening socket asked for {} without credentials: {}",
-        parts.join("; "),
+        "asked each of the {} listening socket(s) for {} without credentials ({}): {}",
+        f.sockets.len(),
         endpoints::DEFAULT_PREFIX,
-        asked.join("; ")
+        asked.join("; "),
+        parts.join("; ")
     ))
 }
 
@@ -979,6 +982,26 @@ mod tests {
             "{}",
             c.message
         );
+    }
+
+    /// The exposure check settles `binary.pprof_linked` as proof: an exposure that was never
+    /// observed must not turn a linked pprof into a pass.
+    #[test]
+    fn an_unobserved_exposure_does_not_settle_pprof_linked() {
+        let linked = Check::of(&ids::BINARY_PPROF_LINKED)
+            .target("dist/svc")
+            .fail("net/http/pprof is compiled in");
+        let checks = evaluate(&ready_facts(), &RuleOptions::default());
+        let exposed = find(&checks, "runtime.pprof_exposed").clone();
+        let mut report = crate::model::Report::new(vec![linked, exposed]);
+        crate::model::findings::judge(&mut report, ids::find, None, false);
+        assert_eq!(
+            report.checks[0].status,
+            Status::Fail,
+            "{:?}",
+            report.checks[0]
+        );
+        assert_eq!(report.checks[0].settled_by, None);
     }
 
     #[test]
