@@ -211,6 +211,26 @@ mod tests {
         }
     }
 
+    /// docs/checks.md's "A pass needs its evidence" table has a row for every rule, and no
+    /// row for a rule that does not exist.
+    #[test]
+    fn every_rule_is_in_the_pass_evidence_table() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md"))
+            .expect("docs/checks.md exists");
+        let start = docs
+            .find("## A pass needs its evidence")
+            .expect("docs/checks.md has the section");
+        let section = &docs[start..];
+        let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
+        let rows: Vec<&str> = section[..end]
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once('`').map(|(id, _)| id))
+            .collect();
+        let ids: Vec<&str> = all().map(|r| r.id).collect();
+        assert_eq!(rows, ids, "the table lists the rules in registry order");
+    }
+
     #[test]
     fn every_rule_is_documented_in_checks_md() {
         let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md"))

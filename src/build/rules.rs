@@ -94,6 +94,17 @@ pub fn compile(o: &TargetBuild, opts: &RuleOptions) -> Check {
         .duration_ms(o.build_ms);
     let secs = o.build_ms as f64 / 1000.0;
     match &o.compile {
+        // go build said it succeeded, but nothing is there: no evidence of a build.
+        Compile::Built { size: 0 } => at
+            .data(CompileData {
+                command: o.command.clone(),
+                output: Some(o.output.clone()),
+                ..CompileData::default()
+            })
+            .error(format!(
+                "go build exited 0 but {} is missing or empty",
+                o.output
+            )),
         Compile::Built { size } => at
             .data(CompileData {
                 command: o.command.clone(),
@@ -224,10 +235,16 @@ fn static_flags(o: &TargetBuild, opts: &RuleOptions) -> Check {
         }
     }
     if !t.cgo {
-        return at.pass("CGO_ENABLED=0: Go's own linker builds it without the C library");
+        return at.pass(
+            "set up to link statically: CGO_ENABLED=0, so Go's own linker builds it without the C \
+             library (binary.static checks the file)",
+        );
     }
     if extld_static(opts.ldflags.as_deref()) {
-        at.pass("CGO_ENABLED=1 with -extldflags -static: the external linker links libc in")
+        at.pass(
+            "set up to link statically: CGO_ENABLED=1 with -extldflags -static, so the external \
+             linker links libc in (binary.static checks the file)",
+        )
     } else {
         at.fail(
             "CGO_ENABLED=1 without static linking flags: whenever a cgo package (net, os/user, \
@@ -327,7 +344,7 @@ fn reproducible(o: &TargetBuild) -> Check {
             let at = at.data(data);
             if comparison.identical {
                 return at.pass(format!(
-                    "rebuilt with an empty build cache: byte-identical ({})",
+                    "rebuilt with an empty build cache: byte-identical ({} both times)",
                     human::bytes(comparison.sizes.0)
                 ));
             }
@@ -412,5 +429,107 @@ mod tests {
         assert!(!extld_static(Some("-s -w")));
         assert!(!extld_static(Some("-extldflags -lm")));
         assert!(!extld_static(None));
+    }
+
+    // A pass needs its evidence (docs/checks.md).
+
+    fn built(size: u64) -> TargetBuild {
+        TargetBuild {
+            target: Target::new("linux", "amd64", false),
+            output: "dist/svc-linux-amd64".into(),
+            command: "go build -o dist/svc-linux-amd64 .".into(),
+            build_ms: 1500,
+            compile: Compile::Built { size },
+            version_run: None,
+            rebuild: None,
+        }
+    }
+
+    fn opts() -> RuleOptions {
+        RuleOptions {
+            version: Some("v1.2.3".into()),
+            require_static: true,
+            reproducible: true,
+            host: ("linux".into(), "amd64".into()),
+            ..RuleOptions::default()
+        }
+    }
+
+    fn find(checks: &[Check], id: &str) -> Check {
+        checks.iter().find(|c| c.id == id).cloned().unwrap()
+    }
+
+    #[test]
+    fn compile_pass_needs_an_output_file() {
+        let empty = compile(&built(0), &opts());
+        assert_eq!(
+            empty.status,
+            crate::model::Status::Error,
+            "{}",
+            empty.message
+        );
+        let ok = compile(&built(3 << 20), &opts());
+        assert_eq!(ok.status, crate::model::Status::Pass);
+        assert!(
+            ok.message
+                .contains("built dist/svc-linux-amd64 (3.0 MiB) in 1.5s"),
+            "{}",
+            ok.message
+        );
+    }
+
+    #[test]
+    fn version_and_reproducible_passes_need_their_runs() {
+        use crate::model::Status;
+        let checks = evaluate(&built(3 << 20), &opts());
+        assert_ne!(find(&checks, "build.version").status, Status::Pass);
+        assert_ne!(find(&checks, "build.reproducible").status, Status::Pass);
+        let mut ran = built(3 << 20);
+        ran.version_run = Some(VersionRun {
+            command: "dist/svc-linux-amd64 --version".into(),
+            exit_code: Some(0),
+            timed_out: false,
+            output: "svc v1.2.3\n".into(),
+            spawn_error: None,
+        });
+        let c = find(&evaluate(&ran, &opts()), "build.version");
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(
+            c.message.contains("printed \"svc v1.2.3\""),
+            "{}",
+            c.message
+        );
+        // A failed build has nothing to run or rebuild (build.static judges the flags, which
+        // exist whether or not the build ran).
+        let mut failed = built(0);
+        failed.compile = Compile::NotRun("no go".into());
+        let checks = evaluate(&failed, &opts());
+        assert!(
+            checks
+                .iter()
+                .all(|c| c.id == "build.static" || c.status != Status::Pass),
+            "{checks:?}"
+        );
+    }
+
+    #[test]
+    fn static_pass_says_it_judges_the_setup() {
+        use crate::model::Status;
+        let c = find(&evaluate(&built(3 << 20), &opts()), "build.static");
+        assert_eq!(c.status, Status::Pass);
+        assert!(
+            c.message
+                .contains("set up to link statically: CGO_ENABLED=0")
+        );
+        let mut darwin = built(3 << 20);
+        darwin.target = Target::new("darwin", "arm64", false);
+        let c = find(&evaluate(&darwin, &opts()), "build.static");
+        assert_eq!(c.status, Status::Skip);
+    }
+
+    #[test]
+    fn sbom_pass_needs_a_written_file() {
+        let c = sbom("linux/amd64 cgo=0", Err(anyhow::anyhow!("disk full")), 3);
+        assert_eq!(c.status, crate::model::Status::Error);
     }
 }

@@ -152,6 +152,16 @@ pub struct EnvFacts {
 }
 
 impl EnvFacts {
+    /// A `go env` value as go env reported it; `None` when it did not (or failed): a rule
+    /// that needs the value then has no evidence.
+    pub fn reported(&self, key: &str) -> Option<&str> {
+        self.go_env
+            .as_ref()
+            .ok()
+            .and_then(|m| m.get(key))
+            .map(String::as_str)
+    }
+
     /// A `go env` value; empty when unset or when go env failed.
     pub fn var(&self, key: &str) -> &str {
         self.go_env

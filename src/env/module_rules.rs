@@ -38,6 +38,18 @@ fn is_public(url: &str) -> bool {
     PUBLIC_PROXIES.contains(&host(url))
 }
 
+/// Why a rule that reads `keys` has no evidence: go env did not report some of them. An
+/// unreported variable reads as "", which would otherwise look like an unset one.
+fn unreported(facts: &EnvFacts, keys: &[&str]) -> Option<String> {
+    let missing: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| facts.reported(k).is_none())
+        .collect();
+    (!missing.is_empty())
+        .then(|| format!("not evaluated: go env reported no {}", missing.join(", ")))
+}
+
 /// `env.goproxy`: modules come through a proxy over HTTPS.
 pub fn goproxy(facts: &EnvFacts) -> Check {
     let v = facts.var("GOPROXY");
@@ -46,6 +58,9 @@ pub fn goproxy(facts: &EnvFacts) -> Check {
         goproxy: v.to_string(),
         vendored: facts.vendored,
     });
+    if let Some(why) = unreported(facts, &["GOPROXY"]) {
+        return rule.skip(why);
+    }
     if entries.is_empty() || entries == ["off"] {
         return if facts.vendored {
             rule.pass(format!(
@@ -105,6 +120,14 @@ pub fn gosumdb(facts: &EnvFacts) -> Check {
         goflags: goflags.to_string(),
         legacy: facts.legacy_vars.clone(),
     });
+    if sumdb != "off"
+        && let Some(why) = unreported(
+            facts,
+            &["GOSUMDB", "GONOSUMDB", "GOPRIVATE", "GOINSECURE", "GOFLAGS"],
+        )
+    {
+        return rule.skip(why);
+    }
     if sumdb == "off" {
         return rule.fail(
             "GOSUMDB=off: new module versions are trusted on first download, with nothing to \
@@ -142,7 +165,10 @@ pub fn gosumdb(facts: &EnvFacts) -> Check {
         ));
     }
     if flagged.is_empty() {
-        rule.pass(format!("GOSUMDB={sumdb} checks every public module"))
+        rule.pass(format!(
+            "GOSUMDB={sumdb} checks every public module: GONOSUMDB={nosumdb:?} adds nothing \
+             beyond GOPRIVATE={private:?}, GOINSECURE is empty, GOFLAGS has no -insecure"
+        ))
     } else {
         rule.severity(Severity::Warning)
             .fail(format!("GOSUMDB={sumdb}, but {}", flagged.join("; ")))
@@ -225,6 +251,9 @@ pub fn goprivate(facts: &EnvFacts, private: &[String]) -> Check {
             "no --private PATTERN given: goready cannot tell which module paths are private",
         );
     }
+    if let Some(why) = unreported(facts, &["GOPROXY", "GOSUMDB", "GONOPROXY", "GONOSUMDB"]) {
+        return rule.skip(why);
+    }
     let public: Vec<&str> = proxy_entries(proxy)
         .into_iter()
         .filter(|e| is_public(e))
@@ -271,6 +300,9 @@ pub fn goflags(facts: &EnvFacts) -> Check {
     let rule = Check::of(&ids::ENV_GOFLAGS).data(GoflagsData {
         goflags: v.to_string(),
     });
+    if let Some(why) = unreported(facts, &["GOFLAGS"]) {
+        return rule.skip(why);
+    }
     let mut found: Vec<(Severity, String)> = Vec::new();
     for f in v.split_whitespace() {
         let bare = f.trim_start_matches('-');
@@ -302,7 +334,7 @@ pub fn goflags(facts: &EnvFacts) -> Check {
     }
     if found.is_empty() {
         return rule.pass(if v.is_empty() {
-            "GOFLAGS is empty".to_string()
+            "go env reports GOFLAGS empty".to_string()
         } else {
             format!("GOFLAGS={v}: nothing that weakens CI")
         });
@@ -431,15 +463,28 @@ pub fn go_sum(facts: &EnvFacts) -> Check {
     if !errors.is_empty() {
         return loc(rule).error(errors.join("\n"));
     }
+    // The pass quotes Go's own verdict: without a `go mod verify` run there is none.
+    let Some(verify) = &m.verify else {
+        return loc(rule).skip("not evaluated: `go mod verify` was not run");
+    };
     let sum = match m.go_sum_lines {
         Some(n) => format!("go.sum has {}", plural(n as i64, "line")),
         None => "no go.sum needed (no downloaded dependencies)".to_string(),
     };
-    let tidy = match &m.tidy_skipped {
-        Some(why) => format!("; {why}"),
-        None => "; go mod tidy -diff: tidy".to_string(),
+    let tidy = match (&m.tidy, &m.tidy_skipped) {
+        (_, Some(why)) => format!("; {why}"),
+        (Some(t), None) => format!("; `{}` changed nothing", t.command),
+        (None, None) => "; tidiness not checked (`go mod tidy -diff` was not run)".to_string(),
     };
-    loc(rule).pass(format!("{sum}; go mod verify: all modules verified{tidy}"))
+    let verified = verify
+        .stdout
+        .lines()
+        .chain(verify.stderr.lines())
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("exit 0")
+        .trim()
+        .to_string();
+    loc(rule).pass(format!("{sum}; `{}`: {verified}{tidy}", verify.command))
 }
 
 #[cfg(test)]
@@ -515,6 +560,113 @@ mod tests {
         assert_eq!(
             goflags(&facts(&[("GOFLAGS", "-trimpath")])).status,
             Status::Pass
+        );
+    }
+
+    // A pass needs its evidence (docs/checks.md): a variable go env did not report, or a
+    // go command that did not run, is not a pass.
+
+    /// `facts` without `key` in go env's report.
+    fn without(key: &str) -> EnvFacts {
+        let mut f = facts(&[]);
+        if let Ok(env) = &mut f.go_env {
+            env.remove(key);
+        }
+        f
+    }
+
+    #[test]
+    fn module_env_passes_need_go_env_to_report_their_variables() {
+        assert_eq!(goproxy(&without("GOPROXY")).status, Status::Skip);
+        let mut vendored = without("GOPROXY");
+        vendored.vendored = true;
+        assert_eq!(goproxy(&vendored).status, Status::Skip);
+        for key in ["GOSUMDB", "GONOSUMDB", "GOINSECURE", "GOFLAGS", "GOPRIVATE"] {
+            let c = gosumdb(&without(key));
+            assert_eq!(c.status, Status::Skip, "{key}: {}", c.message);
+            assert!(c.message.contains(key), "{}", c.message);
+        }
+        let private = vec!["example.com/acme".to_string()];
+        for key in ["GOPROXY", "GOSUMDB", "GONOPROXY", "GONOSUMDB"] {
+            assert_eq!(
+                goprivate(&without(key), &private).status,
+                Status::Skip,
+                "{key}"
+            );
+        }
+        assert_eq!(goflags(&without("GOFLAGS")).status, Status::Skip);
+        let empty = goflags(&facts(&[]));
+        assert_eq!(empty.status, Status::Pass);
+        assert!(
+            empty.message.contains("reports GOFLAGS empty"),
+            "{}",
+            empty.message
+        );
+        let c = gosumdb(&facts(&[]));
+        assert!(
+            c.message.contains("GOSUMDB=sum.golang.org")
+                && c.message.contains("GOINSECURE is empty"),
+            "{}",
+            c.message
+        );
+        let c = goproxy(&facts(&[]));
+        assert!(
+            c.message.contains("https://proxy.golang.org,direct"),
+            "{}",
+            c.message
+        );
+    }
+
+    fn ran(command: &str, stdout: &str) -> crate::env::facts::CommandResult {
+        crate::env::facts::CommandResult {
+            command: command.into(),
+            exit_code: Some(0),
+            timed_out: false,
+            stdout: stdout.into(),
+            stderr: String::new(),
+        }
+    }
+
+    fn module(verify: Option<&str>, tidy: bool) -> EnvFacts {
+        let mut f = facts(&[]);
+        f.module = Some(ModuleFacts {
+            root: ".".into(),
+            gomod_display: "go.mod".into(),
+            gomod: Ok(crate::env::gomod::GoMod::parse(
+                "module example.com/svc\n\ngo 1.26\n\nrequire golang.org/x/text v0.3.0\n",
+            )),
+            go_sum_lines: Some(2),
+            gosum_display: "go.sum".into(),
+            workspace: None,
+            verify: verify.map(|out| ran("go mod verify", out)),
+            tidy: tidy.then(|| ran("go mod tidy -diff", "")),
+            skipped: None,
+            tidy_skipped: None,
+        });
+        f
+    }
+
+    #[test]
+    fn go_sum_pass_needs_go_mod_verify_to_have_run() {
+        let c = go_sum(&facts(&[]));
+        assert_eq!(c.status, Status::Skip, "no module: {}", c.message);
+        let c = go_sum(&module(None, true));
+        assert_eq!(c.status, Status::Skip, "{}", c.message);
+        let c = go_sum(&module(Some("all modules verified\n"), false));
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(
+            c.message.contains("tidiness not checked") && !c.message.contains(": tidy"),
+            "{}",
+            c.message
+        );
+        let c = go_sum(&module(Some("all modules verified\n"), true));
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(
+            c.message.contains("go.sum has 2 lines")
+                && c.message.contains("`go mod verify`: all modules verified")
+                && c.message.contains("`go mod tidy -diff` changed nothing"),
+            "{}",
+            c.message
         );
     }
 }

@@ -88,6 +88,16 @@ pub fn go_supported(facts: &EnvFacts, releases: &Result<ReleaseData, String>) ->
             window.newest
         ));
     }
+    // A line the data does not know is no evidence of support: not evaluated, not a pass.
+    if v > window.newest && !window.supported.contains(&v.line()) {
+        return rule.skip(format!(
+            "not evaluated: {v} is newer than anything in {per} (the newest release it knows \
+             is {}), so whether {} is supported cannot be read from it; the release data is \
+             stale — update goready or pass --releases FILE|URL.",
+            window.newest,
+            v.line_name()
+        ));
+    }
     if v > window.newest || newest_of_line.is_some_and(|n| v > n) {
         let known = match newest_of_line {
             Some(n) if v <= window.newest => {
@@ -96,8 +106,9 @@ pub fn go_supported(facts: &EnvFacts, releases: &Result<ReleaseData, String>) ->
             _ => format!("the newest release it knows is {}", window.newest),
         };
         return rule.pass(format!(
-            "{v} is newer than anything in {per} ({known}): counted as supported, but the \
-             release data is stale — update goready or pass --releases FILE|URL."
+            "{v} is newer than anything in {per} ({known}); {} is a supported line ({supported} \
+             are), but the release data is stale — update goready or pass --releases FILE|URL.",
+            v.line_name()
         ));
     }
     if !window.supported.contains(&v.line()) {
@@ -507,12 +518,24 @@ pub fn goroot_provenance(facts: &EnvFacts) -> Check {
             changed.join(", ")
         ));
     }
-    let kind = if is_switched_toolchain(facts) {
-        "a toolchain downloaded from golang.org/toolchain"
-    } else if facts.goroot_version_file.is_some() {
-        "an official release layout (VERSION and go.env as Go ships them)"
+    if goroot.is_empty() {
+        return rule.skip("not evaluated: go env reported no GOROOT");
+    }
+    let go_env = if facts.goroot_go_env.is_some() {
+        "its go.env keeps Go's defaults"
     } else {
-        "not a known distribution path"
+        "it has no go.env (Go before 1.21 ships none)"
+    };
+    let kind = if is_switched_toolchain(facts) {
+        "a toolchain downloaded from golang.org/toolchain".to_string()
+    } else if let Some(version) = &facts.goroot_version_file {
+        format!("not a distribution path; its VERSION file says {version}, and {go_env}")
+    } else {
+        // Neither a known packager nor a release layout: nothing says it is official.
+        return rule.skip(format!(
+            "not evaluated: GOROOT={goroot} is no known distribution path, but it has no \
+             VERSION file either (a release tree has one): its provenance cannot be told"
+        ));
     };
     rule.pass(format!("GOROOT={goroot}: {kind}"))
 }
@@ -543,6 +566,15 @@ pub fn gopath_overlap(facts: &EnvFacts) -> Check {
         gomodcache: modcache.to_string(),
         goroot: goroot.to_string(),
     });
+    let missing: Vec<&str> = [
+        ("GOPATH", gopath),
+        ("GOMODCACHE", modcache),
+        ("GOROOT", goroot),
+    ]
+    .iter()
+    .filter(|(_, v)| v.is_empty())
+    .map(|(k, _)| *k)
+    .collect();
     let mut problems = Vec::new();
     let (root, cache) = (norm(goroot), norm(modcache));
     let relate = |a: &Path, b: &Path| -> Option<&'static str> {
@@ -585,7 +617,13 @@ pub fn gopath_overlap(facts: &EnvFacts) -> Check {
             ));
         }
     }
-    if problems.is_empty() {
+    if problems.is_empty() && !missing.is_empty() {
+        // Apart from nothing is no evidence: every one of the three must be known.
+        rule.skip(format!(
+            "not evaluated: go env reported no {}",
+            missing.join(", ")
+        ))
+    } else if problems.is_empty() {
         rule.pass(format!(
             "GOPATH={gopath}, GOMODCACHE={modcache} and GOROOT={goroot} are apart"
         ))
@@ -612,6 +650,12 @@ pub(super) mod tests {
             ("GOPROXY", "https://proxy.golang.org,direct"),
             ("GOSUMDB", "sum.golang.org"),
             ("GOTOOLCHAIN", "auto"),
+            // go env -json reports these even when empty.
+            ("GOFLAGS", ""),
+            ("GOPRIVATE", ""),
+            ("GONOPROXY", ""),
+            ("GONOSUMDB", ""),
+            ("GOINSECURE", ""),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -687,8 +731,9 @@ pub(super) mod tests {
             "{}",
             c.message
         );
+        // A line the data does not know: no evidence of support, so not a pass.
         let c = go_supported(&facts(&[("GOVERSION", "go1.29.0")]), &data);
-        assert_eq!(c.status, Status::Pass);
+        assert_eq!(c.status, Status::Skip, "{}", c.message);
         assert!(c.message.contains("stale"), "{}", c.message);
         let c = go_supported(&facts(&[("GOVERSION", "go1.26.10")]), &data);
         assert_eq!(c.status, Status::Pass);
@@ -769,5 +814,54 @@ pub(super) mod tests {
             "{}",
             c.message
         );
+    }
+
+    // A pass needs its evidence (docs/checks.md).
+
+    #[test]
+    fn goroot_provenance_pass_needs_a_release_layout() {
+        let c = goroot_provenance(&facts(&[]));
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(
+            c.message.contains("VERSION file says go1.26.8") && c.message.contains("no go.env"),
+            "{}",
+            c.message
+        );
+        let mut no_version = facts(&[]);
+        no_version.goroot_version_file = None;
+        assert_eq!(goroot_provenance(&no_version).status, Status::Skip);
+        let mut no_goroot = facts(&[]);
+        if let Ok(env) = &mut no_goroot.go_env {
+            env.remove("GOROOT");
+        }
+        assert_ne!(goroot_provenance(&no_goroot).status, Status::Pass);
+    }
+
+    #[test]
+    fn gopath_overlap_pass_needs_all_three_paths() {
+        for key in ["GOPATH", "GOMODCACHE", "GOROOT"] {
+            let mut f = facts(&[]);
+            if let Ok(env) = &mut f.go_env {
+                env.remove(key);
+            }
+            let c = gopath_overlap(&f);
+            assert_eq!(c.status, Status::Skip, "{key}: {}", c.message);
+            assert!(c.message.contains(key), "{}", c.message);
+        }
+    }
+
+    #[test]
+    fn toolchain_and_version_passes_need_go_env() {
+        let mut failed = facts(&[]);
+        failed.go_env = Err("go: not found".into());
+        let data = feed(&["go1.26.8"]);
+        assert_ne!(go_supported(&failed, &data).status, Status::Pass);
+        let mut no_goroot_go = facts(&[]);
+        no_goroot_go.goroot_go = None;
+        assert_ne!(toolchain_consistent(&no_goroot_go).status, Status::Pass);
+        let c = toolchain_consistent(&facts(&[]));
+        assert!(c.message.contains("agree on go1.26.8"), "{}", c.message);
+        // No go.mod: nothing to satisfy.
+        assert_ne!(go_mod_directive(&facts(&[])).status, Status::Pass);
     }
 }

@@ -146,7 +146,11 @@ pub fn package_checks(pkg: &PackageRun, loc: &Locator) -> Vec<Check> {
             ..TestData::default()
         };
         checks.push(match t.outcome {
-            Some(Outcome::Pass) => check.pass(format!("passed ({})", seconds(t.elapsed))),
+            // go test's own `pass` event is the evidence; its time only when it gave one.
+            Some(Outcome::Pass) => check.pass(match t.elapsed.filter(|s| s.is_finite()) {
+                Some(_) => format!("passed ({})", seconds(t.elapsed)),
+                None => "passed".to_string(),
+            }),
             Some(Outcome::Skip) => {
                 let reason = located
                     .map(|(_, _, m)| m)
@@ -721,5 +725,42 @@ mod tests {
         assert_eq!(seconds_to_ms(Some(-1.0)), 0);
         assert_eq!(seconds_to_ms(Some(1e300)), u64::MAX);
         assert_eq!(seconds_to_ms(Some(0.0125)), 13);
+    }
+
+    // A pass needs its evidence (docs/checks.md): only go test's own `pass` event for the
+    // test makes one; a test that ran without an outcome, a package without tests, a failed
+    // build never pass.
+    #[test]
+    fn go_test_pass_needs_the_pass_event() {
+        let unfinished = run(&[
+            r##"{"Action":"run","Package":"p","Test":"TestA"}"##,
+            r##"{"Action":"output","Package":"p","Test":"TestA","Output":"=== RUN   TestA\n"}"##,
+        ]);
+        assert!(
+            unfinished.iter().all(|c| c.status != Status::Pass),
+            "{unfinished:#?}"
+        );
+        let none = run(&[
+            r##"{"Action":"start","Package":"p"}"##,
+            r##"{"Action":"output","Package":"p","Output":"?   \tp\t[no test files]\n"}"##,
+            r##"{"Action":"skip","Package":"p","Elapsed":0}"##,
+        ]);
+        assert!(none.iter().all(|c| c.status != Status::Pass), "{none:#?}");
+        let built = run(&STREAM[..6]);
+        assert!(built.iter().all(|c| c.status != Status::Pass), "{built:#?}");
+        let passed = run(&[
+            r##"{"Action":"run","Package":"p","Test":"TestA"}"##,
+            r##"{"Action":"pass","Package":"p","Test":"TestA","Elapsed":0.25}"##,
+            r##"{"Action":"pass","Package":"p","Elapsed":0.3}"##,
+        ]);
+        assert_eq!(passed.len(), 1, "{passed:#?}");
+        assert_eq!(passed[0].status, Status::Pass);
+        assert_eq!(passed[0].message, "passed (0.25s)");
+        let untimed = run(&[
+            r##"{"Action":"run","Package":"p","Test":"TestA"}"##,
+            r##"{"Action":"pass","Package":"p","Test":"TestA"}"##,
+            r##"{"Action":"pass","Package":"p"}"##,
+        ]);
+        assert_eq!(untimed[0].message, "passed");
     }
 }

@@ -162,6 +162,9 @@ pub struct Linked {
     pub tzdata: bool,
     /// `net/http/pprof`.
     pub pprof: bool,
+    /// The Go function table could not be read: every flag above is unknown, not false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unread: bool,
 }
 
 /// `image.ca_certs`.
@@ -238,4 +241,7 @@ pub struct PortFacts {
     pub exposed: Vec<String>,
     /// Whether net/http/pprof is linked.
     pub pprof_linked: bool,
+    /// The Go function table could not be read: `pprof_linked` is unknown, not false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub linked_unread: bool,
 }

@@ -342,6 +342,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<I
             binary: g.program.path.clone().unwrap_or_default(),
             exposed: exposed.clone(),
             pprof_linked: g.linked.pprof,
+            linked_unread: g.linked.unread,
         }),
     };
     let checks = rules::evaluate(&judged);

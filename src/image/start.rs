@@ -259,7 +259,10 @@ fn find_program(
         } else if let Some(e) = &elf {
             program.arch = e.arch.as_ref().map(|a| format!("linux/{a}"));
         }
-        let mut linked = Linked::default();
+        let mut linked = Linked {
+            unread: program.go,
+            ..Linked::default()
+        };
         if program.go
             && let Some(hits) = linked::probe(
                 &bytes,
@@ -279,6 +282,7 @@ fn find_program(
                 load_location: hits[3],
                 tzdata: hits[4],
                 pprof: hits[5],
+                unread: false,
             };
         }
         return Examined {

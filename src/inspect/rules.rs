@@ -71,15 +71,19 @@ fn evaluate_thin(f: &BinaryFacts, target: &str, opts: &RuleOptions) -> Vec<Check
         .as_ref()
         .map(|b| b.go_version.clone())
         .unwrap_or_else(|| "unknown Go version (no build info)".into());
-    checks.push(at(&ids::BINARY_GO).pass(format!(
-        "{go_version}; pclntab {} with {} functions",
-        f.pclntab.version.as_deref().unwrap_or("?"),
-        f.pclntab.functions.unwrap_or(0)
-    )));
+    // Say which of the two Go marks was found, and only what was read of it.
+    let table = match (&f.pclntab.version, f.pclntab.functions) {
+        _ if !f.pclntab.present => "no Go function table (pclntab) found".to_string(),
+        (Some(v), Some(n)) => format!("pclntab {v} with {n} functions"),
+        (Some(v), None) => format!("pclntab {v}"),
+        (None, _) => "a pclntab of unknown layout".to_string(),
+    };
+    checks.push(at(&ids::BINARY_GO).pass(format!("{go_version}; {table}")));
 
     checks.push(static_rule(f, at(&ids::BINARY_STATIC), opts));
     checks.push(if f.symbols_stripped {
-        at(&ids::BINARY_STRIPPED).pass("no symbol table (built with -ldflags=-s)")
+        at(&ids::BINARY_STRIPPED)
+            .pass("the symbol table defines no symbols (what -ldflags=-s leaves)")
     } else {
         at(&ids::BINARY_STRIPPED).fail(
             "symbol table present: -ldflags=-s drops it; stack traces keep working from the pclntab",
@@ -89,12 +93,15 @@ fn evaluate_thin(f: &BinaryFacts, target: &str, opts: &RuleOptions) -> Vec<Check
         at(&ids::BINARY_DWARF)
             .fail("DWARF debug info is shipped: -ldflags=-w drops it (keep an unstripped copy for debugging)")
     } else {
-        at(&ids::BINARY_DWARF).pass("no DWARF debug info")
+        at(&ids::BINARY_DWARF)
+            .pass("no .debug_info section (nor a compressed one): no DWARF debug info")
     });
     checks.push(buildinfo_rule(f, at(&ids::BINARY_BUILDINFO)));
     checks.push(vcs_rule(f, at(&ids::BINARY_VCS)));
     checks.push(match f.setting("-trimpath") {
-        Some("true") => at(&ids::BINARY_TRIMPATH).pass("built with -trimpath"),
+        Some("true") => {
+            at(&ids::BINARY_TRIMPATH).pass("built with -trimpath (build info: -trimpath=true)")
+        }
         Some(_) | None if f.buildinfo.is_some() => at(&ids::BINARY_TRIMPATH).fail(
             "built without -trimpath: the build machine's file paths are embedded in the binary",
         ),
@@ -120,12 +127,19 @@ fn evaluate_thin(f: &BinaryFacts, target: &str, opts: &RuleOptions) -> Vec<Check
             }
         }
     });
-    checks.push(if f.pprof_linked {
-        at(&ids::BINARY_PPROF_LINKED).fail(
+    checks.push(match (f.pprof_linked, f.pclntab.present) {
+        (true, _) => at(&ids::BINARY_PPROF_LINKED).fail(
             "net/http/pprof is compiled in: serve it only on a loopback/admin listener, never on the public one",
-        )
-    } else {
-        at(&ids::BINARY_PPROF_LINKED).pass("net/http/pprof is not compiled in")
+        ),
+        // Absence is read from the function table: without one, nothing was seen.
+        (false, false) => at(&ids::BINARY_PPROF_LINKED).skip(
+            "not evaluated: no Go function table (pclntab) was read, so whether net/http/pprof \
+             is compiled in cannot be seen",
+        ),
+        (false, true) => at(&ids::BINARY_PPROF_LINKED).pass(match f.pclntab.functions {
+            Some(n) => format!("none of the {n} functions in the pclntab is net/http/pprof's"),
+            None => "no net/http/pprof function in the pclntab".to_string(),
+        }),
     });
     checks.push(match f.pie {
         Some(true) => at(&ids::BINARY_PIE).pass("position-independent: ASLR randomises its base"),
@@ -157,7 +171,7 @@ fn static_rule(f: &BinaryFacts, check: crate::model::CheckBuilder, opts: &RuleOp
         ));
     }
     if f.linkage == Linkage::Static {
-        return check.pass("statically linked: no interpreter, no shared libraries");
+        return check.pass("statically linked: no PT_INTERP, no DT_NEEDED entry");
     }
     let mut why = Vec::new();
     if let Some(interp) = &f.interpreter {
@@ -233,7 +247,197 @@ fn vcs_rule(f: &BinaryFacts, check: crate::model::CheckBuilder) -> Check {
             "built from a working tree with uncommitted changes (revision {}+dirty): the binary matches no commit",
             rev.unwrap_or("?")
         )),
-        (Some(_), Some(rev)) => check.pass(format!("built from a clean checkout at {rev}")),
+        (Some(m), Some(rev)) => check.pass(format!(
+            "built from a clean checkout at {rev} (build info: vcs.modified={m})"
+        )),
         _ => check.skip("no VCS stamp (built outside a repository, or with -buildvcs=false)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! A pass needs its evidence (docs/checks.md): each rule fed facts that lack what it
+    //! judges is not a pass, and a pass says what was read.
+    use super::*;
+    use crate::inspect::facts::{BuildInfo, Module, PclntabFacts, VersionEvidence};
+    use crate::model::Status;
+
+    /// An ELF Go binary as the inspector reads one: a pclntab, build info, clean VCS stamp.
+    fn go_binary() -> BinaryFacts {
+        let settings = [
+            ("-trimpath", "true"),
+            ("vcs", "git"),
+            ("vcs.revision", "0123abcd"),
+            ("vcs.modified", "false"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        BinaryFacts {
+            path: "svc".into(),
+            format: Format::Elf,
+            arch: "amd64".into(),
+            goos: Some("linux".into()),
+            size: 4 << 20,
+            linkage: Linkage::Static,
+            interpreter: None,
+            needed: vec![],
+            libc: None,
+            symbols_stripped: true,
+            dwarf: false,
+            pclntab: PclntabFacts {
+                present: true,
+                version: Some("1.20".into()),
+                functions: Some(4321),
+            },
+            buildinfo: Some(BuildInfo {
+                go_version: "go1.26.0".into(),
+                path: "example.com/svc".into(),
+                main: Some(Module {
+                    path: "example.com/svc".into(),
+                    version: "v1.2.3".into(),
+                    ..Module::default()
+                }),
+                deps: vec![],
+                settings,
+            }),
+            buildinfo_error: None,
+            pie: Some(false),
+            relro: None,
+            nx: None,
+            cgo: Some(false),
+            pprof_linked: false,
+            version_vars: Default::default(),
+            expected_version: None,
+            slices: vec![],
+        }
+    }
+
+    fn check(f: &BinaryFacts, id: &str) -> Check {
+        evaluate(f, &RuleOptions::default())
+            .into_iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("no {id} check"))
+    }
+
+    #[test]
+    fn pprof_linked_pass_needs_a_function_table() {
+        let f = go_binary();
+        let c = check(&f, "binary.pprof_linked");
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(c.message.contains("4321 functions"), "{}", c.message);
+        let mut no_table = go_binary();
+        no_table.pclntab = PclntabFacts::default();
+        let c = check(&no_table, "binary.pprof_linked");
+        assert_eq!(c.status, Status::Skip, "{}", c.message);
+    }
+
+    #[test]
+    fn go_pass_says_only_what_was_read() {
+        let c = check(&go_binary(), "binary.go");
+        assert!(
+            c.message.contains("go1.26.0") && c.message.contains("pclntab 1.20 with 4321"),
+            "{}",
+            c.message
+        );
+        let mut only_buildinfo = go_binary();
+        only_buildinfo.pclntab = PclntabFacts::default();
+        let c = check(&only_buildinfo, "binary.go");
+        assert!(
+            c.message.contains("no Go function table") && !c.message.contains("0 functions"),
+            "{}",
+            c.message
+        );
+        let mut neither = go_binary();
+        neither.pclntab = PclntabFacts::default();
+        neither.buildinfo = None;
+        assert_ne!(check(&neither, "binary.go").status, Status::Pass);
+    }
+
+    #[test]
+    fn buildinfo_vcs_trimpath_passes_need_build_info() {
+        let f = go_binary();
+        let c = check(&f, "binary.buildinfo");
+        assert!(
+            c.message
+                .contains("example.com/svc v1.2.3 built with go1.26.0")
+        );
+        let c = check(&f, "binary.vcs");
+        assert!(
+            c.message.contains("0123abcd") && c.message.contains("vcs.modified=false"),
+            "{}",
+            c.message
+        );
+        assert_eq!(check(&f, "binary.trimpath").status, Status::Pass);
+        // Only the function table: build info facts are absent.
+        let mut bare = go_binary();
+        bare.buildinfo = None;
+        for id in ["binary.buildinfo", "binary.vcs", "binary.trimpath"] {
+            assert_ne!(check(&bare, id).status, Status::Pass, "{id}");
+        }
+    }
+
+    #[test]
+    fn static_pass_needs_an_elf_without_loader_or_libraries() {
+        let f = go_binary();
+        let c = check(&f, "binary.static");
+        assert_eq!(c.status, Status::Pass);
+        assert!(
+            c.message.contains("no PT_INTERP, no DT_NEEDED"),
+            "{}",
+            c.message
+        );
+        let mut pe = go_binary();
+        pe.format = Format::Pe;
+        assert_ne!(check(&pe, "binary.static").status, Status::Pass);
+    }
+
+    #[test]
+    fn version_and_pie_passes_need_their_facts() {
+        let f = go_binary();
+        assert_ne!(check(&f, "binary.version").status, Status::Pass);
+        let mut unknown = go_binary();
+        unknown.pie = None;
+        assert_ne!(check(&unknown, "binary.pie").status, Status::Pass);
+        let mut found = go_binary();
+        found.expected_version = Some(VersionEvidence {
+            expected: "v1.2.3".into(),
+            found: true,
+            evidence: "symbol main.Version".into(),
+        });
+        let c = check(&found, "binary.version");
+        assert_eq!(c.status, Status::Pass);
+        assert!(c.message.contains("symbol main.Version"), "{}", c.message);
+    }
+
+    #[test]
+    fn readable_pass_needs_parsed_bytes() {
+        let err = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        assert_eq!(unreadable("svc", &err).status, Status::Error);
+        let bad = InspectError::NotObject("a text file".into());
+        assert_eq!(unparsable("svc", &bad).status, Status::Error);
+        let c = check(&go_binary(), "binary.readable");
+        assert_eq!(c.status, Status::Pass);
+        assert_eq!(c.message, "elf linux/amd64 binary, 4.0 MiB");
+    }
+
+    #[test]
+    fn stripped_and_dwarf_passes_name_what_was_read() {
+        let f = go_binary();
+        assert!(
+            check(&f, "binary.stripped")
+                .message
+                .contains("defines no symbols")
+        );
+        assert!(
+            check(&f, "binary.dwarf")
+                .message
+                .contains("no .debug_info section")
+        );
+        assert!(
+            check(&f, "binary.readable")
+                .message
+                .contains("elf linux/amd64")
+        );
     }
 }

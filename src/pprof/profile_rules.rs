@@ -158,7 +158,7 @@ pub fn allocs_check(target: &str, profile: &Profile, rankings: &[Ranking]) -> Ch
         parts.push(left_out);
     }
     let shares: Vec<SiteShares> = rankings.iter().map(|r| r.shares.compact()).collect();
-    Check::of(&registry::RUNTIME_ALLOCS)
+    let c = Check::of(&registry::RUNTIME_ALLOCS)
         .target(target)
         .data(ProfileData {
             samples: profile.sample_count(),
@@ -167,8 +167,21 @@ pub fn allocs_check(target: &str, profile: &Profile, rankings: &[Ranking]) -> Ch
             rankings: rankings.iter().map(|r| r.top.clone()).collect(),
             shares,
             ..ProfileData::default()
-        })
-        .pass(parts.join("; "))
+        });
+    // A profile without a single allocation ranks nothing: it decodes, but names no site.
+    if rankings.iter().all(|r| r.top.total == 0) {
+        return c.skip(format!(
+            "not evaluated: the profile decodes but its {} sample(s) record no allocation, so \
+             there is no site to rank ({})",
+            profile.sample_count(),
+            parts.join("; ")
+        ));
+    }
+    c.pass(format!(
+        "{} sample(s): {}",
+        profile.sample_count(),
+        parts.join("; ")
+    ))
 }
 
 /// `runtime.allocs` for bytes that are not a usable profile.
@@ -412,5 +425,73 @@ mod tests {
                 assert!(!c.message.is_empty());
             }
         }
+    }
+
+    use crate::pprof::proto;
+    use prost::Message;
+
+    /// An allocation profile as Go writes one, with `samples` samples in `main.alloc`.
+    fn allocs_profile(samples: usize) -> Profile {
+        let strings = [
+            "",
+            "alloc_objects",
+            "count",
+            "alloc_space",
+            "bytes",
+            "main.alloc",
+        ];
+        let p = proto::Profile {
+            sample_type: vec![
+                proto::ValueType { r#type: 1, unit: 2 },
+                proto::ValueType { r#type: 3, unit: 4 },
+            ],
+            sample: (0..samples)
+                .map(|_| proto::Sample {
+                    location_id: vec![1],
+                    value: vec![2, 4096],
+                    label: vec![],
+                })
+                .collect(),
+            location: vec![proto::Location {
+                id: 1,
+                line: vec![proto::Line {
+                    function_id: 1,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            function: vec![proto::Function {
+                id: 1,
+                name: 5,
+                system_name: 5,
+                ..Default::default()
+            }],
+            string_table: strings.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            ..Default::default()
+        };
+        Profile::parse(&p.encode_to_vec()).unwrap()
+    }
+
+    fn ranked(p: &Profile) -> Vec<Ranking> {
+        sample_indexes(p, &[])
+            .unwrap()
+            .into_iter()
+            .map(|i| p.rank(i, 10))
+            .collect()
+    }
+
+    #[test]
+    fn allocs_pass_needs_an_allocation() {
+        let empty = allocs_profile(0);
+        let c = allocs_check("allocs.pb.gz", &empty, &ranked(&empty));
+        assert_eq!(c.status, Status::Skip, "{}", c.message);
+        let full = allocs_profile(3);
+        let c = allocs_check("allocs.pb.gz", &full, &ranked(&full));
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(
+            c.message.starts_with("3 sample(s): ") && c.message.contains("main.alloc"),
+            "{}",
+            c.message
+        );
     }
 }

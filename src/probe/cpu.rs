@@ -68,27 +68,40 @@ pub fn cpu_check(
         Ok((p, r)) => {
             let total = units::scaled_label(r.top.total, &r.top.sample_type.unit, "auto");
             let left_out = left_out_sentence(p.dropped.as_ref(), &p);
-            let check = c
-                .data(ProfileData {
-                    seconds: Some(seconds),
-                    samples: p.sample_count(),
-                    sample_types: names(&p),
-                    left_out: p.dropped.clone(),
-                    rankings: vec![r.top.clone()],
-                    shares: vec![r.shares.compact()],
-                    reproduce: Some("go tool pprof -top cpu.pb.gz".into()),
-                    ..ProfileData::default()
-                })
-                .pass(format!(
-                    "{} of {total} in {seconds} s under load: {}{}",
-                    r.top.sample_type.ty,
-                    sites(&r),
-                    if left_out.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; {left_out}")
-                    }
-                ));
+            let c = c.data(ProfileData {
+                seconds: Some(seconds),
+                samples: p.sample_count(),
+                sample_types: names(&p),
+                left_out: p.dropped.clone(),
+                rankings: vec![r.top.clone()],
+                shares: vec![r.shares.compact()],
+                reproduce: Some("go tool pprof -top cpu.pb.gz".into()),
+                ..ProfileData::default()
+            });
+            // An empty profile ranks nothing: it is no evidence of where the time goes.
+            if r.top.total == 0 {
+                return (
+                    c.skip(format!(
+                        "not evaluated: the {seconds} s CPU profile taken under load holds {} \
+                         sample(s) with {total} of {} ({} bytes served): nothing to rank",
+                        p.sample_count(),
+                        r.top.sample_type.ty,
+                        bytes.len()
+                    )),
+                    None,
+                );
+            }
+            let check = c.pass(format!(
+                "{} of {total} in {} sample(s) of {seconds} s under load: {}{}",
+                r.top.sample_type.ty,
+                p.sample_count(),
+                sites(&r),
+                if left_out.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {left_out}")
+                }
+            ));
             (check, Some(r))
         }
     }

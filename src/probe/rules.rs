@@ -106,41 +106,7 @@ pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
         );
     }
     if let Some(load) = &f.load {
-        let c = at(&ids::RUNTIME_LOAD).data(LoadData(facts(load)));
-        let failed = load.requested.saturating_sub(load.ok);
-        checks.push(if failed == 0 && !load.cut_short {
-            c.pass(format!(
-                "{} × {}: all 2xx, {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms",
-                load.requested, load.request, load.rps, load.p50_ms, load.p99_ms
-            ))
-        } else {
-            let statuses: Vec<String> = load
-                .statuses
-                .iter()
-                .filter(|(s, _)| !(200..300).contains(*s))
-                .map(|(s, n)| format!("{n} × {s}"))
-                .collect();
-            let mut parts = statuses;
-            if load.errors > 0 {
-                parts.push(format!(
-                    "{} without an answer ({})",
-                    load.errors,
-                    load.first_error.as_deref().unwrap_or("?")
-                ));
-            }
-            if load.cut_short {
-                parts.push(format!(
-                    "{} never sent: the time limit ran out",
-                    load.requested.saturating_sub(load.answered + load.errors)
-                ));
-            }
-            c.fail(format!(
-                "{failed} of {} × {} did not succeed: {}; the allocation profile does not reflect the intended work",
-                load.requested,
-                load.request,
-                parts.join(", ")
-            ))
-        });
+        checks.push(load_rule(load, at(&ids::RUNTIME_LOAD)));
     }
     checks.extend(super::load::judge_latency(
         f.load.as_ref(),
@@ -160,6 +126,58 @@ pub fn evaluate(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
         );
     }
     checks
+}
+
+/// `runtime.load`: a pass needs requests that were sent and answered, every one 2xx.
+fn load_rule(load: &super::load::LoadStats, c: crate::model::CheckBuilder) -> Check {
+    let c = c.data(LoadData(facts(load)));
+    if load.requested == 0 {
+        return c.skip(format!(
+            "not evaluated: no {} request was asked for, so none could succeed",
+            load.request
+        ));
+    }
+    let failed = load.requested.saturating_sub(load.ok);
+    if failed == 0 && !load.cut_short {
+        return c.pass(format!(
+            "{} of {} × {} answered 2xx in {} ms over {} connection(s): {:.0} req/s, p50 {:.1} ms, \
+             p99 {:.1} ms",
+            load.ok,
+            load.requested,
+            load.request,
+            load.elapsed_ms,
+            load.concurrency,
+            load.rps,
+            load.p50_ms,
+            load.p99_ms
+        ));
+    }
+    let statuses: Vec<String> = load
+        .statuses
+        .iter()
+        .filter(|(s, _)| !(200..300).contains(*s))
+        .map(|(s, n)| format!("{n} × {s}"))
+        .collect();
+    let mut parts = statuses;
+    if load.errors > 0 {
+        parts.push(format!(
+            "{} without an answer ({})",
+            load.errors,
+            load.first_error.as_deref().unwrap_or("?")
+        ));
+    }
+    if load.cut_short {
+        parts.push(format!(
+            "{} never sent: the time limit ran out",
+            load.requested.saturating_sub(load.answered + load.errors)
+        ));
+    }
+    c.fail(format!(
+        "{failed} of {} × {} did not succeed: {}; the allocation profile does not reflect the intended work",
+        load.requested,
+        load.request,
+        parts.join(", ")
+    ))
 }
 
 /// The rules that need the `--load` traffic (and `--soak`, `--drain`), in report order.
@@ -458,6 +476,13 @@ fn pprof_registered(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuild
     let Some(p) = &f.pprof else {
         return c.error("pprof was found but not probed");
     };
+    // The index alone proves nothing about the profiles: a pass needs them fetched too.
+    if p.all_ok() && p.endpoints.is_empty() {
+        return c.error(format!(
+            "{}: the index was fetched, but no profile endpoint was probed",
+            p.url
+        ));
+    }
     if p.all_ok() {
         let profiles: Vec<&str> = p
             .endpoints
@@ -512,6 +537,29 @@ fn pprof_exposed(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
             what.join(", ")
         ));
     }
+    // A pass says where pprof is not: it needs every listening socket found and asked.
+    if f.sockets.is_empty() {
+        return c.skip(
+            "not evaluated: no listening TCP socket of the service's processes was found, so \
+             none could be asked whether it serves pprof",
+        );
+    }
+    let unasked: Vec<&str> = f
+        .sockets
+        .iter()
+        .filter(|s| s.answer.is_none())
+        .map(|s| s.addr.as_str())
+        .collect();
+    if !unasked.is_empty() {
+        return c.skip(format!(
+            "not evaluated: {} of {} listening socket(s) could not be asked for {} ({})",
+            unasked.len(),
+            f.sockets.len(),
+            endpoints::DEFAULT_PREFIX,
+            unasked.join(", ")
+        ));
+    }
+    let asked: Vec<String> = f.sockets.iter().map(socket_summary).collect();
     let loopback: Vec<String> = f
         .sockets
         .iter()
@@ -544,7 +592,15 @@ fn pprof_exposed(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Check {
             f.sockets.len()
         ));
     }
-    c.pass(parts.join("; "))
+    // What was asked and answered first, then the verdict (findings quote the last part
+    // when this check settles binary.pprof_linked).
+    c.pass(format!(
+        "asked each of the {} listening socket(s) for {} without credentials ({}): {}",
+        f.sockets.len(),
+        endpoints::DEFAULT_PREFIX,
+        asked.join("; "),
+        parts.join("; ")
+    ))
 }
 
 fn heap_budget(f: &ProbeFacts, o: &RuleOptions, c: crate::model::CheckBuilder) -> Check {
@@ -661,19 +717,23 @@ fn shutdown(f: &ProbeFacts, c: crate::model::CheckBuilder) -> Option<Check> {
             s.killed.join(", ")
         )));
     }
-    let ms = s.main_exit_ms.unwrap_or(0);
+    // The time is shown only when it was measured.
+    let ms = match s.main_exit_ms {
+        Some(ms) => format!("{ms} ms"),
+        None => format!("within the grace period of {grace}"),
+    };
     let exit_facts = s.exit.as_ref();
     Some(match exit_facts.and_then(|e| e.signal) {
         Some(sig) if sig == libc::SIGTERM => c.severity(Severity::Notice).fail(format!(
-            "died of SIGTERM {ms} ms after it was sent, without handling it: in-flight requests \
+            "died of SIGTERM {ms} after it was sent, without handling it: in-flight requests \
              are cut on every deploy. Use signal.NotifyContext and http.Server.Shutdown"
         )),
-        Some(_) => c.fail(format!("{exit} {ms} ms after SIGTERM")),
+        Some(_) => c.fail(format!("{exit} {ms} after SIGTERM")),
         None if exit_facts.and_then(|e| e.code) == Some(0) => {
-            c.pass(format!("exited 0 {ms} ms after SIGTERM (grace {grace})"))
+            c.pass(format!("exited 0 {ms} after SIGTERM (grace {grace})"))
         }
         None => c.fail(format!(
-            "exited with {exit} {ms} ms after SIGTERM: a clean shutdown exits 0"
+            "exited with {exit} {ms} after SIGTERM: a clean shutdown exits 0"
         )),
     })
 }
@@ -881,5 +941,339 @@ mod tests {
         );
         let plain = evaluate(&ready_facts(), &RuleOptions::default());
         assert!(!find(&plain, "runtime.start").message.contains("TLS"));
+    }
+
+    // A pass needs its evidence (docs/checks.md): each rule fed absent or empty evidence is
+    // not a pass; fed evidence, its pass shows the numbers.
+
+    fn load_stats(requested: u64, ok: u64) -> super::super::load::LoadStats {
+        super::super::load::LoadStats {
+            request: "GET /hello".into(),
+            url: "http://127.0.0.1:1/hello".into(),
+            mode: "closed-loop",
+            rate: None,
+            latency_from: "send",
+            requested,
+            answered: ok,
+            ok,
+            statuses: if ok > 0 {
+                [(200, ok)].into()
+            } else {
+                Default::default()
+            },
+            errors: 0,
+            first_error: None,
+            cut_short: false,
+            concurrency: 4,
+            elapsed_ms: 321,
+            rps: 600.0,
+            p50_ms: 1.5,
+            p90_ms: 2.5,
+            p99_ms: 4.25,
+            max_ms: 9.0,
+        }
+    }
+
+    fn socket(addr: &str, loopback: bool, answer: Option<Class>) -> SocketFacts {
+        SocketFacts {
+            addr: addr.into(),
+            pid: 9,
+            loopback,
+            wildcard: !loopback,
+            public: !loopback,
+            answer: answer.map(|class| endpoints::SocketAnswer {
+                via: addr.parse().unwrap(),
+                tls: false,
+                status: Some(if class == Class::Ok { 200 } else { 404 }),
+                class,
+                detail: String::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn start_pass_needs_a_ready_answer() {
+        let never = evaluate(&ProbeFacts::default(), &RuleOptions::default());
+        assert_ne!(find(&never, "runtime.start").status, Status::Pass);
+        let ready = evaluate(&ready_facts(), &RuleOptions::default());
+        let c = find(&ready, "runtime.start");
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(
+            c.message.contains("ready after 5 ms")
+                && c.message
+                    .contains("http://127.0.0.1:1/debug/pprof/ answered 200"),
+            "{}",
+            c.message
+        );
+    }
+
+    #[test]
+    fn version_pass_needs_the_run_output() {
+        let opts = RuleOptions {
+            expect_version: Some("v1.2.3".into()),
+            ..RuleOptions::default()
+        };
+        let checks = evaluate(&ready_facts(), &opts);
+        assert_ne!(find(&checks, "runtime.version").status, Status::Pass);
+        let mut f = ready_facts();
+        f.version = Some(VersionFacts {
+            argv: vec!["svc".into(), "--version".into()],
+            exit: Some(code(0)),
+            output: "svc v1.2.3".into(),
+        });
+        let c = find(&evaluate(&f, &opts), "runtime.version").clone();
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(c.message.contains("printed svc v1.2.3"), "{}", c.message);
+    }
+
+    #[test]
+    fn pprof_exposed_pass_needs_every_socket_asked() {
+        // No socket found: nothing was asked, so nothing is known about pprof's exposure.
+        let checks = evaluate(&ready_facts(), &RuleOptions::default());
+        assert_eq!(find(&checks, "runtime.pprof_exposed").status, Status::Skip);
+        // One socket found but never asked.
+        let mut f = ready_facts();
+        f.sockets = vec![
+            socket("127.0.0.1:6060", true, Some(Class::Ok)),
+            socket("0.0.0.0:8080", false, None),
+        ];
+        let c = find(
+            &evaluate(&f, &RuleOptions::default()),
+            "runtime.pprof_exposed",
+        )
+        .clone();
+        assert_eq!(c.status, Status::Skip, "{}", c.message);
+        assert!(c.message.contains("0.0.0.0:8080"), "{}", c.message);
+        // Both asked: the pass names each socket and what it answered.
+        f.sockets[1] = socket("0.0.0.0:8080", false, Some(Class::NotRouted));
+        let c = find(
+            &evaluate(&f, &RuleOptions::default()),
+            "runtime.pprof_exposed",
+        )
+        .clone();
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(
+            c.message.contains("127.0.0.1:6060: 200 ok")
+                && c.message.contains("0.0.0.0:8080: 404 not routed"),
+            "{}",
+            c.message
+        );
+    }
+
+    /// The exposure check settles `binary.pprof_linked` as proof: an exposure that was never
+    /// observed must not turn a linked pprof into a pass.
+    #[test]
+    fn an_unobserved_exposure_does_not_settle_pprof_linked() {
+        let linked = Check::of(&ids::BINARY_PPROF_LINKED)
+            .target("dist/svc")
+            .fail("net/http/pprof is compiled in");
+        let checks = evaluate(&ready_facts(), &RuleOptions::default());
+        let exposed = find(&checks, "runtime.pprof_exposed").clone();
+        let mut report = crate::model::Report::new(vec![linked, exposed]);
+        crate::model::findings::judge(&mut report, ids::find, None, false);
+        assert_eq!(
+            report.checks[0].status,
+            Status::Fail,
+            "{:?}",
+            report.checks[0]
+        );
+        assert_eq!(report.checks[0].settled_by, None);
+    }
+
+    #[test]
+    fn pprof_registered_pass_needs_the_endpoints_probed() {
+        let checks = evaluate(&ready_facts(), &RuleOptions::default());
+        assert_ne!(
+            find(&checks, "runtime.pprof_registered").status,
+            Status::Pass
+        );
+        let mut f = ready_facts();
+        f.pprof_found = true;
+        let checks = evaluate(&f, &RuleOptions::default());
+        assert_ne!(
+            find(&checks, "runtime.pprof_registered").status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn heap_budget_pass_needs_memstats() {
+        let opts = RuleOptions {
+            max_heap_mb: Some(64.0),
+            ..RuleOptions::default()
+        };
+        let mut f = ready_facts();
+        f.pprof_found = true;
+        let checks = evaluate(&f, &opts);
+        assert_ne!(find(&checks, "runtime.heap_budget").status, Status::Pass);
+        f.memstats = Some(endpoints::MemStats {
+            heap_inuse: 3 << 20,
+            heap_alloc: 2 << 20,
+            heap_objects: 1234,
+            ..endpoints::MemStats::default()
+        });
+        let c = find(&evaluate(&f, &opts), "runtime.heap_budget").clone();
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(
+            c.message.contains("HeapInuse 3.0 MiB") && c.message.contains("1234 objects"),
+            "{}",
+            c.message
+        );
+    }
+
+    #[test]
+    fn load_pass_needs_requests_that_were_answered() {
+        let opts = RuleOptions {
+            load: true,
+            ..RuleOptions::default()
+        };
+        let mut f = ready_facts();
+        f.load = Some(load_stats(0, 0));
+        let c = find(&evaluate(&f, &opts), "runtime.load").clone();
+        assert_eq!(c.status, Status::Skip, "{}", c.message);
+        f.load = Some(load_stats(200, 0));
+        let c = find(&evaluate(&f, &opts), "runtime.load").clone();
+        assert_eq!(c.status, Status::Fail, "{}", c.message);
+        f.load = Some(load_stats(200, 200));
+        let c = find(&evaluate(&f, &opts), "runtime.load").clone();
+        assert_eq!(c.status, Status::Pass, "{}", c.message);
+        assert!(
+            c.message
+                .contains("200 of 200 × GET /hello answered 2xx in 321 ms"),
+            "{}",
+            c.message
+        );
+    }
+
+    #[test]
+    fn latency_pass_needs_answered_requests() {
+        let budget = Some(std::time::Duration::from_millis(50));
+        let c = || Check::of(&ids::RUNTIME_LATENCY);
+        let none = super::super::load::judge_latency(None, budget, c()).unwrap();
+        assert_eq!(none.status, Status::Skip);
+        let unanswered = load_stats(200, 0);
+        let c0 = super::super::load::judge_latency(Some(&unanswered), budget, c()).unwrap();
+        assert_eq!(c0.status, Status::Skip, "{}", c0.message);
+        let answered = load_stats(200, 200);
+        let ok = super::super::load::judge_latency(Some(&answered), budget, c()).unwrap();
+        assert_eq!(ok.status, Status::Pass, "{}", ok.message);
+        assert!(
+            ok.message.contains("p99 4.25 ms") && ok.message.contains("200 answers"),
+            "{}",
+            ok.message
+        );
+    }
+
+    #[test]
+    fn memlimit_pass_needs_a_cgroup_limit_and_gomemlimit() {
+        let checks = evaluate(&ready_facts(), &RuleOptions::default());
+        assert_eq!(find(&checks, "runtime.memlimit").status, Status::Skip);
+        let mut f = ready_facts();
+        f.memlimit = Some(MemLimitFacts {
+            cgroup: None,
+            gomemlimit: Some("100MiB".into()),
+        });
+        let checks = evaluate(&f, &RuleOptions::default());
+        assert_eq!(find(&checks, "runtime.memlimit").status, Status::Skip);
+        let ok = memlimit_check(Some(512 << 20), Some("460MiB"));
+        assert!(
+            ok.message.contains("GOMEMLIMIT=460MiB") && ok.message.contains("90%"),
+            "{}",
+            ok.message
+        );
+    }
+
+    #[test]
+    fn shutdown_pass_needs_a_stop_that_was_watched() {
+        let checks = evaluate(&ready_facts(), &RuleOptions::default());
+        assert!(checks.iter().all(|c| c.id != "runtime.shutdown"));
+        let mut gone = stop(code(0), true);
+        gone.exited_before_stop = true;
+        assert_eq!(shutdown_check(gone).status, Status::Skip);
+        let clean = shutdown_check(stop(code(0), true));
+        assert!(
+            clean.message.contains("exited 0 12 ms after SIGTERM"),
+            "{}",
+            clean.message
+        );
+        // Without a measured exit time the pass does not invent one.
+        let mut untimed = stop(code(0), true);
+        untimed.main_exit_ms = None;
+        let c = shutdown_check(untimed);
+        assert!(!c.message.contains(" ms after"), "{}", c.message);
+    }
+
+    /// A CPU profile as Go writes one (samples/count, cpu/nanoseconds), with `samples`
+    /// samples in `main.spin`.
+    fn cpu_profile(samples: usize) -> Vec<u8> {
+        use crate::pprof::proto;
+        use prost::Message;
+        let strings = ["", "samples", "count", "cpu", "nanoseconds", "main.spin"];
+        let p = proto::Profile {
+            sample_type: vec![
+                proto::ValueType { r#type: 1, unit: 2 },
+                proto::ValueType { r#type: 3, unit: 4 },
+            ],
+            sample: (0..samples)
+                .map(|_| proto::Sample {
+                    location_id: vec![1],
+                    value: vec![1, 10_000_000],
+                    label: vec![],
+                })
+                .collect(),
+            location: vec![proto::Location {
+                id: 1,
+                line: vec![proto::Line {
+                    function_id: 1,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            function: vec![proto::Function {
+                id: 1,
+                name: 5,
+                system_name: 5,
+                ..Default::default()
+            }],
+            string_table: strings.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            period_type: Some(proto::ValueType { r#type: 3, unit: 4 }),
+            period: 10_000_000,
+            ..Default::default()
+        };
+        p.encode_to_vec()
+    }
+
+    #[test]
+    fn cpu_pass_needs_samples() {
+        let c = || Check::of(&ids::RUNTIME_CPU).target("svc");
+        let (empty, ranking) = cpu::cpu_check(&cpu_profile(0), 5, 10, c());
+        assert_eq!(empty.status, Status::Skip, "{}", empty.message);
+        assert!(ranking.is_none());
+        let (full, _) = cpu::cpu_check(&cpu_profile(7), 5, 10, c());
+        assert_eq!(full.status, Status::Pass, "{}", full.message);
+        assert!(
+            full.message.contains("in 7 sample(s) of 5 s") && full.message.contains("main.spin"),
+            "{}",
+            full.message
+        );
+        // No profile at all: not evaluated.
+        let opts = RuleOptions {
+            load: true,
+            ..RuleOptions::default()
+        };
+        let mut f = ready_facts();
+        f.load = Some(load_stats(10, 10));
+        let checks = evaluate(&f, &opts);
+        assert_ne!(find(&checks, "runtime.cpu").status, Status::Pass);
+    }
+
+    #[test]
+    fn contention_pass_needs_samples() {
+        let c = || Check::of(&ids::RUNTIME_CONTENTION);
+        let none = cpu::contention(&[("mutex", None), ("block", None)], 10, c());
+        assert_eq!(none.status, Status::Skip);
+        let empty = cpu_profile(0);
+        let zero = cpu::contention(&[("mutex", Some(&empty)), ("block", None)], 10, c());
+        assert_eq!(zero.status, Status::Skip, "{}", zero.message);
     }
 }

@@ -77,11 +77,22 @@ pub fn goroutine_leak(soak: &SoakFacts, limits: &SoakLimits, c: CheckBuilder) ->
             soak.scrape_errors.join("; ")
         ));
     };
+    // Round 0 is read right after the first load: a pass needs soak rounds after it whose
+    // requests succeeded, or nothing sustained was observed.
+    let soak_ok: u64 = soak.rounds.iter().skip(1).map(|r| r.ok).sum();
+    if soak_ok == 0 {
+        return c.skip(format!(
+            "not evaluated: {} soak round(s) after the first load with {soak_ok} successful \
+             request(s): no sustained load to judge the goroutines by; give a longer --soak or \
+             a --load that succeeds",
+            soak.rounds.len().saturating_sub(1)
+        ));
+    }
     let peak = series.iter().copied().max().unwrap_or(first.goroutines);
     let settle = crate::duration::format(std::time::Duration::from_millis(soak.settle_ms));
     let story = format!(
-        "{} goroutines after the first load, {peak} at the peak of {} round(s) ({}), {settled} \
-         after {settle} without load",
+        "{} goroutines after the first load, {peak} at the peak of {} round(s) ({soak_ok} \
+         successful requests; {}), {settled} after {settle} without load",
         first.goroutines,
         soak.rounds.len().saturating_sub(1),
         sparkline(&series)
@@ -272,11 +283,27 @@ pub fn heap_growth(
         size(fitted.abs()),
         per_request
     );
+    let soak_ok: u64 = rounds.iter().skip(1).map(|r| r.ok).sum();
+    if soak_ok == 0 {
+        return c.skip(format!(
+            "not evaluated: {story}, but no request of the {} soak round(s) succeeded: no work \
+             to judge the heap by",
+            rounds.len() - 1
+        ));
+    }
     let limit = limits.max_heap_growth_mb * MIB;
     if fitted < limit || rank < MIN_TREND {
+        // Say which of the two criteria held, with its number.
+        let why = if fitted < limit {
+            format!(
+                "fitted growth below the {} MiB allowed",
+                limits.max_heap_growth_mb
+            )
+        } else {
+            format!("rank trend {rank:.2} below {MIN_TREND}: the readings do not rise steadily")
+        };
         return c.pass(format!(
-            "{story}: no rise with the work beyond noise (at most {} MiB, rank trend {rank:.2})",
-            limits.max_heap_growth_mb
+            "{story} after {soak_ok} successful soak requests: {why} (rank trend {rank:.2})"
         ));
     }
     let named = if site_list.is_empty() {
@@ -431,5 +458,67 @@ mod tests {
             Check::of(&registry::RUNTIME_GOROUTINE_LEAK),
         );
         assert_eq!(c.status, Status::Pass, "{}", c.message);
+    }
+
+    #[test]
+    fn goroutine_leak_pass_needs_soak_rounds_with_work() {
+        let limits = SoakLimits::default();
+        let c = || Check::of(&registry::RUNTIME_GOROUTINE_LEAK);
+        // Nothing read at all.
+        let nothing = SoakFacts::default();
+        assert_ne!(goroutine_leak(&nothing, &limits, c()).status, Status::Pass);
+        // Round 0 only: the first load's state, no sustained load after it.
+        let only_first = soak(&[1], &[7], 7);
+        let r = goroutine_leak(&only_first, &limits, c());
+        assert_eq!(r.status, Status::Skip, "{}", r.message);
+        // Soak rounds ran, but not one of their requests succeeded.
+        let mut failed = soak(&[1, 1, 1], &[7, 7, 7], 7);
+        for round in &mut failed.rounds {
+            round.ok = 0;
+        }
+        let r = goroutine_leak(&failed, &limits, c());
+        assert_eq!(r.status, Status::Skip, "{}", r.message);
+        // Rounds with work: the pass gives the counts.
+        let back = soak(&[1, 1, 1], &[7, 40, 41], 8);
+        let r = goroutine_leak(&back, &limits, c());
+        assert_eq!(r.status, Status::Pass, "{}", r.message);
+        assert!(
+            r.message.contains("7 goroutines after the first load")
+                && r.message
+                    .contains("41 at the peak of 2 round(s) (400 successful requests")
+                && r.message.contains("8 after 1s without load: 1 more"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn heap_growth_pass_needs_readings_with_work() {
+        let limits = SoakLimits::default();
+        let c = || Check::of(&registry::RUNTIME_HEAP_GROWTH);
+        let nothing = SoakFacts::default();
+        assert_ne!(
+            heap_growth(&nothing, None, &limits, c()).status,
+            Status::Pass
+        );
+        let m = 1u64 << 20;
+        let few = soak(&[3 * m, 3 * m], &[7, 7], 7);
+        assert_eq!(heap_growth(&few, None, &limits, c()).status, Status::Skip);
+        let mut failed = soak(&[3 * m; 6], &[7; 6], 7);
+        for round in &mut failed.rounds {
+            round.ok = 0;
+        }
+        let r = heap_growth(&failed, None, &limits, c());
+        assert_eq!(r.status, Status::Skip, "{}", r.message);
+        let steady = soak(&[3 * m; 6], &[7; 6], 7);
+        let r = heap_growth(&steady, None, &limits, c());
+        assert_eq!(r.status, Status::Pass, "{}", r.message);
+        assert!(
+            r.message.contains("over 5 round(s)")
+                && r.message.contains("after 1000 successful soak requests")
+                && r.message.contains("fitted growth below the 2 MiB allowed"),
+            "{}",
+            r.message
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! The rule `binary.vuln`: one check per (binary, advisory) with [`VulnData`] as its data,
-//! one passing check per binary with no advisory, and the skip/error a database that cannot
+//! one passing check per binary no advisory matched (when the database had any), and the skip/error a database that cannot
 //! be read turns into. The rule only judges what matching found.
 
 use crate::model::{Check, Severity};
@@ -136,10 +136,27 @@ pub fn check_of(path: &str, m: &Match, ignore: &[Ignore], now_unix: i64, db_line
     }
 }
 
-/// The passing check of a binary no advisory matched.
-pub fn clean(path: &str, modules: usize, db_line: &str) -> Check {
-    Check::of(&BINARY_VULN).target(path).pass(format!(
-        "no known vulnerability in the Go standard library or the {modules} module(s) of the binary. Database: {db_line}."
+/// The check of a binary no advisory matched: a pass only when the database had advisories
+/// to match (`db_entries` in all, `relevant` of them for the scanned binaries' modules and
+/// the standard library); an empty database proves nothing, so that is a skip.
+pub fn clean(
+    path: &str,
+    modules: usize,
+    relevant: usize,
+    db_entries: usize,
+    db_line: &str,
+) -> Check {
+    let builder = Check::of(&BINARY_VULN).target(path);
+    if db_entries == 0 {
+        return builder.skip(format!(
+            "not scanned: the database lists no advisory at all, so no match proves nothing. \
+             Database: {db_line}."
+        ));
+    }
+    builder.pass(format!(
+        "none of the {relevant} advisories for the Go standard library and the scanned \
+         binaries' modules ({db_entries} in the database) matches the binary's Go release or \
+         its {modules} module(s). Database: {db_line}."
     ))
 }
 
@@ -163,5 +180,26 @@ pub fn no_database(path: &str, why: &str, required: bool) -> Check {
         builder.skip(format!(
             "not scanned: {why} (set [vuln] db to a reachable URL, a v1 folder or vulndb.zip; [vuln] required = true makes this an error)"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Status;
+
+    #[test]
+    fn vuln_pass_needs_a_database_with_advisories() {
+        let empty = clean("svc", 3, 0, 0, "./db (modified 2026-01-01)");
+        assert_eq!(empty.status, Status::Skip, "{}", empty.message);
+        let scanned = clean("svc", 3, 17, 5000, "./db (modified 2026-01-01)");
+        assert_eq!(scanned.status, Status::Pass);
+        assert!(
+            scanned.message.contains("none of the 17 advisories")
+                && scanned.message.contains("5000 in the database")
+                && scanned.message.contains("its 3 module(s)"),
+            "{}",
+            scanned.message
+        );
     }
 }

@@ -104,17 +104,18 @@ pub fn wanted_modules<'a>(scanned: impl IntoIterator<Item = &'a Scanned>) -> Vec
 }
 
 /// Judges binaries already read against the entries of their modules: one check per
-/// (binary, advisory), or one passing check per clean binary. `db_line` names the database
-/// and its date in every message.
+/// (binary, advisory), or one passing check per clean binary. Every message names the
+/// database `db` and its date.
 pub fn judge(
     read: &[Result<Scanned, Unscannable>],
     shown: &[String],
     entries: &[osv::Entry],
     settings: &Settings,
     now_unix: i64,
-    db_line: &str,
+    db: &db::DbInfo,
     go_mod: Option<&(String, gomod::GoMod)>,
 ) -> Vec<Check> {
+    let db_line = &db_line(db);
     let mut checks = Vec::new();
     for (result, path) in read.iter().zip(shown) {
         match result {
@@ -124,7 +125,13 @@ pub fn judge(
             Ok(s) => {
                 let matches = matching::match_binary(&s.binary, entries, now_unix);
                 if matches.is_empty() {
-                    checks.push(checks::clean(path, s.binary.deps.len(), db_line));
+                    checks.push(checks::clean(
+                        path,
+                        s.binary.deps.len(),
+                        entries.len(),
+                        db.entries,
+                        db_line,
+                    ));
                 }
                 for m in &matches {
                     let mut m = m.clone();
@@ -303,7 +310,7 @@ fn scan_files(
         &entries,
         settings,
         time::now_unix(),
-        &db_line(&info),
+        &info,
         go_mod,
     );
     Ok((read, checks, info))
