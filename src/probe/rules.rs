@@ -218,9 +218,22 @@ fn under_load(f: &ProbeFacts, o: &RuleOptions) -> Vec<Check> {
                             .collect(),
                     );
                 }
+                let why = c.message.clone();
                 checks.push(c);
-                if let (Some(base), Some(r)) = (&o.baseline, ranking) {
-                    checks.extend(cpu::regression(&f.target, base, &r.shares, o.max_cpu_growth));
+                match (&o.baseline, ranking) {
+                    (Some(base), Some(r)) => checks.extend(cpu::regression(
+                        &f.target,
+                        base,
+                        &r.shares,
+                        o.max_cpu_growth,
+                    )),
+                    // A profile that does not decode or holds no sample compares with nothing:
+                    // the comparison is reported as not made, never silently left out.
+                    (Some(_), None) => checks.push(
+                        at(&ids::RUNTIME_CPU_REGRESSION)
+                            .skip(format!("not evaluated: runtime.cpu: {why}")),
+                    ),
+                    (None, _) => {}
                 }
                 None
             }
@@ -1265,6 +1278,22 @@ mod tests {
         f.load = Some(load_stats(10, 10));
         let checks = evaluate(&f, &opts);
         assert_ne!(find(&checks, "runtime.cpu").status, Status::Pass);
+        // An empty profile against a baseline: the comparison is a skip that says why, not
+        // left out of the report.
+        let opts = RuleOptions {
+            baseline: Some("base.json".into()),
+            ..opts
+        };
+        f.profiles.insert("cpu".into(), cpu_profile(0));
+        f.cpu_seconds = Some(5);
+        let checks = evaluate(&f, &opts);
+        let compared = find(&checks, "runtime.cpu_regression");
+        assert_eq!(compared.status, Status::Skip, "{}", compared.message);
+        assert!(
+            compared.message.contains("nothing to rank"),
+            "{}",
+            compared.message
+        );
     }
 
     #[test]
