@@ -326,9 +326,8 @@ struct Found {
     evidence: Evidence,
 }
 
-/// Matches one binary against the entries of the modules it holds (`entries` may hold more;
-/// only those naming the binary's modules count). `now_unix` decides withdrawals.
-pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match> {
+/// The entries by the module paths their `affected` blocks name.
+fn by_module(entries: &[Entry]) -> HashMap<&str, Vec<&Entry>> {
     let mut by_module: HashMap<&str, Vec<&Entry>> = HashMap::new();
     for e in entries {
         let mut named: Vec<&str> = e.affected.iter().map(|a| a.package.name.as_str()).collect();
@@ -338,6 +337,98 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
             by_module.entry(m).or_default().push(e);
         }
     }
+    by_module
+}
+
+/// The module a package belongs to (govulncheck's `ForPackage` with an unknown module), as an
+/// index into `modules` (the paths of the binary's modules that have entries, in order):
+/// `stdlib` for a std package, else the longest module path that is a string prefix of it.
+fn module_of<'m>(modules: impl IntoIterator<Item = &'m str>, pkg: &str) -> Option<usize> {
+    let std = is_std_package(pkg);
+    let mut best: Option<(usize, usize)> = None;
+    for (i, path) in modules.into_iter().enumerate() {
+        if std && path == STDLIB {
+            return Some(i);
+        }
+        if pkg.starts_with(path) && best.is_none_or(|(_, len)| len < path.len()) {
+            best = Some((i, path.len()));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The path an advisory's `imports` name a package of `module` by: the replacement's path
+/// where the module is replaced.
+fn import_path<'p>(module: &Module, pkg: &'p str) -> std::borrow::Cow<'p, str> {
+    match &module.replace {
+        Some((rp, _)) => std::borrow::Cow::Owned(format!(
+            "{rp}{}",
+            pkg.get(module.path.len().min(pkg.len())..).unwrap_or("")
+        )),
+        None => std::borrow::Cow::Borrowed(pkg),
+    }
+}
+
+/// govulncheck's `ForPackage`: a block without imports (the whole module), or an import of
+/// this path.
+fn package_hit(blocks: &[Affected], import_path: &str) -> bool {
+    blocks.iter().any(|b| {
+        let imps = imports_of(b);
+        imps.is_empty() || imps.iter().any(|i| i.path == import_path)
+    })
+}
+
+/// Which packages of a binary can change what [`match_binary`] finds against some entries:
+/// those an advisory that applies at the binary's versions names (by import path, or all of
+/// a module's through a block without imports), found as [`match_binary`] finds a package's
+/// module. The scan splits and keeps only their function names; every other package's are
+/// read past, which changes no match.
+#[derive(Debug, Clone, Default)]
+pub struct Relevant {
+    /// The binary's modules that have entries, in matching's order, and the blocks that
+    /// apply to each (none: no advisory applies to it).
+    modules: Vec<(Module, Vec<Affected>)>,
+}
+
+impl Relevant {
+    /// The packages of `bin` that matter against `entries` (see [`Relevant`]).
+    pub fn of(bin: &Binary, entries: &[Entry], now_unix: i64) -> Relevant {
+        let by_module = by_module(entries);
+        let (affecting, _) = affecting(bin, &by_module, now_unix);
+        let modules = affecting
+            .into_iter()
+            .map(|mv| {
+                let blocks = mv.vulns.into_iter().flat_map(|v| v.blocks).collect();
+                (mv.module, blocks)
+            })
+            .collect();
+        Relevant { modules }
+    }
+
+    /// Whether functions of `pkg` (an import path, `%`-escapes undone) can matter.
+    pub fn wants(&self, pkg: &str) -> bool {
+        let Some(i) = module_of(self.modules.iter().map(|(m, _)| m.path.as_str()), pkg) else {
+            return false;
+        };
+        let (module, blocks) = &self.modules[i];
+        package_hit(blocks, &import_path(module, pkg))
+    }
+
+    /// Whether no package can matter (no advisory applies to any module of the binary).
+    pub fn is_empty(&self) -> bool {
+        self.modules.iter().all(|(_, blocks)| blocks.is_empty())
+    }
+}
+
+/// A binary's modules that have entries, with the entries (blocks) that apply to each, and the
+/// forks' own entries: govulncheck's `FetchVulnerabilities` (entries by the code's path) and
+/// `affectingVulnerabilities` (blocks by the module's own path at the code's version).
+#[allow(clippy::type_complexity)]
+fn affecting<'e>(
+    bin: &Binary,
+    by_module: &HashMap<&str, Vec<&'e Entry>>,
+    now_unix: i64,
+) -> (Vec<ModVulns<'e>>, Vec<(Module, Vec<Affecting<'e>>)>) {
     let mods = bin.modules();
     // FetchVulnerabilities: entries by the code's path; affectingVulnerabilities: blocks by
     // the module's own path at the code's version.
@@ -374,6 +465,14 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
             forks.push((m.clone(), fork_vulns));
         }
     }
+    (affecting, forks)
+}
+
+/// Matches one binary against the entries of the modules it holds (`entries` may hold more;
+/// only those naming the binary's modules count). `now_unix` decides withdrawals.
+pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match> {
+    let by_module = by_module(entries);
+    let (affecting, forks) = affecting(bin, &by_module, now_unix);
 
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
     let mut entry_of: HashMap<String, &Entry> = HashMap::new();
@@ -428,37 +527,17 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
     if let Some(symbols) = &bin.symbols {
         // The module of a package (ForPackage with an unknown module): stdlib for std
         // packages, else the longest module path that is a string prefix of it.
-        let mods_with_entries: Vec<&ModVulns> = affecting.iter().collect();
         let module_of = |pkg: &str| -> Option<&ModVulns> {
-            let std = is_std_package(pkg);
-            let mut best: Option<&ModVulns> = None;
-            for mv in &mods_with_entries {
-                if std && mv.module.path == STDLIB {
-                    return Some(mv);
-                }
-                if pkg.starts_with(mv.module.path.as_str())
-                    && best.is_none_or(|b| b.module.path.len() < mv.module.path.len())
-                {
-                    best = Some(mv);
-                }
-            }
-            best
+            module_of(affecting.iter().map(|mv| mv.module.path.as_str()), pkg)
+                .map(|i| &affecting[i])
         };
         // (id, pkg, module) → symbols found, for the exported-first filter.
         let mut sym_hits: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
         for (pkg, syms) in &symbols.by_package {
             let Some(mv) = module_of(pkg) else { continue };
-            let import_path = match &mv.module.replace {
-                Some((rp, _)) => format!("{rp}{}", &pkg[mv.module.path.len().min(pkg.len())..]),
-                None => pkg.clone(),
-            };
+            let import_path = import_path(&mv.module, pkg);
             for v in &mv.vulns {
-                // ForPackage: a block without imports, or an import of this path.
-                let pkg_hit = v.blocks.iter().any(|b| {
-                    let imps = imports_of(b);
-                    imps.is_empty() || imps.iter().any(|i| i.path == import_path)
-                });
-                if !pkg_hit {
+                if !package_hit(&v.blocks, &import_path) {
                     continue;
                 }
                 let fixed =
@@ -481,21 +560,25 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
                     },
                 );
                 // ForSymbol.
-                for sym in syms {
-                    let hit = v.blocks.iter().any(|b| {
-                        let imps = imports_of(b);
-                        imps.is_empty()
-                            || imps.iter().any(|i| {
-                                i.path == import_path
-                                    && (i.symbols.is_empty() || i.symbols.contains(sym))
-                            })
-                    });
-                    if hit {
-                        sym_hits
-                            .entry((v.entry.id.clone(), pkg.clone(), mv.module.path.clone()))
-                            .or_default()
-                            .insert(sym.clone());
-                    }
+                let hits: BTreeSet<String> = syms
+                    .iter()
+                    .filter(|sym| {
+                        v.blocks.iter().any(|b| {
+                            let imps = imports_of(b);
+                            imps.is_empty()
+                                || imps.iter().any(|i| {
+                                    i.path == import_path
+                                        && (i.symbols.is_empty() || i.symbols.contains(*sym))
+                                })
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                if !hits.is_empty() {
+                    sym_hits
+                        .entry((v.entry.id.clone(), pkg.clone(), mv.module.path.clone()))
+                        .or_default()
+                        .extend(hits);
                 }
             }
         }
@@ -899,5 +982,79 @@ mod tests {
         assert_eq!(m[0].level, Level::Symbol);
         assert_eq!(m[0].symbols, ["github.com/a/b/c.Do"]);
         assert_eq!(m[0].evidence, Evidence::AdvisoryWithoutSymbols);
+    }
+
+    /// What the scan keeps of a binary's names (the packages [`Relevant`] wants) changes no
+    /// match: the same findings as with every name, and the other packages are left out.
+    #[test]
+    fn the_relevant_packages_are_all_matching_needs() {
+        let std_entry = entry(serde_json::json!({"id": "GO-4", "affected": [{
+            "package": {"name": "stdlib"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.20.0"}]}],
+            "ecosystem_specific": {"imports": [{"path": "net/http", "symbols": ["Serve"]}]}
+        }]}));
+        let whole = entry(serde_json::json!({"id": "GO-3", "affected": [{
+            "package": {"name": "github.com/a/b"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]
+        }]}));
+        let entries = [x_text(), std_entry, whole];
+        let names = [
+            "main.main",
+            "golang.org/x/text/language.Parse",
+            "golang.org/x/text/language.(*matcher).Match",
+            "golang.org/x/text/internal/tag.Index.Elem",
+            "github.com/a/b/c.Do",
+            "github.com/a/bc/d.Other",
+            "github.com/other/mod.Do",
+            "net/http.Serve",
+            "fmt.Println",
+        ];
+        for (go, text) in [("go1.19.0", "v0.3.7"), ("go1.26.0", "v0.3.8")] {
+            let mut bin = binary(
+                vec![
+                    module("golang.org/x/text", text),
+                    module("github.com/a/b", "v1.0.0"),
+                    module("github.com/a/bc", "v1.0.0"),
+                    module("github.com/other/mod", "v1.0.0"),
+                ],
+                &names,
+            );
+            bin.go_version = go.into();
+            let full = match_binary(&bin, &entries, NOW);
+            let relevant = Relevant::of(&bin, &entries, NOW);
+            bin.symbols = Some(PackageSymbols::from_names_of(
+                names,
+                Naming::Go120,
+                "example.com/app",
+                |p| relevant.wants(p),
+            ));
+            assert_eq!(match_binary(&bin, &entries, NOW), full, "{go}");
+            let kept: Vec<&str> = bin
+                .symbols
+                .as_ref()
+                .unwrap()
+                .by_package
+                .keys()
+                .map(String::as_str)
+                .collect();
+            // github.com/a/bc is a string prefix match of github.com/a/b, as govulncheck
+            // assigns packages: kept with it.
+            let mut want = vec!["github.com/a/b/c", "github.com/a/bc/d"];
+            if text == "v0.3.7" {
+                // The package the advisory names; not the module's others.
+                want.push("golang.org/x/text/language");
+            }
+            if go == "go1.19.0" {
+                want.push("net/http");
+            }
+            want.sort();
+            assert_eq!(kept, want, "{go}");
+        }
+        // No advisory applies at all: nothing is wanted.
+        let mut clean = binary(vec![module("github.com/none/here", "v1.0.0")], &[]);
+        clean.go_version = "go1.26.0".into();
+        let relevant = Relevant::of(&clean, &entries, NOW);
+        assert!(relevant.is_empty());
+        assert!(!relevant.wants("net/http"));
     }
 }
