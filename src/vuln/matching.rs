@@ -322,7 +322,8 @@ struct Found {
     module: String,
     version: String,
     fixed: Option<String>,
-    symbols: BTreeSet<String>,
+    /// Sorted, unique.
+    symbols: Vec<String>,
     evidence: Evidence,
 }
 
@@ -479,7 +480,9 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
     let raise = |found: &mut BTreeMap<String, Found>, id: &str, f: Found| match found.get_mut(id) {
         Some(old) if f.level < old.level => *old = f,
         Some(old) if f.level == old.level && f.level == Level::Symbol => {
-            old.symbols.extend(f.symbols)
+            old.symbols.extend(f.symbols);
+            old.symbols.sort_unstable();
+            old.symbols.dedup();
         }
         Some(_) => {}
         None => {
@@ -517,7 +520,7 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
                         mv.module.code_version(),
                         &v.blocks,
                     ),
-                    symbols: BTreeSet::new(),
+                    symbols: Vec::new(),
                     evidence,
                 },
             );
@@ -532,7 +535,9 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
                 .map(|i| &affecting[i])
         };
         // (id, pkg, module) → symbols found, for the exported-first filter.
-        let mut sym_hits: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
+        // Borrowed from the binary's symbols and the entries: an advisory without imports
+        // hits every function of a module, thousands of names per binary.
+        let mut sym_hits: BTreeMap<(&str, &str, &str), Vec<&str>> = BTreeMap::new();
         for (pkg, syms) in &symbols.by_package {
             let Some(mv) = module_of(pkg) else { continue };
             let import_path = import_path(&mv.module, pkg);
@@ -555,41 +560,40 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
                         module: mv.module.code_path().to_string(),
                         version: mv.module.code_version().to_string(),
                         fixed: fixed.clone(),
-                        symbols: BTreeSet::new(),
+                        symbols: Vec::new(),
                         evidence,
                     },
                 );
                 // ForSymbol.
-                let hits: BTreeSet<String> = syms
-                    .iter()
-                    .filter(|sym| {
-                        v.blocks.iter().any(|b| {
-                            let imps = imports_of(b);
-                            imps.is_empty()
-                                || imps.iter().any(|i| {
-                                    i.path == import_path
-                                        && (i.symbols.is_empty() || i.symbols.contains(*sym))
-                                })
-                        })
+                let hits = syms.iter().filter(|sym| {
+                    v.blocks.iter().any(|b| {
+                        let imps = imports_of(b);
+                        imps.is_empty()
+                            || imps.iter().any(|i| {
+                                i.path == import_path
+                                    && (i.symbols.is_empty() || i.symbols.contains(*sym))
+                            })
                     })
-                    .cloned()
-                    .collect();
-                if !hits.is_empty() {
-                    sym_hits
-                        .entry((v.entry.id.clone(), pkg.clone(), mv.module.path.clone()))
-                        .or_default()
-                        .extend(hits);
+                });
+                let at = sym_hits
+                    .entry((&v.entry.id, pkg, &mv.module.path))
+                    .or_default();
+                at.extend(hits.map(String::as_str));
+                if at.is_empty() {
+                    sym_hits.remove(&(v.entry.id.as_str(), pkg.as_str(), mv.module.path.as_str()));
                 }
             }
         }
         for ((id, pkg, _), syms) in sym_hits {
             let any_exported = syms.iter().any(|s| is_exported(s));
-            let kept: BTreeSet<String> = syms
+            let mut kept: Vec<String> = syms
                 .into_iter()
                 .filter(|s| !any_exported || is_exported(s))
-                .map(|s| frame_name(&pkg, &s))
+                .map(|s| frame_name(pkg, s))
                 .collect();
-            let Some(pkg_level) = found.get(&id) else {
+            kept.sort_unstable();
+            kept.dedup();
+            let Some(pkg_level) = found.get(id) else {
                 continue;
             };
             let f = Found {
@@ -600,7 +604,7 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
                 symbols: kept,
                 evidence: pkg_level.evidence,
             };
-            raise(&mut found, &id, f);
+            raise(&mut found, id, f);
         }
     }
 
@@ -632,7 +636,7 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
                 version: f.version,
                 fixed: f.fixed,
                 level: f.level,
-                symbols: f.symbols.into_iter().collect(),
+                symbols: f.symbols,
                 evidence: f.evidence,
                 notes,
                 toolchain: false,

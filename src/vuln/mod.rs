@@ -132,8 +132,7 @@ pub fn judge(
                 if matches.is_empty() {
                     checks.push(checks::clean(path, s.binary.deps.len(), db_line));
                 }
-                for m in &matches {
-                    let mut m = m.clone();
+                for mut m in matches {
                     m.notes.extend(s.notes.iter().cloned());
                     let mut check = checks::check_of(path, &m, &settings.ignore, now_unix, db_line);
                     if let Some((file, line)) = locate(&s.binary, &m, go_mod) {
