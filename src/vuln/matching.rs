@@ -309,11 +309,11 @@ fn frame_name(pkg: &str, symbol: &str) -> String {
 }
 
 fn is_exported(symbol: &str) -> bool {
-    symbol
-        .rsplit('.')
-        .next()
-        .and_then(|last| last.chars().next())
-        .is_some_and(char::is_uppercase)
+    let last = symbol.rfind('.').map_or(symbol, |i| &symbol[i + 1..]);
+    match last.as_bytes().first() {
+        Some(b) if b.is_ascii() => b.is_ascii_uppercase(),
+        _ => last.chars().next().is_some_and(char::is_uppercase),
+    }
 }
 
 /// What was found of one entry: the highest level and where.
