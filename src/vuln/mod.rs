@@ -3,10 +3,12 @@
 //! against each binary's buildinfo and the functions its pclntab and inline trees hold; one
 //! `binary.vuln` check per (binary, advisory), with [`data::VulnData`] as its data.
 //!
-//! [`scan`] is the work: every binary read once (in parallel), the database asked once for the
-//! entries of the union of their modules, each binary matched ([`matching`]) and judged
-//! ([`checks`]). [`run`] is the front door of `goready vuln FILE...`; [`scan_built`] the scan
-//! `goready build` runs on its matrix.
+//! The work: every binary's build info read (in parallel, while the database's index loads),
+//! the database asked once for the entries of the union of their modules, then each binary's
+//! function names read, keeping only the packages an applying advisory names
+//! ([`matching::Relevant`]), and each binary matched ([`matching`]) and judged ([`checks`]).
+//! [`run`] is the front door of `goready vuln FILE...`; [`scan_built`] the scan `goready build`
+//! runs on its matrix (it also hands back the advisories, for the SBOM's VEX).
 
 mod binary;
 pub mod checks;
