@@ -912,6 +912,9 @@ fn vuln_db_findings_become_vex_with_suppression_reasons() {
             (_, "symbols_matched") => {
                 assert_eq!(state, Some("not_affected"), "{id}");
                 assert_eq!(v["analysis"]["justification"], "code_not_present");
+                // The advisory came with the scan: the detail names what is absent.
+                let detail = v["analysis"]["detail"].as_str().unwrap();
+                assert!(detail.contains("; absent: "), "{id}: {detail}");
             }
             _ => assert_eq!(state, Some("in_triage"), "{id}"),
         }
@@ -953,7 +956,9 @@ fn vuln_db_findings_become_vex_with_suppression_reasons() {
 }
 
 /// `goready build --sbom cyclonedx` with the build's vulnerability scan on (the database in
-/// GOREADY_VULN_DB): each binary's document carries its target's `binary.vuln` findings as VEX.
+/// GOREADY_VULN_DB): each binary's document carries its target's `binary.vuln` findings as VEX,
+/// and a not-affected statement names the advisory's vulnerable functions the binary lacks
+/// (the scan hands the build the advisories, not only the findings).
 #[test]
 fn build_sbom_carries_the_builds_vulnerability_findings_as_vex() {
     let dir = scratch();
@@ -964,6 +969,12 @@ fn build_sbom_carries_the_builds_vulnerability_findings_as_vex() {
     std::fs::write(
         db.join("GO-2099-0001.json"),
         serde_json::json!({"schema_version":"1.3.1","id":"GO-2099-0001","modified":"2024-05-20T16:03:47Z","published":"2024-05-20T16:03:47Z","summary":"Made up: rsc.io/sampler.Hello","affected":[{"package":{"name":"rsc.io/sampler","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}],"ecosystem_specific":{"imports":[{"path":"rsc.io/sampler","symbols":["Hello"]}]}}]}).to_string(),
+    )
+    .unwrap();
+    // The package is linked, these two functions are not: package level, not affected.
+    std::fs::write(
+        db.join("GO-2099-0003.json"),
+        serde_json::json!({"schema_version":"1.3.1","id":"GO-2099-0003","modified":"2024-05-20T16:03:47Z","published":"2024-05-20T16:03:47Z","summary":"Made up: functions sampler does not have","affected":[{"package":{"name":"rsc.io/sampler","ecosystem":"Go"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}],"ecosystem_specific":{"imports":[{"path":"rsc.io/sampler","symbols":["NeverLinked","Text.NeverLinked"]}]}}]}).to_string(),
     )
     .unwrap();
     let target = format!("linux/{}", host_goarch());
@@ -984,25 +995,53 @@ fn build_sbom_carries_the_builds_vulnerability_findings_as_vex() {
         .output()
         .unwrap();
     let report = json(&module.join("build.json"));
-    let vuln = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "binary.vuln")
-        .unwrap_or_else(|| panic!("no binary.vuln: {}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(vuln["data"]["level"], "symbol", "{vuln}");
+    let level_of = |id: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "binary.vuln" && c["data"]["id"] == id)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no binary.vuln for {id}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })["data"]
+            .clone()
+    };
+    assert_eq!(level_of("GO-2099-0001")["level"], "symbol");
+    let absent = level_of("GO-2099-0003");
+    assert_eq!(
+        (&absent["level"], &absent["evidence"]),
+        (&Value::from("package"), &Value::from("symbols_matched")),
+        "{absent}"
+    );
     let doc_path = module.join(format!("dist/sbomsvc_linux_{}.cdx.json", host_goarch()));
     validate_cyclonedx(&[&doc_path]);
     let doc = json(&doc_path);
-    let v = &doc["vulnerabilities"][0];
-    assert_eq!(v["id"], "GO-2099-0001", "{doc}");
+    let vulns = doc["vulnerabilities"].as_array().unwrap();
+    let vex = |id: &str| {
+        vulns
+            .iter()
+            .find(|v| v["id"] == id)
+            .unwrap_or_else(|| panic!("no VEX for {id}: {doc}"))
+    };
+    let v = vex("GO-2099-0001");
     assert_eq!(v["affects"][0]["ref"], "pkg:golang/rsc.io/sampler@v1.99.99");
     assert!(v.get("analysis").is_none(), "symbol level: affecting");
+    let v = vex("GO-2099-0003");
+    assert_eq!(v["analysis"]["state"], "not_affected", "{v}");
+    assert_eq!(v["analysis"]["justification"], "code_not_present", "{v}");
+    let detail = v["analysis"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("absent: rsc.io/sampler.NeverLinked, rsc.io/sampler.Text.NeverLinked"),
+        "the absent functions are named: {detail}"
+    );
     let sbom = report["checks"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["id"] == "build.sbom")
         .unwrap();
-    assert_eq!(sbom["data"]["vulnerabilities"], 1, "{sbom}");
+    assert_eq!(sbom["data"]["vulnerabilities"], 2, "{sbom}");
 }

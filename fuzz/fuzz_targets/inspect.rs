@@ -1,8 +1,8 @@
 //! Fuzzes the whole binary inspector: `inspect_bytes` (ELF, Mach-O thin/universal, PE,
 //! build info, pclntab, version search) and the binary rules on its facts; the function-name
-//! reader `functions::go_functions` (pclntab, inline trees, the moduledata scan, both ways of
-//! finding the funcdata base); plus the Go-table decoders on the raw input: `Pclntab::parse`,
-//! `functions::max_pc_value` and `buildinfo::parse_modinfo`.
+//! readers `functions::go_functions` and `functions::go_names` (pclntab, inline trees, the
+//! moduledata scan, both ways of finding the funcdata base); plus the Go-table decoders on
+//! the raw input: `Pclntab::parse`, `functions::max_pc_value` and `buildinfo::parse_modinfo`.
 #![no_main]
 
 use goready::inspect::functions::{self, Lookup};
@@ -23,6 +23,10 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(f) = functions::go_functions_with(data, lookup) {
             std::hint::black_box((f.all_names().len(), f.inline_trees));
         }
+    }
+    // The borrowed reader the vulnerability scan uses (its own walk of universal files).
+    if let Ok(n) = functions::go_names(data) {
+        std::hint::black_box((n.names.len(), n.inlined.len(), n.to_functions().names.len()));
     }
     std::hint::black_box(functions::max_pc_value(data));
 

@@ -243,6 +243,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<R
     let per_target: Result<Vec<Vec<Check>>, crate::cancel::Stopped> =
         per_target.into_iter().collect();
     let mut checks: Vec<Check> = per_target?.into_iter().flatten().collect();
+    let mut advisories = crate::vuln::Advisories::new();
     if let Some(settings) = &opts.vuln {
         // Every binary of the matrix in one scan: the database is read once.
         let built: Vec<(PathBuf, String)> = targets
@@ -254,13 +255,9 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<R
             &ctx.dir.join("go.mod"),
             &runner::display_path(Path::new(""), &ctx.dir.join("go.mod"), &ctx.cwd),
         );
-        checks.extend(crate::vuln::scan_built(
-            &built,
-            settings,
-            go_mod.as_ref(),
-            sink,
-            cancel,
-        ));
+        let scan = crate::vuln::scan_built(&built, settings, go_mod.as_ref(), sink, cancel);
+        checks.extend(scan.checks);
+        advisories = scan.advisories;
     }
     if let Some(format) = opts.sbom {
         let mut built =
@@ -274,7 +271,9 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<R
         });
         let written: Vec<Check> = built
             .iter()
-            .map(|(label, output, facts)| ctx.sbom(output, facts, format, label, &checks))
+            .map(|(label, output, facts)| {
+                ctx.sbom(output, facts, format, label, &checks, &advisories)
+            })
             .collect();
         checks.extend(written);
     }
@@ -410,7 +409,8 @@ impl Shared<'_> {
     }
 
     /// `--sbom`: the binary's SBOM beside it in dist/, with this target's `binary.vuln`
-    /// findings among `checks` (when the build scanned for them) as VEX.
+    /// findings among `checks` (when the build scanned for them) as VEX; `advisories` (the
+    /// scan's, by id) name what a not-affected statement says is absent.
     fn sbom(
         &self,
         output: &Path,
@@ -418,6 +418,7 @@ impl Shared<'_> {
         format: crate::sbom::Format,
         label: &str,
         checks: &[Check],
+        advisories: &crate::vuln::Advisories,
     ) -> Check {
         let started = std::time::Instant::now();
         let findings = crate::sbom::findings_of(checks, label);
@@ -435,7 +436,7 @@ impl Shared<'_> {
                 &stamp,
                 crate::sbom::Vex {
                     findings: &findings,
-                    advisories: None,
+                    advisories: Some(advisories),
                 },
             )
         });

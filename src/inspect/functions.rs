@@ -108,6 +108,87 @@ impl GoFunctions {
     }
 }
 
+/// [`GoFunctions`] borrowed from the binary's bytes: the same names, not copied, and the
+/// inline trees' names not yet set apart from the function table's. What the vulnerability
+/// scan reads: it keeps the few names of packages an advisory speaks of and copies only those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoNames<'a> {
+    /// The pclntab layout.
+    pub version: Version,
+    /// Every name in the function table, in table order, as stored.
+    pub names: Vec<&'a [u8]>,
+    /// Every name an inline tree names, once per name-table offset, in offset order; it may
+    /// repeat names of `names` (a function both inlined and kept).
+    pub inlined: Vec<&'a [u8]>,
+    /// Whether the inline trees were read, and how completely.
+    pub inline_trees: InlineTrees,
+    /// How the funcdata base was found; `None` when it was not.
+    pub found_by: Option<How>,
+    /// The funcdata base, Go 1.18+.
+    pub gofunc: Option<u64>,
+    /// The address of the runtime's `moduledata`, when the scan found it.
+    pub moduledata: Option<u64>,
+}
+
+impl GoNames<'_> {
+    /// The owned form: names as strings, `inlined` sorted, unique and without the function
+    /// table's names.
+    pub fn to_functions(&self) -> GoFunctions {
+        let text = |n: &[u8]| String::from_utf8_lossy(n).into_owned();
+        let in_table: HashSet<&[u8]> = self.names.iter().copied().collect();
+        let inlined: BTreeSet<String> = self
+            .inlined
+            .iter()
+            .filter(|n| !in_table.contains(*n))
+            .map(|n| text(n))
+            .collect();
+        GoFunctions {
+            version: self.version,
+            names: self.names.iter().map(|n| text(n)).collect(),
+            inlined: inlined.into_iter().collect(),
+            inline_trees: self.inline_trees.clone(),
+            found_by: self.found_by,
+            gofunc: self.gofunc,
+            moduledata: self.moduledata,
+        }
+    }
+}
+
+/// Every Go function name in `data`, borrowed: see [`GoNames`] and [`go_functions`]. A
+/// universal Mach-O gives the first readable slice's version and evidence and every slice's
+/// names (repeats included).
+pub fn go_names(data: &[u8]) -> Result<GoNames<'_>, FunctionsError> {
+    let kind = FileKind::parse(data).map_err(|e| FunctionsError::NotObject(e.to_string()))?;
+    let arches: Vec<&[u8]> = match kind {
+        FileKind::MachOFat32 => MachOFatFile32::parse(data)
+            .map_err(|e| FunctionsError::NotObject(e.to_string()))?
+            .arches()
+            .iter()
+            .filter_map(|a| a.data(data).ok())
+            .collect(),
+        FileKind::MachOFat64 => MachOFatFile64::parse(data)
+            .map_err(|e| FunctionsError::NotObject(e.to_string()))?
+            .arches()
+            .iter()
+            .filter_map(|a| a.data(data).ok())
+            .collect(),
+        _ => return thin_names(data, Lookup::default()),
+    };
+    let mut merged: Option<GoNames> = None;
+    let mut last_err = FunctionsError::NoPclntab;
+    for bytes in arches {
+        match (thin_names(bytes, Lookup::default()), &mut merged) {
+            (Ok(f), None) => merged = Some(f),
+            (Ok(f), Some(m)) => {
+                m.names.extend(f.names);
+                m.inlined.extend(f.inlined);
+            }
+            (Err(e), _) => last_err = e,
+        }
+    }
+    merged.ok_or(last_err)
+}
+
 /// Why no function names could be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FunctionsError {
@@ -192,15 +273,16 @@ fn universal<A: FatArch>(
 }
 
 fn thin(data: &[u8], lookup: Lookup) -> Result<GoFunctions, FunctionsError> {
+    thin_names(data, lookup).map(|n| n.to_functions())
+}
+
+fn thin_names(data: &[u8], lookup: Lookup) -> Result<GoNames<'_>, FunctionsError> {
     let file = object::File::parse(data).map_err(|e| FunctionsError::NotObject(e.to_string()))?;
     let layout = super::layout_of(&file, data)
         .ok_or_else(|| FunctionsError::NotObject("unsupported object file kind".into()))?;
     let (offset, table) = super::locate_pclntab(&layout, data).ok_or(FunctionsError::NoPclntab)?;
 
-    let names: Vec<String> = table
-        .names()
-        .map(|n| String::from_utf8_lossy(n).into_owned())
-        .collect();
+    let names: Vec<&[u8]> = table.names().collect();
 
     let ptr_size = table.ptr_size;
     let big_endian = table.big_endian;
@@ -244,8 +326,8 @@ fn thin(data: &[u8], lookup: Lookup) -> Result<GoFunctions, FunctionsError> {
         }
     };
 
-    let (inline_trees, found_by, gofunc, inline_names) = match base {
-        Err(why) => (InlineTrees::NotFound(why), None, None, BTreeSet::new()),
+    let (inline_trees, found_by, gofunc, inline_offsets) = match base {
+        Err(why) => (InlineTrees::NotFound(why), None, None, Vec::new()),
         Ok((base, how)) => {
             let reader = TreeReader {
                 table: &table,
@@ -254,7 +336,7 @@ fn thin(data: &[u8], lookup: Lookup) -> Result<GoFunctions, FunctionsError> {
                 memory: &layout.memory,
                 table_offset: offset,
             };
-            let (trees, names) = reader.read_all();
+            let (trees, offsets) = reader.read_offsets();
             let gofunc = match base {
                 Base::Gofunc(g) => Some(g),
                 Base::Absolute => None,
@@ -270,7 +352,7 @@ fn thin(data: &[u8], lookup: Lookup) -> Result<GoFunctions, FunctionsError> {
                     )),
                     None,
                     gofunc,
-                    BTreeSet::new(),
+                    Vec::new(),
                 )
             } else {
                 (
@@ -281,18 +363,17 @@ fn thin(data: &[u8], lookup: Lookup) -> Result<GoFunctions, FunctionsError> {
                     },
                     Some(how),
                     gofunc,
-                    names,
+                    offsets,
                 )
             }
         }
     };
 
-    let in_table: HashSet<&str> = names.iter().map(String::as_str).collect();
-    let inlined = inline_names
+    let inlined = inline_offsets
         .into_iter()
-        .filter(|n| !in_table.contains(n.as_str()))
+        .filter_map(|off| table.name_at(off))
         .collect();
-    Ok(GoFunctions {
+    Ok(GoNames {
         version: table.version,
         names,
         inlined,
@@ -411,10 +492,11 @@ struct TreeReader<'t, 'a, 'm> {
 }
 
 impl TreeReader<'_, '_, '_> {
-    /// Reads every function's inline tree; returns the tally and the names found.
-    fn read_all(&self) -> (Tally, BTreeSet<String>) {
+    /// Reads every function's inline tree; returns the tally and the name-table offsets
+    /// of the names found, sorted and unique.
+    fn read_offsets(&self) -> (Tally, Vec<u32>) {
         let mut tally = Tally::default();
-        let mut offsets: HashSet<u32> = HashSet::new();
+        let mut offsets: Vec<u32> = Vec::new();
         for i in 0..self.table.len() {
             match self.tree(i, &mut offsets, &mut tally) {
                 Some(0) => {}
@@ -422,6 +504,15 @@ impl TreeReader<'_, '_, '_> {
                 None => tally.unreadable += 1,
             }
         }
+        offsets.sort_unstable();
+        offsets.dedup();
+        (tally, offsets)
+    }
+
+    /// [`TreeReader::read_offsets`] with the names themselves.
+    #[cfg(test)]
+    fn read_all(&self) -> (Tally, BTreeSet<String>) {
+        let (tally, offsets) = self.read_offsets();
         let names = offsets
             .into_iter()
             .filter_map(|off| self.table.name_at(off))
@@ -432,7 +523,7 @@ impl TreeReader<'_, '_, '_> {
 
     /// Reads function `i`'s tree into `offsets` (name offsets). `Some(entries)`, zero when
     /// the function has no tree; `None` when its tree cannot be read.
-    fn tree(&self, i: usize, offsets: &mut HashSet<u32>, tally: &mut Tally) -> Option<usize> {
+    fn tree(&self, i: usize, offsets: &mut Vec<u32>, tally: &mut Tally) -> Option<usize> {
         let t = self.table;
         let record = t.func_record(i)?;
         let big = t.big_endian;
@@ -520,7 +611,7 @@ impl TreeReader<'_, '_, '_> {
             // parentPc is an offset from the function's entry, inside the function.
             let parent_pc = u32_at(entry, parent_pc_at)?;
             if t.is_name_start(off) && u64::from(parent_pc) < func_size {
-                offsets.insert(off);
+                offsets.push(off);
             } else {
                 tally.bad += 1;
             }

@@ -327,6 +327,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<S
         ),
     });
     let mut findings = opts.findings.clone();
+    let mut advisories = opts.advisories.clone();
     if let Some(scan) = &opts.vuln {
         // A database that cannot be read stops the step: an SBOM without the VEX asked for
         // would read as "no known vulnerabilities".
@@ -336,6 +337,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<S
             let found = findings_of(&scanned.checks, &path.display().to_string());
             findings.entry(path.clone()).or_default().extend(found);
         }
+        advisories.extend(scanned.advisories);
     }
     let inspected = inspect::run(
         &inspect::RunOptions {
@@ -383,7 +385,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> anyhow::Result<S
                 let dest = destination(path, opts.out.as_deref(), opts.format);
                 let vex = Vex {
                     findings: findings.get(path).map(Vec::as_slice).unwrap_or_default(),
-                    advisories: Some(&opts.advisories),
+                    advisories: Some(&advisories),
                 };
                 write_one(path, &f, &dest, opts.format, &opts.stamp, vex)
                     .map_err(|e| format!("{e:#}"))

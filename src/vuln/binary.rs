@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use super::matching::{Binary, Module};
+use super::matching::{Binary, Module, Relevant};
+use super::osv::Entry;
 use super::symbols::{Naming, PackageSymbols};
 use crate::inspect::facts::{BuildInfo, Module as BiModule};
 use crate::inspect::functions::{self, InlineTrees};
@@ -42,8 +43,32 @@ fn module(m: &BiModule) -> Module {
     }
 }
 
-/// Reads the file at `path` (shown as `shown`).
-pub fn read(path: &Path, shown: &str) -> Result<Scanned, Unscannable> {
+/// A binary whose build info is read, its bytes still mapped for [`Opened::read_functions`]:
+/// the database is asked for the entries of its modules in between, so that only the names of
+/// packages those entries speak of are split and kept.
+pub struct Opened {
+    map: memmap2::Mmap,
+    scanned: Scanned,
+}
+
+impl Opened {
+    /// The binary as far as its build info tells (no functions yet).
+    pub fn binary(&self) -> &Binary {
+        &self.scanned.binary
+    }
+
+    /// Reads the function table and inline trees, keeping the names of the packages that can
+    /// matter against `entries` (all of them when `entries` is `None`).
+    pub fn read_functions(&self, entries: Option<&[Entry]>, now_unix: i64) -> Scanned {
+        let mut scanned = self.scanned.clone();
+        let relevant = entries.map(|e| Relevant::of(&scanned.binary, e, now_unix));
+        add_functions(&mut scanned, &self.map, relevant.as_ref());
+        scanned
+    }
+}
+
+/// Opens the file at `path` (shown as `shown`) and reads its build info.
+pub fn open(path: &Path, shown: &str) -> Result<Opened, Unscannable> {
     let file = std::fs::File::open(path).map_err(|e| Unscannable::Unreadable(e.to_string()))?;
     let meta = file
         .metadata()
@@ -57,11 +82,12 @@ pub fn read(path: &Path, shown: &str) -> Result<Scanned, Unscannable> {
     // SAFETY: a read-only private map, as the inspector makes (src/inspect/mod.rs).
     let map =
         unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Unscannable::Unreadable(e.to_string()))?;
-    from_bytes(shown, &map)
+    let scanned = build_info(shown, &map)?;
+    Ok(Opened { map, scanned })
 }
 
-/// Reads one binary's bytes.
-pub fn from_bytes(shown: &str, data: &[u8]) -> Result<Scanned, Unscannable> {
+/// The build info of one binary's bytes, with the notes it gives.
+fn build_info(shown: &str, data: &[u8]) -> Result<Scanned, Unscannable> {
     let facts = crate::inspect::inspect_bytes(shown, data, &crate::inspect::Options::default())
         .map_err(|e| Unscannable::NotGo(e.to_string()))?;
     let facts = facts.slices.first().cloned().unwrap_or(facts);
@@ -77,19 +103,6 @@ pub fn from_bytes(shown: &str, data: &[u8]) -> Result<Scanned, Unscannable> {
         ));
     };
     let mut notes = Vec::new();
-    let functions = go_functions(data);
-    let symbols = functions.as_ref().map(|(naming, names, _)| {
-        PackageSymbols::from_names(names.iter().map(String::as_str), *naming, &bi.path)
-    });
-    if let Some((_, _, Some(caveat))) = &functions {
-        notes.push(caveat.clone());
-    }
-    if functions.is_none() {
-        notes.push(
-            "its function table could not be read: advisories are matched at module level only"
-                .to_string(),
-        );
-    }
     if super::semver::go_tag_to_semver(&bi.go_version)
         .is_some_and(|v| super::semver::less(&v, "v1.18.0"))
     {
@@ -100,29 +113,23 @@ pub fn from_bytes(shown: &str, data: &[u8]) -> Result<Scanned, Unscannable> {
     }
     Ok(Scanned {
         path: shown.to_string(),
-        functions: functions.as_ref().map_or(0, |(_, n, _)| n.len()),
-        binary: to_binary(bi, symbols),
+        functions: 0,
+        binary: to_binary(bi, None),
         notes,
     })
 }
 
-fn to_binary(bi: &BuildInfo, symbols: Option<PackageSymbols>) -> Binary {
-    Binary {
-        go_version: bi.go_version.clone(),
-        main_path: bi.path.clone(),
-        main: bi.main.as_ref().map(module),
-        deps: bi.deps.iter().map(module).collect(),
-        goos: bi.settings.get("GOOS").cloned().unwrap_or_default(),
-        goarch: bi.settings.get("GOARCH").cloned().unwrap_or_default(),
-        symbols,
-    }
-}
-
-/// Every function name the binary holds (function table and inline trees, stripped or not),
-/// with the naming convention of its Go release and a caveat when the inline trees could not
-/// be read; `None` when no function table is found.
-fn go_functions(data: &[u8]) -> Option<(Naming, Vec<String>, Option<String>)> {
-    let found = functions::go_functions(data).ok()?;
+/// Reads the function names of `data` into `scanned` (only the packages `relevant` wants,
+/// when given), with a note when the tables could not be read in full.
+fn add_functions(scanned: &mut Scanned, data: &[u8], relevant: Option<&Relevant>) {
+    let Ok(found) = functions::go_names(data) else {
+        scanned.notes.insert(
+            0,
+            "its function table could not be read: advisories are matched at module level only"
+                .to_string(),
+        );
+        return;
+    };
     let naming = match found.version {
         Version::V1_20 => Naming::Go120,
         Version::V1_18 => Naming::Go118,
@@ -137,7 +144,41 @@ fn go_functions(data: &[u8]) -> Option<(Naming, Vec<String>, Option<String>)> {
             "inline trees not read ({why}): functions inlined at every call site are missed"
         )),
     };
-    let mut names = found.names;
-    names.extend(found.inlined);
-    Some((naming, names, caveat))
+    if let Some(caveat) = caveat {
+        scanned.notes.insert(0, caveat);
+    }
+    let names = found
+        .names
+        .iter()
+        .chain(&found.inlined)
+        .map(|n| String::from_utf8_lossy(n));
+    let bin = &scanned.binary;
+    let symbols = match relevant {
+        // Nothing applies at this binary's versions: no name can matter.
+        Some(r) if r.is_empty() => PackageSymbols::default(),
+        Some(r) => PackageSymbols::from_names_of(names, naming, &bin.main_path, |p| r.wants(p)),
+        None => PackageSymbols::from_names_of(names, naming, &bin.main_path, |_| true),
+    };
+    // A name both inlined and kept is one string of the name table: counted once.
+    let mut kept: Vec<*const u8> = found.names.iter().map(|n| n.as_ptr()).collect();
+    kept.sort_unstable();
+    scanned.functions = found.names.len()
+        + found
+            .inlined
+            .iter()
+            .filter(|n| kept.binary_search(&n.as_ptr()).is_err())
+            .count();
+    scanned.binary.symbols = Some(symbols);
+}
+
+fn to_binary(bi: &BuildInfo, symbols: Option<PackageSymbols>) -> Binary {
+    Binary {
+        go_version: bi.go_version.clone(),
+        main_path: bi.path.clone(),
+        main: bi.main.as_ref().map(module),
+        deps: bi.deps.iter().map(module).collect(),
+        goos: bi.settings.get("GOOS").cloned().unwrap_or_default(),
+        goarch: bi.settings.get("GOARCH").cloned().unwrap_or_default(),
+        symbols,
+    }
 }

@@ -309,11 +309,11 @@ fn frame_name(pkg: &str, symbol: &str) -> String {
 }
 
 fn is_exported(symbol: &str) -> bool {
-    symbol
-        .rsplit('.')
-        .next()
-        .and_then(|last| last.chars().next())
-        .is_some_and(char::is_uppercase)
+    let last = symbol.rfind('.').map_or(symbol, |i| &symbol[i + 1..]);
+    match last.as_bytes().first() {
+        Some(b) if b.is_ascii() => b.is_ascii_uppercase(),
+        _ => last.chars().next().is_some_and(char::is_uppercase),
+    }
 }
 
 /// What was found of one entry: the highest level and where.
@@ -322,13 +322,13 @@ struct Found {
     module: String,
     version: String,
     fixed: Option<String>,
-    symbols: BTreeSet<String>,
+    /// Sorted, unique.
+    symbols: Vec<String>,
     evidence: Evidence,
 }
 
-/// Matches one binary against the entries of the modules it holds (`entries` may hold more;
-/// only those naming the binary's modules count). `now_unix` decides withdrawals.
-pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match> {
+/// The entries by the module paths their `affected` blocks name.
+fn by_module(entries: &[Entry]) -> HashMap<&str, Vec<&Entry>> {
     let mut by_module: HashMap<&str, Vec<&Entry>> = HashMap::new();
     for e in entries {
         let mut named: Vec<&str> = e.affected.iter().map(|a| a.package.name.as_str()).collect();
@@ -338,6 +338,98 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
             by_module.entry(m).or_default().push(e);
         }
     }
+    by_module
+}
+
+/// The module a package belongs to (govulncheck's `ForPackage` with an unknown module), as an
+/// index into `modules` (the paths of the binary's modules that have entries, in order):
+/// `stdlib` for a std package, else the longest module path that is a string prefix of it.
+fn module_of<'m>(modules: impl IntoIterator<Item = &'m str>, pkg: &str) -> Option<usize> {
+    let std = is_std_package(pkg);
+    let mut best: Option<(usize, usize)> = None;
+    for (i, path) in modules.into_iter().enumerate() {
+        if std && path == STDLIB {
+            return Some(i);
+        }
+        if pkg.starts_with(path) && best.is_none_or(|(_, len)| len < path.len()) {
+            best = Some((i, path.len()));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The path an advisory's `imports` name a package of `module` by: the replacement's path
+/// where the module is replaced.
+fn import_path<'p>(module: &Module, pkg: &'p str) -> std::borrow::Cow<'p, str> {
+    match &module.replace {
+        Some((rp, _)) => std::borrow::Cow::Owned(format!(
+            "{rp}{}",
+            pkg.get(module.path.len().min(pkg.len())..).unwrap_or("")
+        )),
+        None => std::borrow::Cow::Borrowed(pkg),
+    }
+}
+
+/// govulncheck's `ForPackage`: a block without imports (the whole module), or an import of
+/// this path.
+fn package_hit(blocks: &[Affected], import_path: &str) -> bool {
+    blocks.iter().any(|b| {
+        let imps = imports_of(b);
+        imps.is_empty() || imps.iter().any(|i| i.path == import_path)
+    })
+}
+
+/// Which packages of a binary can change what [`match_binary`] finds against some entries:
+/// those an advisory that applies at the binary's versions names (by import path, or all of
+/// a module's through a block without imports), found as [`match_binary`] finds a package's
+/// module. The scan splits and keeps only their function names; every other package's are
+/// read past, which changes no match.
+#[derive(Debug, Clone, Default)]
+pub struct Relevant {
+    /// The binary's modules that have entries, in matching's order, and the blocks that
+    /// apply to each (none: no advisory applies to it).
+    modules: Vec<(Module, Vec<Affected>)>,
+}
+
+impl Relevant {
+    /// The packages of `bin` that matter against `entries` (see [`Relevant`]).
+    pub fn of(bin: &Binary, entries: &[Entry], now_unix: i64) -> Relevant {
+        let by_module = by_module(entries);
+        let (affecting, _) = affecting(bin, &by_module, now_unix);
+        let modules = affecting
+            .into_iter()
+            .map(|mv| {
+                let blocks = mv.vulns.into_iter().flat_map(|v| v.blocks).collect();
+                (mv.module, blocks)
+            })
+            .collect();
+        Relevant { modules }
+    }
+
+    /// Whether functions of `pkg` (an import path, `%`-escapes undone) can matter.
+    pub fn wants(&self, pkg: &str) -> bool {
+        let Some(i) = module_of(self.modules.iter().map(|(m, _)| m.path.as_str()), pkg) else {
+            return false;
+        };
+        let (module, blocks) = &self.modules[i];
+        package_hit(blocks, &import_path(module, pkg))
+    }
+
+    /// Whether no package can matter (no advisory applies to any module of the binary).
+    pub fn is_empty(&self) -> bool {
+        self.modules.iter().all(|(_, blocks)| blocks.is_empty())
+    }
+}
+
+/// A binary's modules that have entries, with the entries (blocks) that apply to each, and the
+/// forks' own entries: govulncheck's `FetchVulnerabilities` (entries by the code's path) and
+/// `affectingVulnerabilities` (blocks by the module's own path at the code's version).
+#[allow(clippy::type_complexity)]
+fn affecting<'e>(
+    bin: &Binary,
+    by_module: &HashMap<&str, Vec<&'e Entry>>,
+    now_unix: i64,
+) -> (Vec<ModVulns<'e>>, Vec<(Module, Vec<Affecting<'e>>)>) {
     let mods = bin.modules();
     // FetchVulnerabilities: entries by the code's path; affectingVulnerabilities: blocks by
     // the module's own path at the code's version.
@@ -374,13 +466,23 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
             forks.push((m.clone(), fork_vulns));
         }
     }
+    (affecting, forks)
+}
+
+/// Matches one binary against the entries of the modules it holds (`entries` may hold more;
+/// only those naming the binary's modules count). `now_unix` decides withdrawals.
+pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match> {
+    let by_module = by_module(entries);
+    let (affecting, forks) = affecting(bin, &by_module, now_unix);
 
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
     let mut entry_of: HashMap<String, &Entry> = HashMap::new();
     let raise = |found: &mut BTreeMap<String, Found>, id: &str, f: Found| match found.get_mut(id) {
         Some(old) if f.level < old.level => *old = f,
         Some(old) if f.level == old.level && f.level == Level::Symbol => {
-            old.symbols.extend(f.symbols)
+            old.symbols.extend(f.symbols);
+            old.symbols.sort_unstable();
+            old.symbols.dedup();
         }
         Some(_) => {}
         None => {
@@ -418,7 +520,7 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
                         mv.module.code_version(),
                         &v.blocks,
                     ),
-                    symbols: BTreeSet::new(),
+                    symbols: Vec::new(),
                     evidence,
                 },
             );
@@ -428,37 +530,19 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
     if let Some(symbols) = &bin.symbols {
         // The module of a package (ForPackage with an unknown module): stdlib for std
         // packages, else the longest module path that is a string prefix of it.
-        let mods_with_entries: Vec<&ModVulns> = affecting.iter().collect();
         let module_of = |pkg: &str| -> Option<&ModVulns> {
-            let std = is_std_package(pkg);
-            let mut best: Option<&ModVulns> = None;
-            for mv in &mods_with_entries {
-                if std && mv.module.path == STDLIB {
-                    return Some(mv);
-                }
-                if pkg.starts_with(mv.module.path.as_str())
-                    && best.is_none_or(|b| b.module.path.len() < mv.module.path.len())
-                {
-                    best = Some(mv);
-                }
-            }
-            best
+            module_of(affecting.iter().map(|mv| mv.module.path.as_str()), pkg)
+                .map(|i| &affecting[i])
         };
         // (id, pkg, module) → symbols found, for the exported-first filter.
-        let mut sym_hits: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
+        // Borrowed from the binary's symbols and the entries: an advisory without imports
+        // hits every function of a module, thousands of names per binary.
+        let mut sym_hits: BTreeMap<(&str, &str, &str), Vec<&str>> = BTreeMap::new();
         for (pkg, syms) in &symbols.by_package {
             let Some(mv) = module_of(pkg) else { continue };
-            let import_path = match &mv.module.replace {
-                Some((rp, _)) => format!("{rp}{}", &pkg[mv.module.path.len().min(pkg.len())..]),
-                None => pkg.clone(),
-            };
+            let import_path = import_path(&mv.module, pkg);
             for v in &mv.vulns {
-                // ForPackage: a block without imports, or an import of this path.
-                let pkg_hit = v.blocks.iter().any(|b| {
-                    let imps = imports_of(b);
-                    imps.is_empty() || imps.iter().any(|i| i.path == import_path)
-                });
-                if !pkg_hit {
+                if !package_hit(&v.blocks, &import_path) {
                     continue;
                 }
                 let fixed =
@@ -476,37 +560,40 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
                         module: mv.module.code_path().to_string(),
                         version: mv.module.code_version().to_string(),
                         fixed: fixed.clone(),
-                        symbols: BTreeSet::new(),
+                        symbols: Vec::new(),
                         evidence,
                     },
                 );
                 // ForSymbol.
-                for sym in syms {
-                    let hit = v.blocks.iter().any(|b| {
+                let hits = syms.iter().filter(|sym| {
+                    v.blocks.iter().any(|b| {
                         let imps = imports_of(b);
                         imps.is_empty()
                             || imps.iter().any(|i| {
                                 i.path == import_path
-                                    && (i.symbols.is_empty() || i.symbols.contains(sym))
+                                    && (i.symbols.is_empty() || i.symbols.contains(*sym))
                             })
-                    });
-                    if hit {
-                        sym_hits
-                            .entry((v.entry.id.clone(), pkg.clone(), mv.module.path.clone()))
-                            .or_default()
-                            .insert(sym.clone());
-                    }
+                    })
+                });
+                let at = sym_hits
+                    .entry((&v.entry.id, pkg, &mv.module.path))
+                    .or_default();
+                at.extend(hits.map(String::as_str));
+                if at.is_empty() {
+                    sym_hits.remove(&(v.entry.id.as_str(), pkg.as_str(), mv.module.path.as_str()));
                 }
             }
         }
         for ((id, pkg, _), syms) in sym_hits {
             let any_exported = syms.iter().any(|s| is_exported(s));
-            let kept: BTreeSet<String> = syms
+            let mut kept: Vec<String> = syms
                 .into_iter()
                 .filter(|s| !any_exported || is_exported(s))
-                .map(|s| frame_name(&pkg, &s))
+                .map(|s| frame_name(pkg, s))
                 .collect();
-            let Some(pkg_level) = found.get(&id) else {
+            kept.sort_unstable();
+            kept.dedup();
+            let Some(pkg_level) = found.get(id) else {
                 continue;
             };
             let f = Found {
@@ -517,7 +604,7 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
                 symbols: kept,
                 evidence: pkg_level.evidence,
             };
-            raise(&mut found, &id, f);
+            raise(&mut found, id, f);
         }
     }
 
@@ -549,7 +636,7 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
                 version: f.version,
                 fixed: f.fixed,
                 level: f.level,
-                symbols: f.symbols.into_iter().collect(),
+                symbols: f.symbols,
                 evidence: f.evidence,
                 notes,
                 toolchain: false,
@@ -899,5 +986,79 @@ mod tests {
         assert_eq!(m[0].level, Level::Symbol);
         assert_eq!(m[0].symbols, ["github.com/a/b/c.Do"]);
         assert_eq!(m[0].evidence, Evidence::AdvisoryWithoutSymbols);
+    }
+
+    /// What the scan keeps of a binary's names (the packages [`Relevant`] wants) changes no
+    /// match: the same findings as with every name, and the other packages are left out.
+    #[test]
+    fn the_relevant_packages_are_all_matching_needs() {
+        let std_entry = entry(serde_json::json!({"id": "GO-4", "affected": [{
+            "package": {"name": "stdlib"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.20.0"}]}],
+            "ecosystem_specific": {"imports": [{"path": "net/http", "symbols": ["Serve"]}]}
+        }]}));
+        let whole = entry(serde_json::json!({"id": "GO-3", "affected": [{
+            "package": {"name": "github.com/a/b"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]
+        }]}));
+        let entries = [x_text(), std_entry, whole];
+        let names = [
+            "main.main",
+            "golang.org/x/text/language.Parse",
+            "golang.org/x/text/language.(*matcher).Match",
+            "golang.org/x/text/internal/tag.Index.Elem",
+            "github.com/a/b/c.Do",
+            "github.com/a/bc/d.Other",
+            "github.com/other/mod.Do",
+            "net/http.Serve",
+            "fmt.Println",
+        ];
+        for (go, text) in [("go1.19.0", "v0.3.7"), ("go1.26.0", "v0.3.8")] {
+            let mut bin = binary(
+                vec![
+                    module("golang.org/x/text", text),
+                    module("github.com/a/b", "v1.0.0"),
+                    module("github.com/a/bc", "v1.0.0"),
+                    module("github.com/other/mod", "v1.0.0"),
+                ],
+                &names,
+            );
+            bin.go_version = go.into();
+            let full = match_binary(&bin, &entries, NOW);
+            let relevant = Relevant::of(&bin, &entries, NOW);
+            bin.symbols = Some(PackageSymbols::from_names_of(
+                names,
+                Naming::Go120,
+                "example.com/app",
+                |p| relevant.wants(p),
+            ));
+            assert_eq!(match_binary(&bin, &entries, NOW), full, "{go}");
+            let kept: Vec<&str> = bin
+                .symbols
+                .as_ref()
+                .unwrap()
+                .by_package
+                .keys()
+                .map(String::as_str)
+                .collect();
+            // github.com/a/bc is a string prefix match of github.com/a/b, as govulncheck
+            // assigns packages: kept with it.
+            let mut want = vec!["github.com/a/b/c", "github.com/a/bc/d"];
+            if text == "v0.3.7" {
+                // The package the advisory names; not the module's others.
+                want.push("golang.org/x/text/language");
+            }
+            if go == "go1.19.0" {
+                want.push("net/http");
+            }
+            want.sort();
+            assert_eq!(kept, want, "{go}");
+        }
+        // No advisory applies at all: nothing is wanted.
+        let mut clean = binary(vec![module("github.com/none/here", "v1.0.0")], &[]);
+        clean.go_version = "go1.26.0".into();
+        let relevant = Relevant::of(&clean, &entries, NOW);
+        assert!(relevant.is_empty());
+        assert!(!relevant.wants("net/http"));
     }
 }

@@ -3,10 +3,12 @@
 //! against each binary's buildinfo and the functions its pclntab and inline trees hold; one
 //! `binary.vuln` check per (binary, advisory), with [`data::VulnData`] as its data.
 //!
-//! [`scan`] is the work: every binary read once (in parallel), the database asked once for the
-//! entries of the union of their modules, each binary matched ([`matching`]) and judged
-//! ([`checks`]). [`run`] is the front door of `goready vuln FILE...`; [`scan_built`] the scan
-//! `goready build` runs on its matrix.
+//! The work: every binary's build info read (in parallel, while the database's index loads),
+//! the database asked once for the entries of the union of their modules, then each binary's
+//! function names read, keeping only the packages an applying advisory names
+//! ([`matching::Relevant`]), and each binary matched ([`matching`]) and judged ([`checks`]).
+//! [`run`] is the front door of `goready vuln FILE...`; [`scan_built`] the scan `goready build`
+//! runs on its matrix (it also hands back the advisories, for the SBOM's VEX).
 
 mod binary;
 pub mod checks;
@@ -20,6 +22,7 @@ pub mod settings;
 pub mod symbols;
 mod time;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::cancel::{Cancel, Stopped};
@@ -30,73 +33,78 @@ use crate::step::Step;
 pub use binary::{Scanned, Unscannable};
 pub use settings::{Ignore, Settings};
 
-/// At most this many binaries are read at once (reading is I/O and a pass over the function
-/// table; two threads keep a shared CI runner responsive).
+/// At most this many binaries are read at once (and never more than there are cores): the
+/// work is a pass over each function table, and a shared CI runner stays responsive.
 const READERS: usize = 4;
 
-/// Reads every file, in parallel; results in the order given.
-pub fn read_all(
+fn readers() -> usize {
+    crate::pool::cores().min(READERS)
+}
+
+/// What reading one file's build info gave.
+type Opening = Result<binary::Opened, Unscannable>;
+
+/// Opens every file and reads its build info, in parallel; results in the order given.
+fn open_all(
     files: &[(PathBuf, String)],
     sink: &dyn Sink,
     cancel: &Cancel,
-) -> Result<Vec<Result<Scanned, Unscannable>>, Stopped> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<Result<Scanned, Unscannable>>>> =
-        files.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    let threads = READERS.min(files.len()).max(1);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    if cancel.is_cancelled() {
-                        return;
-                    }
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some((path, shown)) = files.get(i) else {
-                        return;
-                    };
-                    sink.emit(Event::Started {
-                        step: Step::Vuln,
-                        item: shown.clone(),
-                    });
-                    let read = binary::read(path, shown);
-                    sink.emit(Event::Finished {
-                        step: Step::Vuln,
-                        item: shown.clone(),
-                        ok: read.is_ok(),
-                        detail: match &read {
-                            Ok(s) => format!(
-                                "{} modules, {} functions",
-                                s.binary.deps.len(),
-                                s.functions
-                            ),
-                            Err(Unscannable::Unreadable(e) | Unscannable::NotGo(e)) => e.clone(),
-                        },
-                    });
-                    if let Ok(mut slot) = slots[i].lock() {
-                        *slot = Some(read);
-                    }
-                }
+) -> Result<Vec<Opening>, Stopped> {
+    let opened = crate::pool::map(files, readers(), |_, (path, shown)| {
+        if cancel.is_cancelled() {
+            return Err(Unscannable::Unreadable("not read".into()));
+        }
+        sink.emit(Event::Started {
+            step: Step::Vuln,
+            item: shown.clone(),
+        });
+        let opened = binary::open(path, shown);
+        if let Err(Unscannable::Unreadable(e) | Unscannable::NotGo(e)) = &opened {
+            sink.emit(Event::Finished {
+                step: Step::Vuln,
+                item: shown.clone(),
+                ok: false,
+                detail: e.clone(),
             });
         }
+        opened
     });
     cancel.check()?;
-    Ok(slots
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| Err(Unscannable::Unreadable("not read".into())))
-        })
-        .collect())
+    Ok(opened)
+}
+
+/// Reads the functions of every opened binary, in parallel, keeping the names of packages
+/// `entries` can match (see [`matching::Relevant`]); results in the order given.
+fn read_functions(
+    opened: &[Opening],
+    entries: &[osv::Entry],
+    now_unix: i64,
+    sink: &dyn Sink,
+    cancel: &Cancel,
+) -> Result<Vec<Result<Scanned, Unscannable>>, Stopped> {
+    let read = crate::pool::map(opened, readers(), |_, o| {
+        let o = o.as_ref().map_err(Clone::clone)?;
+        if cancel.is_cancelled() {
+            return Err(Unscannable::Unreadable("not read".into()));
+        }
+        let s = o.read_functions(Some(entries), now_unix);
+        sink.emit(Event::Finished {
+            step: Step::Vuln,
+            item: s.path.clone(),
+            ok: true,
+            detail: format!("{} modules, {} functions", s.binary.deps.len(), s.functions),
+        });
+        Ok(s)
+    });
+    cancel.check()?;
+    Ok(read)
 }
 
 /// Every module path the database must answer for, over all binaries.
-pub fn wanted_modules<'a>(scanned: impl IntoIterator<Item = &'a Scanned>) -> Vec<String> {
-    let mut all: Vec<String> = scanned
+pub fn wanted_modules<'a>(binaries: impl IntoIterator<Item = &'a matching::Binary>) -> Vec<String> {
+    let mut all: Vec<String> = binaries
         .into_iter()
-        .flat_map(|s| s.binary.wanted_modules())
+        .flat_map(|b| b.wanted_modules())
         .collect();
     all.sort();
     all.dedup();
@@ -133,8 +141,7 @@ pub fn judge(
                         db_line,
                     ));
                 }
-                for m in &matches {
-                    let mut m = m.clone();
+                for mut m in matches {
                     m.notes.extend(s.notes.iter().cloned());
                     let mut check = checks::check_of(path, &m, &settings.ignore, now_unix, db_line);
                     if let Some((file, line)) = locate(&s.binary, &m, go_mod) {
@@ -205,6 +212,38 @@ pub struct VulnRun {
     pub stale: Option<String>,
     /// Files that could not be read at all (missing, a directory, no permission).
     pub unreadable: Vec<(String, String)>,
+    /// The advisories of the findings, by id: what the SBOM's VEX names as absent when a
+    /// finding is not affected.
+    pub advisories: Advisories,
+}
+
+/// Advisories by id.
+pub type Advisories = BTreeMap<String, osv::Entry>;
+
+/// The entries among `entries` that a `binary.vuln` check of `checks` names.
+pub fn advisories_of(checks: &[Check], entries: Vec<osv::Entry>) -> Advisories {
+    let named: std::collections::BTreeSet<&str> = checks
+        .iter()
+        .filter_map(|c| match &c.data {
+            crate::model::CheckData::Vuln(d) => Some(d.id.as_str()),
+            _ => None,
+        })
+        .collect();
+    entries
+        .into_iter()
+        .filter(|e| named.contains(e.id.as_str()))
+        .map(|e| (e.id.clone(), e))
+        .collect()
+}
+
+/// What the scan of `goready build` gives: its checks, and the advisories they name (for the
+/// SBOM's VEX).
+#[derive(Debug, Clone, Default)]
+pub struct BuiltScan {
+    /// The `binary.vuln` checks (or the skipped ones that say why there are none).
+    pub checks: Vec<Check>,
+    /// The advisories of the findings, by id.
+    pub advisories: Advisories,
 }
 
 /// Why a scan produced no result.
@@ -255,8 +294,14 @@ pub fn stale_warning(
     })
 }
 
-/// What [`scan_files`] gives: each file as read, the checks, the database.
-type Scan = (Vec<Result<Scanned, Unscannable>>, Vec<Check>, db::DbInfo);
+/// What [`scan_files`] gives: each file as read, the checks, the database, the advisories of
+/// the findings.
+type Scan = (
+    Vec<Result<Scanned, Unscannable>>,
+    Vec<Check>,
+    db::DbInfo,
+    Advisories,
+);
 
 /// Reads the binaries and opens the database at once, then matches: the common part of
 /// [`run`] and [`scan_built`].
@@ -283,13 +328,15 @@ fn scan_files(
         cancel: cancel.clone(),
         ..open
     };
-    // The index loads while the binaries are read.
-    let (database, read) = std::thread::scope(|s| {
-        let opened = s.spawn(|| db::Database::open(&source, &open, sink));
-        let read = read_all(files, sink, cancel);
-        (opened.join(), read)
+    // The index loads while the binaries' build info is read; their functions are read once
+    // the entries of their modules are known, so that only the names those entries speak of
+    // are kept.
+    let (database, opened) = std::thread::scope(|s| {
+        let database = s.spawn(|| db::Database::open(&source, &open, sink));
+        let opened = open_all(files, sink, cancel);
+        (database.join(), opened)
     });
-    let read = read.map_err(Failure::Stopped)?;
+    let opened = opened.map_err(Failure::Stopped)?;
     let database = match database {
         Ok(d) => d.map_err(Failure::Database)?,
         Err(_) => {
@@ -299,21 +346,21 @@ fn scan_files(
         }
     };
     cancel.check().map_err(Failure::Stopped)?;
-    let wanted = wanted_modules(read.iter().filter_map(|r| r.as_ref().ok()));
+    let wanted = wanted_modules(
+        opened
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|o| o.binary())),
+    );
     let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
     let entries = database.entries_for(&wanted).map_err(Failure::Database)?;
+    let now = time::now_unix();
+    let read = read_functions(&opened, &entries, now, sink, cancel).map_err(Failure::Stopped)?;
+    drop(opened);
     let info = database.info().clone();
     let shown: Vec<String> = files.iter().map(|(_, s)| s.clone()).collect();
-    let checks = judge(
-        &read,
-        &shown,
-        &entries,
-        settings,
-        time::now_unix(),
-        &info,
-        go_mod,
-    );
-    Ok((read, checks, info))
+    let checks = judge(&read, &shown, &entries, settings, now, &info, go_mod);
+    let advisories = advisories_of(&checks, entries);
+    Ok((read, checks, info, advisories))
 }
 
 /// `goready vuln FILE...`: scans every file against one database. A database that cannot
@@ -324,7 +371,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> Result<VulnRun, 
         .iter()
         .map(|p| (p.clone(), p.display().to_string()))
         .collect();
-    let (read, mut checks, database) = scan_files(
+    let (read, mut checks, database, advisories) = scan_files(
         &files,
         opts.db.as_deref(),
         db::OpenOptions {
@@ -353,6 +400,7 @@ pub fn run(opts: &Options, sink: &dyn Sink, cancel: &Cancel) -> Result<VulnRun, 
         database,
         stale,
         unreadable,
+        advisories,
     })
 }
 
@@ -366,9 +414,9 @@ pub fn scan_built(
     go_mod: Option<&(String, gomod::GoMod)>,
     sink: &dyn Sink,
     cancel: &Cancel,
-) -> Vec<Check> {
+) -> BuiltScan {
     if files.is_empty() || !settings.scan {
-        return Vec::new();
+        return BuiltScan::default();
     }
     // Offline, a cached copy is better than no scan: it is used, and every check says so.
     let open = db::OpenOptions {
@@ -377,7 +425,7 @@ pub fn scan_built(
         ..db::OpenOptions::default()
     };
     match scan_files(files, None, open, settings, go_mod, sink, cancel) {
-        Ok((_, mut checks, info)) => {
+        Ok((_, mut checks, info, advisories)) => {
             let warning = info
                 .stale
                 .clone()
@@ -389,12 +437,15 @@ pub fn scan_built(
                 }
                 Say::new(Step::Vuln, sink).warn(w);
             }
-            checks
+            BuiltScan { checks, advisories }
         }
-        Err(Failure::Stopped(_)) => Vec::new(),
-        Err(e) => files
-            .iter()
-            .map(|(_, label)| checks::no_database(label, &e.to_string(), settings.required))
-            .collect(),
+        Err(Failure::Stopped(_)) => BuiltScan::default(),
+        Err(e) => BuiltScan {
+            checks: files
+                .iter()
+                .map(|(_, label)| checks::no_database(label, &e.to_string(), settings.required))
+                .collect(),
+            advisories: Advisories::new(),
+        },
     }
 }

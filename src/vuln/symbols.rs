@@ -6,6 +6,7 @@
 //! compiler-generated names (`go:`/`type:` since Go 1.20, `go.`/`type.` before) belong to no
 //! package.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The naming convention of compiler-generated symbols, which changed in Go 1.20.
@@ -34,15 +35,39 @@ impl PackageSymbols {
         naming: Naming,
         main_path: &str,
     ) -> PackageSymbols {
+        PackageSymbols::from_names_of(names, naming, main_path, |_| true)
+    }
+
+    /// [`PackageSymbols::from_names`] keeping only the packages `wanted` accepts (import
+    /// paths, after `main` became `main_path`). A name's package is found without copying it,
+    /// so the names of unwanted packages cost a scan of their bytes and nothing else.
+    pub fn from_names_of<S: AsRef<str>>(
+        names: impl IntoIterator<Item = S>,
+        naming: Naming,
+        main_path: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> PackageSymbols {
         let mut by_package: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for name in names {
-            let (pkg, sym) = split(name, naming);
-            let pkg = if pkg == "main" && !main_path.is_empty() {
-                main_path.to_string()
+            let name = name.as_ref();
+            let pkg = package_name(name, naming);
+            let pkg: &str = if pkg == "main" && !main_path.is_empty() {
+                main_path
             } else {
-                pkg
+                &pkg
             };
-            by_package.entry(pkg).or_default().insert(sym);
+            if !wanted(pkg) {
+                continue;
+            }
+            let sym = symbol_name(name);
+            match by_package.get_mut(pkg) {
+                Some(set) => {
+                    set.insert(sym);
+                }
+                None => {
+                    by_package.insert(pkg.to_string(), BTreeSet::from([sym]));
+                }
+            }
         }
         PackageSymbols { by_package }
     }
@@ -68,7 +93,8 @@ fn without_instantiation(name: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn package_name(name: &str, naming: Naming) -> String {
+/// The package of `name`, `%`-escapes undone; borrowed from `name` unless it had to change.
+fn package_name(name: &str, naming: Naming) -> Cow<'_, str> {
     let plain = without_instantiation(name);
     let generated = match naming {
         Naming::Go120 => plain.starts_with("go:") || plain.starts_with("type:"),
@@ -76,13 +102,36 @@ fn package_name(name: &str, naming: Naming) -> String {
         Naming::Older => false,
     };
     if generated {
-        return String::new();
+        return Cow::Borrowed("");
     }
     let pathend = plain.rfind('/').unwrap_or(0);
-    match plain[pathend..].find('.') {
-        Some(i) => plain[..pathend + i].to_string(),
-        None => String::new(),
+    let Some(i) = plain[pathend..].find('.') else {
+        return Cow::Borrowed("");
+    };
+    let pkg = &plain[..pathend + i];
+    // The brackets come after the package in every name that has both: the package is then
+    // the start of `name` itself.
+    let pkg = match name.get(..pkg.len()) {
+        Some(start) if start == pkg => Cow::Borrowed(start),
+        _ => Cow::Owned(pkg.to_string()),
+    };
+    path_unescape(pkg)
+}
+
+/// The symbol part of `name` (`Func`, `Type.Method`), govulncheck's `parseName` less the
+/// package.
+fn symbol_name(name: &str) -> String {
+    let base = base_name(name);
+    let receiver = receiver_name(name);
+    if receiver.is_empty() {
+        return base.to_string();
     }
+    let receiver = if receiver.starts_with("(*") {
+        receiver.trim_matches(|c| c == '(' || c == '*' || c == ')')
+    } else {
+        receiver
+    };
+    format!("{receiver}.{base}")
 }
 
 fn receiver_name(name: &str) -> &str {
@@ -119,24 +168,13 @@ fn base_name(name: &str) -> &str {
 
 /// One function name as (package, symbol), govulncheck's `parseName`.
 pub fn split(name: &str, naming: Naming) -> (String, String) {
-    let mut symbol = base_name(name).to_string();
-    let receiver = receiver_name(name);
-    if !receiver.is_empty() {
-        let receiver = if receiver.starts_with("(*") {
-            receiver.trim_matches(|c| c == '(' || c == '*' || c == ')')
-        } else {
-            receiver
-        };
-        symbol = format!("{receiver}.{symbol}");
-    }
-    let package = package_name(name, naming);
-    (path_unescape(&package), symbol)
+    (package_name(name, naming).into_owned(), symbol_name(name))
 }
 
 /// URL path unescaping (`%2e` → `.`); a malformed escape leaves the text as it was.
-fn path_unescape(s: &str) -> String {
+fn path_unescape(s: Cow<'_, str>) -> Cow<'_, str> {
     if !s.contains('%') {
-        return s.to_string();
+        return s;
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -153,13 +191,16 @@ fn path_unescape(s: &str) -> String {
                     i += 3;
                     continue;
                 }
-                None => return s.to_string(),
+                None => return s,
             }
         }
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+    match String::from_utf8(out) {
+        Ok(unescaped) => Cow::Owned(unescaped),
+        Err(_) => s,
+    }
 }
 
 #[cfg(test)]
@@ -226,6 +267,34 @@ mod tests {
         assert!(main.contains("main") && main.contains("srv.run"));
         assert!(syms.has_package("fmt"));
         assert!(!syms.has_package("main"));
+    }
+
+    #[test]
+    fn only_wanted_packages_are_kept_and_split_as_split_does() {
+        let names = [
+            "main.main",
+            "gopkg.in/yaml%2ev3.(*parser).parse",
+            "example.com/m/p.(*Set[...]).Add",
+            "fmt.Println",
+            "type:.eq.main.T",
+        ];
+        let all = PackageSymbols::from_names(names, Naming::Go120, "example.com/svc");
+        let wanted = ["example.com/svc", "gopkg.in/yaml.v3", "example.com/m/p"];
+        let some = PackageSymbols::from_names_of(names, Naming::Go120, "example.com/svc", |p| {
+            wanted.contains(&p)
+        });
+        // The wanted packages as from_names files them (escapes undone, main renamed).
+        let mut expected = all.clone();
+        expected
+            .by_package
+            .retain(|p, _| wanted.contains(&p.as_str()));
+        assert_eq!(some, expected);
+        assert_eq!(some.by_package.len(), 3);
+        for name in names {
+            let (pkg, sym) = split(name, Naming::Go120);
+            assert_eq!(package_name(name, Naming::Go120), pkg, "{name}");
+            assert_eq!(symbol_name(name), sym, "{name}");
+        }
     }
 
     #[test]
