@@ -1015,3 +1015,38 @@ fn check_run_rate_limits_and_server_errors_are_retried_within_the_budget() {
     assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
     assert_eq!(runs[0].annotations.len(), 1);
 }
+
+#[test]
+fn an_answer_that_is_not_a_check_run_is_a_warning_and_the_workflow_commands_stand_in() {
+    let s = setup(Perm::Write);
+    s.forge.inject(Inject {
+        method: "POST",
+        path_contains: "/check-runs",
+        status: 201,
+        // A proxy's idea of a success: not a check run.
+        body: json!({"id": "not-a-number", "html_url": 5, "echo": format!("Bearer {TOKEN}")}),
+        headers: vec![],
+        times: 1,
+    });
+    let (code, stdout, stderr) =
+        s.report(&test_report(), &["--check-run"], &s.check_vars("", false));
+    assert_eq!(code, 1, "the verdict is the report's: {stderr}");
+    assert_eq!(
+        stderr.matches("check run not written").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("not what GitHub sends"), "{stderr}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("::error file=")),
+        "{stdout}"
+    );
+    // One attempt: a malformed answer is not retried, and nothing else was sent to the run.
+    let calls: Vec<_> = s
+        .forge
+        .seen()
+        .into_iter()
+        .filter(|r| r.url.contains("/check-runs"))
+        .collect();
+    assert_eq!(calls.len(), 1);
+}
