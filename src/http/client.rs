@@ -146,8 +146,8 @@ impl ApiService {
         notes: Option<tokio::sync::mpsc::UnboundedSender<String>>,
     ) -> Result<ApiService, String> {
         let base_url = base_url.trim_end_matches('/');
-        let mut base =
-            Endpoint::parse(base_url, tls).map_err(|e| format!("{e}: not a valid API URL"))?;
+        // The parser's words say what is wrong: a bad URL, or a host that does not resolve.
+        let mut base = Endpoint::parse(base_url, tls)?;
         if base.path.contains('?') {
             return Err(format!(
                 "{base_url:?} is not a valid API URL: it has a query"
