@@ -1,5 +1,6 @@
 //! GitHub Actions: workflow-command annotations, the job summary, step outputs and the sticky
-//! PR comment.
+//! PR comment (through octocrab's issues API, `report::hub`; the check run is
+//! `report::checkrun`).
 //!
 //! Limits this module lives within (GitHub's documentation of workflow commands, the job
 //! summary and the REST API; docs/ci.md lists them): GitHub shows at most 10 error and 10 warning
