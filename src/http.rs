@@ -36,6 +36,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
+pub mod client;
+
 /// How long resolving a host name may take; a CI machine without DNS must not stall.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -755,12 +757,22 @@ impl Conn {
         &mut self,
         req: &Request<'_>,
     ) -> Result<hyper::Response<hyper::body::Incoming>, HttpError> {
+        let has = |name: &str| {
+            req.headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case(name))
+        };
         let mut builder = hyper::Request::builder()
             .method(req.method)
             .uri(req.target)
-            .header("host", &self.host)
-            .header("user-agent", concat!("goready/", env!("CARGO_PKG_VERSION")))
-            .header("accept", "*/*");
+            .header("host", &self.host);
+        // GitHub refuses requests without a user agent; a client's own (octocrab's) stands.
+        if !has("user-agent") {
+            builder = builder.header("user-agent", concat!("goready/", env!("CARGO_PKG_VERSION")));
+        }
+        if !has("accept") {
+            builder = builder.header("accept", "*/*");
+        }
         for (k, v) in req.headers {
             // http's header types refuse line breaks, so no header can smuggle another.
             builder = builder.header(k.as_str(), v.as_str());

@@ -185,6 +185,7 @@ pub const TABLE: &[Row] = &[
     one(Report, "junit", "junit", "FILE", E(r#""goready-junit.xml""#)),
     switch(Report, "github", "github"),
     switch(Report, "pr_comment", "pr-comment"),
+    one(Report, "check_run", "check-run", "auto|true|false", E(r#""auto""#)),
     one(Report, "pr", "pr", "N", E("42")),
     one(Report, "token_env", "token-env", "NAME", E(r#""GITHUB_TOKEN""#)),
     one(Report, "gitlab_codequality", "gitlab-codequality", "FILE", E(r#""gl-code-quality-report.json""#)),

@@ -6,7 +6,8 @@
 //!   build mode (`uses: ./`), on push to main (the baseline saved with the official
 //!   actions/cache, by act's built-in cache server) and on a pull request (the newest baseline
 //!   of the base branch restored and handed to goready, one sticky comment on the local
-//!   GitHub stand-in, outputs set, no token in the log).
+//!   GitHub stand-in linking the `goready` check run created there on the commit, outputs
+//!   set, no token in the log).
 //! - gitlab-ci-local runs examples/gitlab-ci.yml with the shell executor (the job's `image:`
 //!   left out): a default-branch pipeline, then merge request pipelines that fetch the target
 //!   branch's goready.json through the job-artifacts API of the local GitLab stand-in (found,
@@ -396,6 +397,13 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
     }
     assert!(!log.contains(GITHUB_TOKEN), "the token leaked:\n{log}");
     assert!(forge.comments(7).is_empty(), "no comment on a push\n{log}");
+    // check-run: auto — the push's commit gets the goready check run, completed.
+    let runs = forge.check_runs();
+    assert_eq!(runs.len(), 1, "one check run on the push\n{log}");
+    assert_eq!(runs[0].name, "goready");
+    assert_eq!(runs[0].head_sha, sha);
+    assert_eq!(runs[0].status, "completed");
+    assert_eq!(runs[0].conclusion.as_deref(), Some("success"), "{log}");
 
     // 2. a pull request into main, download mode: main's newest result is restored and handed
     //    to goready; one comment on the stand-in.
@@ -429,6 +437,26 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
     let comments = forge.comments(7);
     assert_eq!(comments.len(), 1, "{log}");
     assert!(comments[0].body.contains("<!-- goready:report -->"));
+    // The pull request's head commit (the event's pull_request.head.sha) gets the check run,
+    // and the comment links to it.
+    let runs = forge.check_runs();
+    assert_eq!(runs.len(), 2, "{log}");
+    let pr_run = &runs[1];
+    assert_eq!(pr_run.head_sha, sha);
+    assert_eq!(pr_run.conclusion.as_deref(), Some("success"), "{log}");
+    assert!(
+        pr_run.statuses.first().map(String::as_str) == Some("in_progress"),
+        "in progress while the report is written: {:?}",
+        pr_run.statuses
+    );
+    assert!(
+        comments[0].body.contains(&format!(
+            "[goready check run](https://github.com/octo-org/hello-svc/runs/{})",
+            pr_run.id
+        )),
+        "{}",
+        comments[0].body
+    );
 
     // 3. the same pull request, build mode: goready built from source; the comment is
     //    updated, never a second one.
@@ -455,6 +483,11 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
     assert!(
         comments[0].updated > comments[0].created,
         "updated in place"
+    );
+    assert_eq!(
+        forge.check_runs().len(),
+        3,
+        "one check run per workflow run\n{log}"
     );
 }
 

@@ -455,6 +455,94 @@ fn the_action_reports_result_files_and_posts_the_comment_for_a_fork_pr() {
     assert!(forge.seen().is_empty());
 }
 
+#[test]
+fn the_action_step_publishes_the_check_run_on_the_pull_requests_head_commit() {
+    // The run step of action.yml with `results:` on a pull_request event: `check-run: auto`
+    // (the default) reaches goready, which creates the check run on the stand-in.
+    let action = action();
+    let script = step(&action, "run")["run"].as_str().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_goready"), bin.join("goready")).unwrap();
+    let result = write(work.path(), "goready.json", &test_report());
+    let head = "a1b2c3d4e5f60718293a4b5c6d7e8f9011121314";
+    let event = work.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({"pull_request": {"number": 8, "head": {"sha": head,
+            "repo": {"full_name": "octo-org/hello-svc", "fork": false}},
+            "base": {"repo": {"full_name": "octo-org/hello-svc"}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let forge = forge::Forge::start();
+    let token = "ghs_actionStepToken0123456789abcdef";
+    forge.token(token, forge::Perm::Write);
+    let env = |check_run: &str| {
+        let mut v = vec![
+            ("BIN", bin.display().to_string()),
+            ("RUNNER_OS", "Linux".to_string()),
+            ("RUNNER_TEMP", work.path().display().to_string()),
+            ("CONFIG", String::new()),
+            ("FAIL_ON", "error".to_string()),
+            ("PR_COMMENT", "false".to_string()),
+            ("PR_NUMBER", String::new()),
+            ("RESULTS", result.display().to_string()),
+            ("JUNIT", "goready-junit.xml".to_string()),
+            ("SARIF", String::new()),
+            ("EVENT_NAME", "pull_request".to_string()),
+            ("GITHUB_TOKEN", token.to_string()),
+            ("GITHUB_API_URL", forge.url.clone()),
+            ("GITHUB_REPOSITORY", "octo-org/hello-svc".to_string()),
+            ("GITHUB_EVENT_PATH", event.display().to_string()),
+            (
+                "GITHUB_SHA",
+                "ffffeeeeddddccccbbbbaaaa9999888877776666".to_string(),
+            ),
+        ];
+        if !check_run.is_empty() {
+            v.push(("CHECK_RUN", check_run.to_string()));
+        }
+        v
+    };
+    // The input's default.
+    let run = run_step(script, work.path(), &env(""));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains(token) && !stderr.contains(token));
+    let runs = forge.check_runs();
+    assert_eq!(runs.len(), 1, "{stderr}");
+    assert_eq!(runs[0].head_sha, head);
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(runs[0].annotations.len(), 1);
+    assert_eq!(
+        runs[0].annotations[0]["path"],
+        "examples/hello-svc/main_test.go"
+    );
+    assert!(
+        !stdout.contains("::error file="),
+        "the check run carries the annotation\n{stdout}"
+    );
+
+    // `false`: nothing is sent, the workflow commands carry the findings.
+    forge.clear_seen();
+    let run = run_step(script, work.path(), &env("false"));
+    assert_eq!(run.status.code(), Some(1));
+    assert!(forge.seen().is_empty());
+    assert!(
+        String::from_utf8_lossy(&run.stdout)
+            .contains("::error file=examples/hello-svc/main_test.go,line=41")
+    );
+
+    // Anything else never reaches goready.
+    let run = run_step(script, work.path(), &env("--token-env HOME"));
+    assert_eq!(run.status.code(), Some(2));
+    assert!(forge.seen().is_empty());
+    assert_eq!(forge.check_runs().len(), 1);
+}
+
 /// The release version is written in Cargo.toml and, for users to copy, in action.yml, the
 /// GitLab template, README and docs/ci.md: every place that names a goready release names
 /// this one, so a version bump cannot leave one behind.

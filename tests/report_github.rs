@@ -659,3 +659,394 @@ fn a_huge_report_is_clipped_to_githubs_comment_limit_with_a_link() {
     );
     assert!(body.contains("more findings."), "{tail}");
 }
+
+// ---- the check run ----------------------------------------------------------------------
+
+/// The pull request's head commit (where annotations show on the diff) and the merge commit
+/// GitHub puts in GITHUB_SHA on a pull_request event.
+const HEAD_SHA: &str = "4f2a9c0d5e8b7a6f1c3d2e0b9a8f7e6d5c4b3a21";
+const MERGE_SHA: &str = "0000111122223333444455556666777788889999";
+
+impl Setup {
+    /// The PR's event with its head commit, and GITHUB_SHA set to the merge commit.
+    fn check_vars(&self, api_suffix: &str, fork: bool) -> Vec<(&'static str, String)> {
+        let event = self.dir.path().join("pr-event.json");
+        let head_repo = if fork {
+            "someone/hello-svc"
+        } else {
+            "octo-org/hello-svc"
+        };
+        std::fs::write(
+            &event,
+            json!({"action": "synchronize", "number": PR, "pull_request": {"number": PR,
+                "head": {"sha": HEAD_SHA, "ref": "feature",
+                    "repo": {"full_name": head_repo, "fork": fork}},
+                "base": {"ref": "main", "repo": {"full_name": REPO}}}})
+            .to_string(),
+        )
+        .unwrap();
+        let mut vars: Vec<(&'static str, String)> = self
+            .vars(api_suffix)
+            .into_iter()
+            .filter(|(k, _)| *k != "GITHUB_EVENT_PATH")
+            .collect();
+        vars.push(("GITHUB_EVENT_PATH", p(&event).into()));
+        vars.push(("GITHUB_SHA", MERGE_SHA.into()));
+        vars.push(("GITHUB_ACTIONS", "true".into()));
+        vars
+    }
+
+    /// Runs `goready report FILE EXTRA…` (no --pr-comment unless asked), asserting the token
+    /// is never printed.
+    fn report(
+        &self,
+        report: &Report,
+        extra: &[&str],
+        vars: &[(&'static str, String)],
+    ) -> (i32, String, String) {
+        let input = write(self.dir.path(), "r.json", report);
+        let mut args = vec!["report", p(&input)];
+        args.extend(extra);
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (code, stdout, stderr) = run_with(&args, &vars);
+        assert!(
+            !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+            "token printed:\n{stdout}\n{stderr}"
+        );
+        (code, stdout, stderr)
+    }
+}
+
+/// 120 findings of their own causes: 40 errors with a source line, 40 warnings, 40 notices
+/// without one.
+fn many_findings() -> Vec<Check> {
+    (0..120)
+        .map(|i| {
+            let word: String = i
+                .to_string()
+                .bytes()
+                .map(|d| (b'a' + d - b'0') as char)
+                .collect();
+            match i % 3 {
+                0 => Check::of(&registry::BINARY_VERSION)
+                    .target(format!("dist/svc-{word}"))
+                    .location(format!("cmd/svc{word}/main.go"), Some(i as u32 + 1))
+                    .fail(format!("version missing in build {word}")),
+                1 => Check::of(&ENV_MOD_TIDY)
+                    .target(format!("mod-{word}"))
+                    .location("go.mod", Some(3))
+                    .fail(format!("go mod tidy would drop {word}")),
+                _ => Check::of(&registry::BINARY_DWARF)
+                    .target(format!("dist/dbg-{word}"))
+                    .fail(format!("DWARF kept in {word}")),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn check_run_annotates_all_120_findings_50_per_request_on_the_head_commit() {
+    let s = setup(Perm::Write);
+    let checks = many_findings();
+    let vars = s.check_vars("", false);
+    let (code, stdout, stderr) = s.report(
+        &Report::new(checks.clone()),
+        &["--check-run", "--pr-comment"],
+        &vars,
+    );
+    assert_eq!(code, 1, "the verdict is the report's: {stderr}");
+    let runs = s.forge.check_runs();
+    assert_eq!(runs.len(), 1, "{stderr}");
+    let run = &runs[0];
+    assert_eq!(run.name, "goready");
+    assert_eq!(run.repo, REPO);
+    assert_eq!(
+        run.head_sha, HEAD_SHA,
+        "the PR's head commit, not GITHUB_SHA"
+    );
+    assert_eq!(run.status, "completed");
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    // Created empty and in progress, then 50 + 50 + 20, completed with the last.
+    assert_eq!(run.batches, [0, 50, 50, 20]);
+    assert_eq!(
+        run.statuses,
+        ["in_progress", "in_progress", "in_progress", "completed"]
+    );
+    assert_eq!(run.annotations.len(), 120);
+    assert_eq!(
+        run.details_url.as_deref(),
+        Some("https://github.example/octo-org/hello-svc/actions/runs/4242")
+    );
+    assert!(stderr.contains("120 annotations in 3 updates"), "{stderr}");
+
+    // Every finding once, where it was found, at its level, with its rule and target.
+    let mut seen_titles = std::collections::HashSet::new();
+    for c in &checks {
+        let target = c.target.as_deref().unwrap();
+        let a = run
+            .annotations
+            .iter()
+            .find(|a| {
+                a["title"]
+                    .as_str()
+                    .is_some_and(|t| t == format!("{} ({target})", c.id))
+            })
+            .unwrap_or_else(|| panic!("no annotation for {} on {target}", c.id));
+        assert!(seen_titles.insert(a["title"].as_str().unwrap().to_string()));
+        assert!(
+            a["message"].as_str().unwrap().starts_with(&c.message),
+            "{a}"
+        );
+        assert!(a["message"].as_str().unwrap().contains(&format!(
+            "docs/checks.md#{}",
+            goready::report::anchor(&c.id)
+        )));
+        assert_eq!(
+            a["raw_details"].as_str().unwrap(),
+            format!("{} on {target}: {}", c.id, c.message)
+        );
+        let level = match c.severity {
+            goready::model::Severity::Error => "failure",
+            goready::model::Severity::Warning => "warning",
+            goready::model::Severity::Notice => "notice",
+        };
+        assert_eq!(a["annotation_level"], level, "{a}");
+        match (&c.file, c.line) {
+            (Some(f), Some(l)) => {
+                assert_eq!(a["path"], f.as_str());
+                assert_eq!(
+                    (a["start_line"].as_u64(), a["end_line"].as_u64()),
+                    (Some(l as u64), Some(l as u64))
+                );
+            }
+            _ => {
+                // No source location: the fallback file's first line (the API wants a path).
+                assert_eq!(a["path"], "goready.toml");
+                assert_eq!(a["start_line"], 1);
+            }
+        }
+    }
+    // The title and summary are the verdict and the job summary's Markdown.
+    assert!(
+        run.title
+            .as_deref()
+            .unwrap()
+            .starts_with("❌ goready: not ready: 40 findings failed"),
+        "{:?}",
+        run.title
+    );
+    let summary = run.summary.as_deref().unwrap();
+    assert!(summary.chars().count() <= 65_535);
+    assert!(summary.contains("version missing in build"), "{summary}");
+
+    // All through octocrab: its API version header and the bearer token on every request.
+    let seen = s.forge.seen();
+    let check_calls: Vec<_> = seen
+        .iter()
+        .filter(|r| r.url.contains("/check-runs"))
+        .collect();
+    assert_eq!(check_calls.len(), 4);
+    assert_eq!(check_calls[0].method, "POST");
+    assert_eq!(check_calls[0].url, "/repos/octo-org/hello-svc/check-runs");
+    for r in &check_calls[1..] {
+        assert_eq!(r.method, "PATCH");
+        assert_eq!(
+            r.url,
+            format!("/repos/octo-org/hello-svc/check-runs/{}", run.id)
+        );
+    }
+    for r in &seen {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+        assert_eq!(r.header("x-github-api-version"), Some("2022-11-28"));
+    }
+    // The check run carries the findings: no workflow-command annotations besides.
+    assert!(
+        !stdout
+            .lines()
+            .any(|l| l.starts_with("::error ") || l.starts_with("::warning ")),
+        "{stdout}"
+    );
+    // The PR comment links to the check run.
+    let ours = s.ours(PR);
+    assert_eq!(ours.len(), 1);
+    assert!(
+        ours[0].body.contains(&format!(
+            "[goready check run](https://github.com/octo-org/hello-svc/runs/{})",
+            run.id
+        )),
+        "{}",
+        ours[0].body
+    );
+}
+
+#[test]
+fn a_passing_report_completes_the_check_run_with_success_and_no_annotations() {
+    let s = setup(Perm::Write);
+    let (code, _, stderr) = s.report(&passing(), &["--check-run"], &s.check_vars("", false));
+    assert_eq!(code, 0, "{stderr}");
+    let runs = s.forge.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].conclusion.as_deref(), Some("success"));
+    assert_eq!(runs[0].batches, [0, 0]);
+    assert!(runs[0].title.as_deref().unwrap().starts_with("✅ goready"));
+}
+
+#[test]
+fn fork_pr_check_run_falls_back_to_workflow_commands_once_and_the_verdict_stands() {
+    let s = setup(Perm::ReadOnly);
+    let vars = s.check_vars("", true);
+    // Asked for explicitly: tried, refused with 403, said once, workflow commands instead.
+    let (code, stdout, stderr) = s.report(&test_report(), &["--check-run=true"], &vars);
+    assert_eq!(code, 1, "the verdict is the report's: {stderr}");
+    assert_eq!(
+        stderr.matches("check run not written").count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert!(
+        stderr.contains("HTTP 403: Resource not accessible by integration"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.starts_with(
+            "::error file=examples/hello-svc/main_test.go,line=41,title=test.go_test"
+        )),
+        "the finding as a workflow command:\n{stdout}"
+    );
+    let posts: Vec<_> = s
+        .forge
+        .seen()
+        .into_iter()
+        .filter(|r| r.url.contains("/check-runs"))
+        .collect();
+    assert_eq!(posts.len(), 1, "a 403 is not retried");
+    assert_eq!(posts[0].status, 403);
+    assert!(s.forge.check_runs().is_empty());
+    // A passing report still passes.
+    let (code, _, _) = s.report(&passing(), &["--check-run=true"], &vars);
+    assert_eq!(code, 0);
+
+    // `auto` knows a fork's token is read-only: nothing is sent, no warning, the commands stand in.
+    s.forge.clear_seen();
+    let (code, stdout, stderr) = s.report(&test_report(), &["--check-run", "auto"], &vars);
+    assert_eq!(code, 1);
+    assert!(s.forge.seen().is_empty(), "{:?}", s.forge.seen());
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("::error ")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_run_on_github_enterprise_keeps_the_api_prefix_on_every_request() {
+    let s = setup(Perm::Write);
+    let vars = s.check_vars("/api/v3", false);
+    let (code, _, stderr) = s.report(
+        &Report::new(many_findings()[..60].to_vec()),
+        &["--check-run", "auto", "--pr-comment"],
+        &vars,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let runs = s.forge.check_runs();
+    assert_eq!(runs.len(), 1, "{stderr}");
+    assert_eq!(runs[0].batches, [0, 50, 10]);
+    let seen = s.forge.seen();
+    assert!(seen.len() >= 5, "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|r| r.url.starts_with("/api/v3/repos/octo-org/hello-svc/")),
+        "{seen:?}"
+    );
+    assert_eq!(s.ours(PR).len(), 1);
+}
+
+#[test]
+fn check_run_rate_limits_and_server_errors_are_retried_within_the_budget() {
+    let s = setup(Perm::Write);
+    s.forge.inject(Inject {
+        method: "POST",
+        path_contains: "/check-runs",
+        status: 502,
+        body: json!({"message": "Server Error"}),
+        headers: vec![],
+        times: 1,
+    });
+    s.forge.inject(Inject {
+        method: "PATCH",
+        path_contains: "/check-runs/",
+        status: 429,
+        body: json!({"message": "API rate limit exceeded"}),
+        headers: vec![("retry-after", "1".into())],
+        times: 1,
+    });
+    s.forge.inject(Inject {
+        method: "PATCH",
+        path_contains: "/check-runs/",
+        status: 403,
+        body: json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}),
+        headers: vec![("retry-after", "1".into())],
+        times: 1,
+    });
+    let (code, _, stderr) = s.report(&test_report(), &["--check-run"], &s.check_vars("", false));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr.matches("retrying in").count(), 3, "{stderr}");
+    let statuses: Vec<(String, u16)> = s
+        .forge
+        .seen()
+        .iter()
+        .map(|r| (r.method.clone(), r.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("POST".to_string(), 502),
+            ("POST".to_string(), 201),
+            ("PATCH".to_string(), 429),
+            ("PATCH".to_string(), 403),
+            ("PATCH".to_string(), 200),
+        ]
+    );
+    let runs = s.forge.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(runs[0].annotations.len(), 1);
+}
+
+#[test]
+fn an_answer_that_is_not_a_check_run_is_a_warning_and_the_workflow_commands_stand_in() {
+    let s = setup(Perm::Write);
+    s.forge.inject(Inject {
+        method: "POST",
+        path_contains: "/check-runs",
+        status: 201,
+        // A proxy's idea of a success: not a check run.
+        body: json!({"id": "not-a-number", "html_url": 5, "echo": format!("Bearer {TOKEN}")}),
+        headers: vec![],
+        times: 1,
+    });
+    let (code, stdout, stderr) =
+        s.report(&test_report(), &["--check-run"], &s.check_vars("", false));
+    assert_eq!(code, 1, "the verdict is the report's: {stderr}");
+    assert_eq!(
+        stderr.matches("check run not written").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("not what GitHub sends"), "{stderr}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("::error file=")),
+        "{stdout}"
+    );
+    // One attempt: a malformed answer is not retried, and nothing else was sent to the run.
+    let calls: Vec<_> = s
+        .forge
+        .seen()
+        .into_iter()
+        .filter(|r| r.url.contains("/check-runs"))
+        .collect();
+    assert_eq!(calls.len(), 1);
+}

@@ -596,6 +596,14 @@ pub struct OutputArgs {
     #[arg(long)]
     pub pr_comment: bool,
 
+    /// Publish the `goready` check run: every finding annotated on the pull request's head
+    /// commit through the Checks API (50 per request, no cap), completed with the verdict.
+    /// `auto` skips it on a fork's pull request (read-only token); a token that may not write
+    /// checks falls back to workflow-command annotations with one warning. Needs
+    /// `permissions: checks: write`.
+    #[arg(long, value_name = "auto|true|false", num_args = 0..=1, default_missing_value = "true")]
+    pub check_run: Option<crate::report::checkrun::CheckRunMode>,
+
     /// The pull request to comment on, when the event does not say (e.g. workflow_run).
     #[arg(long, value_name = "N")]
     pub pr: Option<u64>,
@@ -650,6 +658,7 @@ impl OutputArgs {
                     .and_then(crate::settings::boolean)
                     == Some(true),
             pr_comment: self.pr_comment,
+            check_run: self.check_run.unwrap_or_default(),
             pr: self.pr,
             token_env: self.token_env.clone(),
             gitlab_codequality: self.gitlab_codequality.clone(),

@@ -1,34 +1,29 @@
-//! The REST client behind the sticky PR comment (GitHub) and MR note (GitLab).
+//! The REST client behind the sticky MR note (GitLab), and what the sticky comments of both
+//! forges share (finding goready's comment, keeping one).
 //!
 //! A few JSON calls over goready's one HTTP stack (`crate::http`: hyper + rustls with the
-//! system's roots, so GitHub Enterprise and self-managed GitLab with an internal CA work):
-//! base-URL joining that keeps a path prefix (`…/api/v3`, `…/api/v4`), JSON bodies and
-//! `Link`-header pagination, which GitHub and GitLab share. The GitLab client is the same
-//! with `PRIVATE-TOKEN` instead of a bearer token.
+//! system's roots, so self-managed GitLab with an internal CA works): base-URL joining that
+//! keeps a path prefix (`…/api/v4`), JSON bodies and `Link`-header pagination. GitHub goes
+//! through octocrab on the same stack (`report::hub`).
 //!
-//! The retry policy is the product's: 5xx and transport errors back off (1 s, 2 s, 4 s); a
-//! rate limit (429, or 403 with `retry-after`, `x-ratelimit-remaining: 0` or GitHub's
-//! "secondary rate limit" message) waits as the headers say — 60 s when they say nothing, as
-//! GitHub advises — but never past the time budget. Any other 4xx is final: a 403 "Resource
-//! not accessible by integration" on a fork PR must not be retried. Callers warn and go on;
-//! nothing here can change a verdict.
+//! The retry policy is the product's one ([`crate::http::client`]): 5xx and transport errors
+//! back off, rate limits wait as the headers say within the time budget, any other 4xx is
+//! final. Callers warn and go on; nothing here can change a verdict.
 
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use crate::http::{self, Endpoint, HttpError, Request, Response, Tls};
+pub use crate::http::client::retry_wait;
+use crate::http::client::{Retry, transient};
+use crate::http::{self, Endpoint, Request, Response, Tls};
 use crate::progress::Say;
 use crate::report::redact;
 
 /// How long one publish (list, create or update, delete duplicates) may take in all.
 pub const TIME_BUDGET: Duration = Duration::from_secs(120);
-/// Retries after the first attempt.
-const MAX_RETRIES: u32 = 3;
-/// One exchange's deadline (within the budget).
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// API answers are small JSON documents; a page of 100 long comments stays far below this.
-const MAX_ANSWER: usize = 32 << 20;
+pub const MAX_ANSWER: usize = 32 << 20;
 
 /// How the token is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +128,10 @@ impl<'s> Api<'s> {
             target,
             headers: &self.headers,
             body,
-            timeout: CALL_TIMEOUT.min(left).max(Duration::from_millis(1)),
+            timeout: Retry::default()
+                .call_timeout
+                .min(left)
+                .max(Duration::from_millis(1)),
             max_body: MAX_ANSWER,
         };
         match http::send(&self.base, &req) {
@@ -149,21 +147,13 @@ impl<'s> Api<'s> {
                     wait,
                 ))
             }
-            Err(e) => {
-                // Transport failures (refused, reset, timed out) are worth another try; a
-                // certificate that does not verify or a body over the cap is not.
-                let transient = !matches!(
-                    e,
-                    HttpError::Certificate(_) | HttpError::TooLarge(_) | HttpError::Protocol(_)
-                );
-                Err((
-                    ApiError {
-                        status: None,
-                        message: self.scrub(&e.to_string()),
-                    },
-                    transient.then_some(Duration::ZERO),
-                ))
-            }
+            Err(e) => Err((
+                ApiError {
+                    status: None,
+                    message: self.scrub(&e.to_string()),
+                },
+                transient(&e).then_some(Duration::ZERO),
+            )),
         }
     }
 
@@ -194,13 +184,8 @@ impl<'s> Api<'s> {
                 return Err(err);
             };
             // Transport errors and 5xx back off; rate limits wait as told.
-            let wait = if wait.is_zero() {
-                Duration::from_secs(1 << attempt)
-            } else {
-                wait
-            };
             let left = self.deadline.saturating_duration_since(Instant::now());
-            if attempt >= MAX_RETRIES || wait >= left {
+            let Some(wait) = Retry::default().next_wait(attempt, wait, left) else {
                 return Err(ApiError {
                     message: format!(
                         "{} (gave up after {} attempt{})",
@@ -210,7 +195,7 @@ impl<'s> Api<'s> {
                     ),
                     ..err
                 });
-            }
+            };
             self.say.warn(format!(
                 "{what}: {err}; retrying in {}s",
                 wait.as_secs_f32().ceil()
@@ -362,42 +347,6 @@ pub enum Method {
     Put,
 }
 
-/// How long to wait before retrying a status, or `None` when retrying cannot help.
-/// `Some(ZERO)` means "back off as usual".
-pub fn retry_wait(status: u16, message: &str, headers: &[(String, String)]) -> Option<Duration> {
-    let header = |name: &str| -> Option<u64> {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.trim().parse().ok())
-    };
-    if status >= 500 {
-        return Some(Duration::ZERO);
-    }
-    let secondary = message.to_ascii_lowercase().contains("rate limit");
-    let limited = status == 429
-        || (status == 403
-            && (secondary
-                || header("retry-after").is_some()
-                || header("x-ratelimit-remaining") == Some(0)));
-    if !limited {
-        return None;
-    }
-    if let Some(secs) = header("retry-after") {
-        return Some(Duration::from_secs(secs.max(1)));
-    }
-    if header("x-ratelimit-remaining") == Some(0) {
-        if let Some(reset) = header("x-ratelimit-reset") {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            return Some(Duration::from_secs(reset.saturating_sub(now).max(1)));
-        }
-    }
-    Some(Duration::from_secs(60))
-}
-
 /// What happened to the sticky comment or note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sticky {
@@ -490,29 +439,6 @@ pub fn encode_segment(s: &str) -> String {
 mod tests {
     use super::*;
     use std::cell::RefCell;
-
-    #[test]
-    fn only_server_errors_and_rate_limits_are_retried() {
-        assert_eq!(retry_wait(500, "boom", &[]), Some(Duration::ZERO));
-        assert_eq!(retry_wait(502, "", &[]), Some(Duration::ZERO));
-        assert_eq!(
-            retry_wait(403, "Resource not accessible by integration", &[]),
-            None,
-            "a fork PR's read-only token is final"
-        );
-        assert_eq!(retry_wait(404, "Not Found", &[]), None);
-        assert_eq!(retry_wait(422, "Validation Failed", &[]), None);
-        let h = vec![("Retry-After".to_string(), "3".to_string())];
-        assert_eq!(
-            retry_wait(403, "You have exceeded a secondary rate limit", &h),
-            Some(Duration::from_secs(3))
-        );
-        assert_eq!(
-            retry_wait(403, "You have exceeded a secondary rate limit", &[]),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(retry_wait(429, "", &h), Some(Duration::from_secs(3)));
-    }
 
     #[test]
     fn finds_the_next_page_in_link_headers() {

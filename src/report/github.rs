@@ -1,5 +1,6 @@
 //! GitHub Actions: workflow-command annotations, the job summary, step outputs and the sticky
-//! PR comment.
+//! PR comment (through octocrab's issues API, `report::hub`; the check run is
+//! `report::checkrun`).
 //!
 //! Limits this module lives within (GitHub's documentation of workflow commands, the job
 //! summary and the REST API; docs/ci.md lists them): GitHub shows at most 10 error and 10 warning
@@ -11,11 +12,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::model::findings::findings;
 use crate::model::{Change, Finding, Report, Severity};
-use crate::report::api::{self, Api, ApiError, Auth, Method, Note, Sticky, Thread};
+use crate::report::api::{self, ApiError, Note, Sticky, Thread};
+use crate::report::hub::Hub;
 use crate::report::{Env, docs_url, markdown, rule_title, subject};
 
 /// The hidden first line of goready's PR comment: how later runs find it again.
@@ -63,17 +65,10 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// One `::level file=…,line=…,title=…::message` line for a finding: its rule and targets in
-/// the title, the lead message, what its cause explains, and the rule's docs.
-fn annotation(f: &Finding) -> String {
+/// A finding's annotation title: its rule, and the target(s) and subject it holds on;
+/// `new: ` in front when a baseline says it is new.
+pub(crate) fn annotation_title(f: &Finding) -> String {
     let c = f.lead();
-    let mut props = Vec::new();
-    if let Some(file) = &c.file {
-        props.push(format!("file={}", escape_property(file)));
-        if let Some(line) = c.line.filter(|l| *l > 0) {
-            props.push(format!("line={line}"));
-        }
-    }
     let targets = f.targets();
     let on = match targets.as_slice() {
         [] => None,
@@ -85,13 +80,19 @@ fn annotation(f: &Finding) -> String {
     } else {
         ""
     };
-    let title = match (on, subject(c)) {
+    match (on, subject(c)) {
         (Some(t), Some(s)) => format!("{new}{} ({t} {s})", c.id),
         (Some(t), None) => format!("{new}{} ({t})", c.id),
         (None, Some(s)) => format!("{new}{} ({s})", c.id),
         (None, None) => format!("{new}{}", c.id),
-    };
-    props.push(format!("title={}", escape_property(&title)));
+    }
+}
+
+/// A finding's annotation text: the lead message, the targets when several, what its cause
+/// explains, and the rule's docs.
+pub(crate) fn annotation_message(f: &Finding) -> String {
+    let c = f.lead();
+    let targets = f.targets();
     let mut message = c.message.clone();
     if targets.len() > 1 {
         message.push_str(&format!("\non {}", targets.join(", ")));
@@ -101,11 +102,25 @@ fn annotation(f: &Finding) -> String {
         message.push_str(&line);
     }
     message.push_str(&format!("\n{}: {}", rule_title(c), docs_url(&c.id)));
+    message
+}
+
+/// One `::level file=…,line=…,title=…::message` line for a finding.
+fn annotation(f: &Finding) -> String {
+    let c = f.lead();
+    let mut props = Vec::new();
+    if let Some(file) = &c.file {
+        props.push(format!("file={}", escape_property(file)));
+        if let Some(line) = c.line.filter(|l| *l > 0) {
+            props.push(format!("line={line}"));
+        }
+    }
+    props.push(format!("title={}", escape_property(&annotation_title(f))));
     format!(
         "::{} {}::{}",
         level(f.severity()),
         props.join(","),
-        escape_data(&message)
+        escape_data(&annotation_message(f))
     )
 }
 
@@ -305,41 +320,76 @@ pub struct CommentTarget {
 }
 
 struct PrThread<'a> {
-    api: &'a Api<'a>,
-    repo: String,
+    hub: &'a Hub<'a>,
+    owner: String,
+    name: String,
     pr: u64,
+}
+
+impl PrThread<'_> {
+    fn issues(&self) -> octocrab::issues::IssueHandler<'_> {
+        self.hub.octocrab().issues(&self.owner, &self.name)
+    }
+}
+
+fn note(c: octocrab::models::issues::Comment) -> Note {
+    Note {
+        id: c.id.into_inner(),
+        body: c.body,
+        created_at: Some(c.created_at.to_rfc3339()),
+        system: false,
+    }
 }
 
 impl Thread for PrThread<'_> {
     fn list(&self) -> Result<Vec<Note>, ApiError> {
-        self.api.list(
-            "listing PR comments",
-            &format!("/repos/{}/issues/{}/comments", self.repo, self.pr),
-            &[("per_page", "100")],
-        )
+        let issues = self.issues();
+        let mut notes = Vec::new();
+        // Pages by number rather than by the `Link` URL, which names a host: octocrab sends
+        // the token only with requests that leave the host to the base. 100 pages of 100
+        // comments are far more than a pull request has; a server linking pages in a cycle
+        // cannot keep us here.
+        for page in 1u32..=100 {
+            let mut list = issues.list_comments(self.pr).per_page(100u8);
+            if page > 1 {
+                list = list.page(page);
+            }
+            let got = self.hub.run("listing PR comments", list.send())?;
+            notes.extend(got.items.into_iter().map(note));
+            if got.next.is_none() {
+                break;
+            }
+        }
+        Ok(notes)
     }
     fn create(&self, body: &str) -> Result<u64, ApiError> {
-        let note: Note = self.api.send(
+        let issues = self.issues();
+        let c = self.hub.run(
             "creating the PR comment",
-            Method::Post,
-            &format!("/repos/{}/issues/{}/comments", self.repo, self.pr),
-            &json!({ "body": body }),
+            issues.create_comment(self.pr, body),
         )?;
-        Ok(note.id)
+        Ok(c.id.into_inner())
     }
     fn update(&self, id: u64, body: &str) -> Result<(), ApiError> {
-        let _: Note = self.api.send(
-            "updating the PR comment",
-            Method::Patch,
-            &format!("/repos/{}/issues/comments/{id}", self.repo),
-            &json!({ "body": body }),
-        )?;
-        Ok(())
+        // GitHub documents PATCH for this route; octocrab's `update_comment` sends POST (an
+        // alias GitHub has accepted), so the documented verb is sent through octocrab's own
+        // typed `patch`.
+        let route = format!("/repos/{}/{}/issues/comments/{id}", self.owner, self.name);
+        let body = serde_json::json!({ "body": body });
+        self.hub
+            .run(
+                "updating the PR comment",
+                self.hub
+                    .octocrab()
+                    .patch::<octocrab::models::issues::Comment, _, _>(route, Some(&body)),
+            )
+            .map(drop)
     }
     fn delete(&self, id: u64) -> Result<(), ApiError> {
-        self.api.delete(
+        let issues = self.issues();
+        self.hub.run(
             "deleting a duplicate PR comment",
-            &format!("/repos/{}/issues/comments/{id}", self.repo),
+            issues.delete_comment(id.into()),
         )
     }
 }
@@ -360,44 +410,69 @@ fn valid_repo(repo: &str) -> bool {
 
 /// Works out where the comment goes from the environment, as a workflow step would.
 pub fn comment_target(pr: Option<u64>, token_env: &str, env: Env) -> Result<CommentTarget, String> {
-    let repo = env("GITHUB_REPOSITORY")
-        .ok_or("GITHUB_REPOSITORY is not set: the PR comment needs owner/name")?;
-    if !valid_repo(&repo) {
-        return Err(format!("GITHUB_REPOSITORY={repo:?} is not owner/name"));
-    }
+    let repo = repository(env)?;
     let pr = pr_number(pr, env)?;
     Ok(CommentTarget {
         repo,
         pr,
-        api_url: env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
+        api_url: api_url(env),
         token_env: token_env.to_string(),
     })
 }
 
-/// Creates or updates the sticky PR comment. `Err` is a warning to print: the verdict never
-/// depends on the comment.
+/// `$GITHUB_API_URL`, GitHub's own API when it is not set.
+pub fn api_url(env: Env) -> String {
+    env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into())
+}
+
+/// `$GITHUB_REPOSITORY`, checked to be `owner/name` before it reaches a URL.
+pub fn repository(env: Env) -> Result<String, String> {
+    let repo = env("GITHUB_REPOSITORY")
+        .ok_or("GITHUB_REPOSITORY is not set: the GitHub API calls need owner/name")?;
+    if !valid_repo(&repo) {
+        return Err(format!("GITHUB_REPOSITORY={repo:?} is not owner/name"));
+    }
+    Ok(repo)
+}
+
+/// Creates or updates the sticky PR comment through `hub`; `check_run` (the check run's page)
+/// is linked under the headline. `Err` is a warning to print: the verdict never depends on
+/// the comment.
 pub fn publish_pr_comment(
     report: &Report,
     fail_on: Severity,
     target: &CommentTarget,
-    token: String,
+    hub: &Hub<'_>,
+    check_run: Option<&str>,
     env: Env,
-    say: crate::progress::Say<'_>,
 ) -> Result<Sticky, String> {
     let url = run_url(env);
-    let body = markdown::render(
+    let link = check_run.map(|u| {
+        format!("Every finding is annotated on the diff by the [goready check run]({u}).\n")
+    });
+    let link_len = link.as_ref().map_or(0, |l| l.len() + 1);
+    let mut body = markdown::render(
         report,
         &markdown::Options {
             fail_on,
-            max_bytes: COMMENT_LIMIT,
+            max_bytes: COMMENT_LIMIT - link_len,
             full_report_url: url.as_deref(),
             marker: Some(COMMENT_MARKER),
         },
     );
-    let api = Api::new(&target.api_url, Auth::Bearer, token, say).map_err(|e| e.to_string())?;
+    if let Some(link) = link {
+        // Right under the headline (the first `## ` line), where it is seen.
+        let at = body
+            .find("\n## ")
+            .and_then(|h| body[h + 1..].find('\n').map(|e| h + 1 + e + 1))
+            .unwrap_or(body.len());
+        body.insert_str(at, &format!("\n{link}"));
+    }
+    let (owner, name) = target.repo.split_once('/').unwrap_or((&target.repo, ""));
     let thread = PrThread {
-        api: &api,
-        repo: target.repo.clone(),
+        hub,
+        owner: owner.to_string(),
+        name: name.to_string(),
         pr: target.pr,
     };
     api::upsert_sticky(&thread, COMMENT_MARKER, &body).map_err(|e| {
@@ -413,7 +488,7 @@ pub fn publish_pr_comment(
             ),
             _ => String::new(),
         };
-        api.scrub(&format!("PR comment not posted: {e}{hint}"))
+        hub.scrub(&format!("PR comment not posted: {e}{hint}"))
     })
 }
 

@@ -3,9 +3,11 @@
 //! (JUnit, GitHub, GitLab, SARIF, Markdown, the terminal).
 
 pub mod api;
+pub mod checkrun;
 pub mod command;
 pub mod github;
 pub mod gitlab;
+pub mod hub;
 pub mod junit;
 pub mod markdown;
 pub mod publish;

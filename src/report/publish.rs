@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::model::{BaselineState, Report, Severity};
 use crate::report::api::Sticky;
+use crate::report::checkrun::{self, CheckRunMode, CheckTarget, Started};
+use crate::report::hub::Hub;
 use crate::report::{Env, Verdict, github, gitlab, junit, sarif};
 
 /// The outputs of `goready report` (and `goready check`).
@@ -19,6 +21,8 @@ pub struct Outputs {
     pub github: bool,
     /// The sticky PR comment.
     pub pr_comment: bool,
+    /// The `goready` check run with every finding annotated.
+    pub check_run: CheckRunMode,
     /// The PR number when the event does not carry it.
     pub pr: Option<u64>,
     /// The variable holding the API token (default GITHUB_TOKEN / GITLAB_TOKEN).
@@ -77,6 +81,30 @@ fn token(name: &str, env: Env) -> Result<String, String> {
         ));
     }
     env(name).ok_or_else(|| format!("${name} is empty or not set"))
+}
+
+/// The first 7 characters of a commit SHA, as GitHub shows it.
+fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
+/// The warning for a check run that could not be written: said once, with what stands in.
+fn check_run_failed(e: &crate::report::api::ApiError, t: &CheckTarget) -> String {
+    let why = match e.status {
+        Some(403) => format!(
+            " — the token may not write checks on {} (a pull request from a fork gets a read-only GITHUB_TOKEN; elsewhere grant `permissions: checks: write`)",
+            t.repo
+        ),
+        Some(404) => format!(
+            " — {} or commit {} was not found, or the token cannot see it",
+            t.repo,
+            short(&t.head_sha)
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "check run not written: {e}{why}; the findings are workflow-command annotations instead (GitHub shows at most 10 errors and 10 warnings of them); the verdict is unchanged"
+    )
 }
 
 fn describe(what: &str, outcome: &Sticky) -> String {
@@ -146,10 +174,57 @@ pub fn publish(
             .push("--fail-on-new without --baseline: every finding counts as new".to_string()),
         _ => {}
     }
-    if out.github {
+    // One GitHub client for the check run and the PR comment.
+    let wants_hub = out.pr_comment || out.check_run != CheckRunMode::Off;
+    let name = out.token_env.as_deref().unwrap_or("GITHUB_TOKEN");
+    let hub = match wants_hub.then(|| token(name, env)) {
+        None => None,
+        Some(Err(e)) => {
+            if out.pr_comment {
+                warnings.push(format!("PR comment skipped: {e}"));
+            }
+            if out.check_run == CheckRunMode::On {
+                warnings.push(format!("check run skipped: {e}"));
+            }
+            None
+        }
+        Some(Ok(t)) => match Hub::new(&github::api_url(env), t, say) {
+            Ok(hub) => Some(hub),
+            Err(e) => {
+                warnings.push(format!("GitHub API not reachable: {e}"));
+                None
+            }
+        },
+    };
+
+    // The check run first, in progress while the rest is written.
+    let mut check: Option<(CheckTarget, Started)> = None;
+    if let (Some(hub), true) = (&hub, out.check_run != CheckRunMode::Off) {
+        match checkrun::check_target(env) {
+            Err(e) => {
+                if out.check_run == CheckRunMode::On {
+                    warnings.push(format!("check run skipped: {e}"));
+                }
+            }
+            Ok(t) if t.fork && out.check_run == CheckRunMode::Auto => info.push(
+                "check run skipped: a pull request from a fork gets a read-only token; the findings are workflow-command annotations".into(),
+            ),
+            Ok(t) => match checkrun::start(hub, &t, env) {
+                Ok(started) => check = Some((t, started)),
+                Err(e) => warnings.push(check_run_failed(&e, &t)),
+            },
+        }
+    }
+
+    // With a check run every finding is annotated there; the workflow commands (10 per
+    // level) stand in when there is none.
+    let annotated = out.github && check.is_none();
+    if annotated {
         for line in github::annotations(report) {
             writeln!(stdout, "{line}")?;
         }
+    }
+    if out.github {
         match github::write_step_summary(report, out.fail_on, env) {
             Ok(Some(_)) => {}
             Ok(None) => info.push("GITHUB_STEP_SUMMARY is not set: no job summary written".into()),
@@ -175,17 +250,53 @@ pub fn publish(
         }
     }
 
-    if out.pr_comment {
-        let name = out.token_env.as_deref().unwrap_or("GITHUB_TOKEN");
-        match token(name, env).and_then(|t| Ok((t, github::comment_target(out.pr, name, env)?))) {
+    if let (true, Some(hub)) = (out.pr_comment, &hub) {
+        match github::comment_target(out.pr, name, env) {
             Err(e) => warnings.push(format!("PR comment skipped: {e}")),
-            Ok((token, target)) => {
-                match github::publish_pr_comment(report, out.fail_on, &target, token, env, say) {
+            Ok(target) => {
+                let link = check.as_ref().and_then(|(_, s)| s.html_url.as_deref());
+                match github::publish_pr_comment(report, out.fail_on, &target, hub, link, env) {
                     Ok(outcome) => info.push(describe(
                         &format!("PR comment on {}#{}", target.repo, target.pr),
                         &outcome,
                     )),
                     Err(e) => warnings.push(e),
+                }
+            }
+        }
+    }
+
+    if let (Some(hub), Some((target, started))) = (&hub, &check) {
+        match checkrun::finish(
+            hub,
+            target,
+            started,
+            report,
+            out.fail_on,
+            &out.fallback_file,
+            env,
+        ) {
+            Ok(done) => info.push(format!(
+                "check run {} on {} completed ({}): {} annotation{} in {} update{}{}",
+                checkrun::CHECK_NAME,
+                short(&target.head_sha),
+                done.conclusion,
+                done.annotations,
+                if done.annotations == 1 { "" } else { "s" },
+                done.requests,
+                if done.requests == 1 { "" } else { "s" },
+                started
+                    .html_url
+                    .as_deref()
+                    .map(|u| format!(" — {u}"))
+                    .unwrap_or_default()
+            )),
+            Err(e) => {
+                warnings.push(check_run_failed(&e, target));
+                if out.github && !annotated {
+                    for line in github::annotations(report) {
+                        writeln!(stdout, "{line}")?;
+                    }
                 }
             }
         }

@@ -7,6 +7,11 @@
 //!   `PATCH/DELETE {prefix}/repos/:owner/:repo/issues/comments/:id`; `Authorization: Bearer`
 //!   or `token`; a read-only token gets 403 "Resource not accessible by integration" on writes
 //!   (a fork PR's GITHUB_TOKEN).
+//! - GitHub check runs: `POST {prefix}/repos/:owner/:repo/check-runs`,
+//!   `PATCH …/check-runs/:id`, validated as the Checks API does (name and head_sha, at most 50
+//!   annotations per request each with path, start_line, end_line, a level of
+//!   notice/warning/failure and a message, a summary within 65,535 characters); annotations
+//!   accumulate across updates, a conclusion completes the run; a read-only token gets 403.
 //! - GitLab: `GET/POST /api/v4/projects/:id/merge_requests/:iid/notes`,
 //!   `PUT/DELETE …/notes/:note_id`; `PRIVATE-TOKEN`; a read-only token gets 403.
 //! - GitLab job artifacts: `GET /api/v4/projects/:id/jobs/artifacts/:ref/raw/*path?job=NAME`
@@ -91,8 +96,38 @@ pub struct Inject {
     pub times: usize,
 }
 
+/// A check run as the stand-in keeps it.
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    /// Its id.
+    pub id: u64,
+    /// `owner/repo`.
+    pub repo: String,
+    /// Its name.
+    pub name: String,
+    /// The commit it is attached to.
+    pub head_sha: String,
+    /// queued | in_progress | completed.
+    pub status: String,
+    /// Set when completed.
+    pub conclusion: Option<String>,
+    /// The output's title.
+    pub title: Option<String>,
+    /// The output's summary.
+    pub summary: Option<String>,
+    /// Every annotation received, in order.
+    pub annotations: Vec<Value>,
+    /// Annotations per request (create, then each update), in order.
+    pub batches: Vec<usize>,
+    /// The status after each request, in order.
+    pub statuses: Vec<String>,
+    /// The details_url sent, if any.
+    pub details_url: Option<String>,
+}
+
 #[derive(Default)]
 struct State {
+    check_runs: Vec<CheckRun>,
     comments: Vec<Comment>,
     next_id: u64,
     clock: u64,
@@ -220,6 +255,11 @@ impl Forge {
     /// Every request so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.state.lock().unwrap().seen.clone()
+    }
+
+    /// The check runs created so far.
+    pub fn check_runs(&self) -> Vec<CheckRun> {
+        self.state.lock().unwrap().check_runs.clone()
     }
 
     /// Forgets the requests seen so far.
@@ -541,6 +581,9 @@ fn github(
         );
     };
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if parts.len() >= 4 && parts[0] == "repos" && parts[3] == "check-runs" {
+        return check_runs(s, base, prefix, method, &parts, perm, body);
+    }
     // repos / owner / repo / issues / (n / comments | comments / id)
     if parts.len() != 6 || parts[0] != "repos" || parts[3] != "issues" {
         return not_found_github();
@@ -806,5 +849,204 @@ fn gitlab(
             }
             _ => not_found(),
         }
+    }
+}
+
+fn unprocessable(message: &str) -> Answer {
+    Answer::json(
+        422,
+        json!({"message": message, "documentation_url": "https://docs.github.com/rest/checks/runs", "status": "422"}),
+    )
+}
+
+/// Checks a request's `output` as the Checks API does; returns its annotations.
+fn check_output(output: Option<&Value>) -> Result<Vec<Value>, Answer> {
+    let Some(output) = output else {
+        return Ok(Vec::new());
+    };
+    for key in ["title", "summary"] {
+        if !output[key].is_string() {
+            return Err(unprocessable(&format!(
+                "Invalid request.\n\n\"{key}\" wasn't supplied."
+            )));
+        }
+    }
+    if output["summary"].as_str().unwrap().chars().count() > 65_535 {
+        return Err(unprocessable(
+            "Invalid request.\n\nOnly 65535 characters are allowed; 65536 were supplied.",
+        ));
+    }
+    let annotations = match output.get("annotations") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(_) => {
+            return Err(unprocessable(
+                "Invalid request.\n\nannotations is not an array.",
+            ));
+        }
+    };
+    if annotations.len() > 50 {
+        return Err(unprocessable(
+            "Invalid request.\n\nOnly 50 annotations are allowed per request.",
+        ));
+    }
+    for a in &annotations {
+        let ok = a["path"]
+            .as_str()
+            .is_some_and(|p| !p.is_empty() && !p.starts_with('/'))
+            && a["start_line"].as_u64().is_some_and(|l| l >= 1)
+            && a["end_line"].as_u64() >= a["start_line"].as_u64()
+            && matches!(
+                a["annotation_level"].as_str(),
+                Some("notice" | "warning" | "failure")
+            )
+            && a["message"].as_str().is_some_and(|m| !m.is_empty());
+        if !ok {
+            return Err(unprocessable(&format!(
+                "Invalid request.\n\nInvalid annotation: {a}"
+            )));
+        }
+    }
+    Ok(annotations)
+}
+
+fn check_run_json(base: &str, prefix: &str, r: &CheckRun) -> Value {
+    json!({
+        "id": r.id,
+        "head_sha": r.head_sha,
+        "node_id": format!("CR_kwDO{}", r.id),
+        "external_id": "",
+        "url": format!("{base}{prefix}/repos/{}/check-runs/{}", r.repo, r.id),
+        "html_url": format!("https://github.com/{}/runs/{}", r.repo, r.id),
+        "details_url": r.details_url,
+        "status": r.status,
+        "conclusion": r.conclusion,
+        "started_at": "2024-01-01T00:00:00Z",
+        "completed_at": if r.status == "completed" { json!("2024-01-01T00:01:00Z") } else { Value::Null },
+        "output": {
+            "title": r.title, "summary": r.summary, "text": null,
+            "annotations_count": r.annotations.len(),
+            "annotations_url": format!("{base}{prefix}/repos/{}/check-runs/{}/annotations", r.repo, r.id)
+        },
+        "name": r.name,
+        "check_suite": {"id": 5},
+        "app": {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"},
+        "pull_requests": []
+    })
+}
+
+/// `POST /repos/:o/:r/check-runs`, `PATCH /repos/:o/:r/check-runs/:id`.
+fn check_runs(
+    s: &mut State,
+    base: &str,
+    prefix: &str,
+    method: &str,
+    parts: &[&str],
+    perm: Perm,
+    body: &str,
+) -> Answer {
+    let repo = format!("{}/{}", parts[1], parts[2]);
+    if perm == Perm::ReadOnly && method != "GET" {
+        return Answer::json(
+            403,
+            json!({"message": "Resource not accessible by integration",
+                   "documentation_url": "https://docs.github.com/rest/checks/runs#create-a-check-run",
+                   "status": "403"}),
+        );
+    }
+    let Ok(req) = serde_json::from_str::<Value>(body) else {
+        return Answer::json(400, json!({"message": "Problems parsing JSON"}));
+    };
+    let annotations = match check_output(req.get("output")) {
+        Ok(a) => a,
+        Err(answer) => return answer,
+    };
+    let conclusion = req["conclusion"].as_str().map(str::to_string);
+    if let Some(c) = &conclusion {
+        let known = [
+            "action_required",
+            "cancelled",
+            "failure",
+            "neutral",
+            "success",
+            "skipped",
+            "stale",
+            "timed_out",
+        ];
+        if !known.contains(&c.as_str()) {
+            return unprocessable("Invalid request.\n\nconclusion is not a known value.");
+        }
+    }
+    let status = req["status"].as_str().map(str::to_string);
+    match (method, parts.len()) {
+        ("POST", 4) => {
+            let (Some(name), Some(sha)) = (req["name"].as_str(), req["head_sha"].as_str()) else {
+                return unprocessable(
+                    "Invalid request.\n\n\"name\", \"head_sha\" weren't supplied.",
+                );
+            };
+            if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return unprocessable("No commit found for SHA: ".to_string().as_str());
+            }
+            s.next_id += 1;
+            let status = if conclusion.is_some() {
+                "completed".to_string()
+            } else {
+                status.unwrap_or_else(|| "queued".into())
+            };
+            let run = CheckRun {
+                id: s.next_id,
+                repo,
+                name: name.to_string(),
+                head_sha: sha.to_string(),
+                statuses: vec![status.clone()],
+                status,
+                conclusion,
+                title: req
+                    .pointer("/output/title")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                summary: req
+                    .pointer("/output/summary")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                batches: vec![annotations.len()],
+                annotations,
+                details_url: req["details_url"].as_str().map(str::to_string),
+            };
+            let v = check_run_json(base, prefix, &run);
+            s.check_runs.push(run);
+            Answer::json(201, v)
+        }
+        ("PATCH", 5) => {
+            let Ok(id) = parts[4].parse::<u64>() else {
+                return not_found_github();
+            };
+            let Some(run) = s
+                .check_runs
+                .iter_mut()
+                .find(|r| r.id == id && r.repo == repo)
+            else {
+                return not_found_github();
+            };
+            if let Some(c) = conclusion {
+                run.conclusion = Some(c);
+                run.status = "completed".into();
+            } else if let Some(st) = status {
+                run.status = st;
+            }
+            if let Some(t) = req.pointer("/output/title").and_then(Value::as_str) {
+                run.title = Some(t.to_string());
+            }
+            if let Some(t) = req.pointer("/output/summary").and_then(Value::as_str) {
+                run.summary = Some(t.to_string());
+            }
+            run.batches.push(annotations.len());
+            run.annotations.extend(annotations);
+            run.statuses.push(run.status.clone());
+            let run = run.clone();
+            Answer::json(200, check_run_json(base, prefix, &run))
+        }
+        _ => not_found_github(),
     }
 }
