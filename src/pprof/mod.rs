@@ -18,6 +18,8 @@ pub mod profile;
 pub mod profile_rules;
 pub mod proto;
 pub mod regression;
+#[cfg(test)]
+pub(crate) mod sample_profiles;
 mod samples;
 pub mod stats;
 pub mod top;

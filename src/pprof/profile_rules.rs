@@ -427,49 +427,16 @@ mod tests {
         }
     }
 
-    use crate::pprof::proto;
-    use prost::Message;
-
     /// An allocation profile as Go writes one, with `samples` samples in `main.alloc`.
     fn allocs_profile(samples: usize) -> Profile {
-        let strings = [
-            "",
-            "alloc_objects",
-            "count",
-            "alloc_space",
-            "bytes",
+        let bytes = crate::pprof::sample_profiles::one_function(
+            [("alloc_objects", "count"), ("alloc_space", "bytes")],
             "main.alloc",
-        ];
-        let p = proto::Profile {
-            sample_type: vec![
-                proto::ValueType { r#type: 1, unit: 2 },
-                proto::ValueType { r#type: 3, unit: 4 },
-            ],
-            sample: (0..samples)
-                .map(|_| proto::Sample {
-                    location_id: vec![1],
-                    value: vec![2, 4096],
-                    label: vec![],
-                })
-                .collect(),
-            location: vec![proto::Location {
-                id: 1,
-                line: vec![proto::Line {
-                    function_id: 1,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            function: vec![proto::Function {
-                id: 1,
-                name: 5,
-                system_name: 5,
-                ..Default::default()
-            }],
-            string_table: strings.iter().map(|s| s.as_bytes().to_vec()).collect(),
-            ..Default::default()
-        };
-        Profile::parse(&p.encode_to_vec()).unwrap()
+            samples,
+            [2, 4096],
+            None,
+        );
+        Profile::parse(&bytes).unwrap()
     }
 
     fn ranked(p: &Profile) -> Vec<Ranking> {

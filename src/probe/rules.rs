@@ -1219,41 +1219,13 @@ mod tests {
     /// A CPU profile as Go writes one (samples/count, cpu/nanoseconds), with `samples`
     /// samples in `main.spin`.
     fn cpu_profile(samples: usize) -> Vec<u8> {
-        use crate::pprof::proto;
-        use prost::Message;
-        let strings = ["", "samples", "count", "cpu", "nanoseconds", "main.spin"];
-        let p = proto::Profile {
-            sample_type: vec![
-                proto::ValueType { r#type: 1, unit: 2 },
-                proto::ValueType { r#type: 3, unit: 4 },
-            ],
-            sample: (0..samples)
-                .map(|_| proto::Sample {
-                    location_id: vec![1],
-                    value: vec![1, 10_000_000],
-                    label: vec![],
-                })
-                .collect(),
-            location: vec![proto::Location {
-                id: 1,
-                line: vec![proto::Line {
-                    function_id: 1,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            function: vec![proto::Function {
-                id: 1,
-                name: 5,
-                system_name: 5,
-                ..Default::default()
-            }],
-            string_table: strings.iter().map(|s| s.as_bytes().to_vec()).collect(),
-            period_type: Some(proto::ValueType { r#type: 3, unit: 4 }),
-            period: 10_000_000,
-            ..Default::default()
-        };
-        p.encode_to_vec()
+        crate::pprof::sample_profiles::one_function(
+            [("samples", "count"), ("cpu", "nanoseconds")],
+            "main.spin",
+            samples,
+            [1, 10_000_000],
+            Some(10_000_000),
+        )
     }
 
     #[test]
