@@ -252,27 +252,15 @@ pub fn regression_checks(
             human(g.new_flat, &new.unit)
         )
     };
-    let data = |g: Option<&Growth>| RegressionData {
-        profile: Some(target.to_string()),
-        sample_type: Some(new.sample_type.clone()),
-        max_growth_points: max_growth,
-        old_events: Some(j.old_events),
-        new_events: Some(j.new_events),
-        compared: Some(j.compared),
-        confidence: Some(j.confidence),
-        ..g.map(|g| RegressionData {
+    let data = |g: Option<&Growth>| match g {
+        Some(g) => RegressionData {
             unit: Some(new.unit.clone()),
-            function: Some(g.function.clone()),
             old_flat: Some(g.old_flat),
             new_flat: Some(g.new_flat),
-            old_share: Some(g.old_share),
-            new_share: Some(g.new_share),
-            growth_points: Some(g.growth),
             base_min_share: Some(base.min_share),
-            lower_bound: g.lower_bound,
-            ..RegressionData::default()
-        })
-        .unwrap_or_default()
+            ..j.data(target, &new.sample_type, max_growth, Some(g))
+        },
+        None => j.data(target, &new.sample_type, max_growth, None),
     };
     let mut checks: Vec<Check> = j
         .beyond(max_growth)

@@ -172,6 +172,37 @@ pub struct Judgement {
 }
 
 impl Judgement {
+    /// What both comparisons record: the profile, the limit, each side's sampling events and
+    /// the confidence, and for a function `g` its shares, growth and lower bound (a rule adds
+    /// what only it knows, such as flat values in a unit).
+    pub fn data(
+        &self,
+        profile: &str,
+        sample_type: &str,
+        max_growth: f64,
+        g: Option<&Growth>,
+    ) -> crate::model::data::RegressionData {
+        use crate::model::data::RegressionData;
+        RegressionData {
+            profile: Some(profile.to_string()),
+            sample_type: Some(sample_type.to_string()),
+            max_growth_points: max_growth,
+            old_events: Some(self.old_events),
+            new_events: Some(self.new_events),
+            compared: Some(self.compared),
+            confidence: Some(self.confidence),
+            ..g.map(|g| RegressionData {
+                function: Some(g.function.clone()),
+                old_share: Some(g.old_share),
+                new_share: Some(g.new_share),
+                growth_points: Some(g.growth),
+                lower_bound: g.lower_bound,
+                ..RegressionData::default()
+            })
+            .unwrap_or_default()
+        }
+    }
+
     /// The growths that are beyond both the noise and `limit` points: their lower bound
     /// exceeds the limit.
     pub fn beyond(&self, limit: f64) -> impl Iterator<Item = &Growth> {

@@ -162,24 +162,7 @@ pub fn regression(target: &str, base: &Path, new: &SiteShares, max_growth: f64) 
             g.growth
         )
     };
-    let data = |g: Option<&Growth>| RegressionData {
-        profile: Some(target.to_string()),
-        sample_type: Some(new.sample_type.clone()),
-        max_growth_points: max_growth,
-        old_events: Some(j.old_events),
-        new_events: Some(j.new_events),
-        compared: Some(j.compared),
-        confidence: Some(j.confidence),
-        ..g.map(|g| RegressionData {
-            function: Some(g.function.clone()),
-            old_share: Some(g.old_share),
-            new_share: Some(g.new_share),
-            growth_points: Some(g.growth),
-            lower_bound: g.lower_bound,
-            ..RegressionData::default()
-        })
-        .unwrap_or_default()
-    };
+    let data = |g: Option<&Growth>| j.data(target, &new.sample_type, max_growth, g);
     let failing: Vec<Check> = j
         .beyond(max_growth)
         .map(|g| {
