@@ -110,7 +110,11 @@ impl Config {
                 let hint = closest(key, known.iter().copied())
                     .map(|c| format!(" (did you mean {c:?}?)"))
                     .unwrap_or_default();
-                let tables: Vec<String> = settings::tables().map(|s| format!("[{s}]")).collect();
+                let tables: Vec<String> = settings::tables()
+                    .map(Step::name)
+                    .chain(OWN_TABLES.iter().copied())
+                    .map(|s| format!("[{s}]"))
+                    .collect();
                 bail!(
                     "unknown key {key:?}{hint}; goready.toml has fail_on, [rules] and the step \
                      tables {}",

@@ -11,15 +11,13 @@
 //! # Adding a step's settings
 //!
 //! A step's settings are rows here and flags in its `Args` struct (`src/cli/args.rs`, where
-//! each flag's doc comment is its help), nowhere else. For `[vuln] db, max_age, required,
-//! ignore`: add `goready vuln`'s flags, then four rows to [`TABLE`] in the order the starter
-//! should list them — `one(Vuln, "db", "db", "PATH", E(...))`, `list(Vuln, "ignore",
-//! "ignore", "ID", E(...))`, `switch(Vuln, "required", "required")`, … (the key is the
-//! flag's argument id, a default is `D`, an example `E`) — and map `Step::Vuln` to its
-//! `Args` in `cli::settings::command_of`. `[vuln]` is then a table of goready.toml, with its
-//! `GOREADY_VULN_*` variables and `--set vuln.…`, and the starter lists it; the flags `goready
-//! check` sets itself are in [`reserved`]. The table test names any flag without a row, or
-//! row without a flag, or a default that differs.
+//! each flag's doc comment is its help), nowhere else: add the flags, then rows to [`TABLE`] in
+//! the order the starter should list them (the key is the flag's argument id, a default is
+//! `D`, an example `E`), and map the step to its `Args` in `cli::settings::command_of`; the
+//! flags `goready check` sets itself are in [`reserved`]. The table test names any flag without
+//! a row, or row without a flag, or a default that differs. `[vuln]` is no step's table: its
+//! `ignore` is a list of tables, which no flag can take; `crate::vuln::Settings` reads it and
+//! `crate::vuln::settings::STARTER` is its part of the starter.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

@@ -613,6 +613,8 @@ mod tests {
         let text = init::starter(&super::super::settings::help_of);
         let accept = |text: &str| -> anyhow::Result<()> {
             let config = Config::parse(text)?;
+            crate::vuln::Settings::from_table(config.steps.get("vuln"))
+                .map_err(anyhow::Error::msg)?;
             let mut settings = settings(&config, [], &[], None)?;
             plan(dir.path(), &mut settings, None)?;
             Ok(())
@@ -639,8 +641,23 @@ mod tests {
                 panic!("uncommenting {line:?} breaks the starter: {e:#}");
             }
         }
-        // Every setting of every table, fail_on and two rules.
-        let settings = crate::settings::TABLE.len();
+        // Every setting of every table, [vuln]'s, fail_on and two rules.
+        let settings = crate::settings::TABLE.len() + crate::vuln::settings::STARTER.len();
         assert_eq!(tried, settings + 3, "{text}");
+        // Each [vuln] line, uncommented, is the value it shows.
+        let vuln = |key: &str| {
+            let i = text
+                .lines()
+                .position(|l| l.starts_with(&format!("# {key} = ")))
+                .unwrap_or_else(|| panic!("no [vuln] {key} line\n{text}"));
+            let config = Config::parse(&uncommented(&text, i)).unwrap();
+            crate::vuln::Settings::from_table(config.steps.get("vuln")).unwrap()
+        };
+        let defaults = crate::vuln::Settings::default();
+        assert_eq!(vuln("max_age").max_age, defaults.max_age);
+        assert_eq!(vuln("required").required, defaults.required);
+        assert_eq!(vuln("scan").scan, defaults.scan);
+        assert_eq!(vuln("db").db.as_deref(), Some("https://vuln.go.dev"));
+        assert_eq!(vuln("ignore").ignore[0].id, "GO-2022-1059");
     }
 }

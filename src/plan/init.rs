@@ -79,6 +79,18 @@ pub fn starter(help: Help) -> String {
             let _ = writeln!(out, "# {} = {value}{mark}", row.key);
         }
     }
+    out.push('\n');
+    comment(
+        &mut out,
+        "Known vulnerabilities: goready vuln, and the scan of every binary goready build (so \
+         check) makes.",
+    );
+    out.push_str("[vuln]\n");
+    for (help, line) in crate::vuln::settings::STARTER {
+        out.push('\n');
+        comment(&mut out, help);
+        let _ = writeln!(out, "# {line}");
+    }
     out
 }
 

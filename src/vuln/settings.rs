@@ -6,13 +6,50 @@
 //! max_age = "7d"               # warn when the database is older (d, h, m, s units)
 //! required = false             # true: an unreachable database is an error in build/check
 //! scan = true                  # false: build and check do not scan
-//! cache = "~/.cache/goready/vulndb"  # where fetched databases are kept; "off": nowhere
+//! cache = ".cache/vulndb"     # where fetched databases are kept (as written, no ~); "off"
 //! ignore = [{ id = "GO-2022-1059", reason = "input is trusted", until = "2027-01-31" }]
 //! ```
 
 use std::time::Duration;
 
 use serde::Deserialize;
+
+/// `[vuln]` as `goready init`'s starter lists it: each key's help and its line (a default, or
+/// an example marked so). The table has no flag form (`ignore` is a list of tables), so it is
+/// written here rather than from `crate::settings::TABLE`; a test uncomments each line and reads
+/// it back through [`Settings::from_table`].
+pub const STARTER: [(&str, &str); 6] = [
+    (
+        "The vulnerability database: an http(s) URL of the Go vulnerability database's v1 API, \
+         a v1 folder (what govulncheck -db file:///DIR reads), a folder of OSV .json files, or \
+         vulndb.zip read as it is (goready vuln --db, GOREADY_VULN_DB)",
+        "db = \"https://vuln.go.dev\"",
+    ),
+    (
+        "Warn when the database's `modified` time is older than this (d, h, m or s)",
+        "max_age = \"7d\"",
+    ),
+    (
+        "true: an unreachable database fails build and check; false: their scan is a skipped \
+         check that says why",
+        "required = false",
+    ),
+    (
+        "false: build and check do not scan their binaries for known vulnerabilities",
+        "scan = true",
+    ),
+    (
+        "Where fetched databases are kept between runs, as written (no ~), relative to where \
+         goready runs; \"off\" fetches every time (--cache, GOREADY_VULN_CACHE) [default: \
+         $XDG_CACHE_HOME/goready/vulndb, else ~/.cache/goready/vulndb]",
+        "cache = \".cache/goready-vulndb\"  # example",
+    ),
+    (
+        "Accepted advisories (by GO- id or an alias): the reason is shown with the suppressed \
+         finding; past `until` (the last day it holds, UTC) the finding fails again",
+        "ignore = [{ id = \"GO-2022-1059\", reason = \"input is trusted\", until = \"2027-01-31\" }]  # example",
+    ),
+];
 
 /// How long a database may be before the report warns, unless `max_age` says otherwise.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 86_400);
