@@ -548,10 +548,12 @@ impl UrlParts {
                 }
             }
         };
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
+        // Brackets hold an IPv6 address and nothing else (`http://[]/` has no host at all).
+        let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(v6) if v6.parse::<std::net::Ipv6Addr>().is_ok() => v6,
+            Some(_) => return Err(format!("{url}: brackets hold an IPv6 address, like [::1]")),
+            None => host,
+        };
         Ok(UrlParts {
             https,
             host: host.to_string(),
@@ -1301,6 +1303,9 @@ mod tests {
             "http://a\u{0}b/",
             "javascript:alert(1)",
             "http://a/\u{7f}",
+            // Found by the url fuzz target: brackets with no address gave an empty host.
+            "https://[]",
+            "http://[example.com]/",
         ] {
             let refused = UrlParts::parse(hostile).expect_err(hostile);
             assert!(
