@@ -223,9 +223,12 @@ impl Act<'_> {
             .arg(format!("GOREADY_MIRROR={}", self.mirror))
             .arg("--env")
             .arg(format!("GITHUB_API_URL={}", self.forge.url))
-            // The release build of build mode reuses the suite's compiled dependencies.
+            // The release build of build mode reuses the suite's compiled dependencies: the
+            // static build ci/release-check.sh made (a workflow's CARGO_BUILD_TARGET is honoured).
             .arg("--env")
             .arg(format!("CARGO_TARGET_DIR={}", cargo_target_dir().display()))
+            .arg("--env")
+            .arg("CARGO_BUILD_TARGET=x86_64-unknown-linux-musl")
             .arg("-s")
             .arg(format!("GITHUB_TOKEN={GITHUB_TOKEN}"))
             .current_dir(self.repo)
