@@ -63,6 +63,8 @@ impl Opened {
         let mut scanned = self.scanned.clone();
         let relevant = entries.map(|e| Relevant::of(&scanned.binary, e, now_unix));
         add_functions(&mut scanned, &self.map, relevant.as_ref());
+        let uncompared = super::matching::uncompared(&scanned.binary, entries);
+        scanned.notes.extend(uncompared);
         scanned
     }
 }
