@@ -3,7 +3,9 @@
 //! toolchain ones moved to include the Go that builds the fixtures), cross-checked with
 //! govulncheck v1.9.0 (`ci/install-tools.sh` installs it) on the same database and binaries:
 //! the same advisories, levels, symbols and fixed versions per binary, and a stripped binary
-//! equal to govulncheck on its unstripped twin.
+//! equal to govulncheck on its unstripped twin. Where goready goes further on purpose (a fork,
+//! a directory replacement, a main module at a pseudo-version or `(devel)`, the toolchain, a
+//! binary in the pre-1.18 build info layout) the tests say what govulncheck does instead.
 
 mod common;
 
@@ -20,6 +22,12 @@ use serde_json::{Value, json};
 const SRC_SYMBOL: &str = "tests/fixtures/vuln/cmd/symbol";
 const SRC_PACKAGE: &str = "tests/fixtures/vuln/cmd/package";
 const SRC_MODULE: &str = "tests/fixtures/vuln/cmd/module";
+/// golang.org/x/text replaced by its GitHub mirror github.com/golang/text at the same tag.
+const SRC_FORK: &str = "tests/fixtures/vuln-fork";
+/// golang.org/x/text replaced by a local directory.
+const SRC_LOCAL: &str = "tests/fixtures/vuln-local";
+/// A main module the tests build in a git repository (see [`vcs_builds`]).
+const SRC_MAIN: &str = "tests/fixtures/vuln-main";
 
 fn spec(name: &'static str, src: &'static str, flags: &'static [&'static str]) -> Spec {
     Spec {
@@ -55,6 +63,8 @@ fn fixtures() -> &'static BTreeMap<&'static str, PathBuf> {
             // PE, and the Windows-only advisory that the Linux builds must not match.
             windows("vuln-symbol-windows", &[]),
             windows("vuln-symbol-windows-stripped", &["-ldflags=-s -w"]),
+            spec("vuln-fork", SRC_FORK, &[]),
+            spec("vuln-local", SRC_LOCAL, &[]),
         ];
         let queue = std::sync::Mutex::new(specs.to_vec());
         let done = std::sync::Mutex::new(BTreeMap::new());
@@ -158,6 +168,28 @@ fn advisories() -> Vec<Value> {
                  "ecosystem_specific": {"imports": [{"path": "golang.org/x/mod/sumdb/tlog",
                     "symbols": ["tileHashReader.ReadHashes"]}]}}
             ]
+        }),
+        // Crafted, no real advisory names these paths. GO-2022-1059's facts under the fork's
+        // own path (the mirror github.com/golang/text that tests/fixtures/vuln-fork uses).
+        json!({
+            "id": "GO-0000-0001", "modified": "2024-05-20T16:03:47Z", "aliases": [],
+            "summary": "Test advisory: GO-2022-1059's facts under the GitHub mirror's own path",
+            "affected": [{
+                "package": {"name": "github.com/golang/text", "ecosystem": "Go"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.3.8"}]}],
+                "ecosystem_specific": {"imports": [{"path": "github.com/golang/text/language",
+                    "symbols": ["ParseAcceptLanguage"]}]}
+            }]
+        }),
+        // And one on the main module of tests/fixtures/vuln-main, fixed in the release after
+        // the tag the tests give it (v1.2.3). No imports: every function of the module counts.
+        json!({
+            "id": "GO-0000-0002", "modified": "2024-05-20T16:03:47Z", "aliases": [],
+            "summary": "Test advisory on the main module example.com/vulnmain",
+            "affected": [{
+                "package": {"name": "example.com/vulnmain", "ecosystem": "Go"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.4"}]}]
+            }]
         }),
         // Withdrawn, and about x/text too: must never match.
         json!({
@@ -708,4 +740,312 @@ fn build_scans_the_binaries_it_built_and_an_unreachable_database_is_a_skip_unles
     let (code, vuln) = build(&format!("[vuln]\ndb = \"{missing}\"\nrequired = true\n"));
     assert_eq!(vuln[0].status, Status::Error, "{}", vuln[0].message);
     assert_eq!(code, Some(1));
+}
+
+/// `go version -m` of a binary: (dependency lines as `path version [=> path version]`, the
+/// main module's version).
+fn go_version_m(bin: &Path) -> (Vec<String>, String) {
+    let out = common::run_ok(Command::new("go").args(["version", "-m"]).arg(bin));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut deps: Vec<String> = Vec::new();
+    let mut main = String::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.trim().split('\t').collect();
+        match f.as_slice() {
+            ["mod", _, v, ..] => main = v.to_string(),
+            ["dep", p, v, ..] => deps.push(format!("{p} {v}")),
+            ["=>", p, v, ..] => {
+                let last = deps.last_mut().expect("=> follows a dep line");
+                *last = format!("{last} => {p} {v}");
+            }
+            _ => {}
+        }
+    }
+    (deps, main)
+}
+
+/// The checks of one target.
+fn of_target<'c>(checks: &'c [Check], bin: &Path) -> Vec<&'c Check> {
+    let target = bin.display().to_string();
+    checks
+        .iter()
+        .filter(|c| c.id == "binary.vuln" && c.target.as_deref() == Some(target.as_str()))
+        .collect()
+}
+
+fn failed<'c>(checks: &[&'c Check], id: &str) -> Option<&'c Check> {
+    checks
+        .iter()
+        .copied()
+        .find(|c| c.status == Status::Fail && data(c).id == id)
+}
+
+#[test]
+fn a_fork_is_checked_at_module_level_against_its_upstream_and_its_own_advisories() {
+    let bin = fixture("vuln-fork");
+    // The reference reader sees the replace this fixture is about.
+    let (deps, _) = go_version_m(&bin);
+    assert!(
+        deps.contains(&"golang.org/x/text v0.3.7 => github.com/golang/text v0.3.7".to_string()),
+        "{deps:?}"
+    );
+    let (code, checks, stderr) = goready_vuln(&[&bin], &[]);
+    let ours = of_target(&checks, &bin);
+    let theirs = govulncheck_findings(&bin);
+
+    // The upstream's advisory: the mirror is the same code at the same tag. govulncheck
+    // looks entries up by the replacement's path and keeps only blocks of the replaced one,
+    // so it says nothing; goready sets the upstream's range against the fork's version.
+    assert!(!theirs.contains_key("GO-2022-1059"), "{theirs:?}");
+    let up = failed(&ours, "GO-2022-1059").expect("GO-2022-1059 on the fork");
+    let d = data(up);
+    assert_eq!(
+        (d.module.as_str(), d.version.as_str(), d.level, d.evidence),
+        ("golang.org/x/text", "v0.3.7", Level::Module, Evidence::Fork)
+    );
+    assert_eq!(d.fixed.as_deref(), Some("v0.3.8"));
+    assert!(d.symbols.is_empty(), "{d:?}");
+    assert_eq!(up.severity, goready::model::Severity::Notice);
+    assert_eq!(d.notes.len(), 1, "{:?}", d.notes);
+    assert!(
+        d.notes[0].starts_with(
+            "fork: golang.org/x/text is replaced by github.com/golang/text v0.3.7; the advisory's ranges for golang.org/x/text"
+        ),
+        "{:?}",
+        d.notes
+    );
+    assert!(
+        up.message
+            .contains("Evidence: the module is replaced by a fork"),
+        "{}",
+        up.message
+    );
+
+    // The fork's own advisory: govulncheck fetches it but drops its blocks (they name the
+    // fork's path, the build info's dep line the upstream's); goready keeps it, module level.
+    assert!(!theirs.contains_key("GO-0000-0001"), "{theirs:?}");
+    let own = failed(&ours, "GO-0000-0001").expect("the fork's own advisory");
+    let d = data(own);
+    assert_eq!(
+        (d.module.as_str(), d.version.as_str(), d.level, d.evidence),
+        (
+            "github.com/golang/text",
+            "v0.3.7",
+            Level::Module,
+            Evidence::Fork
+        )
+    );
+    assert!(
+        d.notes[0].contains("the fork's own advisory"),
+        "{:?}",
+        d.notes
+    );
+
+    // Fixed at the fork's version: not claimed. Everything else is govulncheck's answer.
+    assert!(failed(&ours, "GO-2021-0113").is_none());
+    let mut rest = goready_findings(&checks)
+        .remove(&bin.display().to_string())
+        .unwrap();
+    rest.remove("GO-2022-1059");
+    rest.remove("GO-0000-0001");
+    assert_eq!(rest, theirs);
+    // Notices only: the default --fail-on error passes.
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_directory_replacement_is_named_as_not_checked_where_govulncheck_is_silent() {
+    let bin = fixture("vuln-local");
+    let (deps, _) = go_version_m(&bin);
+    assert!(
+        deps.contains(&"golang.org/x/text v0.3.7 => ./text (devel)".to_string()),
+        "{deps:?}"
+    );
+    let (_, checks, _) = goready_vuln(&[&bin], &[]);
+    let ours = of_target(&checks, &bin);
+    let theirs = govulncheck_findings(&bin);
+    // The local copy holds the function GO-2022-1059 names, under the upstream's path, but
+    // has no version: neither tool claims the advisory.
+    assert!(!theirs.contains_key("GO-2022-1059"), "{theirs:?}");
+    assert!(failed(&ours, "GO-2022-1059").is_none());
+    assert_eq!(
+        goready_findings(&checks)[&bin.display().to_string()],
+        theirs
+    );
+    // goready says so on every check of the binary (withdrawn GO-2022-0617 left out).
+    let note = "golang.org/x/text is replaced by the directory ./text, which has no version: its advisories (GO-2021-0113, GO-2022-1059) are not checked";
+    assert!(!ours.is_empty());
+    for c in &ours {
+        assert!(c.message.contains(note), "{}", c.message);
+        if c.status == Status::Fail {
+            assert!(
+                data(c).notes.iter().any(|n| n == note),
+                "{:?}",
+                data(c).notes
+            );
+        }
+    }
+}
+
+/// The main module of tests/fixtures/vuln-main built five ways in a git repository tagged
+/// v1.2.3, in this order: at the tag, the tag with an uncommitted change, one commit later
+/// (Go 1.24+ stamps a pseudo-version built on the tag), that with an uncommitted change, and
+/// without VCS stamping. Commit dates are fixed, so the pseudo-version's time is known.
+struct VcsBuilds {
+    _dir: tempfile::TempDir,
+    /// (name, binary).
+    bins: Vec<(&'static str, PathBuf)>,
+    /// The second commit's hash.
+    head: String,
+}
+
+fn vcs_builds() -> &'static VcsBuilds {
+    static B: OnceLock<VcsBuilds> = OnceLock::new();
+    B.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        for f in ["go.mod", "main.go"] {
+            std::fs::copy(common::repo().join(SRC_MAIN).join(f), repo.join(f)).unwrap();
+        }
+        let git = |args: &[&str], date: &str| {
+            common::run_ok(
+                Command::new("git")
+                    .current_dir(&repo)
+                    .args(["-c", "user.name=goready", "-c", "user.email=t@example.com"])
+                    .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+                    .args(args)
+                    .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                    .env("GIT_AUTHOR_DATE", date)
+                    .env("GIT_COMMITTER_DATE", date),
+            )
+        };
+        let go_build = |name: &'static str, vcs: bool| {
+            let out = dir.path().join(name);
+            common::run_ok(
+                Command::new("go")
+                    .current_dir(&repo)
+                    .arg("build")
+                    .arg(format!("-buildvcs={vcs}"))
+                    .arg("-o")
+                    .arg(&out)
+                    .arg(".")
+                    .env("GOFLAGS", "")
+                    .env("GOTOOLCHAIN", "local")
+                    .env("CGO_ENABLED", "0"),
+            );
+            (name, out)
+        };
+        let touch = || {
+            let main = repo.join("main.go");
+            let mut text = std::fs::read_to_string(&main).unwrap();
+            text.push_str("\n// changed\n");
+            std::fs::write(&main, text).unwrap();
+        };
+        const D1: &str = "2026-01-02T03:04:05Z";
+        const D2: &str = "2026-02-03T04:05:06Z";
+        git(&["init", "-q", "-b", "main"], D1);
+        git(&["add", "."], D1);
+        git(&["commit", "-q", "-m", "one"], D1);
+        git(&["tag", "v1.2.3"], D1);
+        let mut bins = vec![go_build("vcs-tag", true)];
+        touch();
+        bins.push(go_build("vcs-tag-dirty", true));
+        git(&["commit", "-q", "-a", "-m", "two"], D2);
+        bins.push(go_build("vcs-pseudo", true));
+        touch();
+        bins.push(go_build("vcs-pseudo-dirty", true));
+        bins.push(go_build("vcs-devel", false));
+        let head = String::from_utf8(git(&["rev-parse", "HEAD"], D2).stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        VcsBuilds {
+            _dir: dir,
+            bins,
+            head,
+        }
+    })
+}
+
+#[test]
+fn a_main_module_at_a_pseudo_version_or_dirty_is_low_confidence_and_devel_is_named() {
+    let b = vcs_builds();
+    let pseudo = format!("v1.2.4-0.20260203040506-{}", &b.head[..12]);
+    let want = [
+        ("vcs-tag", "v1.2.3".to_string(), None),
+        (
+            "vcs-tag-dirty",
+            "v1.2.3+dirty".to_string(),
+            Some("uncommitted changes"),
+        ),
+        (
+            "vcs-pseudo",
+            pseudo.clone(),
+            Some("derived from the last tag"),
+        ),
+        (
+            "vcs-pseudo-dirty",
+            format!("{pseudo}+dirty"),
+            Some("derived from the last tag"),
+        ),
+        ("vcs-devel", "(devel)".to_string(), None),
+    ];
+    let paths: Vec<&Path> = b.bins.iter().map(|(_, p)| p.as_path()).collect();
+    let (code, checks, stderr) = goready_vuln(&paths, &[]);
+    let all = goready_findings(&checks);
+    for ((name, bin), (wname, version, low)) in b.bins.iter().zip(want) {
+        assert_eq!(*name, wname);
+        // The version the go command stamped, as the reference reader shows it.
+        assert_eq!(go_version_m(bin).1, version, "{name}");
+        // The same advisories, levels, symbols and fixes as govulncheck (which also matches
+        // the main module, and passes over (devel)).
+        let theirs = govulncheck_findings(bin);
+        assert_eq!(
+            all[&bin.display().to_string()],
+            theirs,
+            "{name} vs govulncheck"
+        );
+        let ours = of_target(&checks, bin);
+        let Some(c) = failed(&ours, "GO-0000-0002") else {
+            assert_eq!(
+                name, &"vcs-devel",
+                "{name}: the main module's advisory is missing"
+            );
+            // Not compared, as govulncheck, but said.
+            for c in &ours {
+                assert!(
+                    c.message.contains(
+                        "the main module example.com/vulnmain is at (devel), built without a VCS version: its advisories (GO-0000-0002) are not checked"
+                    ),
+                    "{}",
+                    c.message
+                );
+            }
+            assert!(!ours.is_empty());
+            continue;
+        };
+        let d = data(c);
+        assert_eq!(d.version, version, "{name}");
+        assert_eq!(d.module, "example.com/vulnmain");
+        assert_eq!(d.level, Level::Symbol, "{name}");
+        assert_eq!(d.symbols, ["example.com/vulnmain.main"], "{name}");
+        assert_eq!(d.fixed.as_deref(), Some("v1.2.4"));
+        let flagged: Vec<&String> = d
+            .notes
+            .iter()
+            .filter(|n| n.starts_with("low confidence: "))
+            .collect();
+        match low {
+            None => assert!(flagged.is_empty(), "{name}: {flagged:?}"),
+            Some(why) => {
+                assert_eq!(flagged.len(), 1, "{name}: {:?}", d.notes);
+                assert!(flagged[0].contains(&version), "{name}: {flagged:?}");
+                assert!(flagged[0].contains(why), "{name}: {flagged:?}");
+                assert!(c.message.contains("Note: low confidence"), "{}", c.message);
+            }
+        }
+    }
+    // A symbol-level finding still fails the run: low confidence is said, not hidden.
+    assert_eq!(code, 1, "{stderr}");
 }

@@ -63,16 +63,16 @@ impl Module {
         self.replace.as_ref().is_some_and(|(p, _)| *p != self.path)
     }
 
-    /// A replace by a local directory (`=> ../text`): the build info gives it no version.
+    /// A replace by a local directory (`=> ./text (devel)`): it has no version. The go
+    /// command's rule: a replacement path that starts `./`, `../` or is absolute.
     pub fn is_directory_replace(&self) -> bool {
-        self.replace.as_ref().is_some_and(|(p, v)| {
-            v.is_empty()
-                && (p.starts_with("./")
-                    || p.starts_with("../")
-                    || p.starts_with('/')
-                    || p.starts_with(".\\")
-                    || p.starts_with("..\\")
-                    || p.as_bytes().get(1) == Some(&b':'))
+        self.replace.as_ref().is_some_and(|(p, _)| {
+            p.starts_with("./")
+                || p.starts_with("../")
+                || p.starts_with('/')
+                || p.starts_with(".\\")
+                || p.starts_with("..\\")
+                || p.as_bytes().get(1) == Some(&b':')
         })
     }
 
@@ -528,13 +528,14 @@ fn affecting<'e>(
 /// it: a module replaced by a local directory, and a main module at `(devel)`, have no
 /// version to set against the ranges. govulncheck passes them over in silence; these notes
 /// say so on the binary's checks.
-pub fn uncompared(bin: &Binary, entries: Option<&[Entry]>) -> Vec<String> {
+pub fn uncompared(bin: &Binary, entries: Option<&[Entry]>, now_unix: i64) -> Vec<String> {
     let ids_for = |path: &str| -> Option<Vec<&str>> {
         match entries {
             None => Some(Vec::new()),
             Some(entries) => {
                 let ids: Vec<&str> = entries
                     .iter()
+                    .filter(|e| !withdrawn(e, now_unix))
                     .filter(|e| e.affected.iter().any(|a| a.package.name == path))
                     .map(|e| e.id.as_str())
                     .collect();
@@ -1144,11 +1145,11 @@ mod tests {
     #[test]
     fn what_has_no_version_is_named_not_matched() {
         let mut local = module("golang.org/x/text", "v0.3.7");
-        local.replace = Some(("../text".into(), String::new()));
+        local.replace = Some(("../text".into(), "(devel)".into()));
         assert!(local.is_directory_replace());
         let mut bin = binary(vec![local], &["golang.org/x/text/language.Parse"]);
         assert!(match_binary(&bin, &[x_text()], NOW).is_empty());
-        let notes = uncompared(&bin, Some(&[x_text()]));
+        let notes = uncompared(&bin, Some(&[x_text()]), NOW);
         assert_eq!(
             notes,
             [
@@ -1156,13 +1157,13 @@ mod tests {
             ]
         );
         // No advisory for it: nothing to say.
-        assert!(uncompared(&bin, Some(&[])).is_empty());
+        assert!(uncompared(&bin, Some(&[]), NOW).is_empty());
         let main_entry = entry(serde_json::json!({"id": "GO-7", "affected": [{
             "package": {"name": "example.com/app"},
             "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.5"}]}]
         }]}));
         bin.deps.clear();
-        let notes = uncompared(&bin, Some(std::slice::from_ref(&main_entry)));
+        let notes = uncompared(&bin, Some(std::slice::from_ref(&main_entry)), NOW);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].starts_with("the main module example.com/app is at (devel)"));
         // A tag built with uncommitted changes: low confidence too.
