@@ -505,8 +505,30 @@ fn every_finding_says_its_evidence_and_the_toolchain_is_a_notice() {
         .iter()
         .find(|c| data(c).module == "toolchain")
         .expect("a toolchain notice");
-    assert_eq!(data(tool).id, "GO-2026-6179");
+    let d = data(tool);
+    assert_eq!(d.id, "GO-2026-6179");
     assert!(tool.message.contains("toolchain"), "{}", tool.message);
+    // The Go that built the binary, as govulncheck writes it, at module level, with the fix
+    // of its line and a note; govulncheck's binary mode never reports the toolchain.
+    let (_, go_fix) = go_range();
+    let go = go_version();
+    assert_eq!(
+        (d.level, d.evidence, d.fixed.clone()),
+        (
+            Level::Module,
+            Evidence::AdvisoryWithoutSymbols,
+            Some(format!("v{go_fix}"))
+        )
+    );
+    assert_eq!(d.version, format!("v{}", go.trim_start_matches("go")));
+    assert_eq!(tool.severity, goready::model::Severity::Notice);
+    assert_eq!(
+        d.notes,
+        [format!(
+            "toolchain: the Go that built this binary ({go}) is affected; the binary's code may not be, rebuild with a fixed Go to be sure"
+        )]
+    );
+    assert!(!govulncheck_findings(&bin).contains_key("GO-2026-6179"));
     // Only notices: the default --fail-on error passes, --fail-on notice fails.
     assert_eq!(code, 0);
     let (code, _, _) = goready_vuln(&[&bin], &["--fail-on", "notice"]);
@@ -1048,4 +1070,128 @@ fn a_main_module_at_a_pseudo_version_or_dirty_is_low_confidence_and_devel_is_nam
     }
     // A symbol-level finding still fails the run: low confidence is said, not hidden.
     assert_eq!(code, 1, "{stderr}");
+}
+
+/// Go's `binary.Uvarint`.
+fn uvarint(b: &[u8]) -> (u64, usize) {
+    let mut v = 0u64;
+    for (i, byte) in b.iter().enumerate().take(10) {
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (v, i + 1);
+        }
+    }
+    panic!("bad uvarint");
+}
+
+/// A crafted fixture: a copy of the 64-bit little-endian ELF `bin` whose `.go.buildinfo` is
+/// rewritten in the layout Go 1.13–1.17 linkers wrote (flags 0: two pointers at 16 and 24 to
+/// `{data, len}` string headers), claiming `go` as its Go version, and with the modinfo of
+/// that era (no `build` lines, so no GOOS/GOARCH). Only Go ≥ 1.24 can be run here; the
+/// function table stays the modern one, which is what "as far as the tables allow" reads.
+fn pre_118_copy(bin: &Path, go: &str, out: &Path) {
+    use object::{Object, ObjectSection};
+    let mut bytes = std::fs::read(bin).unwrap();
+    let (addr, off, size) = {
+        let file = object::File::parse(&*bytes).unwrap();
+        let s = file.section_by_name(".go.buildinfo").unwrap();
+        let (off, size) = s.file_range().unwrap();
+        (s.address(), off as usize, size as usize)
+    };
+    let sec = &bytes[off..off + size];
+    assert_eq!(&sec[..14], b"\xff Go buildinf:");
+    assert_eq!(sec[15] & 2, 2, "the source binary has the inline layout");
+    let (vlen, n) = uvarint(&sec[32..]);
+    let mut at = 32 + n + vlen as usize;
+    let (mlen, n) = uvarint(&sec[at..]);
+    at += n;
+    let framed = &sec[at..at + mlen as usize];
+    // The 16-byte sentinels stay; the lines between them lose `build` (Go 1.18+).
+    let (head, body, tail) = (
+        &framed[..16],
+        &framed[16..framed.len() - 16],
+        &framed[framed.len() - 16..],
+    );
+    let body: String = String::from_utf8_lossy(body)
+        .lines()
+        .filter(|l| !l.starts_with("build\t"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let modinfo = [head, body.as_bytes(), tail].concat();
+    let mut new = Vec::new();
+    new.extend_from_slice(b"\xff Go buildinf:");
+    new.extend_from_slice(&[8, 0]);
+    let put = |v: &mut Vec<u8>, x: u64| v.extend_from_slice(&x.to_le_bytes());
+    put(&mut new, addr + 32);
+    put(&mut new, addr + 48);
+    put(&mut new, addr + 64);
+    put(&mut new, go.len() as u64);
+    put(&mut new, addr + 64 + go.len() as u64);
+    put(&mut new, modinfo.len() as u64);
+    new.extend_from_slice(go.as_bytes());
+    new.extend_from_slice(&modinfo);
+    assert!(new.len() <= size, "{} > {size}", new.len());
+    new.resize(size, 0);
+    bytes[off..off + size].copy_from_slice(&new);
+    std::fs::write(out, bytes).unwrap();
+}
+
+#[test]
+fn a_go_1_17_build_info_layout_is_scanned_as_far_as_it_allows_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("vuln-symbol-go1.17");
+    pre_118_copy(&fixture("vuln-symbol"), "go1.17.13", &old);
+    // Go's own reader takes the crafted blob as the old layout.
+    let out = common::run_ok(Command::new("go").args(["version", "-m"]).arg(&old));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("{}: go1.17.13\n", old.display())),
+        "{text}"
+    );
+    assert!(!text.contains("\tbuild\t"), "{text}");
+    assert_eq!(go_version_m(&old).0, ["golang.org/x/text v0.3.7"]);
+    // govulncheck v1.9.0 reads the build info, finds no function-table layout it knows for
+    // go1.17, and refuses the file.
+    let refused = Command::new(govulncheck())
+        .args(["-mode", "binary", "-db"])
+        .arg(format!("file://{}", db().display()))
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("unrecognized binary format"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let (_, checks, stderr) = goready_vuln(&[&old], &[]);
+    let ours = of_target(&checks, &old);
+    assert!(!ours.is_empty(), "{stderr}");
+    // Not refused: the modules and the function table are read.
+    let x_text = failed(&ours, "GO-2022-1059").expect("GO-2022-1059 in the old-layout binary");
+    let d = data(x_text);
+    assert_eq!((d.level, d.version.as_str()), (Level::Symbol, "v0.3.7"));
+    assert!(
+        d.symbols
+            .contains(&"golang.org/x/text/language.ParseAcceptLanguage".to_string()),
+        "{d:?}"
+    );
+    // stdlib at the Go the build info names (v1.17.13 is below the 1.25.13 fix).
+    let asn1 = failed(&ours, "GO-2026-5972").expect("GO-2026-5972 at go1.17.13");
+    assert_eq!(data(asn1).version, "v1.17.13");
+    assert_eq!(data(asn1).fixed.as_deref(), Some("v1.25.13"));
+    // No GOOS in a Go 1.17 build info: the ELF file says linux, so the Windows-only
+    // advisory still does not match.
+    assert!(failed(&ours, "GO-2023-2185").is_none());
+    // Each finding says what kind of binary it was read from.
+    for c in ours.iter().filter(|c| c.status == Status::Fail) {
+        assert!(
+            data(c).notes.iter().any(|n| n.starts_with(
+                "built with go1.17.13: govulncheck v1.9.0 refuses binaries before Go 1.18"
+            )),
+            "{:?}",
+            data(c).notes
+        );
+    }
 }

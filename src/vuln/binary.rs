@@ -109,7 +109,7 @@ fn build_info(shown: &str, data: &[u8]) -> Result<Scanned, Unscannable> {
         .is_some_and(|v| super::semver::less(&v, "v1.18.0"))
     {
         notes.push(format!(
-            "built with {}: govulncheck checks only the standard library of binaries before Go 1.18; goready reads its modules and function table as far as they go",
+            "built with {}: govulncheck v1.9.0 refuses binaries before Go 1.18 (\"unrecognized binary format\"); goready reads its modules and function table as far as they go",
             bi.go_version
         ));
     }
