@@ -19,10 +19,12 @@
 //!
 //! Beyond it (each says so in the match's notes): a binary whose function table cannot be read
 //! stays at module level (evidence `stripped_fallback`) instead of claiming every symbol; a
-//! fork (a replace that changes the path) is checked at module level against the fork's own
-//! entries; a main module at a pseudo-version is flagged as low confidence; `toolchain`
-//! entries are matched against the Go that built the binary; binaries older than Go 1.18 are
-//! scanned as far as their tables allow.
+//! fork (a replace that changes the path) is checked at module level (evidence `fork`) against
+//! its upstream's entries at the fork's version and against the fork's own entries; a main
+//! module at a pseudo-version or a `+dirty` tag is flagged as low confidence; what has no
+//! version (a directory replacement, a `(devel)` main module) is named in the binary's notes
+//! ([`uncompared`]); `toolchain` entries are matched against the Go that built the binary;
+//! binaries older than Go 1.18 are scanned as far as their tables allow.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
