@@ -86,7 +86,7 @@ impl Module {
         self.is_fork()
             && !v.is_empty()
             && v != "(devel)"
-            && !(semver::is_pseudo(v) && !semver::is_base_pseudo(v))
+            && (!semver::is_pseudo(v) || semver::is_base_pseudo(v))
     }
 }
 
