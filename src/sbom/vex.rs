@@ -413,7 +413,11 @@ mod tests {
 
     #[test]
     fn unsettled_levels_are_in_triage_never_not_affected() {
-        for evidence in [Evidence::StrippedFallback, Evidence::AdvisoryWithoutSymbols] {
+        for evidence in [
+            Evidence::StrippedFallback,
+            Evidence::AdvisoryWithoutSymbols,
+            Evidence::Fork,
+        ] {
             let v = vex(
                 &[finding(
                     "GO-2024-0004",
