@@ -1,6 +1,7 @@
 //! `goready vuln` on real Go binaries against a v1 vulnerability database the tests write
 //! themselves (real advisories' ids, packages and symbols; the ranges of the stdlib and
-//! toolchain ones moved to include the Go that builds the fixtures), cross-checked with
+//! toolchain ones moved to include the Go that builds the fixtures; two crafted entries, ids
+//! GO-0000-…, on paths no real advisory names: a fork's and a test main module's), cross-checked with
 //! govulncheck v1.9.0 (`ci/install-tools.sh` installs it) on the same database and binaries:
 //! the same advisories, levels, symbols and fixed versions per binary, and a stripped binary
 //! equal to govulncheck on its unstripped twin. Where goready goes further on purpose (a fork,
