@@ -1,9 +1,12 @@
 //! `goready vuln` on real Go binaries against a v1 vulnerability database the tests write
 //! themselves (real advisories' ids, packages and symbols; the ranges of the stdlib and
-//! toolchain ones moved to include the Go that builds the fixtures), cross-checked with
+//! toolchain ones moved to include the Go that builds the fixtures; two crafted entries, ids
+//! GO-0000-…, on paths no real advisory names: a fork's and a test main module's), cross-checked with
 //! govulncheck v1.9.0 (`ci/install-tools.sh` installs it) on the same database and binaries:
 //! the same advisories, levels, symbols and fixed versions per binary, and a stripped binary
-//! equal to govulncheck on its unstripped twin.
+//! equal to govulncheck on its unstripped twin. Where goready goes further on purpose (a fork,
+//! a directory replacement, a main module at a pseudo-version or `(devel)`, the toolchain, a
+//! binary in the pre-1.18 build info layout) the tests say what govulncheck does instead.
 
 mod common;
 
@@ -20,6 +23,12 @@ use serde_json::{Value, json};
 const SRC_SYMBOL: &str = "tests/fixtures/vuln/cmd/symbol";
 const SRC_PACKAGE: &str = "tests/fixtures/vuln/cmd/package";
 const SRC_MODULE: &str = "tests/fixtures/vuln/cmd/module";
+/// golang.org/x/text replaced by its GitHub mirror github.com/golang/text at the same tag.
+const SRC_FORK: &str = "tests/fixtures/vuln-fork";
+/// golang.org/x/text replaced by a local directory.
+const SRC_LOCAL: &str = "tests/fixtures/vuln-local";
+/// A main module the tests build in a git repository (see [`vcs_builds`]).
+const SRC_MAIN: &str = "tests/fixtures/vuln-main";
 
 fn spec(name: &'static str, src: &'static str, flags: &'static [&'static str]) -> Spec {
     Spec {
@@ -55,6 +64,8 @@ fn fixtures() -> &'static BTreeMap<&'static str, PathBuf> {
             // PE, and the Windows-only advisory that the Linux builds must not match.
             windows("vuln-symbol-windows", &[]),
             windows("vuln-symbol-windows-stripped", &["-ldflags=-s -w"]),
+            spec("vuln-fork", SRC_FORK, &[]),
+            spec("vuln-local", SRC_LOCAL, &[]),
         ];
         let queue = std::sync::Mutex::new(specs.to_vec());
         let done = std::sync::Mutex::new(BTreeMap::new());
@@ -158,6 +169,28 @@ fn advisories() -> Vec<Value> {
                  "ecosystem_specific": {"imports": [{"path": "golang.org/x/mod/sumdb/tlog",
                     "symbols": ["tileHashReader.ReadHashes"]}]}}
             ]
+        }),
+        // Crafted, no real advisory names these paths. GO-2022-1059's facts under the fork's
+        // own path (the mirror github.com/golang/text that tests/fixtures/vuln-fork uses).
+        json!({
+            "id": "GO-0000-0001", "modified": "2024-05-20T16:03:47Z", "aliases": [],
+            "summary": "Test advisory: GO-2022-1059's facts under the GitHub mirror's own path",
+            "affected": [{
+                "package": {"name": "github.com/golang/text", "ecosystem": "Go"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.3.8"}]}],
+                "ecosystem_specific": {"imports": [{"path": "github.com/golang/text/language",
+                    "symbols": ["ParseAcceptLanguage"]}]}
+            }]
+        }),
+        // And one on the main module of tests/fixtures/vuln-main, fixed in the release after
+        // the tag the tests give it (v1.2.3). No imports: every function of the module counts.
+        json!({
+            "id": "GO-0000-0002", "modified": "2024-05-20T16:03:47Z", "aliases": [],
+            "summary": "Test advisory on the main module example.com/vulnmain",
+            "affected": [{
+                "package": {"name": "example.com/vulnmain", "ecosystem": "Go"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.4"}]}]
+            }]
         }),
         // Withdrawn, and about x/text too: must never match.
         json!({
@@ -473,8 +506,30 @@ fn every_finding_says_its_evidence_and_the_toolchain_is_a_notice() {
         .iter()
         .find(|c| data(c).module == "toolchain")
         .expect("a toolchain notice");
-    assert_eq!(data(tool).id, "GO-2026-6179");
+    let d = data(tool);
+    assert_eq!(d.id, "GO-2026-6179");
     assert!(tool.message.contains("toolchain"), "{}", tool.message);
+    // The Go that built the binary, as govulncheck writes it, at module level, with the fix
+    // of its line and a note; govulncheck's binary mode never reports the toolchain.
+    let (_, go_fix) = go_range();
+    let go = go_version();
+    assert_eq!(
+        (d.level, d.evidence, d.fixed.clone()),
+        (
+            Level::Module,
+            Evidence::AdvisoryWithoutSymbols,
+            Some(format!("v{go_fix}"))
+        )
+    );
+    assert_eq!(d.version, format!("v{}", go.trim_start_matches("go")));
+    assert_eq!(tool.severity, goready::model::Severity::Notice);
+    assert_eq!(
+        d.notes,
+        [format!(
+            "toolchain: the Go that built this binary ({go}) is affected; the binary's code may not be, rebuild with a fixed Go to be sure"
+        )]
+    );
+    assert!(!govulncheck_findings(&bin).contains_key("GO-2026-6179"));
     // Only notices: the default --fail-on error passes, --fail-on notice fails.
     assert_eq!(code, 0);
     let (code, _, _) = goready_vuln(&[&bin], &["--fail-on", "notice"]);
@@ -708,4 +763,436 @@ fn build_scans_the_binaries_it_built_and_an_unreachable_database_is_a_skip_unles
     let (code, vuln) = build(&format!("[vuln]\ndb = \"{missing}\"\nrequired = true\n"));
     assert_eq!(vuln[0].status, Status::Error, "{}", vuln[0].message);
     assert_eq!(code, Some(1));
+}
+
+/// `go version -m` of a binary: (dependency lines as `path version [=> path version]`, the
+/// main module's version).
+fn go_version_m(bin: &Path) -> (Vec<String>, String) {
+    let out = common::run_ok(Command::new("go").args(["version", "-m"]).arg(bin));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut deps: Vec<String> = Vec::new();
+    let mut main = String::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.trim().split('\t').collect();
+        match f.as_slice() {
+            ["mod", _, v, ..] => main = v.to_string(),
+            ["dep", p, v, ..] => deps.push(format!("{p} {v}")),
+            ["=>", p, v, ..] => {
+                let last = deps.last_mut().expect("=> follows a dep line");
+                *last = format!("{last} => {p} {v}");
+            }
+            _ => {}
+        }
+    }
+    (deps, main)
+}
+
+/// The checks of one target.
+fn of_target<'c>(checks: &'c [Check], bin: &Path) -> Vec<&'c Check> {
+    let target = bin.display().to_string();
+    checks
+        .iter()
+        .filter(|c| c.id == "binary.vuln" && c.target.as_deref() == Some(target.as_str()))
+        .collect()
+}
+
+fn failed<'c>(checks: &[&'c Check], id: &str) -> Option<&'c Check> {
+    checks
+        .iter()
+        .copied()
+        .find(|c| c.status == Status::Fail && data(c).id == id)
+}
+
+#[test]
+fn a_fork_is_checked_at_module_level_against_its_upstream_and_its_own_advisories() {
+    let bin = fixture("vuln-fork");
+    // The reference reader sees the replace this fixture is about.
+    let (deps, _) = go_version_m(&bin);
+    assert!(
+        deps.contains(&"golang.org/x/text v0.3.7 => github.com/golang/text v0.3.7".to_string()),
+        "{deps:?}"
+    );
+    let (code, checks, stderr) = goready_vuln(&[&bin], &[]);
+    let ours = of_target(&checks, &bin);
+    let theirs = govulncheck_findings(&bin);
+
+    // The upstream's advisory: the mirror is the same code at the same tag. govulncheck
+    // looks entries up by the replacement's path and keeps only blocks of the replaced one,
+    // so it says nothing; goready sets the upstream's range against the fork's version.
+    assert!(!theirs.contains_key("GO-2022-1059"), "{theirs:?}");
+    let up = failed(&ours, "GO-2022-1059").expect("GO-2022-1059 on the fork");
+    let d = data(up);
+    assert_eq!(
+        (d.module.as_str(), d.version.as_str(), d.level, d.evidence),
+        ("golang.org/x/text", "v0.3.7", Level::Module, Evidence::Fork)
+    );
+    assert_eq!(d.fixed.as_deref(), Some("v0.3.8"));
+    assert!(d.symbols.is_empty(), "{d:?}");
+    assert_eq!(up.severity, goready::model::Severity::Notice);
+    assert_eq!(d.notes.len(), 1, "{:?}", d.notes);
+    assert!(
+        d.notes[0].starts_with(
+            "fork: golang.org/x/text is replaced by github.com/golang/text v0.3.7; the advisory's ranges for golang.org/x/text"
+        ),
+        "{:?}",
+        d.notes
+    );
+    assert!(
+        up.message
+            .contains("Evidence: the module is replaced by a fork"),
+        "{}",
+        up.message
+    );
+
+    // The fork's own advisory: govulncheck fetches it but drops its blocks (they name the
+    // fork's path, the build info's dep line the upstream's); goready keeps it, module level.
+    assert!(!theirs.contains_key("GO-0000-0001"), "{theirs:?}");
+    let own = failed(&ours, "GO-0000-0001").expect("the fork's own advisory");
+    let d = data(own);
+    assert_eq!(
+        (d.module.as_str(), d.version.as_str(), d.level, d.evidence),
+        (
+            "github.com/golang/text",
+            "v0.3.7",
+            Level::Module,
+            Evidence::Fork
+        )
+    );
+    assert!(
+        d.notes[0].contains("the fork's own advisory"),
+        "{:?}",
+        d.notes
+    );
+
+    // Fixed at the fork's version: not claimed. Everything else is govulncheck's answer.
+    assert!(failed(&ours, "GO-2021-0113").is_none());
+    let mut rest = goready_findings(&checks)
+        .remove(&bin.display().to_string())
+        .unwrap();
+    rest.remove("GO-2022-1059");
+    rest.remove("GO-0000-0001");
+    assert_eq!(rest, theirs);
+    // Notices only: the default --fail-on error passes.
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_directory_replacement_is_named_as_not_checked_where_govulncheck_is_silent() {
+    let bin = fixture("vuln-local");
+    let (deps, _) = go_version_m(&bin);
+    assert!(
+        deps.contains(&"golang.org/x/text v0.3.7 => ./text (devel)".to_string()),
+        "{deps:?}"
+    );
+    let (_, checks, _) = goready_vuln(&[&bin], &[]);
+    let ours = of_target(&checks, &bin);
+    let theirs = govulncheck_findings(&bin);
+    // The local copy holds the function GO-2022-1059 names, under the upstream's path, but
+    // has no version: neither tool claims the advisory.
+    assert!(!theirs.contains_key("GO-2022-1059"), "{theirs:?}");
+    assert!(failed(&ours, "GO-2022-1059").is_none());
+    assert_eq!(
+        goready_findings(&checks)[&bin.display().to_string()],
+        theirs
+    );
+    // goready says so on every check of the binary (withdrawn GO-2022-0617 left out).
+    let note = "golang.org/x/text is replaced by the directory ./text, which has no version: its advisories (GO-2021-0113, GO-2022-1059) are not checked";
+    assert!(!ours.is_empty());
+    for c in &ours {
+        assert!(c.message.contains(note), "{}", c.message);
+        if c.status == Status::Fail {
+            assert!(
+                data(c).notes.iter().any(|n| n == note),
+                "{:?}",
+                data(c).notes
+            );
+        }
+    }
+}
+
+/// The main module of tests/fixtures/vuln-main built five ways in a git repository tagged
+/// v1.2.3, in this order: at the tag, the tag with an uncommitted change, one commit later
+/// (Go 1.24+ stamps a pseudo-version built on the tag), that with an uncommitted change, and
+/// without VCS stamping. Commit dates are fixed, so the pseudo-version's time is known.
+struct VcsBuilds {
+    _dir: tempfile::TempDir,
+    /// (name, binary).
+    bins: Vec<(&'static str, PathBuf)>,
+    /// The second commit's hash.
+    head: String,
+}
+
+fn vcs_builds() -> &'static VcsBuilds {
+    static B: OnceLock<VcsBuilds> = OnceLock::new();
+    B.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        for f in ["go.mod", "main.go"] {
+            std::fs::copy(common::repo().join(SRC_MAIN).join(f), repo.join(f)).unwrap();
+        }
+        let git = |args: &[&str], date: &str| {
+            common::run_ok(
+                Command::new("git")
+                    .current_dir(&repo)
+                    .args(["-c", "user.name=goready", "-c", "user.email=t@example.com"])
+                    .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+                    .args(args)
+                    .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                    .env("GIT_AUTHOR_DATE", date)
+                    .env("GIT_COMMITTER_DATE", date),
+            )
+        };
+        let go_build = |name: &'static str, vcs: bool| {
+            let out = dir.path().join(name);
+            common::run_ok(
+                Command::new("go")
+                    .current_dir(&repo)
+                    .arg("build")
+                    .arg(format!("-buildvcs={vcs}"))
+                    .arg("-o")
+                    .arg(&out)
+                    .arg(".")
+                    .env("GOFLAGS", "")
+                    .env("GOTOOLCHAIN", "local")
+                    .env("CGO_ENABLED", "0"),
+            );
+            (name, out)
+        };
+        let touch = || {
+            let main = repo.join("main.go");
+            let mut text = std::fs::read_to_string(&main).unwrap();
+            text.push_str("\n// changed\n");
+            std::fs::write(&main, text).unwrap();
+        };
+        const D1: &str = "2026-01-02T03:04:05Z";
+        const D2: &str = "2026-02-03T04:05:06Z";
+        git(&["init", "-q", "-b", "main"], D1);
+        git(&["add", "."], D1);
+        git(&["commit", "-q", "-m", "one"], D1);
+        git(&["tag", "v1.2.3"], D1);
+        let mut bins = vec![go_build("vcs-tag", true)];
+        touch();
+        bins.push(go_build("vcs-tag-dirty", true));
+        git(&["commit", "-q", "-a", "-m", "two"], D2);
+        bins.push(go_build("vcs-pseudo", true));
+        touch();
+        bins.push(go_build("vcs-pseudo-dirty", true));
+        bins.push(go_build("vcs-devel", false));
+        let head = String::from_utf8(git(&["rev-parse", "HEAD"], D2).stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        VcsBuilds {
+            _dir: dir,
+            bins,
+            head,
+        }
+    })
+}
+
+#[test]
+fn a_main_module_at_a_pseudo_version_or_dirty_is_low_confidence_and_devel_is_named() {
+    let b = vcs_builds();
+    let pseudo = format!("v1.2.4-0.20260203040506-{}", &b.head[..12]);
+    let want = [
+        ("vcs-tag", "v1.2.3".to_string(), None),
+        (
+            "vcs-tag-dirty",
+            "v1.2.3+dirty".to_string(),
+            Some("uncommitted changes"),
+        ),
+        (
+            "vcs-pseudo",
+            pseudo.clone(),
+            Some("derived from the last tag"),
+        ),
+        (
+            "vcs-pseudo-dirty",
+            format!("{pseudo}+dirty"),
+            Some("derived from the last tag"),
+        ),
+        ("vcs-devel", "(devel)".to_string(), None),
+    ];
+    let paths: Vec<&Path> = b.bins.iter().map(|(_, p)| p.as_path()).collect();
+    let (code, checks, stderr) = goready_vuln(&paths, &[]);
+    let all = goready_findings(&checks);
+    for ((name, bin), (wname, version, low)) in b.bins.iter().zip(want) {
+        assert_eq!(*name, wname);
+        // The version the go command stamped, as the reference reader shows it.
+        assert_eq!(go_version_m(bin).1, version, "{name}");
+        // The same advisories, levels, symbols and fixes as govulncheck (which also matches
+        // the main module, and passes over (devel)).
+        let theirs = govulncheck_findings(bin);
+        assert_eq!(
+            all[&bin.display().to_string()],
+            theirs,
+            "{name} vs govulncheck"
+        );
+        let ours = of_target(&checks, bin);
+        let Some(c) = failed(&ours, "GO-0000-0002") else {
+            assert_eq!(
+                name, &"vcs-devel",
+                "{name}: the main module's advisory is missing"
+            );
+            // Not compared, as govulncheck, but said.
+            for c in &ours {
+                assert!(
+                    c.message.contains(
+                        "the main module example.com/vulnmain is at (devel), built without a VCS version: its advisories (GO-0000-0002) are not checked"
+                    ),
+                    "{}",
+                    c.message
+                );
+            }
+            assert!(!ours.is_empty());
+            continue;
+        };
+        let d = data(c);
+        assert_eq!(d.version, version, "{name}");
+        assert_eq!(d.module, "example.com/vulnmain");
+        assert_eq!(d.level, Level::Symbol, "{name}");
+        assert_eq!(d.symbols, ["example.com/vulnmain.main"], "{name}");
+        assert_eq!(d.fixed.as_deref(), Some("v1.2.4"));
+        let flagged: Vec<&String> = d
+            .notes
+            .iter()
+            .filter(|n| n.starts_with("low confidence: "))
+            .collect();
+        match low {
+            None => assert!(flagged.is_empty(), "{name}: {flagged:?}"),
+            Some(why) => {
+                assert_eq!(flagged.len(), 1, "{name}: {:?}", d.notes);
+                assert!(flagged[0].contains(&version), "{name}: {flagged:?}");
+                assert!(flagged[0].contains(why), "{name}: {flagged:?}");
+                assert!(c.message.contains("Note: low confidence"), "{}", c.message);
+            }
+        }
+    }
+    // A symbol-level finding still fails the run: low confidence is said, not hidden.
+    assert_eq!(code, 1, "{stderr}");
+}
+
+/// Go's `binary.Uvarint`.
+fn uvarint(b: &[u8]) -> (u64, usize) {
+    let mut v = 0u64;
+    for (i, byte) in b.iter().enumerate().take(10) {
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (v, i + 1);
+        }
+    }
+    panic!("bad uvarint");
+}
+
+/// A crafted fixture: a copy of the 64-bit little-endian ELF `bin` whose `.go.buildinfo` is
+/// rewritten in the layout Go 1.13–1.17 linkers wrote (flags 0: two pointers at 16 and 24 to
+/// `{data, len}` string headers), claiming `go` as its Go version, and with the modinfo of
+/// that era (no `build` lines, so no GOOS/GOARCH). Only Go ≥ 1.24 can be run here; the
+/// function table stays the modern one, which is what "as far as the tables allow" reads.
+fn pre_118_copy(bin: &Path, go: &str, out: &Path) {
+    use object::{Object, ObjectSection};
+    let mut bytes = std::fs::read(bin).unwrap();
+    let (addr, off, size) = {
+        let file = object::File::parse(&*bytes).unwrap();
+        let s = file.section_by_name(".go.buildinfo").unwrap();
+        let (off, size) = s.file_range().unwrap();
+        (s.address(), off as usize, size as usize)
+    };
+    let sec = &bytes[off..off + size];
+    assert_eq!(&sec[..14], b"\xff Go buildinf:");
+    assert_eq!(sec[15] & 2, 2, "the source binary has the inline layout");
+    let (vlen, n) = uvarint(&sec[32..]);
+    let mut at = 32 + n + vlen as usize;
+    let (mlen, n) = uvarint(&sec[at..]);
+    at += n;
+    let framed = &sec[at..at + mlen as usize];
+    // The 16-byte sentinels stay; the lines between them lose `build` (Go 1.18+).
+    let (head, body, tail) = (
+        &framed[..16],
+        &framed[16..framed.len() - 16],
+        &framed[framed.len() - 16..],
+    );
+    let body: String = String::from_utf8_lossy(body)
+        .lines()
+        .filter(|l| !l.starts_with("build\t"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let modinfo = [head, body.as_bytes(), tail].concat();
+    let mut new = Vec::new();
+    new.extend_from_slice(b"\xff Go buildinf:");
+    new.extend_from_slice(&[8, 0]);
+    let put = |v: &mut Vec<u8>, x: u64| v.extend_from_slice(&x.to_le_bytes());
+    put(&mut new, addr + 32);
+    put(&mut new, addr + 48);
+    put(&mut new, addr + 64);
+    put(&mut new, go.len() as u64);
+    put(&mut new, addr + 64 + go.len() as u64);
+    put(&mut new, modinfo.len() as u64);
+    new.extend_from_slice(go.as_bytes());
+    new.extend_from_slice(&modinfo);
+    assert!(new.len() <= size, "{} > {size}", new.len());
+    new.resize(size, 0);
+    bytes[off..off + size].copy_from_slice(&new);
+    std::fs::write(out, bytes).unwrap();
+}
+
+#[test]
+fn a_go_1_17_build_info_layout_is_scanned_as_far_as_it_allows_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("vuln-symbol-go1.17");
+    pre_118_copy(&fixture("vuln-symbol"), "go1.17.13", &old);
+    // Go's own reader takes the crafted blob as the old layout.
+    let out = common::run_ok(Command::new("go").args(["version", "-m"]).arg(&old));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("{}: go1.17.13\n", old.display())),
+        "{text}"
+    );
+    assert!(!text.contains("\tbuild\t"), "{text}");
+    assert_eq!(go_version_m(&old).0, ["golang.org/x/text v0.3.7"]);
+    // govulncheck v1.9.0 reads the build info, finds no function-table layout it knows for
+    // go1.17, and refuses the file.
+    let refused = Command::new(govulncheck())
+        .args(["-mode", "binary", "-db"])
+        .arg(format!("file://{}", db().display()))
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("unrecognized binary format"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let (_, checks, stderr) = goready_vuln(&[&old], &[]);
+    let ours = of_target(&checks, &old);
+    assert!(!ours.is_empty(), "{stderr}");
+    // Not refused: the modules and the function table are read.
+    let x_text = failed(&ours, "GO-2022-1059").expect("GO-2022-1059 in the old-layout binary");
+    let d = data(x_text);
+    assert_eq!((d.level, d.version.as_str()), (Level::Symbol, "v0.3.7"));
+    assert!(
+        d.symbols
+            .contains(&"golang.org/x/text/language.ParseAcceptLanguage".to_string()),
+        "{d:?}"
+    );
+    // stdlib at the Go the build info names (v1.17.13 is below the 1.25.13 fix).
+    let asn1 = failed(&ours, "GO-2026-5972").expect("GO-2026-5972 at go1.17.13");
+    assert_eq!(data(asn1).version, "v1.17.13");
+    assert_eq!(data(asn1).fixed.as_deref(), Some("v1.25.13"));
+    // No GOOS in a Go 1.17 build info: the ELF file says linux, so the Windows-only
+    // advisory still does not match.
+    assert!(failed(&ours, "GO-2023-2185").is_none());
+    // Each finding says what kind of binary it was read from.
+    for c in ours.iter().filter(|c| c.status == Status::Fail) {
+        assert!(
+            data(c).notes.iter().any(|n| n.starts_with(
+                "built with go1.17.13: govulncheck v1.9.0 refuses binaries before Go 1.18"
+            )),
+            "{:?}",
+            data(c).notes
+        );
+    }
 }

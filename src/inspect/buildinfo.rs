@@ -452,6 +452,63 @@ mod tests {
     }
 
     #[test]
+    fn hostile_pointer_layout_headers_are_refused_not_followed() {
+        // Go 1.13–1.17 layout: the header's pointers and the string headers they point at come
+        // from the file. Out of the mapped range, wrapping, or claiming a huge length: each is
+        // a clear error (the Go version reads empty), never a panic or a read past the data.
+        let blob = |vers_hdr: u64, data: u64, len: u64| {
+            let mut d = Vec::new();
+            d.extend_from_slice(MAGIC);
+            d.extend_from_slice(&[8, 0]);
+            d.extend_from_slice(&vers_hdr.to_le_bytes());
+            d.extend_from_slice(&0x1020u64.to_le_bytes());
+            d.extend_from_slice(&data.to_le_bytes());
+            d.extend_from_slice(&len.to_le_bytes());
+            d.extend_from_slice(b"go1.17.13");
+            d
+        };
+        for (hdr, data, len) in [
+            (0xdead_0000, 0x1030, 9),
+            (u64::MAX - 3, 0x1030, 9),
+            (0x1020, u64::MAX - 2, 9),
+            (0x1020, 0x1030, u64::MAX),
+            (0x1020, 0x1030, 10_000),
+        ] {
+            let data = blob(hdr, data, len);
+            let size = data.len() as u64;
+            let mem = Memory::new(
+                &data,
+                [Range {
+                    addr: 0x1000,
+                    offset: 0,
+                    size,
+                }],
+            );
+            assert_eq!(
+                read(&mem, 0x1000, size).map(|_| ()),
+                Err(Missing::Corrupt(
+                    "build info has an empty Go version".into()
+                )),
+                "header {hdr:#x}, data {data:?}"
+            );
+        }
+        // The same bytes with sane pointers read.
+        let good = blob(0x1020, 0x1030, 9);
+        let size = good.len() as u64;
+        let mem = Memory::new(
+            &good,
+            [Range {
+                addr: 0x1000,
+                offset: 0,
+                size,
+            }],
+        );
+        // (Both header pointers name the one string header: the modinfo text is the version,
+        // which holds no line the parser knows, so it parses empty.)
+        assert_eq!(read(&mem, 0x1000, size).unwrap().0.go_version, "go1.17.13");
+    }
+
+    #[test]
     fn hostile_lengths_are_refused() {
         let mut data = Vec::new();
         data.extend_from_slice(MAGIC);

@@ -168,6 +168,9 @@ fn one(f: &VulnData, ctx: &Context<'_>) -> Vulnerability {
             Evidence::StrippedFallback => {
                 "the binary's function tables could not be read, so goready could not look for the vulnerable functions"
             }
+            Evidence::Fork => {
+                "the module is replaced by a fork, whose code may differ from the advisory's module, so only its version was compared"
+            }
             _ => "the advisory names no vulnerable functions or packages to look for",
         };
         Some(Analysis {
@@ -252,6 +255,7 @@ fn evidence_name(evidence: Evidence) -> &'static str {
         Evidence::SymbolsMatched => "symbols_matched",
         Evidence::AdvisoryWithoutSymbols => "advisory_without_symbols",
         Evidence::StrippedFallback => "stripped_fallback",
+        Evidence::Fork => "fork",
     }
 }
 
@@ -409,7 +413,11 @@ mod tests {
 
     #[test]
     fn unsettled_levels_are_in_triage_never_not_affected() {
-        for evidence in [Evidence::StrippedFallback, Evidence::AdvisoryWithoutSymbols] {
+        for evidence in [
+            Evidence::StrippedFallback,
+            Evidence::AdvisoryWithoutSymbols,
+            Evidence::Fork,
+        ] {
             let v = vex(
                 &[finding(
                     "GO-2024-0004",

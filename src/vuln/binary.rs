@@ -63,6 +63,8 @@ impl Opened {
         let mut scanned = self.scanned.clone();
         let relevant = entries.map(|e| Relevant::of(&scanned.binary, e, now_unix));
         add_functions(&mut scanned, &self.map, relevant.as_ref());
+        let uncompared = super::matching::uncompared(&scanned.binary, entries, now_unix);
+        scanned.notes.extend(uncompared);
         scanned
     }
 }
@@ -107,14 +109,25 @@ fn build_info(shown: &str, data: &[u8]) -> Result<Scanned, Unscannable> {
         .is_some_and(|v| super::semver::less(&v, "v1.18.0"))
     {
         notes.push(format!(
-            "built with {}: govulncheck checks only the standard library of binaries before Go 1.18; goready reads its modules and function table as far as they go",
+            "built with {}: govulncheck v1.9.0 refuses binaries before Go 1.18 (\"unrecognized binary format\"); goready reads its modules and function table as far as they go",
             bi.go_version
         ));
+    }
+    let mut binary = to_binary(bi, None);
+    // Before Go 1.18 the build info has no GOOS/GOARCH settings: the file's format and
+    // machine tell them, so that platform-only advisories still filter.
+    if binary.goos.is_empty()
+        && let Some(goos) = &facts.goos
+    {
+        binary.goos = goos.clone();
+    }
+    if binary.goarch.is_empty() && !facts.arch.contains('+') && facts.arch != "unknown" {
+        binary.goarch = facts.arch.clone();
     }
     Ok(Scanned {
         path: shown.to_string(),
         functions: 0,
-        binary: to_binary(bi, None),
+        binary,
         notes,
     })
 }

@@ -47,6 +47,9 @@ fn evidence_text(m: &Match) -> String {
         (Evidence::StrippedFallback, _) => {
             "the binary's function table could not be read: module version only".into()
         }
+        (Evidence::Fork, _) => {
+            "the module is replaced by a fork: only the fork's version is set against the advisory's ranges".into()
+        }
     }
 }
 
@@ -145,6 +148,7 @@ pub fn clean(
     relevant: usize,
     db_entries: usize,
     db_line: &str,
+    notes: &[String],
 ) -> Check {
     let builder = Check::of(&BINARY_VULN).target(path);
     if db_entries == 0 {
@@ -153,10 +157,13 @@ pub fn clean(
              Database: {db_line}."
         ));
     }
+    // The binary's caveats (an old Go, a table not read, what has no version) temper the
+    // pass: it holds only as far as the scan could see.
+    let caveats: String = notes.iter().map(|n| format!(" Note: {n}.")).collect();
     builder.pass(format!(
         "none of the {relevant} advisories for the Go standard library and the scanned \
          binaries' modules ({db_entries} in the database) matches the binary's Go release or \
-         its {modules} module(s). Database: {db_line}."
+         its {modules} module(s).{caveats} Database: {db_line}."
     ))
 }
 
@@ -190,14 +197,22 @@ mod tests {
 
     #[test]
     fn vuln_pass_needs_a_database_with_advisories() {
-        let empty = clean("svc", 3, 0, 0, "./db (modified 2026-01-01)");
+        let empty = clean("svc", 3, 0, 0, "./db (modified 2026-01-01)", &[]);
         assert_eq!(empty.status, Status::Skip, "{}", empty.message);
-        let scanned = clean("svc", 3, 17, 5000, "./db (modified 2026-01-01)");
+        let scanned = clean(
+            "svc",
+            3,
+            17,
+            5000,
+            "./db (modified 2026-01-01)",
+            &["built with go1.17.13".to_string()],
+        );
         assert_eq!(scanned.status, Status::Pass);
         assert!(
             scanned.message.contains("none of the 17 advisories")
                 && scanned.message.contains("5000 in the database")
-                && scanned.message.contains("its 3 module(s)"),
+                && scanned.message.contains("its 3 module(s)")
+                && scanned.message.contains("Note: built with go1.17.13."),
             "{}",
             scanned.message
         );

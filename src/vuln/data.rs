@@ -25,6 +25,10 @@ pub enum Evidence {
     AdvisoryWithoutSymbols,
     /// The binary's function tables could not be read (too old, damaged): module level only.
     StrippedFallback,
+    /// The module is replaced by another path (a fork): only the fork's version is set against
+    /// the advisory's ranges, at module level, since the fork's code may differ from the
+    /// advisory's module under the same package names.
+    Fork,
 }
 
 /// The data of one `binary.vuln` check: one advisory in one binary.

@@ -19,10 +19,12 @@
 //!
 //! Beyond it (each says so in the match's notes): a binary whose function table cannot be read
 //! stays at module level (evidence `stripped_fallback`) instead of claiming every symbol; a
-//! fork (a replace that changes the path) is checked at module level against the fork's own
-//! entries; a main module at a pseudo-version is flagged as low confidence; `toolchain`
-//! entries are matched against the Go that built the binary; binaries older than Go 1.18 are
-//! scanned as far as their tables allow.
+//! fork (a replace that changes the path) is checked at module level (evidence `fork`) against
+//! its upstream's entries at the fork's version and against the fork's own entries; a main
+//! module at a pseudo-version or a `+dirty` tag is flagged as low confidence; what has no
+//! version (a directory replacement, a `(devel)` main module) is named in the binary's notes
+//! ([`uncompared`]); `toolchain` entries are matched against the Go that built the binary;
+//! binaries older than Go 1.18 are scanned as far as their tables allow.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -62,6 +64,30 @@ impl Module {
     pub fn is_fork(&self) -> bool {
         self.replace.as_ref().is_some_and(|(p, _)| *p != self.path)
     }
+
+    /// A replace by a local directory (`=> ./text (devel)`): it has no version. The go
+    /// command's rule: a replacement path that starts `./`, `../` or is absolute.
+    pub fn is_directory_replace(&self) -> bool {
+        self.replace.as_ref().is_some_and(|(p, _)| {
+            p.starts_with("./")
+                || p.starts_with("../")
+                || p.starts_with('/')
+                || p.starts_with(".\\")
+                || p.starts_with("..\\")
+                || p.as_bytes().get(1) == Some(&b':')
+        })
+    }
+
+    /// A fork whose version can be set against its upstream's ranges: a tagged version, or a
+    /// pseudo-version built on a tag. A `v0.0.0-…` pseudo-version has no tag behind it, and
+    /// every range that starts at 0 would hold it.
+    fn fork_comparable(&self) -> bool {
+        let v = self.code_version();
+        self.is_fork()
+            && !v.is_empty()
+            && v != "(devel)"
+            && (!semver::is_pseudo(v) || semver::is_base_pseudo(v))
+    }
 }
 
 /// What matching needs to know of one binary.
@@ -91,7 +117,9 @@ impl Binary {
             .deps
             .iter()
             .chain(self.main.iter())
-            .map(|m| m.code_path().to_string())
+            // A replaced module's own path too: a fork is also checked against its
+            // upstream's advisories, and a directory replacement says which it cannot be.
+            .flat_map(|m| [m.path.clone(), m.code_path().to_string()])
             .collect();
         out.insert(STDLIB.into());
         out.insert(TOOLCHAIN.into());
@@ -146,6 +174,13 @@ pub struct Match {
 struct Affecting<'e> {
     entry: &'e Entry,
     blocks: Vec<Affected>,
+}
+
+/// An advisory a fork is checked against at module level.
+struct ForkVuln<'e> {
+    vuln: Affecting<'e>,
+    /// The upstream's (the replaced path's) advisory, not the fork's own.
+    upstream: bool,
 }
 
 /// A module and the entries that apply to it.
@@ -429,18 +464,37 @@ fn affecting<'e>(
     bin: &Binary,
     by_module: &HashMap<&str, Vec<&'e Entry>>,
     now_unix: i64,
-) -> (Vec<ModVulns<'e>>, Vec<(Module, Vec<Affecting<'e>>)>) {
+) -> (Vec<ModVulns<'e>>, Vec<(Module, Vec<ForkVuln<'e>>)>) {
     let mods = bin.modules();
     // FetchVulnerabilities: entries by the code's path; affectingVulnerabilities: blocks by
     // the module's own path at the code's version.
     let mut affecting: Vec<ModVulns> = Vec::new();
-    let mut forks: Vec<(Module, Vec<Affecting>)> = Vec::new();
+    let mut forks: Vec<(Module, Vec<ForkVuln>)> = Vec::new();
     for m in &mods {
+        let mut fork_vulns = Vec::new();
+        // Beyond govulncheck: the upstream's advisories (entries naming the replaced path),
+        // its ranges set against the fork's version.
+        if m.fork_comparable()
+            && let Some(list) = by_module.get(m.path.as_str())
+        {
+            for entry in list.iter().copied().filter(|e| !withdrawn(e, now_unix)) {
+                let blocks =
+                    applying_blocks(entry, &m.path, m.code_version(), &bin.goos, &bin.goarch);
+                if !blocks.is_empty() {
+                    fork_vulns.push(ForkVuln {
+                        vuln: Affecting { entry, blocks },
+                        upstream: true,
+                    });
+                }
+            }
+        }
         let Some(list) = by_module.get(m.code_path()) else {
+            if !fork_vulns.is_empty() {
+                forks.push((m.clone(), fork_vulns));
+            }
             continue;
         };
         let mut vulns = Vec::new();
-        let mut fork_vulns = Vec::new();
         for entry in list.iter().copied().filter(|e| !withdrawn(e, now_unix)) {
             let blocks = applying_blocks(entry, &m.path, m.code_version(), &bin.goos, &bin.goarch);
             if !blocks.is_empty() {
@@ -454,7 +508,10 @@ fn affecting<'e>(
                     &bin.goarch,
                 );
                 if !blocks.is_empty() {
-                    fork_vulns.push(Affecting { entry, blocks });
+                    fork_vulns.push(ForkVuln {
+                        vuln: Affecting { entry, blocks },
+                        upstream: false,
+                    });
                 }
             }
         }
@@ -467,6 +524,59 @@ fn affecting<'e>(
         }
     }
     (affecting, forks)
+}
+
+/// What matching cannot compare in `bin`, where `entries` (all: `None`) hold advisories for
+/// it: a module replaced by a local directory, and a main module at `(devel)`, have no
+/// version to set against the ranges. govulncheck passes them over in silence; these notes
+/// say so on the binary's checks.
+pub fn uncompared(bin: &Binary, entries: Option<&[Entry]>, now_unix: i64) -> Vec<String> {
+    let ids_for = |path: &str| -> Option<Vec<&str>> {
+        match entries {
+            None => Some(Vec::new()),
+            Some(entries) => {
+                let ids: Vec<&str> = entries
+                    .iter()
+                    .filter(|e| !withdrawn(e, now_unix))
+                    .filter(|e| e.affected.iter().any(|a| a.package.name == path))
+                    .map(|e| e.id.as_str())
+                    .collect();
+                (!ids.is_empty()).then_some(ids)
+            }
+        }
+    };
+    let listed = |ids: &[&str]| {
+        if ids.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", ids.join(", "))
+        }
+    };
+    let mut notes = Vec::new();
+    for m in bin.deps.iter().filter(|m| m.is_directory_replace()) {
+        if let Some(ids) = ids_for(&m.path) {
+            notes.push(format!(
+                "{} is replaced by the directory {}, which has no version: its advisories{} are not checked",
+                m.path,
+                m.code_path(),
+                listed(&ids)
+            ));
+        }
+    }
+    if let Some(main) = bin
+        .main
+        .as_ref()
+        .filter(|m| !m.path.is_empty() && (m.version.is_empty() || m.version == "(devel)"))
+        && let Some(ids) = ids_for(&main.path)
+        && entries.is_some()
+    {
+        notes.push(format!(
+            "the main module {} is at (devel), built without a VCS version: its advisories{} are not checked",
+            main.path,
+            listed(&ids)
+        ));
+    }
+    notes
 }
 
 /// Matches one binary against the entries of the modules it holds (`entries` may hold more;
@@ -614,6 +724,14 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
             let entry = entry_of[&id];
             let mut notes = Vec::new();
             if let Some(main) = bin.main.as_ref().filter(|m| m.path == f.module)
+                && !semver::is_pseudo(&main.version)
+                && main.version.ends_with("+dirty")
+            {
+                notes.push(format!(
+                    "low confidence: the main module's version {} is a tag built with uncommitted changes, which may already hold a fix",
+                    main.version
+                ));
+            } else if let Some(main) = bin.main.as_ref().filter(|m| m.path == f.module)
                 && semver::is_pseudo(&main.version)
             {
                 notes.push(if semver::is_base_pseudo(&main.version) {
@@ -644,28 +762,48 @@ pub fn match_binary(bin: &Binary, entries: &[Entry], now_unix: i64) -> Vec<Match
         })
         .collect();
 
-    // Forks: module level against the fork's own entries, never claimed further.
+    // Forks: module level, against the fork's own entries and its upstream's, never claimed
+    // further (govulncheck looks the entries up by the fork's path and keeps only blocks of
+    // the replaced path: it checks neither).
     for (m, vulns) in forks {
-        for v in vulns {
+        for ForkVuln { vuln: v, upstream } in vulns {
             if out.iter().any(|x| x.id == v.entry.id) {
                 continue;
             }
+            let (module, note) = if upstream {
+                (
+                    m.path.clone(),
+                    format!(
+                        "fork: {} is replaced by {} {}; the advisory's ranges for {} are set against the fork's version, at module level only: the fork may carry a fix, or number its versions otherwise",
+                        m.path,
+                        m.code_path(),
+                        m.code_version(),
+                        m.path
+                    ),
+                )
+            } else {
+                (
+                    m.code_path().to_string(),
+                    format!(
+                        "fork: {} is replaced by {} {}; the fork's own advisory is checked at module level only (the binary names the fork's packages by {}, not by the advisory's paths)",
+                        m.path,
+                        m.code_path(),
+                        m.code_version(),
+                        m.path
+                    ),
+                )
+            };
             out.push(Match {
                 id: v.entry.id.clone(),
                 aliases: v.entry.aliases.clone(),
                 summary: v.entry.summary.clone(),
-                module: m.code_path().to_string(),
+                fixed: fixed_version(&module, m.code_version(), &v.blocks),
+                module,
                 version: m.code_version().to_string(),
-                fixed: fixed_version(m.code_path(), m.code_version(), &v.blocks),
                 level: Level::Module,
                 symbols: Vec::new(),
-                evidence: Evidence::AdvisoryWithoutSymbols,
-                notes: vec![format!(
-                    "fork: {} is replaced by {} {}; checked at module level against the fork's own advisories (its packages have other paths than the advisory names)",
-                    m.path,
-                    m.code_path(),
-                    m.code_version()
-                )],
+                evidence: Evidence::Fork,
+                notes: vec![note],
                 toolchain: false,
             });
         }
@@ -922,6 +1060,7 @@ mod tests {
         assert_eq!(m.len(), 1, "{m:?}");
         assert_eq!((m[0].id.as_str(), m[0].level), ("GO-9", Level::Module));
         assert!(m[0].notes[0].starts_with("fork:"));
+        assert_eq!(m[0].evidence, Evidence::Fork);
 
         // The main module at a pseudo-version derived from a tag: low confidence.
         let main_entry = entry(serde_json::json!({"id": "GO-7", "affected": [{
@@ -960,6 +1099,84 @@ mod tests {
         assert_eq!(m[0].symbols, ["net/http.Client.Do"]);
         assert_eq!(m[0].version, "v1.21.0-rc.2");
         assert!(m[1].toolchain && m[1].level == Level::Module);
+    }
+
+    #[test]
+    fn forks_meet_their_upstream_advisories_at_module_level_when_their_version_compares() {
+        let fork = |version: &str| {
+            let mut m = module("golang.org/x/text", "v0.3.7");
+            m.replace = Some(("github.com/golang/text".into(), version.into()));
+            binary(vec![m], &["golang.org/x/text/language.ParseAcceptLanguage"])
+        };
+        // A mirror at the same tag: the upstream's advisory, module level, with a note.
+        let m = match_binary(&fork("v0.3.7"), &[x_text()], NOW);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(
+            (m[0].module.as_str(), m[0].version.as_str(), m[0].level),
+            ("golang.org/x/text", "v0.3.7", Level::Module)
+        );
+        assert_eq!(m[0].fixed.as_deref(), Some("v0.3.8"));
+        assert_eq!(m[0].evidence, Evidence::Fork);
+        assert!(
+            m[0].notes[0].starts_with(
+                "fork: golang.org/x/text is replaced by github.com/golang/text v0.3.7"
+            )
+        );
+        // A fork past the fix, and one at an untagged commit (v0.0.0-…), are not claimed.
+        assert!(match_binary(&fork("v0.3.8"), &[x_text()], NOW).is_empty());
+        assert!(
+            match_binary(
+                &fork("v0.0.0-20220101000000-abcdefabcdef"),
+                &[x_text()],
+                NOW
+            )
+            .is_empty()
+        );
+        // A pseudo-version built on a tag compares.
+        assert_eq!(
+            match_binary(
+                &fork("v0.3.8-0.20220101000000-abcdefabcdef"),
+                &[x_text()],
+                NOW
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn what_has_no_version_is_named_not_matched() {
+        let mut local = module("golang.org/x/text", "v0.3.7");
+        local.replace = Some(("../text".into(), "(devel)".into()));
+        assert!(local.is_directory_replace());
+        let mut bin = binary(vec![local], &["golang.org/x/text/language.Parse"]);
+        assert!(match_binary(&bin, &[x_text()], NOW).is_empty());
+        let notes = uncompared(&bin, Some(&[x_text()]), NOW);
+        assert_eq!(
+            notes,
+            [
+                "golang.org/x/text is replaced by the directory ../text, which has no version: its advisories (GO-2022-1059) are not checked"
+            ]
+        );
+        // No advisory for it: nothing to say.
+        assert!(uncompared(&bin, Some(&[]), NOW).is_empty());
+        let main_entry = entry(serde_json::json!({"id": "GO-7", "affected": [{
+            "package": {"name": "example.com/app"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.5"}]}]
+        }]}));
+        bin.deps.clear();
+        let notes = uncompared(&bin, Some(std::slice::from_ref(&main_entry)), NOW);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("the main module example.com/app is at (devel)"));
+        // A tag built with uncommitted changes: low confidence too.
+        bin.main = Some(module("example.com/app", "v1.2.4+dirty"));
+        let m = match_binary(&bin, &[main_entry], NOW);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].notes[0].contains("uncommitted changes"),
+            "{:?}",
+            m[0].notes
+        );
     }
 
     #[test]

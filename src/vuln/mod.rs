@@ -139,6 +139,7 @@ pub fn judge(
                         entries.len(),
                         db.entries,
                         db_line,
+                        &s.notes,
                     ));
                 }
                 for mut m in matches {
