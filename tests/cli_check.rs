@@ -406,9 +406,17 @@ fn settings_reach_each_step_file_then_variables_then_set_then_flags() {
             ("GOREADY_TARGETS", "linux/arm64"),
             ("GOREADY_BUILD_VERSION", "2.0.0"),
             ("GOREADY_TEST_GO_ARGS", "[\"-race\", \"-count=1\"]"),
+            ("GOREADY_VULN_DB", "/srv/vulndb.zip"),
         ],
     );
     assert_eq!(code, 0, "{stdout}{stderr}");
+    // The build's vulnerability scan is named, with the database the environment gives.
+    assert!(
+        stdout.contains(
+            "# build scans every binary for known vulnerabilities: database /srv/vulndb.zip"
+        ),
+        "{stdout}"
+    );
     let line = |step: &str| {
         stdout
             .lines()

@@ -107,6 +107,17 @@ pub fn run(args: &CheckArgs, matches: &ArgMatches, run: &super::Run) -> anyhow::
     let Planned { plan, outputs } = plan(&args.dir, &mut settings, Some(&toml))?;
     if args.dry_run {
         print!("{}", plan::describe_plan(&plan, config_path.as_deref()));
+        let builds = plan.steps.iter().any(|(name, action)| {
+            *name == Step::Build && matches!(action, plan::Action::Run { .. })
+        });
+        let vuln = super::options::vuln_settings(&config)?;
+        if builds && vuln.scan {
+            println!(
+                "# build scans every binary for known vulnerabilities: database {} \
+                 ([vuln] db, GOREADY_VULN_DB; scan = false turns it off)",
+                vuln.db.as_deref().unwrap_or(crate::vuln::db::DEFAULT_URL)
+            );
+        }
         return Ok(0);
     }
     let env = &crate::report::process_env;

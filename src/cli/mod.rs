@@ -227,20 +227,7 @@ fn run_build(args: &BuildArgs, run: &Run) -> anyhow::Result<u8> {
     // The matrix's binaries are scanned for known vulnerabilities as goready.toml's [vuln]
     // says (on by default; `scan = false` turns it off).
     let config = args.common.load_config()?;
-    let mut vuln =
-        crate::vuln::Settings::from_table(config.steps.get("vuln")).map_err(anyhow::Error::msg)?;
-    // The action's and CI's environment reach the build's scan as they reach `goready vuln`.
-    if let Ok(dir) = std::env::var("GOREADY_VULN_CACHE")
-        && !dir.is_empty()
-    {
-        vuln.cache = Some(dir);
-    }
-    if let Ok(db) = std::env::var("GOREADY_VULN_DB")
-        && !db.is_empty()
-    {
-        vuln.db = Some(db);
-    }
-    opts.vuln = Some(vuln);
+    opts.vuln = Some(options::vuln_settings(&config)?);
     let report = crate::build::run(&opts, run.reporter, run.cancel)?;
     run.reporter.finish();
     let report = args.common.configured(report)?;

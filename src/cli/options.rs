@@ -10,6 +10,24 @@ use super::args::{BuildArgs, EnvArgs, ImageArgs, InspectArgs, PprofArgs, SbomArg
 #[cfg(unix)]
 use crate::probe;
 
+/// goready.toml's `[vuln]` with what the environment sets over it — `GOREADY_VULN_DB` and
+/// `GOREADY_VULN_CACHE`, as the action and CI jobs set them — for the steps that scan without
+/// `goready vuln`'s own flags (`build`, so `check`, and `sbom`).
+pub(super) fn vuln_settings(
+    config: &crate::config::Config,
+) -> anyhow::Result<crate::vuln::Settings> {
+    let mut vuln =
+        crate::vuln::Settings::from_table(config.steps.get("vuln")).map_err(anyhow::Error::msg)?;
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(dir) = set("GOREADY_VULN_CACHE") {
+        vuln.cache = Some(dir);
+    }
+    if let Some(db) = set("GOREADY_VULN_DB") {
+        vuln.db = Some(db);
+    }
+    Ok(vuln)
+}
+
 impl InspectArgs {
     /// `goready inspect`'s options.
     pub fn options(&self) -> crate::inspect::RunOptions {
@@ -120,15 +138,8 @@ impl SbomArgs {
                 None => None,
                 Some(db) => {
                     let config = crate::config::Config::load(self.config.as_deref())?;
-                    let settings = crate::vuln::Settings::from_table(config.steps.get("vuln"))
-                        .map_err(anyhow::Error::msg)?;
-                    let cache = crate::vuln::Settings::cache_of(
-                        std::env::var("GOREADY_VULN_CACHE")
-                            .ok()
-                            .filter(|d| !d.is_empty())
-                            .as_deref()
-                            .or(settings.cache.as_deref()),
-                    );
+                    let settings = vuln_settings(&config)?;
+                    let cache = crate::vuln::Settings::cache_of(settings.cache.as_deref());
                     Some(crate::vuln::Options {
                         files: self.files.clone(),
                         db: Some(db.clone()),
