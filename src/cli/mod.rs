@@ -227,7 +227,7 @@ fn run_build(args: &BuildArgs, run: &Run) -> anyhow::Result<u8> {
     // The matrix's binaries are scanned for known vulnerabilities as goready.toml's [vuln]
     // says (on by default; `scan = false` turns it off).
     let config = args.common.load_config()?;
-    opts.vuln = Some(options::vuln_settings(&config)?);
+    opts.vuln = Some(options::vuln_settings(config)?);
     let report = crate::build::run(&opts, run.reporter, run.cancel)?;
     run.reporter.finish();
     let report = args.common.configured(report)?;
