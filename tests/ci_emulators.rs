@@ -10,10 +10,10 @@
 //!   set, no token in the log).
 //! - gitlab-ci-local runs examples/gitlab-ci.yml with the shell executor (the job's `image:`
 //!   left out; `--shell-isolation`: each job in a fresh copy of the tracked files, with its
-//!   cache and artifacts copied in and out): a default-branch pipeline, then merge request pipelines that fetch the target
-//!   branch's goready.json through the job-artifacts API of the local GitLab stand-in (found,
-//!   and not found) and post the MR note, the binary from a `file://` mirror through
-//!   `GOREADY_DOWNLOAD_URL`.
+//!   cache and artifacts copied in and out): a default-branch pipeline, then merge request
+//!   pipelines that fetch the target branch's goready.json through the job-artifacts API of
+//!   the local GitLab stand-in (found, and not found) and post the MR note, the binary from a
+//!   `file://` mirror through `GOREADY_DOWNLOAD_URL`.
 //!
 //! - Both keep the vulnerability database between runs: goready is pointed at the tests' own
 //!   v1 database served on 127.0.0.1 (tests/common `vulndb`, every request logged) the way a
