@@ -441,6 +441,8 @@ impl Drop for CacheFolder {
         for dir in self.found() {
             let _ = std::fs::remove_dir_all(dir);
         }
+        // The folder itself only when nothing else is in it (goready made it for this test).
+        let _ = std::fs::remove_dir(&self.root);
     }
 }
 
