@@ -9,10 +9,20 @@
 //!   GitHub stand-in linking the `goready` check run created there on the commit, outputs
 //!   set, no token in the log).
 //! - gitlab-ci-local runs examples/gitlab-ci.yml with the shell executor (the job's `image:`
-//!   left out): a default-branch pipeline, then merge request pipelines that fetch the target
-//!   branch's goready.json through the job-artifacts API of the local GitLab stand-in (found,
-//!   and not found) and post the MR note, the binary from a `file://` mirror through
-//!   `GOREADY_DOWNLOAD_URL`.
+//!   left out; `--shell-isolation`: each job in a fresh copy of the tracked files, with its
+//!   cache and artifacts copied in and out): a default-branch pipeline, then merge request
+//!   pipelines that fetch the target branch's goready.json through the job-artifacts API of
+//!   the local GitLab stand-in (found, and not found) and post the MR note, the binary from a
+//!   `file://` mirror through `GOREADY_DOWNLOAD_URL`.
+//!
+//! - Both keep the vulnerability database between runs: goready is pointed at the tests' own
+//!   v1 database served on 127.0.0.1 (tests/common `vulndb`, every request logged) the way a
+//!   user names a mirror (`GOREADY_VULN_DB`); the first run fetches the index and the entries
+//!   the binary needs and the cache is saved (actions/cache by act's cache server; GitLab's
+//!   `cache:` by gitlab-ci-local with `--shell-isolation`, a fresh build folder per job as on a
+//!   runner); a later run starts without the folder, restores it, and the server sees only the
+//!   freshness check (`index/db.json.gz`), with the same `binary.vuln` result. A database that
+//!   cannot be reached stays a skipped check that says why, and the run passes.
 //!
 //! Both serve the goready binary under test as the release (tests/reportkit `release`), so one
 //! build is shared by every run. The verdict against the baseline is goready's own
@@ -188,7 +198,14 @@ struct Act<'a> {
 }
 
 impl Act<'_> {
-    fn run(&self, workflow: &str, event: &str, payload: &serde_json::Value) -> Output {
+    /// `vulndb`: where the workflow points goready's vulnerability scan (`GOREADY_VULN_DB`).
+    fn run(
+        &self,
+        workflow: &str,
+        event: &str,
+        payload: &serde_json::Value,
+        vulndb: &str,
+    ) -> Output {
         let event_file = self.work.join(format!("{workflow}-{event}.json"));
         std::fs::write(&event_file, payload.to_string()).unwrap();
         let mut cmd = Command::new(&self.act);
@@ -221,6 +238,8 @@ impl Act<'_> {
             .arg(self.work.join("act-cache"))
             .arg("--var")
             .arg(format!("GOREADY_MIRROR={}", self.mirror))
+            .arg("--var")
+            .arg(format!("GOREADY_VULNDB={vulndb}"))
             .arg("--env")
             .arg(format!("GITHUB_API_URL={}", self.forge.url))
             // The release build of build mode reuses the suite's compiled dependencies: the
@@ -270,6 +289,164 @@ fn pull_request_event(number: u64, sha: &str) -> serde_json::Value {
         "repository": {"full_name": "octo-org/hello-svc", "name": "hello-svc",
             "owner": {"login": "octo-org"}, "default_branch": "main"},
     })
+}
+
+/// The tests' own vulnerability database (tests/common `vulndb`: real advisories' facts,
+/// including the standard library's, which hello-svc's binary is matched against), dated
+/// today so that no staleness warning depends on the day, served on 127.0.0.1.
+fn vuln_db(work: &Path) -> common::vulndb::Server {
+    let out = common::run_ok(Command::new("date").args(["-u", "+%Y-%m-%dT00:00:00Z"]));
+    let today = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let root = work.join("vulndb");
+    common::vulndb::write_v1(&root, &common::vulndb::advisories(), &today);
+    common::vulndb::Server::files(root)
+}
+
+/// A URL on 127.0.0.1 where nothing listens: an unreachable database.
+fn unreachable_db() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The requests of a run that had no cached copy: the freshness check, the index, and the
+/// entries of the standard library (hello-svc has no other module), never another module's.
+fn assert_fetched_the_database(seen: &[String], log: &str) {
+    for path in ["/index/db.json.gz", "/index/modules.json.gz"] {
+        assert!(
+            seen.iter().any(|p| p == path),
+            "{path} fetched: {seen:?}\n{log}"
+        );
+    }
+    let entries: Vec<&String> = seen.iter().filter(|p| p.starts_with("/ID/")).collect();
+    assert!(!entries.is_empty(), "entries fetched: {seen:?}\n{log}");
+    for e in &entries {
+        assert!(
+            ["GO-2021-0068", "GO-2023-1840", "GO-2023-2102"]
+                .iter()
+                .any(|id| e.as_str() == format!("/ID/{id}.json.gz")),
+            "only the entries of stdlib and toolchain are needed: {seen:?}"
+        );
+    }
+}
+
+/// The requests of a run whose cached copy was restored: the freshness check alone.
+fn assert_only_the_freshness_check(seen: &[String], log: &str) {
+    assert_eq!(
+        seen,
+        ["/index/db.json.gz"],
+        "a restored cache refetches nothing\n{log}"
+    );
+}
+
+/// Every `binary.vuln` check of a run passed against `db`: the binary was matched against the
+/// database's advisories, and none holds.
+fn assert_scanned_clean(vuln: &[String], db: &str, log: &str) {
+    assert!(!vuln.is_empty(), "binary.vuln checks\n{log}");
+    for v in vuln {
+        assert!(
+            v.starts_with("pass ")
+                && v.contains("advisories for the Go standard library")
+                && v.contains(&format!("Database: {db} (modified ")),
+            "{v}\n{log}"
+        );
+    }
+}
+
+/// Every `binary.vuln` check of a run is skipped: the database could not be read.
+fn assert_not_scanned(vuln: &[String], db: &str, log: &str) {
+    assert!(!vuln.is_empty(), "binary.vuln checks\n{log}");
+    for v in vuln {
+        assert!(
+            v.starts_with("skip ") && v.contains("not scanned") && v.contains(db),
+            "{v}\n{log}"
+        );
+    }
+}
+
+/// `binary.vuln` as the act workflows print it: `<status> <target> <message>`, sorted.
+fn act_vuln_lines(log: &str) -> Vec<String> {
+    let mut v: Vec<String> = log
+        .lines()
+        .filter_map(|l| {
+            l.find("| vuln: ")
+                .map(|i| l[i + 8..].trim_end().to_string())
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// `binary.vuln` of a goready result file: `<status> <target> <message>`, sorted.
+fn report_vuln_lines(report: &[u8]) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_slice(report).unwrap();
+    let mut v: Vec<String> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "binary.vuln")
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c["status"].as_str().unwrap_or(""),
+                c["target"].as_str().unwrap_or(""),
+                c["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// goready's cache folder of the database at `url` inside `root` (one per URL, named after
+/// its host and port). `owned`: removed when dropped (act runs on the host, so the action's
+/// `~/.cache/goready/vulndb` is this machine's).
+struct CacheFolder {
+    root: PathBuf,
+    prefix: String,
+    owned: bool,
+}
+
+impl CacheFolder {
+    fn new(root: PathBuf, url: &str, owned: bool) -> CacheFolder {
+        let host = url.split_once("://").unwrap().1.replace(':', "_");
+        CacheFolder {
+            root,
+            prefix: format!("{host}-"),
+            owned,
+        }
+    }
+
+    fn found(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&self.prefix))
+            .map(|e| e.path())
+            .collect()
+    }
+
+    fn remove(&self) {
+        for dir in self.found() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+}
+
+impl Drop for CacheFolder {
+    fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
+        for dir in self.found() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        // The folder itself only when nothing else is in it (goready made it for this test).
+        let _ = std::fs::remove_dir(&self.root);
+    }
 }
 
 #[test]
@@ -376,10 +553,35 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
         ),
     };
 
-    // 1. push to main, download mode: checks pass, the result is kept as main's baseline.
-    let run = act.run("github-download", "push", &push_event(&sha));
+    // The database the workflows point goready at, and where goready keeps it on this host.
+    let db = vuln_db(work.path());
+    let cached = CacheFolder::new(
+        PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/goready/vulndb"),
+        &db.url,
+        true,
+    );
+
+    // 1. push to main, download mode: checks pass, the result is kept as main's baseline; the
+    //    vulnerability database is fetched and cached.
+    let run = act.run("github-download", "push", &push_event(&sha), &db.url);
     let log = text(&run);
     assert!(run.status.success(), "act push (download):\n{log}");
+    assert_fetched_the_database(&db.take(), &log);
+    let vuln = act_vuln_lines(&log);
+    assert_scanned_clean(&vuln, &db.url, &log);
+    assert!(
+        !cached.found().is_empty(),
+        "goready kept the database in the folder the action caches\n{log}"
+    );
+    if baseline {
+        assert!(
+            log.to_lowercase()
+                .contains("cache saved with key: goready-vulndb-linux-"),
+            "the database is saved\n{log}"
+        );
+    }
+    // A hosted runner starts from a clean machine: only the cache can bring it back.
+    cached.remove();
     assert!(
         log.contains(&format!(
             "goready: downloading goready-{tag}-{}",
@@ -414,9 +616,26 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
         "github-download",
         "pull_request",
         &pull_request_event(7, &sha),
+        &db.url,
     );
     let log = text(&run);
     assert!(run.status.success(), "act pull_request (download):\n{log}");
+    // The database comes back from the cache: the server is asked only whether it changed.
+    if baseline {
+        assert!(
+            log.to_lowercase()
+                .contains("cache restored from key: goready-vulndb-linux-"),
+            "{log}"
+        );
+        assert_only_the_freshness_check(&db.take(), &log);
+    } else {
+        assert_fetched_the_database(&db.take(), &log);
+    }
+    assert_eq!(
+        act_vuln_lines(&log),
+        vuln,
+        "the same result from the restored database\n{log}"
+    );
     if baseline {
         assert!(
             // act's cache server, like GitHub's, matches keys without regard to case.
@@ -462,10 +681,19 @@ fn the_action_under_act_downloads_builds_keeps_and_restores_the_baseline_and_com
     );
 
     // 3. the same pull request, build mode: goready built from source; the comment is
-    //    updated, never a second one.
-    let run = act.run("github-build", "pull_request", &pull_request_event(7, &sha));
+    //    updated, never a second one. The database cannot be reached this time: the scan is a
+    //    skipped check that says why, and the run passes.
+    let offline = unreachable_db();
+    let run = act.run(
+        "github-build",
+        "pull_request",
+        &pull_request_event(7, &sha),
+        &offline,
+    );
     let log = text(&run);
     assert!(run.status.success(), "act pull_request (build):\n{log}");
+    assert_not_scanned(&act_vuln_lines(&log), &offline, &log);
+    assert!(db.take().is_empty());
     assert!(
         log.contains("cargo build --release") || log.contains("Compiling goready"),
         "{log}"
@@ -507,6 +735,7 @@ fn gitlab_ci_local(
     let mut cmd = Command::new(tool_path("gitlab-ci-local"));
     // gitlab-ci-local takes the project from its working directory (--cwd must be relative).
     cmd.arg("goready")
+        .arg("--shell-isolation")
         .args(["--variable", &format!("CI_API_V4_URL={}/api/v4", forge.url)])
         .args(["--variable", "CI_PROJECT_ID=12"])
         .args(["--variable", &format!("CI_JOB_TOKEN={JOB_TOKEN}")])
@@ -568,10 +797,28 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
     forge.job_token(JOB_TOKEN);
     forge.token(GITLAB_TOKEN, forge::Perm::Write);
 
-    // 1. the default branch's pipeline: the checks pass, goready.json is the job's artifact.
-    let run = gitlab_ci_local(&dir, &forge, &mirror, &[]);
+    // The database the pipelines point goready at (a CI/CD variable, as a user names a mirror).
+    let db = vuln_db(work.path());
+
+    // 1. the default branch's pipeline: the checks pass, goready.json is the job's artifact;
+    //    the vulnerability database is fetched and kept in the job's cache.
+    let run = gitlab_ci_local(&dir, &forge, &mirror, &[("GOREADY_VULN_DB", &db.url)]);
     let log = text(&run);
     assert!(run.status.success(), "main pipeline:\n{log}");
+    assert_fetched_the_database(&db.take(), &log);
+    assert!(
+        log.contains("exported cache .goready-vulndb/ 'goready-vulndb'"),
+        "the template's cache is saved\n{log}"
+    );
+    let cache = dir.join(".gitlab-ci-local/cache/goready-vulndb/.goready-vulndb");
+    assert!(
+        CacheFolder::new(cache.clone(), &db.url, false)
+            .found()
+            .len()
+            == 1,
+        "the database is in the cache ({})\n{log}",
+        cache.display()
+    );
     assert!(
         !log.contains("GOREADY_REPORT_BASELINE="),
         "no baseline on main\n{log}"
@@ -582,6 +829,8 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
         !log.contains(GITLAB_TOKEN) && !log.contains(JOB_TOKEN),
         "{log}"
     );
+    let vuln = report_vuln_lines(&artifact);
+    assert_scanned_clean(&vuln, &db.url, &log);
     // GitLab keeps it; the stand-in serves it as main's newest.
     forge.artifact("12", "main", "goready", "goready.json", &artifact);
 
@@ -597,12 +846,24 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
 
     // 2. a merge request into main: main's goready.json is fetched with the job token and
     //    handed to goready; the MR note is posted.
+    //    The job starts in a fresh folder: the database comes back from the cache, and the
+    //    server is asked only whether it changed.
     forge.clear_seen();
-    let v = vars(&mr("main"));
+    let mut v = vars(&mr("main"));
+    v.push(("GOREADY_VULN_DB", db.url.clone()));
     let v: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let run = gitlab_ci_local(&dir, &forge, &mirror, &v);
     let log = text(&run);
     assert!(run.status.success(), "MR pipeline:\n{log}");
+    assert!(log.contains("imported cache 'goready-vulndb'"), "{log}");
+    assert_only_the_freshness_check(&db.take(), &log);
+    let report = std::fs::read(dir.join(".gitlab-ci-local/artifacts/goready/goready.json"))
+        .unwrap_or_else(|e| panic!("the job's goready.json artifact: {e}\n{log}"));
+    assert_eq!(
+        report_vuln_lines(&report),
+        vuln,
+        "the same result from the restored database\n{log}"
+    );
     assert!(
         log.contains("goready: baseline: goready.json of job goready on main"),
         "{log}"
@@ -623,8 +884,8 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
         "{}",
         fetched.url
     );
-    // The shell executor runs in the project folder: CI_PROJECT_DIR.
-    let handed = std::fs::read(dir.join(".goready-baseline.json"))
+    // The isolated shell executor runs in its build folder: CI_PROJECT_DIR.
+    let handed = std::fs::read(dir.join(".gitlab-ci-local/builds/goready/.goready-baseline.json"))
         .unwrap_or_else(|e| panic!("the baseline file in CI_PROJECT_DIR: {e}\n{log}"));
     assert_eq!(handed, artifact, "the baseline is main's goready.json");
     let notes = forge.comments(5);
@@ -634,9 +895,12 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
         "{log}"
     );
 
-    // 3. a merge request into a branch with no result yet: said, and judged without one.
+    // 3. a merge request into a branch with no result yet: said, and judged without one. The
+    //    database cannot be reached: the scan is a skipped check that says why.
     forge.clear_seen();
-    let v = vars(&mr("release/1.x"));
+    let offline = unreachable_db();
+    let mut v = vars(&mr("release/1.x"));
+    v.push(("GOREADY_VULN_DB", offline.clone()));
     let v: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let run = gitlab_ci_local(&dir, &forge, &mirror, &v);
     let log = text(&run);
@@ -644,6 +908,10 @@ fn the_gitlab_template_under_gitlab_ci_local_fetches_the_target_branch_baseline_
         run.status.success(),
         "MR pipeline without a baseline:\n{log}"
     );
+    let report = std::fs::read(dir.join(".gitlab-ci-local/artifacts/goready/goready.json"))
+        .unwrap_or_else(|e| panic!("the job's goready.json artifact: {e}\n{log}"));
+    assert_not_scanned(&report_vuln_lines(&report), &offline, &log);
+    assert!(db.take().is_empty());
     assert!(
         log.contains(
             "goready: no goready.json of job goready on release/1.x yet: judged without a baseline"
