@@ -65,7 +65,7 @@ impl Module {
 }
 
 /// What matching needs to know of one binary.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Binary {
     /// The Go that built it (`go1.26.0`).
     pub go_version: String,

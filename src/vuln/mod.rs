@@ -125,13 +125,24 @@ pub fn judge(
 ) -> Vec<Check> {
     let db_line = &db_line(db);
     let mut checks = Vec::new();
-    for (result, path) in read.iter().zip(shown) {
+    // A matrix's twins (a binary and its `-s -w` build, side by side) read as the same
+    // binary: matched once, the matches copied for the next. Matching is a function of the
+    // binary alone.
+    let mut kept: Option<Vec<matching::Match>> = None;
+    for (i, (result, path)) in read.iter().zip(shown).enumerate() {
         match result {
             Err(Unscannable::Unreadable(why) | Unscannable::NotGo(why)) => {
                 checks.push(checks::unscannable(path, why))
             }
             Ok(s) => {
-                let matches = matching::match_binary(&s.binary, entries, now_unix);
+                let matches = kept
+                    .take()
+                    .unwrap_or_else(|| matching::match_binary(&s.binary, entries, now_unix));
+                if let Some(Ok(next)) = read.get(i + 1)
+                    && next.binary == s.binary
+                {
+                    kept = Some(matches.clone());
+                }
                 if matches.is_empty() {
                     checks.push(checks::clean(
                         path,
@@ -143,10 +154,11 @@ pub fn judge(
                 }
                 for mut m in matches {
                     m.notes.extend(s.notes.iter().cloned());
-                    let mut check = checks::check_of(path, &m, &settings.ignore, now_unix, db_line);
-                    if let Some((file, line)) = locate(&s.binary, &m, go_mod) {
-                        // Where to fix it, not what it is: set after the fingerprint was made,
-                        // so an edit that moves go.mod's lines leaves findings as they were.
+                    // Where to fix it, not what it is: set after the fingerprint was made,
+                    // so an edit that moves go.mod's lines leaves findings as they were.
+                    let location = locate(&s.binary, &m, go_mod);
+                    let mut check = checks::check_of(path, m, &settings.ignore, now_unix, db_line);
+                    if let Some((file, line)) = location {
                         check.file = Some(file);
                         check.line = Some(line);
                     }
