@@ -127,7 +127,21 @@ pub fn judge(
     let mut checks = Vec::new();
     // A matrix's twins (a binary and its `-s -w` build, side by side) read as the same
     // binary: matched once, the matches copied for the next. Matching is a function of the
-    // binary alone.
+    // binary alone; the binaries that need it are matched in parallel.
+    let twin: Vec<bool> = (0..read.len())
+        .map(|i| {
+            i > 0 && matches!((&read[i - 1], &read[i]), (Ok(a), Ok(b)) if a.binary == b.binary)
+        })
+        .collect();
+    let fresh: Vec<&matching::Binary> = read
+        .iter()
+        .zip(&twin)
+        .filter_map(|(r, &t)| r.as_ref().ok().filter(|_| !t).map(|s| &s.binary))
+        .collect();
+    let mut matched = crate::pool::map(&fresh, readers(), |_, bin| {
+        matching::match_binary(bin, entries, now_unix)
+    })
+    .into_iter();
     let mut kept: Option<Vec<matching::Match>> = None;
     for (i, (result, path)) in read.iter().zip(shown).enumerate() {
         match result {
@@ -135,12 +149,9 @@ pub fn judge(
                 checks.push(checks::unscannable(path, why))
             }
             Ok(s) => {
-                let matches = kept
-                    .take()
-                    .unwrap_or_else(|| matching::match_binary(&s.binary, entries, now_unix));
-                if let Some(Ok(next)) = read.get(i + 1)
-                    && next.binary == s.binary
-                {
+                let matches = if twin[i] { kept.take() } else { matched.next() };
+                let matches = matches.unwrap_or_default();
+                if twin.get(i + 1) == Some(&true) {
                     kept = Some(matches.clone());
                 }
                 if matches.is_empty() {
