@@ -151,7 +151,11 @@ fn add_functions(scanned: &mut Scanned, data: &[u8], relevant: Option<&Relevant>
         .names
         .iter()
         .chain(&found.inlined)
-        .map(|n| String::from_utf8_lossy(n));
+        // Valid UTF-8 (every name a Go linker writes) is checked by the fast path alone.
+        .map(|n| match std::str::from_utf8(n) {
+            Ok(name) => std::borrow::Cow::Borrowed(name),
+            Err(_) => String::from_utf8_lossy(n),
+        });
     let bin = &scanned.binary;
     let symbols = match relevant {
         // Nothing applies at this binary's versions: no name can matter.
