@@ -1,4 +1,4 @@
-//! What the scan reads of one binary: its build info (through the inspector) and every
+//! What the scan reads of one binary: its build info (the inspector's `build_info_bytes`) and every
 //! function name its tables hold, turned into a [`matching::Binary`].
 
 use std::path::Path;
