@@ -1,5 +1,5 @@
-//! What the scan reads of one binary: its build info (the inspector's `build_info_bytes`) and every
-//! function name its tables hold, turned into a [`matching::Binary`].
+//! What the scan reads of one binary: its build info (the inspector's `build_info_bytes`)
+//! and every function name its tables hold, turned into a [`matching::Binary`].
 
 use std::path::Path;
 
