@@ -143,10 +143,15 @@ impl Config {
         self.steps.get(step.name())
     }
 
+    /// Whether [`Config::apply`] can change a report (some `[rules]` are set).
+    pub fn changes_reports(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
     /// Applies `[rules]` to a report: drops checks of rules set to `off` and sets the
     /// severity of the others.
     pub fn apply(&self, report: &mut Report) {
-        if self.rules.is_empty() {
+        if !self.changes_reports() {
             return;
         }
         report

@@ -131,6 +131,10 @@ fn buildinfo_of_every_fixture_matches_go_version_m_field_by_field() {
     for (spec, path) in fixtures() {
         let f = facts(path);
         assert_buildinfo_matches_go(path, &f);
+        // The vulnerability scan's reader of the build info alone gives the same.
+        let alone = inspect::build_info_bytes(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(alone.buildinfo, f.buildinfo, "{}", spec.name);
+        assert!(alone.is_go, "{}", spec.name);
         assert_eq!(f.goos.as_deref(), Some(spec.goos), "{}", spec.name);
         assert_eq!(f.arch, spec.goarch, "{}", spec.name);
         assert_eq!(f.cgo, Some(spec.cgo), "{}", spec.name);
@@ -446,6 +450,9 @@ fn universal_macho_lists_each_architecture() {
     assert!(!f.symbols_stripped, "one slice keeps its symbols");
     // go version -m reads the first slice of a universal file.
     assert_buildinfo_matches_go(&fat, &f.slices[0]);
+    // So does the vulnerability scan's reader of the build info alone.
+    let alone = inspect::build_info_bytes(&std::fs::read(&fat).unwrap()).unwrap();
+    assert_eq!(alone.buildinfo, f.slices[0].buildinfo);
 
     let checks = inspect::rules::evaluate(&f, &Default::default());
     for arch in ["darwin/arm64", "darwin/amd64"] {

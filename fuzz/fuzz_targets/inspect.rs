@@ -1,5 +1,6 @@
 //! Fuzzes the whole binary inspector: `inspect_bytes` (ELF, Mach-O thin/universal, PE,
-//! build info, pclntab, version search) and the binary rules on its facts; the function-name
+//! build info, pclntab, version search) and the binary rules on its facts; `build_info_bytes`
+//! (the scan's build info alone, which must agree with it); the function-name
 //! readers `functions::go_functions` and `functions::go_names` (pclntab, inline trees, the
 //! moduledata scan, both ways of finding the funcdata base); plus the Go-table decoders on
 //! the raw input: `Pclntab::parse`, `functions::max_pc_value` and `buildinfo::parse_modinfo`.
@@ -14,7 +15,20 @@ fuzz_target!(|data: &[u8]| {
         expect_version: Some("1.2.3".into()),
         vars: vec!["main.gitSHA".into()],
     };
-    if let Ok(facts) = inspect::inspect_bytes("fuzz", data, &opts) {
+    let full = inspect::inspect_bytes("fuzz", data, &opts);
+    // The vulnerability scan's build-info-only reader answers as the inspector does.
+    let alone = inspect::build_info_bytes(data);
+    match (&full, &alone) {
+        (Ok(facts), Ok(alone)) => {
+            let first = facts.slices.first().unwrap_or(facts);
+            assert_eq!(first.buildinfo, alone.buildinfo);
+            assert_eq!(first.buildinfo_error, alone.buildinfo_error);
+            assert_eq!(first.is_go(), alone.is_go);
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        _ => panic!("inspect_bytes and build_info_bytes disagree on whether the file reads"),
+    }
+    if let Ok(facts) = full {
         let checks = rules::evaluate(&facts, &rules::RuleOptions::default());
         std::hint::black_box(checks);
     }

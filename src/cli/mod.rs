@@ -191,8 +191,11 @@ pub(crate) fn finish_with(
     config: &Config,
     unreadable: bool,
 ) -> anyhow::Result<u8> {
-    let mut report = report.clone();
-    config.apply(&mut report);
+    // Copied only when `[rules]` changes it: a scan's report can hold megabytes of symbols.
+    let mut report = std::borrow::Cow::Borrowed(report);
+    if config.changes_reports() {
+        config.apply(report.to_mut());
+    }
     if let Some(path) = &common.json {
         report.write_json(path)?;
     }

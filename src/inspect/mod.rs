@@ -125,6 +125,81 @@ pub fn inspect_bytes(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFa
     }
 }
 
+/// What [`build_info_bytes`] reads: the build info alone, without the inspector's other facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildInfoOnly {
+    /// The decoded build info; `None` when absent or corrupt.
+    pub buildinfo: Option<facts::BuildInfo>,
+    /// Why a build info blob that is there could not be decoded.
+    pub buildinfo_error: Option<String>,
+    /// Whether the file is a Go binary (build info or a function table): looked for only
+    /// when there is no build info, since a build info is itself the answer.
+    pub is_go: bool,
+}
+
+/// The build info of one file's bytes (a universal file's: its first architecture's), as
+/// [`inspect_bytes`] reads it, without locating the function table, walking the symbol table
+/// or the other facts: what the vulnerability scan needs before it knows which names matter.
+pub fn build_info_bytes(data: &[u8]) -> Result<BuildInfoOnly, InspectError> {
+    let kind = FileKind::parse(data).map_err(|_| InspectError::NotObject(describe(data)))?;
+    let arches: Vec<Result<&[u8], object::Error>> = match kind {
+        FileKind::MachOFat32 => {
+            let fat = MachOFatFile32::parse(data).map_err(malformed)?;
+            fat.arches().iter().map(|a| a.data(data)).collect()
+        }
+        FileKind::MachOFat64 => {
+            let fat = MachOFatFile64::parse(data).map_err(malformed)?;
+            fat.arches().iter().map(|a| a.data(data)).collect()
+        }
+        FileKind::Elf32
+        | FileKind::Elf64
+        | FileKind::MachO32
+        | FileKind::MachO64
+        | FileKind::Pe32
+        | FileKind::Pe64 => vec![Ok(data)],
+        other => {
+            return Err(InspectError::NotObject(format!(
+                "{other:?} files are not executables goready inspects"
+            )));
+        }
+    };
+    // Every slice is parsed, as the inspector does: one it cannot read fails the file alike.
+    let mut first = None;
+    for bytes in arches {
+        let bytes = bytes.map_err(malformed)?;
+        let file = object::File::parse(bytes).map_err(malformed)?;
+        let layout = layout_of(&file, bytes)
+            .ok_or_else(|| InspectError::NotObject("unsupported object file kind".into()))?;
+        first.get_or_insert((layout, bytes));
+    }
+    let Some((layout, thin_data)) = first else {
+        return Err(InspectError::Malformed(
+            "universal file with no architectures".into(),
+        ));
+    };
+    let (buildinfo, buildinfo_error) = read_buildinfo(&layout);
+    let is_go = buildinfo.is_some() || locate_pclntab(&layout, thin_data).is_some();
+    Ok(BuildInfoOnly {
+        buildinfo: buildinfo.map(|(info, _)| info),
+        buildinfo_error,
+        is_go,
+    })
+}
+
+/// The build info where the layout says it is, with its span in memory; or why not.
+type ReadBuildInfo = (Option<(facts::BuildInfo, (u64, u64))>, Option<String>);
+
+fn read_buildinfo(layout: &Layout<'_>) -> ReadBuildInfo {
+    match layout.buildinfo_range {
+        Some((addr, size)) => match buildinfo::read(&layout.memory, addr, size) {
+            Ok(read) => (Some(read), None),
+            Err(buildinfo::Missing::NoBlob) => (None, None),
+            Err(buildinfo::Missing::Corrupt(why)) => (None, Some(why)),
+        },
+        None => (None, None),
+    }
+}
+
 fn malformed(e: object::Error) -> InspectError {
     InspectError::Malformed(e.to_string())
 }
@@ -264,13 +339,10 @@ fn thin(path: &str, data: &[u8], opts: &Options) -> Result<BinaryFacts, InspectE
         .as_ref()
         .is_some_and(|t| t.has_function_with_prefix(b"net/http/pprof."));
 
-    let (buildinfo, buildinfo_error, buildinfo_span) = match layout.buildinfo_range {
-        Some((addr, size)) => match buildinfo::read(&layout.memory, addr, size) {
-            Ok((info, span)) => (Some(info), None, Some(span)),
-            Err(buildinfo::Missing::NoBlob) => (None, None, None),
-            Err(buildinfo::Missing::Corrupt(why)) => (None, Some(why), None),
-        },
-        None => (None, None, None),
+    let (read, buildinfo_error) = read_buildinfo(&layout);
+    let (buildinfo, buildinfo_span) = match read {
+        Some((info, span)) => (Some(info), Some(span)),
+        None => (None, None),
     };
 
     let wanted: BTreeSet<&str> = DEFAULT_VERSION_VARS

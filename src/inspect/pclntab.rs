@@ -128,20 +128,54 @@ impl<'a> Pclntab<'a> {
     }
 
     /// Finds a table anywhere in `data` by its magic, validated by [`Pclntab::parse`].
-    /// Returns the table and its offset in `data`.
+    /// Returns the table and its offset in `data`: of each magic (newest first, little-endian
+    /// before big), the first place it parses, and of those the one with most functions.
     pub fn scan(data: &'a [u8]) -> Option<(usize, Pclntab<'a>)> {
+        // Every magic is three 0xff bytes and one of these, then two zero bytes (the pad):
+        // the file is searched once for the 0xff run rather than once per magic and order.
+        const LOW: [u8; 4] = [0xf1, 0xf0, 0xfa, 0xfb];
+        let mut first: [Option<(usize, Pclntab<'a>)>; 8] = Default::default();
+        let mut try_at = |pattern: usize, at: usize| {
+            if first[pattern].is_none()
+                && let Some(t) = Pclntab::parse(&data[at..])
+            {
+                first[pattern] = Some((at, t));
+            }
+        };
+        let mut from = 0;
+        while let Some(found) = data
+            .get(from..)
+            .and_then(|rest| memmem::find(rest, &[0xff; 3]))
+        {
+            let run = from + found;
+            // The run's end: a magic's 0xff bytes are all of a run (its low byte is not 0xff).
+            let end = run
+                + 3
+                + data[run + 3..]
+                    .iter()
+                    .position(|&b| b != 0xff)
+                    .unwrap_or(data.len() - run - 3);
+            let pad = |at: usize| data.get(at..at + 2) == Some(&[0, 0][..]);
+            // Little-endian: low byte, the run of exactly three, the pad.
+            if end - run == 3
+                && pad(end)
+                && let Some(low) = run.checked_sub(1)
+                && let Some(k) = LOW.iter().position(|&m| m == data[low])
+            {
+                try_at(2 * k, low);
+            }
+            // Big-endian: the run's last three bytes, the low byte, the pad.
+            if let Some(k) = data.get(end).and_then(|b| LOW.iter().position(|m| m == b))
+                && pad(end + 1)
+            {
+                try_at(2 * k + 1, end - 3);
+            }
+            from = end;
+        }
         let mut best: Option<(usize, Pclntab<'a>)> = None;
-        for magic in [0xffff_fff1u32, 0xffff_fff0, 0xffff_fffa, 0xffff_fffb] {
-            for needle in [magic.to_le_bytes(), magic.to_be_bytes()] {
-                let pattern = [needle[0], needle[1], needle[2], needle[3], 0, 0];
-                for at in memmem::find_iter(data, &pattern) {
-                    if let Some(t) = Pclntab::parse(&data[at..]) {
-                        if best.as_ref().is_none_or(|(_, b)| t.nfunc > b.nfunc) {
-                            best = Some((at, t));
-                        }
-                        break;
-                    }
-                }
+        for (at, t) in first.into_iter().flatten() {
+            if best.as_ref().is_none_or(|(_, b)| t.nfunc > b.nfunc) {
+                best = Some((at, t));
             }
         }
         best
@@ -343,6 +377,72 @@ mod tests {
         let (found, t) = Pclntab::scan(&file).unwrap();
         assert_eq!(found, at);
         assert_eq!(t.name(0), Some(&b"a.b"[..]));
+    }
+
+    /// The search as first written: each magic in each byte order, one pass apiece.
+    fn scan_per_magic(data: &[u8]) -> Option<(usize, usize)> {
+        let mut best: Option<(usize, usize)> = None;
+        for magic in [0xffff_fff1u32, 0xffff_fff0, 0xffff_fffa, 0xffff_fffb] {
+            for needle in [magic.to_le_bytes(), magic.to_be_bytes()] {
+                let pattern = [needle[0], needle[1], needle[2], needle[3], 0, 0];
+                let hit = (0..data.len().saturating_sub(5))
+                    .filter(|&at| data[at..at + 6] == pattern)
+                    .find_map(|at| Pclntab::parse(&data[at..]).map(|t| (at, t.nfunc)));
+                if let Some((at, n)) = hit
+                    && best.is_none_or(|(_, b)| n > b)
+                {
+                    best = Some((at, n));
+                }
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn one_pass_scan_finds_what_a_pass_per_magic_finds() {
+        let small = synthetic_v120(&["a.b"]);
+        let large = synthetic_v120(&["a.b", "c.d", "e.f"]);
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        // Runs of 0xff of every length before a magic, both byte orders, tables and fakes.
+        for run in 0..7 {
+            for low in [0xf1u8, 0xf0, 0xfa, 0xfb, 0x00] {
+                let mut le = vec![7u8; 5];
+                le.extend(std::iter::repeat_n(0xff, run));
+                le.extend_from_slice(&[low, 0xff, 0xff, 0xff, 0, 0, 1, 8]);
+                le.extend(&small);
+                inputs.push(le);
+                let mut be = vec![0xffu8; run];
+                be.extend_from_slice(&[0xff, 0xff, 0xff, low, 0, 0, 4, 8]);
+                be.extend(std::iter::repeat_n(0xff, run));
+                be.extend(&large);
+                be.extend(&small);
+                inputs.push(be);
+            }
+        }
+        // Both tables, the smaller first; a magic at the very end; pseudo-random bytes.
+        let mut both = small.clone();
+        both.extend(&large);
+        both.extend_from_slice(&[0xfb, 0xff, 0xff, 0xff, 0]);
+        inputs.push(both);
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                [0xff, 0xff, 0xf1, 0x00, x as u8][(x >> 32) as usize % 5]
+            })
+            .collect();
+        let mut noisy = noise.clone();
+        noisy.extend(&large);
+        noisy.extend(&noise);
+        inputs.push(noise);
+        inputs.push(noisy);
+        for (i, data) in inputs.iter().enumerate() {
+            let got = Pclntab::scan(data).map(|(at, t)| (at, t.nfunc));
+            assert_eq!(got, scan_per_magic(data), "input {i}");
+        }
+        assert!(inputs.iter().any(|d| Pclntab::scan(d).is_some()));
     }
 
     #[test]

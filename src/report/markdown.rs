@@ -716,7 +716,7 @@ mod tests {
         }];
         let mut old = check_of(
             "bin",
-            &m("GO-2021-0113", Level::Symbol, Some("v0.3.7")),
+            m("GO-2021-0113", Level::Symbol, Some("v0.3.7")),
             &[],
             0,
             "db",
@@ -724,7 +724,7 @@ mod tests {
         old.change = Some(Change::Existing);
         let mut new = check_of(
             "bin",
-            &m("GO-2022-1059", Level::Package, Some("v0.3.8")),
+            m("GO-2022-1059", Level::Package, Some("v0.3.8")),
             &[],
             0,
             "db",
@@ -732,7 +732,7 @@ mod tests {
         new.change = Some(Change::New);
         let quiet = check_of(
             "bin",
-            &m("GO-2020-0015", Level::Module, None),
+            m("GO-2020-0015", Level::Module, None),
             &ignore,
             0,
             "db",

@@ -1,5 +1,5 @@
-//! What the scan reads of one binary: its build info (through the inspector) and every
-//! function name its tables hold, turned into a [`matching::Binary`].
+//! What the scan reads of one binary: its build info (the inspector's `build_info_bytes`)
+//! and every function name its tables hold, turned into a [`matching::Binary`].
 
 use std::path::Path;
 
@@ -90,12 +90,12 @@ pub fn open(path: &Path, shown: &str) -> Result<Opened, Unscannable> {
 
 /// The build info of one binary's bytes, with the notes it gives.
 fn build_info(shown: &str, data: &[u8]) -> Result<Scanned, Unscannable> {
-    let facts = crate::inspect::inspect_bytes(shown, data, &crate::inspect::Options::default())
-        .map_err(|e| Unscannable::NotGo(e.to_string()))?;
-    let facts = facts.slices.first().cloned().unwrap_or(facts);
-    let Some(bi) = facts.buildinfo.as_ref() else {
+    // The build info alone: the function table is located once, by the function reader.
+    let read =
+        crate::inspect::build_info_bytes(data).map_err(|e| Unscannable::NotGo(e.to_string()))?;
+    let Some(bi) = read.buildinfo.as_ref() else {
         return Err(Unscannable::NotGo(
-            match (&facts.buildinfo_error, facts.is_go()) {
+            match (&read.buildinfo_error, read.is_go) {
                 (Some(why), _) => format!("its Go build info cannot be decoded: {why}"),
                 (None, true) => {
                     "a Go binary without build info: the Go version and modules are unknown".into()
@@ -164,7 +164,11 @@ fn add_functions(scanned: &mut Scanned, data: &[u8], relevant: Option<&Relevant>
         .names
         .iter()
         .chain(&found.inlined)
-        .map(|n| String::from_utf8_lossy(n));
+        // Valid UTF-8 (every name a Go linker writes) is checked by the fast path alone.
+        .map(|n| match std::str::from_utf8(n) {
+            Ok(name) => std::borrow::Cow::Borrowed(name),
+            Err(_) => String::from_utf8_lossy(n),
+        });
     let bin = &scanned.binary;
     let symbols = match relevant {
         // Nothing applies at this binary's versions: no name can matter.

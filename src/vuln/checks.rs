@@ -97,19 +97,23 @@ pub fn suppression_for<'a>(m: &Match, ignore: &'a [Ignore]) -> Option<&'a Ignore
 
 /// The check of one advisory in one binary. A suppression in force makes it a skip that says
 /// why; one past its `until` fails again and says it expired.
-pub fn check_of(path: &str, m: &Match, ignore: &[Ignore], now_unix: i64, db_line: &str) -> Check {
-    let suppression = suppression_for(m, ignore);
+pub fn check_of(path: &str, m: Match, ignore: &[Ignore], now_unix: i64, db_line: &str) -> Check {
+    let suppression = suppression_for(&m, ignore);
+    let message = message_of(&m, db_line);
+    let title = title_of(&m.id, &m.module);
+    let severity = severity_of(m.level, m.toolchain);
+    // The match is moved into the data: its symbol list can be thousands of names.
     let data = VulnData {
-        id: m.id.clone(),
-        aliases: m.aliases.clone(),
-        module: m.module.clone(),
-        version: m.version.clone(),
-        fixed: m.fixed.clone(),
+        id: m.id,
+        aliases: m.aliases,
+        module: m.module,
+        version: m.version,
+        fixed: m.fixed,
         level: m.level,
-        symbols: m.symbols.clone(),
+        symbols: m.symbols,
         evidence: m.evidence,
-        summary: m.summary.clone(),
-        notes: m.notes.clone(),
+        summary: m.summary,
+        notes: m.notes,
         suppressed: suppression.map(|s| Suppression {
             reason: s.reason.clone(),
             until: s.until.clone(),
@@ -117,10 +121,9 @@ pub fn check_of(path: &str, m: &Match, ignore: &[Ignore], now_unix: i64, db_line
     };
     let builder = Check::of(&BINARY_VULN)
         .target(path)
-        .title(title_of(&m.id, &m.module))
-        .severity(severity_of(m.level, m.toolchain))
+        .title(title)
+        .severity(severity)
         .data(data);
-    let message = message_of(m, db_line);
     match suppression {
         Some(s) if s.in_force(now_unix) => builder.skip(format!(
             "suppressed{}: {}. {message}",

@@ -91,7 +91,7 @@ impl Module {
 }
 
 /// What matching needs to know of one binary.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Binary {
     /// The Go that built it (`go1.26.0`).
     pub go_version: String,
@@ -344,7 +344,7 @@ fn frame_name(pkg: &str, symbol: &str) -> String {
 }
 
 fn is_exported(symbol: &str) -> bool {
-    let last = symbol.rfind('.').map_or(symbol, |i| &symbol[i + 1..]);
+    let last = memchr::memrchr(b'.', symbol.as_bytes()).map_or(symbol, |i| &symbol[i + 1..]);
     match last.as_bytes().first() {
         Some(b) if b.is_ascii() => b.is_ascii_uppercase(),
         _ => last.chars().next().is_some_and(char::is_uppercase),

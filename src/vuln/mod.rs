@@ -125,13 +125,35 @@ pub fn judge(
 ) -> Vec<Check> {
     let db_line = &db_line(db);
     let mut checks = Vec::new();
-    for (result, path) in read.iter().zip(shown) {
+    // A matrix's twins (a binary and its `-s -w` build, side by side) read as the same
+    // binary: matched once, the matches copied for the next. Matching is a function of the
+    // binary alone; the binaries that need it are matched in parallel.
+    let twin: Vec<bool> = (0..read.len())
+        .map(|i| {
+            i > 0 && matches!((&read[i - 1], &read[i]), (Ok(a), Ok(b)) if a.binary == b.binary)
+        })
+        .collect();
+    let fresh: Vec<&matching::Binary> = read
+        .iter()
+        .zip(&twin)
+        .filter_map(|(r, &t)| r.as_ref().ok().filter(|_| !t).map(|s| &s.binary))
+        .collect();
+    let mut matched = crate::pool::map(&fresh, readers(), |_, bin| {
+        matching::match_binary(bin, entries, now_unix)
+    })
+    .into_iter();
+    let mut kept: Option<Vec<matching::Match>> = None;
+    for (i, (result, path)) in read.iter().zip(shown).enumerate() {
         match result {
             Err(Unscannable::Unreadable(why) | Unscannable::NotGo(why)) => {
                 checks.push(checks::unscannable(path, why))
             }
             Ok(s) => {
-                let matches = matching::match_binary(&s.binary, entries, now_unix);
+                let matches = if twin[i] { kept.take() } else { matched.next() };
+                let matches = matches.unwrap_or_default();
+                if twin.get(i + 1) == Some(&true) {
+                    kept = Some(matches.clone());
+                }
                 if matches.is_empty() {
                     checks.push(checks::clean(
                         path,
@@ -144,10 +166,11 @@ pub fn judge(
                 }
                 for mut m in matches {
                     m.notes.extend(s.notes.iter().cloned());
-                    let mut check = checks::check_of(path, &m, &settings.ignore, now_unix, db_line);
-                    if let Some((file, line)) = locate(&s.binary, &m, go_mod) {
-                        // Where to fix it, not what it is: set after the fingerprint was made,
-                        // so an edit that moves go.mod's lines leaves findings as they were.
+                    // Where to fix it, not what it is: set after the fingerprint was made,
+                    // so an edit that moves go.mod's lines leaves findings as they were.
+                    let location = locate(&s.binary, &m, go_mod);
+                    let mut check = checks::check_of(path, m, &settings.ignore, now_unix, db_line);
+                    if let Some((file, line)) = location {
                         check.file = Some(file);
                         check.line = Some(line);
                     }

@@ -85,12 +85,27 @@ impl PackageSymbols {
 
 /// `name` with the outermost `[...]` removed (from the first `[` to the last `]`).
 fn without_instantiation(name: &str) -> std::borrow::Cow<'_, str> {
-    match (name.find('['), name.rfind(']')) {
+    // Most names have no brackets: one search, and the name is borrowed.
+    let Some(start) = find(b'[', name) else {
+        return std::borrow::Cow::Borrowed(name);
+    };
+    match (Some(start), rfind(b']', name)) {
         (Some(start), Some(end)) if start < end => {
             std::borrow::Cow::Owned(format!("{}{}", &name[..start], &name[end + 1..]))
         }
         _ => std::borrow::Cow::Borrowed(name),
     }
+}
+
+/// The first `byte` (ASCII) of `s`: `str::find` of a char, by the vectorised search (the
+/// names are split by the ten thousand, and this is most of the work).
+fn find(byte: u8, s: &str) -> Option<usize> {
+    memchr::memchr(byte, s.as_bytes())
+}
+
+/// The last `byte` (ASCII) of `s`, as [`find`].
+fn rfind(byte: u8, s: &str) -> Option<usize> {
+    memchr::memrchr(byte, s.as_bytes())
 }
 
 /// The package of `name`, `%`-escapes undone; borrowed from `name` unless it had to change.
@@ -104,8 +119,8 @@ fn package_name(name: &str, naming: Naming) -> Cow<'_, str> {
     if generated {
         return Cow::Borrowed("");
     }
-    let pathend = plain.rfind('/').unwrap_or(0);
-    let Some(i) = plain[pathend..].find('.') else {
+    let pathend = rfind(b'/', &plain).unwrap_or(0);
+    let Some(i) = find(b'.', &plain[pathend..]) else {
         return Cow::Borrowed("");
     };
     let pkg = &plain[..pathend + i];
@@ -136,15 +151,18 @@ fn symbol_name(name: &str) -> String {
 
 fn receiver_name(name: &str) -> &str {
     let plain = without_instantiation(name);
-    let pathend = plain.rfind('/').unwrap_or(0);
-    let (Some(l), Some(r)) = (plain[pathend..].find('.'), plain[pathend..].rfind('.')) else {
+    let pathend = rfind(b'/', &plain).unwrap_or(0);
+    let (Some(l), Some(r)) = (
+        find(b'.', &plain[pathend..]),
+        rfind(b'.', &plain[pathend..]),
+    ) else {
         return "";
     };
     if l == r {
         return "";
     }
     // The package's dot is before any bracket, so `pathend + l` holds in the full name too.
-    let Some(r) = name.get(pathend..).and_then(|s| s.rfind('.')) else {
+    let Some(r) = name.get(pathend..).and_then(|s| rfind(b'.', s)) else {
         return "";
     };
     name.get(pathend + l + 1..pathend + r).unwrap_or("")
@@ -152,12 +170,12 @@ fn receiver_name(name: &str) -> &str {
 
 fn base_name(name: &str) -> &str {
     let plain = without_instantiation(name);
-    match plain.rfind('.') {
+    match rfind(b'.', &plain) {
         Some(mut i) => {
             if plain.len() != name.len() {
-                let bracket = name.find('[').unwrap_or(0);
+                let bracket = find(b'[', name).unwrap_or(0);
                 if i > bracket {
-                    i = name.rfind('.').unwrap_or(i);
+                    i = rfind(b'.', name).unwrap_or(i);
                 }
             }
             name.get(i + 1..).unwrap_or("")
