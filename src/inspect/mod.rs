@@ -135,6 +135,11 @@ pub struct BuildInfoOnly {
     /// Whether the file is a Go binary (build info or a function table): looked for only
     /// when there is no build info, since a build info is itself the answer.
     pub is_go: bool,
+    /// The operating system the file's format says (`linux`, `darwin`, `windows`), for a
+    /// build info without a GOOS setting (before Go 1.18).
+    pub goos: &'static str,
+    /// Go's name for the file's machine (`amd64`, `arm64`), when Go has one.
+    pub goarch: Option<&'static str>,
 }
 
 /// The build info of one file's bytes (a universal file's: its first architecture's), as
@@ -170,9 +175,10 @@ pub fn build_info_bytes(data: &[u8]) -> Result<BuildInfoOnly, InspectError> {
         let file = object::File::parse(bytes).map_err(malformed)?;
         let layout = layout_of(&file, bytes)
             .ok_or_else(|| InspectError::NotObject("unsupported object file kind".into()))?;
-        first.get_or_insert((layout, bytes));
+        let goarch = go_arch(file.architecture(), !file.is_little_endian());
+        first.get_or_insert((layout, bytes, goarch));
     }
-    let Some((layout, thin_data)) = first else {
+    let Some((layout, thin_data, goarch)) = first else {
         return Err(InspectError::Malformed(
             "universal file with no architectures".into(),
         ));
@@ -183,6 +189,8 @@ pub fn build_info_bytes(data: &[u8]) -> Result<BuildInfoOnly, InspectError> {
         buildinfo: buildinfo.map(|(info, _)| info),
         buildinfo_error,
         is_go,
+        goos: layout.goos,
+        goarch,
     })
 }
 

@@ -116,13 +116,13 @@ fn build_info(shown: &str, data: &[u8]) -> Result<Scanned, Unscannable> {
     let mut binary = to_binary(bi, None);
     // Before Go 1.18 the build info has no GOOS/GOARCH settings: the file's format and
     // machine tell them, so that platform-only advisories still filter.
-    if binary.goos.is_empty()
-        && let Some(goos) = &facts.goos
-    {
-        binary.goos = goos.clone();
+    if binary.goos.is_empty() {
+        binary.goos = read.goos.to_string();
     }
-    if binary.goarch.is_empty() && !facts.arch.contains('+') && facts.arch != "unknown" {
-        binary.goarch = facts.arch.clone();
+    if binary.goarch.is_empty()
+        && let Some(goarch) = read.goarch
+    {
+        binary.goarch = goarch.to_string();
     }
     Ok(Scanned {
         path: shown.to_string(),
