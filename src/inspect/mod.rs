@@ -194,6 +194,43 @@ pub fn build_info_bytes(data: &[u8]) -> Result<BuildInfoOnly, InspectError> {
     })
 }
 
+/// Whether [`build_info_bytes`]'s answer agrees with [`inspect_bytes`]'s on the same bytes: the
+/// same build info, decoding error and is-Go answer (of a universal file's first slice), or the
+/// same error. The vulnerability scan trusts the fast reader for what the inspector reads; the
+/// hostile-input tests and the `inspect` fuzz target hold it to that.
+pub fn build_info_agrees(
+    full: &Result<BinaryFacts, InspectError>,
+    alone: &Result<BuildInfoOnly, InspectError>,
+) -> Result<(), String> {
+    match (full, alone) {
+        (Ok(facts), Ok(alone)) => {
+            let first = facts.slices.first().unwrap_or(facts);
+            if first.buildinfo != alone.buildinfo
+                || first.buildinfo_error != alone.buildinfo_error
+                || first.is_go() != alone.is_go
+            {
+                return Err(format!(
+                    "inspect_bytes read {:?} / {:?} / is Go {}, build_info_bytes {:?} / {:?} / \
+                     is Go {}",
+                    first.buildinfo,
+                    first.buildinfo_error,
+                    first.is_go(),
+                    alone.buildinfo,
+                    alone.buildinfo_error,
+                    alone.is_go
+                ));
+            }
+            Ok(())
+        }
+        (Err(a), Err(b)) if a == b => Ok(()),
+        (a, b) => Err(format!(
+            "inspect_bytes {:?} but build_info_bytes {:?}",
+            a.as_ref().err(),
+            b.as_ref().err()
+        )),
+    }
+}
+
 /// The build info where the layout says it is, with its span in memory; or why not.
 type ReadBuildInfo = (Option<(facts::BuildInfo, (u64, u64))>, Option<String>);
 
