@@ -274,7 +274,7 @@ impl ApiService {
                 Ok(resp) if (200..300).contains(&resp.status) => (None, String::new()),
                 Ok(resp) => (
                     retry_wait(resp.status, &resp.text(), &resp.headers),
-                    format!("HTTP {}: {}", resp.status, first_line(&resp.text())),
+                    format!("HTTP {}: {}", resp.status, api_message(&resp.body)),
                 ),
                 Err(e) => (transient(e).then_some(Duration::ZERO), e.to_string()),
             };
@@ -295,13 +295,21 @@ impl ApiService {
     }
 }
 
-/// The server's `message` (GitHub's and GitLab's JSON errors), else the body's first line.
-fn first_line(text: &str) -> String {
-    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
-        if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
-            return m.trim().to_string();
+/// The error text of an API answer: GitHub's and GitLab's `message` (GitLab's may be an
+/// object of field errors), else `error`, else the body's first line (at most 200
+/// characters). The one reader of a failed call's reason, for the service octocrab calls and
+/// for `report::api`.
+pub(crate) fn api_message(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        for key in ["message", "error"] {
+            match v.get(key) {
+                Some(serde_json::Value::String(s)) => return s.trim().to_string(),
+                Some(other) if !other.is_null() => return other.to_string(),
+                _ => {}
+            }
         }
     }
+    let text = String::from_utf8_lossy(body);
     let line: String = text
         .lines()
         .next()
@@ -309,7 +317,11 @@ fn first_line(text: &str) -> String {
         .chars()
         .take(200)
         .collect();
-    line.trim().to_string()
+    if line.trim().is_empty() {
+        "(no message)".into()
+    } else {
+        line.trim().to_string()
+    }
 }
 
 fn to_http(resp: super::Response) -> ApiResponse {

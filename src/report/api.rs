@@ -137,7 +137,7 @@ impl<'s> Api<'s> {
         match http::send(&self.base, &req) {
             Ok(resp) if (200..300).contains(&resp.status) => Ok(resp),
             Ok(resp) => {
-                let message = api_message(&resp);
+                let message = crate::http::client::api_message(&resp.body);
                 let wait = retry_wait(resp.status, &message, &resp.headers);
                 Err((
                     ApiError {
@@ -284,33 +284,6 @@ impl<'s> Api<'s> {
     pub fn delete(&self, what: &str, route: &str) -> Result<(), ApiError> {
         let target = format!("{}{route}", self.base.path);
         self.call(what, "DELETE", &target, &[]).map(drop)
-    }
-}
-
-/// The error text of an API answer: GitHub's and GitLab's `message` (GitLab's may be an
-/// object of field errors), else `error`, else the body's first line.
-fn api_message(resp: &Response) -> String {
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&resp.body) {
-        for key in ["message", "error"] {
-            match v.get(key) {
-                Some(serde_json::Value::String(s)) => return s.trim().to_string(),
-                Some(other) if !other.is_null() => return other.to_string(),
-                _ => {}
-            }
-        }
-    }
-    let text = resp.text();
-    let line: String = text
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect();
-    if line.trim().is_empty() {
-        "(no message)".into()
-    } else {
-        line.trim().to_string()
     }
 }
 
