@@ -390,15 +390,21 @@ fn the_gitlab_template_installs_a_checked_release() {
     common::run_ok(Command::new(bin.join("goready")).arg("--version"));
 }
 
+/// A temporary folder whose `bin/` holds this build's goready, as a CI step finds it on PATH.
+fn work_with_goready() -> (tempfile::TempDir, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_goready"), bin.join("goready")).unwrap();
+    (work, bin)
+}
+
 #[test]
 fn the_action_reports_result_files_and_posts_the_comment_for_a_fork_pr() {
     // The last step of example-comment.yml: `results:` + `pr-number:` → goready report.
     let action = action();
     let script = step(&action, "run")["run"].as_str().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let bin = work.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_goready"), bin.join("goready")).unwrap();
+    let (work, bin) = work_with_goready();
     let result = write(work.path(), "goready.json", &test_report());
     let gh_out = work.path().join("gh-output");
     let forge = forge::Forge::start();
@@ -461,10 +467,7 @@ fn the_action_step_publishes_the_check_run_on_the_pull_requests_head_commit() {
     // (the default) reaches goready, which creates the check run on the stand-in.
     let action = action();
     let script = step(&action, "run")["run"].as_str().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let bin = work.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_goready"), bin.join("goready")).unwrap();
+    let (work, bin) = work_with_goready();
     let result = write(work.path(), "goready.json", &test_report());
     let head = "a1b2c3d4e5f60718293a4b5c6d7e8f9011121314";
     let event = work.path().join("event.json");
@@ -713,10 +716,7 @@ fn the_gitlab_template_fetches_the_target_branchs_result_as_the_baseline() {
     forge.job_token(job_token);
     let main_result = br#"{"schema":"goready/v1","marker":"main's result"}"#;
     forge.artifact("12", "main", "goready", "goready.json", main_result);
-    let work = tempfile::tempdir().unwrap();
-    let bin = work.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_goready"), bin.join("goready")).unwrap();
+    let (work, bin) = work_with_goready();
     let env = |target: &str, token: &str, iid: &str| {
         vec![
             ("GOREADY_BIN_DIR", bin.display().to_string()),
